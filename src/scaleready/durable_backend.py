@@ -1,0 +1,305 @@
+"""The durable_rules adapter: the only module that imports durable_rules.
+
+Each scaleready rule becomes two or three durable_rules rules: one that fires when the condition
+is true (pass), one when it is false (fail) and, for a rule with ``applies_when``, one when it
+does not apply.  None fires when missing data leaves the rule undecided: that is ``unknown``.
+Conditions are compiled with Kleene three-valued logic, so "false" is the negation pushed down to
+the leaves (``not (a and b)`` fires as ``not a or not b``), never "did not match".
+
+Facts durable_rules cannot compute itself (calculations, counts, derived facts) are computed in
+Python by the shared evaluator and asserted with the profile under ``computed``; the length of
+every list a quantifier reads is asserted beside it as ``<list>__len``, because durable_rules
+cannot tell an empty list from a missing one.
+
+Measured facts this module respects (see docs/engine.md): the module-level API shares one global
+host, so each program owns a private Host; a name registers once per host, so names carry a hash;
+sessions leak until deleted, so each assessment deletes its own; a rule made only of ``$nex``
+tests hangs the C core, so every rule is anchored on a key every fact carries; the C core is not
+thread-safe, so a lock serialises assessments and the Host's polling threads are not started.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from scaleready.conditions import (
+    And,
+    Compare,
+    Cond,
+    Const,
+    Field,
+    Missing,
+    Not,
+    OneOf,
+    Or,
+    Quantified,
+    RuleRef,
+    Term,
+    unparse,
+)
+from scaleready.errors import EngineError
+from scaleready.evaluate import MISSING, Context, truth, value_of
+
+try:
+    from durable.engine import Host, MessageNotHandledException
+except ImportError:  # CPython 3.13+: durable_rules builds but cannot be imported
+    Host = None
+
+AVAILABLE = Host is not None
+ANCHOR = "scaleready"  # a key every fact carries; see the module docstring
+LENGTH_SUFFIX = "__len"
+FLAG_PREFIX = "__flag"
+RESERVED_KEYS = ("id", "sid", ANCHOR, "computed")
+
+_OP = {"==": "$eq", "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+_NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+_FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+@dataclass(frozen=True)
+class RuleToRun:
+    """A rule as the adapter sees it: a key, its conditions, and how to read the rules it cites."""
+
+    key: str
+    condition: Cond
+    applies: Cond | None
+    cited: Callable[[str], tuple[Cond, Cond | None]]  # rule id -> (condition, applies)
+
+
+if AVAILABLE:
+
+    class _QuietHost(Host):
+        """A Host without the two polling threads: we never use timers or queued actions."""
+
+        def _run(self) -> None:
+            pass
+
+
+class DurableProgram:
+    """All rules of an engine compiled into one durable_rules ruleset on a private Host."""
+
+    def __init__(self, rules: Iterable[RuleToRun]) -> None:
+        if not AVAILABLE:
+            raise EngineError("durable_rules cannot be imported on this Python; use the python backend")
+        self._compiler = _Compiler()
+        self._fired: dict[str, str] = {}
+        self._errors: list[BaseException] = []
+        definition = {}
+        for rule in rules:
+            for outcome, condition in self._compiler.outcome_conditions(rule).items():
+                definition[f"{rule.key}|{outcome}"] = {
+                    "all": [{"m": {"$and": [{ANCHOR: 1}, condition]}}],
+                    "run": self._recorder(rule.key, outcome),
+                }
+        self.definition_hash = _hash_definition(definition)
+        self.name = f"scaleready_{self.definition_hash[:16]}"
+        self._host = _QuietHost()
+        self._host.set_rulesets({self.name: definition})
+        self._sessions = itertools.count()
+        self._lock = threading.Lock()
+
+    def _recorder(self, key: str, outcome: str) -> Callable:
+        def record(closure: object) -> None:
+            try:
+                # an "or" may fire once per branch that matches: only a contradiction is a bug
+                if self._fired.get(key, outcome) != outcome:
+                    raise EngineError(f"rule {key}: both {self._fired[key]} and {outcome} fired")
+                self._fired[key] = outcome
+            except BaseException as error:  # durable_rules would swallow it into the session
+                self._errors.append(error)
+
+        return record
+
+    def run(self, profile: Mapping[str, object], context: Context) -> dict[str, str]:
+        """Outcome per rule key ("pass", "fail", "not_applicable"); absent keys are unknown."""
+        fact = self._compiler.fact(profile, context)
+        with self._lock:
+            self._fired, self._errors = {}, []
+            session = str(next(self._sessions))
+            fact["sid"] = session
+            try:
+                self._host.assert_fact(self.name, fact)
+            except MessageNotHandledException:
+                pass  # no rule fired: every outcome is unknown
+            except Exception as error:
+                raise EngineError(f"durable_rules failed: {error}") from error
+            finally:
+                self._host.delete_state(self.name, session)
+            if self._errors:
+                raise EngineError(f"a rule action failed: {self._errors[0]}") from self._errors[0]
+            return self._fired
+
+
+def _hash_definition(definition: Mapping) -> str:
+    text = json.dumps({k: {"all": v["all"]} for k, v in definition.items()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class _Compiler:
+    """Turns condition trees into durable_rules JSON, and profiles into the facts they match."""
+
+    def __init__(self) -> None:
+        self.computed: dict[str, tuple[str, Term]] = {}  # canonical text -> (key, term)
+        self.lists: dict[str, Field] = {}  # path -> list field a quantifier reads
+        self.flags: dict[tuple[str, str, bool], tuple[str, Cond]] = {}  # see item_flag
+
+    def outcome_conditions(self, rule: RuleToRun) -> dict[str, dict]:
+        def true_when(node: Cond) -> dict:
+            return self.when(node, True, rule.cited)
+
+        def false_when(node: Cond) -> dict:
+            return self.when(node, False, rule.cited)
+
+        if rule.applies is None:
+            return {"pass": true_when(rule.condition), "fail": false_when(rule.condition)}
+        applies = true_when(rule.applies)
+        return {
+            "pass": _all([applies, true_when(rule.condition)]),
+            "fail": _all([applies, false_when(rule.condition)]),
+            "not_applicable": false_when(rule.applies),
+        }
+
+    def when(self, node: Cond, wanted: bool, cited: Callable, scope: str | None = None) -> dict:
+        """The durable_rules condition under which ``node`` is ``wanted`` (true or false)."""
+        condition = self.translate(node, wanted, cited, scope)
+        if scope is not None and "$or" in condition:
+            return self.item_flag(node, wanted, scope)
+        return condition
+
+    def item_flag(self, node: Cond, wanted: bool, scope: str) -> dict:
+        """Test a per-item flag computed in Python, for an "or" inside an item scope.
+
+        durable_rules 2.0.28 evaluates ``$or`` inside ``$iany``/``$iall`` wrongly (only the
+        item's last property counts), so such a disjunction is decided per item by the shared
+        evaluator and asserted on each item; durable_rules still does the quantifying.
+        """
+        signature = (scope, unparse(node), wanted)
+        if signature not in self.flags:
+            self.flags[signature] = (f"{FLAG_PREFIX}{len(self.flags)}", node)
+        return {f"$i.{self.flags[signature][0]}": True}
+
+    def translate(self, node: Cond, wanted: bool, cited: Callable, scope: str | None) -> dict:
+        if isinstance(node, And | Or):
+            parts = [self.when(part, wanted, cited, scope) for part in node.parts]
+            return _all(parts) if isinstance(node, And) == wanted else _any(parts)
+        if isinstance(node, Not):
+            return self.when(node.part, not wanted, cited, scope)
+        if isinstance(node, Compare):
+            return self.compare(node.op if wanted else _NEGATED[node.op], node.left, node.right, scope)
+        if isinstance(node, OneOf):
+            op = "==" if wanted else "!="
+            parts = [self.compare(op, node.value, option, scope) for option in node.options]
+            return _any(parts) if wanted else _all(parts)
+        if isinstance(node, Missing):
+            return {"$nex" if wanted else "$ex": {self.path(node.field, scope): 1}}
+        if isinstance(node, Quantified):
+            return self.quantified(node, wanted, cited, scope)
+        if isinstance(node, RuleRef):
+            return self.cited_outcome(node, wanted, cited, scope)
+        raise TypeError(node)
+
+    def quantified(self, node: Quantified, wanted: bool, cited: Callable, scope: str | None) -> dict:
+        self.lists[node.items.path] = node.items
+        items = self.path(node.items, scope)
+        inner = self.when(node.where, wanted, cited, node.items.path)
+        empty = {items + LENGTH_SUFFIX: 0}
+        if node.quantifier == "any":
+            return {"$iany": {items: inner}} if wanted else _any([empty, {"$iall": {items: inner}}])
+        return {"$iall": {items: inner}} if wanted else _any([empty, {"$iany": {items: inner}}])
+
+    def cited_outcome(self, node: RuleRef, wanted: bool, cited: Callable, scope: str | None) -> dict:
+        condition, applies = cited(node.rule)
+        holds = condition if node.wanted == "pass" else Not(condition)
+        if applies is None:
+            return self.when(holds, wanted, cited, scope)
+        if wanted:
+            return _all([self.when(applies, True, cited, scope), self.when(holds, True, cited, scope)])
+        does_not_hold = _all([self.when(applies, True, cited, scope), self.when(holds, False, cited, scope)])
+        return _any([self.when(applies, False, cited, scope), does_not_hold])
+
+    def compare(self, op: str, left: Term, right: Term, scope: str | None) -> dict:
+        if isinstance(left, Const):
+            left, right, op = right, left, _FLIPPED[op]
+        path = self.term_path(left, scope)
+        if isinstance(right, Const):
+            return {path: right.value} if op == "==" else {_OP[op]: {path: right.value}}
+        # between two fields durable_rules compares a missing one as null: require both present
+        other = self.term_path(right, scope)
+        present = [{"$ex": {path: 1}}, {"$ex": {other: 1}}]
+        return _all([*present, {_OP[op]: {path: {"$m": other}}}])
+
+    def term_path(self, term: Term, scope: str | None) -> str:
+        if isinstance(term, Field):
+            return self.path(term, scope)
+        text = unparse(term)
+        if text not in self.computed:
+            self.computed[text] = (f"t{len(self.computed)}", term)
+        return f"computed.{self.computed[text][0]}"
+
+    @staticmethod
+    def path(field: Field, scope: str | None) -> str:
+        dotted = ".".join(field.keys)
+        return f"$i.{dotted}" if scope else dotted
+
+    def fact(self, profile: Mapping[str, object], context: Context) -> dict:
+        """The profile as a durable_rules fact: list lengths beside lists, computed terms added."""
+        for key in RESERVED_KEYS:
+            if key in profile:
+                raise EngineError(f"the profile uses the reserved key {key!r}")
+        fact = json.loads(json.dumps(profile))  # a private copy we may annotate
+        for items in self.lists.values():
+            for scope in self._scopes(fact, items.in_list):
+                _note_length(scope, items.keys)
+        for (scope_path, _, wanted), (key, node) in self.flags.items():
+            for item in self._scopes(fact, scope_path):
+                item[key] = truth(node, item, context) is wanted
+        computed = {}
+        for key, term in self.computed.values():
+            value = value_of(term, profile, context)
+            if value is not MISSING:
+                computed[key] = value
+        fact[ANCHOR] = 1
+        fact["computed"] = computed
+        return fact
+
+    def _scopes(self, fact: dict, list_path: str | None) -> list[dict]:
+        """Every mapping a field of ``list_path``'s items lives in (the fact itself at the root)."""
+        if list_path is None:
+            return [fact]
+        items = self.lists[list_path]
+        found = []
+        for scope in self._scopes(fact, items.in_list):
+            values = _lookup_raw(scope, items.keys)
+            found.extend(item for item in values or () if isinstance(item, dict))
+        return found
+
+
+def _note_length(scope: dict, keys: tuple[str, ...]) -> None:
+    parent = _lookup_raw(scope, keys[:-1]) if len(keys) > 1 else scope
+    if isinstance(parent, dict) and isinstance(parent.get(keys[-1]), list):
+        parent[keys[-1] + LENGTH_SUFFIX] = len(parent[keys[-1]])
+
+
+def _lookup_raw(scope: Mapping, keys: tuple[str, ...]) -> object:
+    value: object = scope
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _all(parts: list[dict]) -> dict:
+    flat = [p for part in parts for p in (part["$and"] if set(part) == {"$and"} else [part])]
+    return flat[0] if len(flat) == 1 else {"$and": flat}
+
+
+def _any(parts: list[dict]) -> dict:
+    flat = [p for part in parts for p in (part["$or"] if set(part) == {"$or"} else [part])]
+    return flat[0] if len(flat) == 1 else {"$or": flat}
+

@@ -1,0 +1,186 @@
+"""The plain-Python evaluator of compiled conditions: three-valued, and able to say why.
+
+It serves explanations (durable_rules can say that a rule fired, never why one did not) and is
+the backend wherever durable_rules cannot be imported.  Its semantics are the reference the
+durable_rules adapter is tested against.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from scaleready.conditions import (
+    And,
+    Arith,
+    Compare,
+    Cond,
+    Const,
+    Count,
+    Derived,
+    Field,
+    Missing,
+    Not,
+    OneOf,
+    Or,
+    Quantified,
+    RuleRef,
+    Term,
+    unparse,
+)
+
+
+class _MissingValue:
+    """The value of a field the profile does not give (or a calculation that cannot be made)."""
+
+    def __repr__(self) -> str:
+        return "missing"
+
+
+MISSING = _MissingValue()
+Truth = bool | None  # None: unknown, because data is missing
+
+_COMPARE: dict[str, Callable[[object, object], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_ARITHMETIC: dict[str, Callable[[float, float], float]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+}
+
+
+@dataclass
+class Step:
+    """One test an explanation shows: the text, what it came to, and the values it saw."""
+
+    text: str
+    result: Truth
+    values: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """What a condition is evaluated against."""
+
+    profile: Mapping[str, object]
+    derived: Mapping[str, object] = field(default_factory=dict)
+    outcome_of: Callable[[str], str] = lambda rule: "unknown"
+    trace: list[Step] | None = None
+
+
+def lookup(scope: Mapping[str, object], keys: tuple[str, ...]) -> object:
+    """The value at ``keys`` below ``scope``, or MISSING."""
+    value: object = scope
+    for key in keys:
+        if not isinstance(value, Mapping) or value.get(key) is None:
+            return MISSING
+        value = value[key]
+    return value
+
+
+def value_of(term: Term, scope: Mapping[str, object], context: Context) -> object:
+    """The value of a term, or MISSING."""
+    if isinstance(term, Const):
+        return term.value
+    if isinstance(term, Field):
+        return lookup(scope, term.keys)
+    if isinstance(term, Derived):
+        return context.derived.get(term.name, MISSING)
+    if isinstance(term, Arith):
+        return _calculate(term, scope, context)
+    if isinstance(term, Count):
+        return _count(term, scope, context)
+    raise TypeError(term)
+
+
+def _calculate(term: Arith, scope: Mapping[str, object], context: Context) -> object:
+    left, right = value_of(term.left, scope, context), value_of(term.right, scope, context)
+    if left is MISSING or right is MISSING or (term.op == "/" and right == 0):
+        return MISSING
+    return _ARITHMETIC[term.op](left, right)
+
+
+def _count(term: Count, scope: Mapping[str, object], context: Context) -> object:
+    items = lookup(scope, term.items.keys)
+    if items is MISSING:
+        return MISSING
+    if term.where is None:
+        return len(items)
+    results = [truth(term.where, item, _quiet(context)) for item in items]
+    return MISSING if None in results else results.count(True)
+
+
+def truth(condition: Cond, scope: Mapping[str, object], context: Context) -> Truth:
+    """True, False, or None when missing data leaves the condition undecided (Kleene logic)."""
+    if isinstance(condition, And):
+        results = [truth(part, scope, context) for part in condition.parts]
+        return False if False in results else (None if None in results else True)
+    if isinstance(condition, Or):
+        results = [truth(part, scope, context) for part in condition.parts]
+        return True if True in results else (None if None in results else False)
+    if isinstance(condition, Not):
+        result = truth(condition.part, scope, context)
+        return None if result is None else not result
+    result, values = _test(condition, scope, context)
+    if context.trace is not None:
+        context.trace.append(Step(unparse(condition), result, values))
+    return result
+
+
+def _test(condition: Cond, scope: Mapping[str, object], context: Context) -> tuple[Truth, dict]:
+    """Evaluate a leaf condition; return its truth and the values it looked at."""
+    if isinstance(condition, Compare):
+        left = value_of(condition.left, scope, context)
+        right = value_of(condition.right, scope, context)
+        values = _seen((condition.left, left), (condition.right, right))
+        if left is MISSING or right is MISSING:
+            return None, values
+        return _COMPARE[condition.op](left, right), values
+    if isinstance(condition, OneOf):
+        value = value_of(condition.value, scope, context)
+        values = _seen((condition.value, value))
+        if value is MISSING:
+            return None, values
+        return value in [option.value for option in condition.options], values
+    if isinstance(condition, Missing):
+        value = lookup(scope, condition.field.keys)
+        return value is MISSING, _seen((condition.field, value))
+    if isinstance(condition, Quantified):
+        return _quantified(condition, scope, context)
+    if isinstance(condition, RuleRef):
+        outcome = context.outcome_of(condition.rule)
+        result = None if outcome in ("unknown", "error") else outcome == condition.wanted
+        return result, {f"outcome of {condition.rule}": outcome}
+    raise TypeError(condition)
+
+
+def _quantified(condition: Quantified, scope: Mapping[str, object], context: Context) -> tuple:
+    items = lookup(scope, condition.items.keys)
+    if items is MISSING:
+        return None, {unparse(condition.items): MISSING}
+    results = [truth(condition.where, item, _quiet(context)) for item in items]
+    values = {unparse(condition.items): f"{results.count(True)} of {len(items)} items meet it"}
+    if condition.quantifier == "any":
+        return (True if True in results else (None if None in results else False)), values
+    if not items or False in results:
+        return False, values
+    return (None if None in results else True), values
+
+
+def _seen(*pairs: tuple[Term, object]) -> dict[str, object]:
+    return {unparse(term): value for term, value in pairs if not isinstance(term, Const)}
+
+
+def _quiet(context: Context) -> Context:
+    """The same context without a trace: item-level tests are summarised by their quantifier."""
+    if context.trace is None:
+        return context
+    return Context(context.profile, context.derived, context.outcome_of, None)

@@ -1,0 +1,703 @@
+"""The innovation profile: what a funder knows about a social innovation, and its loader.
+
+Every field is optional except `name`: a missing field means "not answered", which the rules
+treat as unknown, never as zero. An empty list means "answered: none".
+"""
+
+from __future__ import annotations
+
+import functools
+import textwrap
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .documents import Document, load_document, nearest
+from .errors import ProfileError
+
+__all__ = [
+    "EVALUATION_DESIGNS",
+    "FieldInfo",
+    "InnovationProfile",
+    "field_catalogue",
+    "load_profile",
+    "load_profile_with_hash",
+    "profile_from_data",
+    "profile_json_schema",
+    "profile_template",
+]
+
+LegalForm = Literal[
+    "charity",
+    "cio",
+    "cic",
+    "company_limited_by_guarantee",
+    "community_benefit_society",
+    "cooperative",
+    "public_body",
+    "unincorporated",
+    "other",
+]
+DeliveryModel = Literal["volunteer_led", "peer_support", "staff_led", "digital", "blended", "other"]
+# Weakest to strongest, after the Maryland Scientific Methods Scale; rules compare by this order.
+EvaluationDesign = Literal[
+    "case_study",
+    "user_feedback",
+    "pre_post",
+    "cohort_or_panel",
+    "comparison_group",
+    "difference_in_differences",
+    "quasi_random",
+    "rct",
+]
+EVALUATION_DESIGNS: tuple[str, ...] = get_args(EvaluationDesign)
+OutcomeDirection = Literal["positive", "no_effect", "negative", "mixed"]
+Sector = Literal["public", "private", "voluntary", "community", "academic", "philanthropic"]
+PartnerRole = Literal[
+    "buyer",
+    "commissioner",
+    "referrer",
+    "co_funder",
+    "delivery_partner",
+    "host",
+    "advisor",
+    "data_partner",
+]
+FundingKind = Literal["grant", "contract", "earned", "donations", "investment", "in_kind"]
+ContractStatus = Literal["offered", "bidding", "held", "completed"]
+PaymentModel = Literal[
+    "block",
+    "fee_for_service",
+    "cost_and_volume",
+    "payment_by_results",
+    "grant_agreement",
+    "spot_purchase",
+    "mixed",
+]
+ProcurementRoute = Literal[
+    "open",
+    "restricted",
+    "competitive_flexible",
+    "direct_award",
+    "framework",
+    "dynamic_market",
+    "light_touch",
+    "below_threshold",
+    "grant",
+]
+ScalingRoute = Literal[
+    "organisational_growth",
+    "licensing",
+    "social_franchise",
+    "partnership",
+    "network",
+    "open_dissemination",
+    "policy_adoption",
+]
+
+
+def _text(description: str, **kw: Any) -> Any:
+    return Field(None, description=description, **kw)
+
+
+def _url(description: str) -> Any:
+    return Field(
+        None,
+        description=description,
+        pattern=r"^https?://\S+$",
+        examples=["https://example.org/report.pdf"],
+    )
+
+
+def _money(description: str, example: float = 250000) -> Any:
+    return Field(None, ge=0, description=description + " In GBP.", examples=[example])
+
+
+def _share(description: str) -> Any:
+    return Field(
+        None,
+        ge=0,
+        le=1,
+        description=description + " A fraction from 0 to 1 (0.3 = 30%).",
+        examples=[0.3],
+    )
+
+
+def _count(description: str, example: int = 12) -> Any:
+    return Field(None, ge=0, description=description, examples=[example])
+
+
+def _year(description: str, example: int = 2019) -> Any:
+    return Field(
+        None, ge=1900, le=2100, description=description + " A 4-digit year.", examples=[example]
+    )
+
+
+def _months(description: str, example: int = 12) -> Any:
+    return Field(None, ge=0, description=description + " In months.", examples=[example])
+
+
+def _flag(description: str) -> Any:
+    return Field(None, description=description)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class Source(_Section):
+    """A public source that the profile's figures come from."""
+
+    title: str | None = _text("Title of the source: a report, web page or annual accounts.")
+    url: str | None = _url("Web address where the source can be read.")
+    year: int | None = _year("Year the source was published.")
+    note: str | None = _text("What the source supports, e.g. 'clubs and children, end of 2015'.")
+
+
+class Organisation(_Section):
+    """The organisation that runs the innovation."""
+
+    legal_form: LegalForm | None = _text("Legal form of the organisation.")
+    yearly_income: float | None = _money("Total income in the figures year.")
+    free_reserves: float | None = _money(
+        "Unrestricted reserves not tied up in fixed assets, at the end of the figures year."
+    )
+    staff: float | None = _count("Paid staff, as full-time equivalents (FTE).", 8)
+    volunteers: int | None = _count("Number of active volunteers.", 120)
+    founded: int | None = _year("Year the organisation (or the innovation) started.", 2012)
+    country: str | None = _text("Country where it is based, e.g. 'England' or 'UK'.")
+
+
+class TheoryOfChange(_Section):
+    """How the innovation's activities lead to the outcomes it seeks."""
+
+    problem: str | None = _text("The problem the innovation addresses, in a sentence or two.")
+    activities: list[str] | None = _text("What is done, one activity per item.")
+    outcomes: list[str] | None = _text("The changes sought for the people reached, one per item.")
+    assumptions: list[str] | None = _text(
+        "What must hold for the activities to lead to the outcomes, one per item."
+    )
+    document_url: str | None = _url("Web address of the written theory of change, if published.")
+
+
+class InnovationModel(_Section):
+    """What the innovation is and how it is delivered."""
+
+    theory_of_change: TheoryOfChange | None = _text(
+        "The theory of change: problem, activities, outcomes and assumptions."
+    )
+    core_components: list[str] | None = _text(
+        "Parts that must stay the same wherever it runs (the fixed core), one per item."
+    )
+    adaptable_components: list[str] | None = _text(
+        "Parts that each place may adapt to local needs, one per item."
+    )
+    delivery_model: DeliveryModel | None = _text("Who mainly delivers it.")
+    social_action: bool | None = _flag(
+        "True if it is social action: people giving time to help others (volunteers, peers)."
+    )
+    unit_cost: float | None = _money("Cost per person reached per year.", 150)
+    unit_cost_basis: str | None = _text(
+        "How the unit cost was worked out, e.g. 'total costs 2017 / children reached'."
+    )
+
+
+class OutcomeResult(_Section):
+    """What one evaluation found for one outcome measure."""
+
+    measure: str | None = _text("The outcome measured, e.g. 'coding skills'.")
+    result: OutcomeDirection | None = _text("Direction of the finding for this measure.")
+    significant: bool | None = _flag("True if the result is statistically significant.")
+    effect_size: float | None = _text(
+        "Standardised effect size (e.g. Cohen's d or Hedges' g); negative means harm.",
+        examples=[0.2],
+    )
+
+
+class Evaluation(_Section):
+    """One study of the innovation's results."""
+
+    title: str | None = _text("Title of the evaluation report.")
+    year: int | None = _year("Year the evaluation was completed or published.")
+    design: EvaluationDesign | None = _text(
+        "Study design, weakest to strongest after the Maryland Scientific Methods Scale: "
+        "case study, user feedback, before/after, cohort or panel, comparison group, "
+        "difference-in-differences, quasi-random, randomised controlled trial (rct)."
+    )
+    independent: bool | None = _flag("True if carried out by an evaluator independent of the team.")
+    evaluator: str | None = _text("Who carried out the evaluation.")
+    sample_size: int | None = _count("Number of people in the study.", 300)
+    sites: int | None = _count("Number of sites or places the study covered.", 20)
+    follow_up_months: int | None = _months("Time from the start of support to the last measure.")
+    published: bool | None = _flag("True if the report is publicly available.")
+    url: str | None = _url("Web address of the report.")
+    outcomes: list[OutcomeResult] | None = _text("Findings, one item per outcome measured.")
+
+
+class Evidence(_Section):
+    """The evidence that the innovation works."""
+
+    evaluations: list[Evaluation] | None = _text("Evaluations of the innovation, one per study.")
+    cost_evaluated: bool | None = _flag(
+        "True if an evaluation has costed the outcomes (cost per outcome or cost-benefit)."
+    )
+
+
+class GrowthPoint(_Section):
+    """Reach in one past year."""
+
+    year: int | None = _year("Year these figures describe.")
+    sites: int | None = _count("Sites running it in that year.")
+    people: int | None = _count("People reached in that year.", 5000)
+
+
+class Reach(_Section):
+    """How many people and places the innovation reaches now."""
+
+    sites: int | None = _count("Sites, groups or services running it now.", 40)
+    areas: int | None = _count("Number of local authority areas it runs in.", 5)
+    people_per_year: int | None = _count("People reached per year.", 5000)
+    level_of_need: int | None = _count(
+        "People who could benefit in the areas it aims to serve (the level of need).", 100000
+    )
+    growth: list[GrowthPoint] | None = _text("Reach in past years, one item per year.")
+
+
+class Partnership(_Section):
+    """A partner organisation and what it does for the innovation."""
+
+    partner: str | None = _text("Name of the partner organisation.")
+    sector: Sector | None = _text("Sector the partner belongs to.")
+    role: PartnerRole | None = _text("Main role the partner plays.")
+    area: str | None = _text("Area the partnership covers, e.g. a local authority.")
+    since: int | None = _year("Year the partnership began.")
+    formal_agreement: bool | None = _flag("True if there is a signed agreement or contract.")
+    renewed: bool | None = _flag("True if the partner has renewed or extended its support.")
+    early_adopter: bool | None = _flag(
+        "True if the partner backed or bought the innovation before it was proven elsewhere."
+    )
+    annual_value: float | None = _money("Money the partner puts in per year.", 20000)
+
+
+class FundingSource(_Section):
+    """One stream of income for the innovation."""
+
+    funder: str | None = _text("Who provides the money.")
+    kind: FundingKind | None = _text("Kind of income.")
+    amount: float | None = _money("Amount per year.", 50000)
+    year: int | None = _year("Year the amount refers to.")
+    restricted: bool | None = _flag("True if it may only be spent on a set purpose.")
+
+
+class Funding(_Section):
+    """Where the innovation's money comes from."""
+
+    sources: list[FundingSource] | None = _text("Income streams, one item per funder and kind.")
+    co_investment: float | None = _money(
+        "Money others commit alongside the funder for the scaling plan.", 100000
+    )
+
+
+class Contract(_Section):
+    """A public contract the organisation holds, bids for or has been offered."""
+
+    buyer: str | None = _text("The public body buying the service.")
+    status: ContractStatus | None = _text("Where the contract stands.")
+    value: float | None = _money("Total value over the whole contract.", 600000)
+    annual_value: float | None = _money("Value per year.", 200000)
+    length_months: int | None = _months("Length of the contract.", 36)
+    mobilisation_months: int | None = _months("Time between contract award and service start.", 3)
+    payment_model: PaymentModel | None = _text("How the buyer pays.")
+    pbr_share: float | None = _share("Share of the value paid only when results are achieved.")
+    upfront_share: float | None = _share("Share of the value paid before delivery starts.")
+    intermediate_outcome_payments: bool | None = _flag(
+        "True if some payments are made for interim outcomes, before the final result."
+    )
+    lots: int | None = _count("Number of lots the contract is divided into (1 = not divided).", 1)
+    route: ProcurementRoute | None = _text("Procurement route the buyer uses.")
+    social_value_weight: float | None = _share("Weight given to social value when bids are scored.")
+    minimum_turnover: float | None = _money(
+        "Yearly turnover the buyer requires of bidders.", 400000
+    )
+
+    @model_validator(mode="after")
+    def _shares_fit(self) -> Contract:
+        if (self.pbr_share or 0) + (self.upfront_share or 0) > 1:
+            raise ValueError("pbr_share and upfront_share add up to more than 1 (100%)")
+        return self
+
+
+class ReplicationSite(_Section):
+    """A place where someone else runs the innovation."""
+
+    name: str | None = _text("Name of the replication, e.g. the local scheme.")
+    operator: str | None = _text("Organisation that runs it there.")
+    area: str | None = _text("Area it runs in.")
+    started: int | None = _year("Year it started there.")
+    outcomes_retained: bool | None = _flag(
+        "True if evidence shows it achieves the original outcomes there."
+    )
+
+
+class Replication(_Section):
+    """What lets others deliver the innovation faithfully elsewhere."""
+
+    manual: bool | None = _flag("True if there is a written manual or delivery guide.")
+    training: bool | None = _flag("True if there is a training programme for new deliverers.")
+    fidelity_monitoring: bool | None = _flag(
+        "True if delivery is checked against the core components."
+    )
+    quality_framework: bool | None = _flag("True if there is a quality framework or standards.")
+    data_system: bool | None = _flag("True if all sites record results in a shared data system.")
+    learning_system: bool | None = _flag(
+        "True if lessons from sites feed back into improving the model."
+    )
+    licensing_model: bool | None = _flag(
+        "True if there is a licence, franchise or network agreement for others to use."
+    )
+    sites_run_by_others: int | None = _count("Sites run by other organisations.", 10)
+    replications: list[ReplicationSite] | None = _text("Replications by others, one per place.")
+
+
+class ScalingPlan(_Section):
+    """How the innovation intends to grow."""
+
+    route: ScalingRoute | None = _text("Main route to scale.")
+    target_sites: int | None = _count("Sites it aims to reach.", 100)
+    target_people_per_year: int | None = _count("People per year it aims to reach.", 20000)
+    target_year: int | None = _year("Year by which it aims to reach the targets.", 2028)
+    investment_needed: float | None = _money("Money needed to carry out the plan.", 500000)
+    buyer_can_commission: bool | None = _flag(
+        "True if a buyer can ask for or commission it off the shelf, as any school can a Code Club."
+    )
+
+
+class InnovationProfile(_Section):
+    """A social innovation as a funder sees it: the input to an assessment."""
+
+    name: str = Field(
+        min_length=1,
+        description="Name of the innovation, as funders know it.",
+        examples=["Code Club"],
+    )
+    summary: str | None = _text("What it does and for whom, in a few sentences.")
+    website: str | None = _url("The innovation's website.")
+    figures_year: int | None = _year("Year that the figures in this profile describe.", 2017)
+    sources: list[Source] | None = _text("Sources of the figures, one per item.")
+    estimates: list[str] | None = _text(
+        "Field paths whose values are estimates, not reported figures, "
+        "e.g. 'reach.people_per_year' or 'evidence.evaluations.sample_size'."
+    )
+    organisation: Organisation | None = _text("The organisation that runs it.")
+    model: InnovationModel | None = _text("What it is and how it is delivered.")
+    evidence: Evidence | None = _text("Evidence that it works.")
+    reach: Reach | None = _text("People and places reached.")
+    partnerships: list[Partnership] | None = _text("Partners, one item per partner and role.")
+    funding: Funding | None = _text("Where the money comes from.")
+    contracts: list[Contract] | None = _text("Public contracts held, bid for or offered.")
+    replication: Replication | None = _text("What lets others deliver it elsewhere.")
+    scaling_plan: ScalingPlan | None = _text("How it intends to grow.")
+
+    @field_validator("estimates")
+    @classmethod
+    def _known_paths(cls, paths: list[str] | None) -> list[str] | None:
+        known = field_catalogue(cls)
+        for path in paths or ():
+            if path not in known:
+                hint = nearest(path, known)
+                raise ValueError(
+                    f"unknown field path '{path}'" + (f"; did you mean '{hint}'?" if hint else "")
+                )
+        return paths
+
+
+# ---------------------------------------------------------------- loading and error messages
+
+
+def load_profile(path: Path | str) -> InnovationProfile:
+    """Load and validate a profile file (.yaml, .yml or .json), or raise ProfileError."""
+    return load_profile_with_hash(path)[0]
+
+
+def load_profile_with_hash(path: Path | str) -> tuple[InnovationProfile, str]:
+    """Load a profile and return it with the SHA-256 hex digest of the file's bytes."""
+    document = load_document(Path(path), ProfileError)
+    return _validate(document.data, str(document.path), document), document.sha256
+
+
+def profile_from_data(data: Any, source: str = "<data>") -> InnovationProfile:
+    """Validate already-parsed data (a dict) as a profile, or raise ProfileError."""
+    if not isinstance(data, dict):
+        raise ProfileError(
+            f"expected a mapping of fields, got {type(data).__name__}", source=source
+        )
+    return _validate(data, source, None)
+
+
+def _validate(data: dict[str, Any], source: str, document: Document | None) -> InnovationProfile:
+    try:
+        return InnovationProfile.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        lines = [document.line_of(tuple(err["loc"])) if document else None for err in errors]
+        problems = [_problem(err, line) for err, line in zip(errors, lines, strict=True)]
+        # Document order reads best; problems without a line keep pydantic's (field) order.
+        order = sorted(range(len(problems)), key=lambda i: (lines[i] is None, lines[i] or 0))
+        raise ProfileError(_join([problems[i] for i in order]), source=source) from None
+
+
+def _join(problems: list[str]) -> str:
+    if len(problems) == 1:
+        return problems[0]
+    return f"{len(problems)} problems:\n" + "\n".join(f"  {p}" for p in problems)
+
+
+def _problem(err: Any, line: int | None) -> str:
+    loc = tuple(err["loc"])
+    where = f"line {line}: " if line else ""
+    if err["type"] in ("extra_forbidden", "invalid_key"):
+        return f"{where}{_dotted(loc[:-1]) or 'top level'}: {_unknown_key(loc)}"
+    return f"{where}{_dotted(loc) or 'top level'}: {_explain(err, _example(loc))}"
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for step in loc:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text
+
+
+def _unknown_key(loc: tuple[str | int, ...]) -> str:
+    names = list(_model_at(InnovationProfile, loc[:-1]).model_fields)
+    hint = nearest(str(loc[-1]), names)
+    advice = f"did you mean '{hint}'?" if hint else "the keys allowed here are " + ", ".join(names)
+    return f"unknown key '{loc[-1]}'; {advice}"
+
+
+def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel]:
+    """The model class that describes the mapping found at `loc`."""
+    for step in loc:
+        if isinstance(step, str):
+            model = _item_type(_unwrap(model.model_fields[step].annotation))  # type: ignore[assignment]
+    return model
+
+
+_EXPECTED = {
+    "float_type": ("a number", "write a plain number without units or commas, e.g. {}"),
+    "int_type": ("a whole number", "write a whole number without units or commas, e.g. {}"),
+    "string_type": ("text", "write text, in quotes if it looks like a number or true/false"),
+    "bool_type": ("true or false", "write true or false"),
+    "list_type": ("a list", "write one '- ' item per line, or [] for none"),
+    "model_type": ("a section of keys", "write its keys indented beneath it"),
+    "model_attributes_type": ("a section of keys", "write its keys indented beneath it"),
+    "dict_type": ("a section of keys", "write its keys indented beneath it"),
+}
+
+
+def _example(loc: tuple[str | int, ...]) -> Any:
+    """The example given for the field at `loc`, if that is a field that has one."""
+    if not loc or not isinstance(loc[-1], str):
+        return None
+    spec = _model_at(InnovationProfile, loc[:-1]).model_fields.get(loc[-1])
+    return spec.examples[0] if spec and spec.examples else None
+
+
+def _explain(err: Any, example: Any) -> str:
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    if kind in _EXPECTED:
+        expected, advice = _EXPECTED[kind]
+        advice = advice.format(example if example is not None else 12)
+        if isinstance(value, str) and _numeric(value) and kind in ("float_type", "int_type"):
+            advice = "remove the quotes around the number"
+        return f"expected {expected}, got {_brief(value)}; {advice}"
+    if kind == "missing":
+        return "is required; add it"
+    if kind == "literal_error":
+        return _choice_problem(value, ctx.get("expected", ""))
+    return _constraint_problem(kind, ctx, value, err["msg"])
+
+
+def _choice_problem(value: Any, expected: str) -> str:
+    choices = [c.strip(" '") for c in expected.replace(" or ", ", ").split(",")]
+    hint = nearest(value, choices) if isinstance(value, str) else None
+    advice = f"did you mean '{hint}'?" if hint else "use one of: " + ", ".join(choices)
+    return f"'{value}' is not one of the choices; {advice}"
+
+
+def _constraint_problem(kind: str, ctx: dict[str, Any], value: Any, msg: str) -> str:
+    got = _brief(value)
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx['ge']:g}, got {got}"
+    if kind == "less_than_equal":
+        tip = "; shares are fractions: write 0.3 for 30%" if ctx["le"] == 1 else ""
+        return f"must be at most {ctx['le']:g}, got {got}{tip}"
+    if kind == "finite_number":
+        return f"expected an ordinary number, got {got}; leave it empty if unknown"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "string_pattern_mismatch":
+        return f"expected a web address starting with https:// or http://, got {got}"
+    return msg.removeprefix("Value error, ")
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _brief(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a section of keys"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return str(value).lower()
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# ---------------------------------------------------------------- schema, template, catalogue
+
+
+def profile_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a profile, for form builders and validators."""
+    schema = InnovationProfile.model_json_schema()
+    schema["$defs"] = dict(sorted(schema.get("$defs", {}).items()))
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def profile_template() -> str:
+    """A commented YAML template with every field; it loads back as a valid profile."""
+    header = (
+        "# scaleready innovation profile. Leave a field empty if you do not know it:\n"
+        "# empty means 'not answered', never zero. Write [] for a list whose answer is none.\n"
+    )
+    return header + "\n".join(_template_lines(InnovationProfile, "")) + "\n"
+
+
+def _template_lines(model: type[BaseModel], indent: str) -> Iterator[str]:
+    for name, spec in model.model_fields.items():
+        yield from _comment(spec.description or "", indent)
+        kind = _unwrap(spec.annotation)
+        item = _item_type(kind) if get_origin(kind) is list else None
+        if _is_model(kind):
+            yield f"{indent}{name}:"
+            yield from _template_lines(kind, indent + "  ")
+        elif _is_model(item):
+            yield f"{indent}{name}:  # a list: for each item, copy the lines below without '#'"
+            yield from (f"{indent}#{line}" for line in _item_block(item, indent))
+        else:
+            value = ' "Name of the innovation"' if spec.is_required() else ""
+            yield f"{indent}{name}:{value}  # {_hint(kind, spec.examples)}"
+
+
+def _item_block(model: type[BaseModel], indent: str) -> Iterator[str]:
+    lines = list(_template_lines(model, indent + "    "))
+    first = next(i for i, line in enumerate(lines) if not line.lstrip().startswith("#"))
+    lines[first] = indent + "  - " + lines[first].lstrip()
+    return (line[len(indent) :] for line in lines)
+
+
+def _comment(text: str, indent: str) -> Iterator[str]:
+    for line in textwrap.wrap(
+        text, 96 - len(indent), break_on_hyphens=False, break_long_words=False
+    ):
+        yield f"{indent}# {line}"
+
+
+def _hint(kind: Any, examples: list[Any] | None) -> str:
+    if get_origin(kind) is list:
+        inner = _item_type(kind)
+        if get_origin(inner) is Literal:
+            return "a list, each item one of: " + ", ".join(get_args(inner))
+        return "a list of text, one '- ' item per line"
+    if get_origin(kind) is Literal:
+        return "one of: " + ", ".join(get_args(kind))
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+    if examples and str(examples[0]).startswith("http"):
+        names[str] = "a web address"
+    example = f", e.g. {examples[0]}" if examples else ""
+    return names[kind] + example
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One field of a model as the rule compiler sees it (path without list indexes)."""
+
+    path: str
+    kind: str  # "number" | "string" | "boolean" | "list" | "object"
+    description: str
+    choices: tuple[str, ...] | None = None  # for enums, in declared order
+    item_kind: str | None = None  # for lists: the kind of each item
+    item: type[BaseModel] | None = None  # for lists of objects: the item model
+    in_list: str | None = None  # for fields of list items: the path of the innermost list
+
+
+def field_catalogue(model: type[BaseModel] = InnovationProfile) -> dict[str, FieldInfo]:
+    """Every dotted field path of `model` (nested sections and list items too) -> FieldInfo."""
+    return dict(_catalogue(model))
+
+
+@functools.cache
+def _catalogue(model: type[BaseModel]) -> tuple[tuple[str, FieldInfo], ...]:
+    return tuple((info.path, info) for info in _walk(model, "", None))
+
+
+def _walk(model: type[BaseModel], prefix: str, in_list: str | None) -> Iterator[FieldInfo]:
+    for name, spec in model.model_fields.items():
+        path, annotation = prefix + name, _unwrap(spec.annotation)
+        kind, choices = _kind(annotation)
+        item = _item_type(annotation) if kind == "list" else None
+        item_kind, item_choices = _kind(item) if item is not None else (None, None)
+        yield FieldInfo(
+            path,
+            kind,
+            spec.description or "",
+            choices or item_choices,
+            item_kind,
+            item if _is_model(item) else None,
+            in_list,
+        )
+        if _is_model(annotation):
+            yield from _walk(annotation, path + ".", in_list)
+        elif _is_model(item):
+            yield from _walk(item, path + ".", path)
+
+
+def _kind(annotation: Any) -> tuple[str, tuple[str, ...] | None]:
+    if get_origin(annotation) is Literal:
+        return "string", get_args(annotation)
+    if get_origin(annotation) is list:
+        return "list", None
+    if _is_model(annotation):
+        return "object", None
+    kinds = {bool: "boolean", int: "number", float: "number", str: "string"}
+    if annotation not in kinds:
+        raise TypeError(f"unsupported field type in a profile model: {annotation!r}")
+    return kinds[annotation], None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """`X | None` -> X."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def _item_type(annotation: Any) -> Any:
+    return get_args(annotation)[0] if get_origin(annotation) is list else annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)

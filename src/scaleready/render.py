@@ -1,0 +1,126 @@
+"""Scorecards and explanations as text: a terminal table, JSON and Markdown."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from scaleready.engine import Explanation
+from scaleready.evaluate import MISSING, Step
+from scaleready.rules import condition_text
+from scaleready.scorecard import Scorecard
+
+FORMATS = ("table", "json", "markdown")
+MARKS = {"pass": "✓", "fail": "✗", "unknown": "?", "not_applicable": "–", "error": "!"}
+BAR_WIDTH = 20
+
+
+def render(scorecards: Sequence[Scorecard], output_format: str) -> str:
+    """All scorecards in one format; JSON is one object for one profile, else an array."""
+    if output_format == "json":
+        payload = [card.model_dump(mode="json") for card in scorecards]
+        return json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False) + "\n"
+    renderer = table if output_format == "table" else markdown
+    return "\n".join(renderer(card) for card in scorecards)
+
+
+def _bar(score: float) -> str:
+    filled = round(score / 100 * BAR_WIDTH)
+    return "█" * filled + "░" * (BAR_WIDTH - filled)
+
+
+def _heading(card: Scorecard) -> str:
+    year = f" (figures for {card.profile.figures_year})" if card.profile.figures_year else ""
+    return f"{card.profile.name}{year}"
+
+
+def table(card: Scorecard) -> str:
+    """A readable terminal report."""
+    lines = [_heading(card), card.overall.summary, ""]
+    width = max(len(d.title) for d in card.dimensions)
+    lines.append(f"  {'Dimension':<{width}}  Level  Score")
+    for d in card.dimensions:
+        flag = "  ◀ bottleneck" if d.id in card.overall.bottleneck else ""
+        lines.append(f"  {d.title:<{width}}  {d.level}/5   {d.score:5.1f}  {_bar(d.score)}{flag}")
+    lines += ["", "Rules  (✓ pass  ✗ fail  ? unknown: data missing  – not applicable  ! error)"]
+    for d in card.dimensions:
+        lines.append(f"  {d.title}")
+        lines += [f"    {MARKS[r.outcome]} L{r.level} {r.id}: {r.finding}" for r in d.rules]
+    if card.next_steps:
+        lines += ["", "Next steps (bottleneck first)"]
+        lines += [f"  {n}. [{s.dimension} → level {s.level}] {s.action}" for n, s in enumerate(card.next_steps, 1)]
+    gaps = [(d.id, g) for d in card.dimensions for g in d.data_gaps]
+    if gaps:
+        lines += ["", "Data gaps"]
+        lines += [f"  - {g.field} (needed by {', '.join(f'{dim}.{r}' for r in g.rules)})" for dim, g in gaps]
+    lines += ["", _provenance_line(card), ""]
+    return "\n".join(lines)
+
+
+def _provenance_line(card: Scorecard) -> str:
+    p = card.provenance
+    rulesets = ", ".join(f"{r.id} {r.version}" for r in p.rulesets)
+    return f"scaleready {p.scaleready_version} · {p.backend} · {rulesets} · {p.assessed_at}"
+
+
+def markdown(card: Scorecard) -> str:
+    """A Markdown report a panel can read."""
+    lines = [f"# {_heading(card)}", "", f"**{card.overall.summary}**", ""]
+    lines += ["| Dimension | Level | Score | |", "|---|---|---|---|"]
+    for d in card.dimensions:
+        flag = "bottleneck" if d.id in card.overall.bottleneck else ""
+        lines.append(f"| {d.title} | {d.level}/5 | {d.score:g} | {flag} |")
+    if card.next_steps:
+        lines += ["", "## Next steps", ""]
+        lines += [f"{n}. **{s.dimension}** (to level {s.level}): {s.action}" for n, s in enumerate(card.next_steps, 1)]
+    for d in card.dimensions:
+        meaning = f" — {d.level_meaning}" if d.level_meaning else ""
+        lines += ["", f"## {d.title}: level {d.level}/5, score {d.score:g}{meaning}", ""]
+        lines += ["| | Level | Rule | Finding |", "|---|---|---|---|"]
+        lines += [f"| {MARKS[r.outcome]} {r.outcome} | {r.level} | {r.title} | {r.finding} |" for r in d.rules]
+        if d.data_gaps:
+            lines += ["", "Data gaps: " + "; ".join(f"`{g.field}` ({', '.join(g.rules)})" for g in d.data_gaps)]
+    p = card.provenance
+    lines += ["", "## Provenance", "", f"- scaleready {p.scaleready_version}, backend {p.backend}, assessed {p.assessed_at}"]
+    lines.append(f"- profile sha256 `{p.profile_sha256}`")
+    lines += [f"- ruleset {r.id} {r.version}, sha256 `{r.sha256}`" for r in p.rulesets]
+    return "\n".join(lines) + "\n"
+
+
+def explanation(result: Explanation) -> str:
+    """Each condition of a rule, the values it saw, and the outcome."""
+    spec = result.rule.spec
+    lines = [
+        f"{result.ruleset}.{spec.id}: {spec.title} (level {spec.level})",
+        f"Outcome: {MARKS[result.outcome]} {result.outcome}",
+    ]
+    if result.applies_steps:
+        lines += ["", f"Applies when: {spec.applies_when}"] + _steps(result.applies_steps)
+    lines += ["", f"Condition: {condition_text(result.rule)}"] + _steps(result.condition_steps)
+    if result.missing:
+        lines += ["", "Missing data: " + ", ".join(result.missing)]
+    if result.error:
+        lines += ["", f"Error: {result.error}"]
+    meaning = {"pass": spec.pass_text, "fail": spec.fail_text}.get(result.outcome)
+    if meaning:
+        lines += ["", f"What it means: {meaning}"]
+    if result.outcome not in ("pass", "not_applicable"):
+        lines.append(f"Advice: {spec.advice}")
+    return "\n".join(lines) + "\n"
+
+
+def _steps(steps: Sequence[Step]) -> list[str]:
+    lines = []
+    for step in steps:
+        mark = {True: "✓ true   ", False: "✗ false  ", None: "? unknown"}[step.result]
+        seen = ", ".join(f"{name} = {_show(value)}" for name, value in step.values.items())
+        lines.append(f"  {mark} {step.text}" + (f"    [{seen}]" if seen else ""))
+    return lines
+
+
+def _show(value: object) -> str:
+    if value is MISSING:
+        return "missing"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) or " " not in value else value

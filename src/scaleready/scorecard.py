@@ -1,0 +1,109 @@
+"""The scale-readiness scorecard: the stable JSON shape every output and embedder reads."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Outcome = Literal["pass", "fail", "unknown", "not_applicable", "error"]
+SCHEMA_VERSION = "1"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RuleResult(_Model):
+    """What one rule found."""
+
+    id: str = Field(description="Rule id, unique within its dimension.")
+    title: str = Field(description="What the rule checks.")
+    level: int = Field(description="Readiness level (1-5) the rule belongs to.")
+    weight: float = Field(description="Weight of the rule in the dimension score.")
+    outcome: Outcome = Field(
+        description="pass, fail, unknown (data missing: never a pass), not_applicable, or error."
+    )
+    finding: str = Field(description="What the outcome means, in words for funder and innovator.")
+    advice: str | None = Field(None, description="What would move it to a pass (unless passed).")
+    missing: list[str] = Field(default_factory=list, description="Profile fields whose absence left it unknown.")
+    references: list[str] = Field(default_factory=list, description="Sources the rule stands on.")
+
+
+class NextStep(_Model):
+    """An unmet rule that stands between a dimension and its next level."""
+
+    dimension: str = Field(description="Dimension (ruleset) id.")
+    rule: str = Field(description="Rule id.")
+    level: int = Field(description="The level this step unlocks.")
+    outcome: Outcome = Field(description="Why it is unmet: fail, unknown or error.")
+    action: str = Field(description="What to do: the rule's advice, or the data to supply.")
+
+
+class DataGap(_Model):
+    """A profile field that is missing and that at least one rule needs."""
+
+    field: str = Field(description="Dotted path of the missing field ([] marks list items).")
+    rules: list[str] = Field(description="Rules left unknown by it.")
+
+
+class Dimension(_Model):
+    """One dimension of scale readiness, judged by one ruleset."""
+
+    id: str = Field(description="Ruleset id.")
+    title: str = Field(description="Dimension name.")
+    weight: float = Field(description="Weight in the overall score.")
+    score: float = Field(ge=0, le=100, description="Weighted share of applicable rules passed, 0-100.")
+    level: int = Field(ge=0, le=5, description="Highest level N such that every rule of levels 1..N passed.")
+    level_meaning: str | None = Field(None, description="What the reached level means.")
+    findings: list[str] = Field(description="What the rules found, lowest level first.")
+    data_gaps: list[DataGap] = Field(description="Missing data that left rules unknown.")
+    next_steps: list[NextStep] = Field(description="Unmet rules between this level and the next.")
+    rules: list[RuleResult] = Field(description="Every rule and its outcome, in ruleset order.")
+
+
+class Overall(_Model):
+    """The verdict across dimensions."""
+
+    score: float = Field(ge=0, le=100, description="Weighted mean of the dimension scores.")
+    level: int = Field(ge=0, le=5, description="The lowest dimension level: the package is only as ready as its weakest part.")
+    bottleneck: list[str] = Field(description="Dimension ids at the lowest level: what holds the innovation back.")
+    summary: str = Field(description="One sentence a funder and an innovator both understand.")
+
+
+class RulesetProvenance(_Model):
+    id: str
+    version: str
+    sha256: str = Field(description="SHA-256 of the ruleset file as loaded.")
+
+
+class Provenance(_Model):
+    """What is needed to reproduce the assessment for an audit."""
+
+    scaleready_version: str
+    backend: Literal["durable_rules", "python"]
+    assessed_at: str = Field(description="UTC time of the assessment (fixed by SOURCE_DATE_EPOCH).")
+    profile_sha256: str | None = Field(description="SHA-256 of the profile file (or its canonical JSON).")
+    rulesets: list[RulesetProvenance]
+
+
+class ProfileRef(_Model):
+    name: str
+    source: str | None = Field(None, description="The profile file assessed.")
+    figures_year: int | None = None
+
+
+class Scorecard(_Model):
+    """The scale-readiness scorecard of one innovation profile."""
+
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    profile: ProfileRef
+    overall: Overall
+    dimensions: list[Dimension]
+    next_steps: list[NextStep] = Field(description="Across dimensions, the bottleneck first.")
+    provenance: Provenance
+
+
+def scorecard_json_schema() -> dict:
+    """The JSON Schema of the scorecard."""
+    return Scorecard.model_json_schema()
