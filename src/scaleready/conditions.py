@@ -355,15 +355,27 @@ class _Parser:
             number = self.atom()
             return Const(-number.value)
         if token.type == "op" and token.text == "(":
-            inner = self.condition()
-            self.expect(")")
-            return inner
+            return self.bracketed()
         if token.type == "name":
             if self.accept("("):
                 return self.call(token)
             return self.name(token)
         self.index -= 1
         raise self.error("expected a value, a field or a function")
+
+    def bracketed(self) -> Term | Cond:
+        """``( ... )`` around a calculation or around a condition."""
+        start = self.index
+        try:
+            term = self.sum()
+            if self.accept(")"):
+                return term
+        except ConditionError:
+            pass
+        self.index = start
+        inner = self.condition()
+        self.expect(")")
+        return inner
 
     def name(self, token: Token) -> Term:
         if token.text.startswith(DERIVED_PREFIX):
@@ -557,6 +569,8 @@ def unparse(node: Term | Cond) -> str:
         where = f", {unparse(node.where)}" if node.where is not None else ""
         return f"count({node.items.path if not node.items.in_list else '.'.join(node.items.keys)}{where})"
     if isinstance(node, Compare):
+        if node.op == "==" and node.right == Const(True) and not isinstance(node.left, Const):
+            return unparse(node.left)  # a yes/no field standing alone
         return f"{unparse(node.left)} {node.op} {unparse(node.right)}"
     if isinstance(node, OneOf):
         return f"{unparse(node.value)} in [{', '.join(unparse(o) for o in node.options)}]"

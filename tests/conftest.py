@@ -1,0 +1,55 @@
+"""Shared fixtures: the repository's files, a CLI runner, the installed console script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scaleready.engine import Engine
+from scaleready.plugins import load_registry
+from scaleready.rules import load_ruleset
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
+TEST_PROFILES = sorted((REPO / "tests" / "profiles").glob("*.yaml"))
+BUILTIN_RULESETS = sorted((REPO / "rulesets").glob("*.yaml"))
+LANGUAGE_RULESET = REPO / "tests" / "rulesets" / "language.yaml"
+SCALEREADY = Path(sys.executable).with_name("scaleready")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def registry():
+    """What the installed plugins (the built-ins at least) provide."""
+    return load_registry()
+
+
+@pytest.fixture(scope="session")
+def language_ruleset(registry):
+    return load_ruleset(LANGUAGE_RULESET, registry.fact_kinds())
+
+
+@pytest.fixture(scope="session")
+def engine(registry) -> Engine:
+    return Engine(list(registry.rulesets.values()), registry.derived_facts, backend="durable_rules")
+
+
+def run_scaleready(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the installed console script as a user would, in a real subprocess."""
+    return subprocess.run(
+        [str(SCALEREADY), *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
+    )
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,65 @@
+"""durable_rules and the plain-Python evaluator must agree on every rule of every ruleset."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from scaleready import durable_backend
+from scaleready.engine import Engine
+from scaleready.plugins import load_registry
+from scaleready.profile import load_profile, profile_from_data
+from scaleready.rules import load_ruleset
+from scaleready.synthetic import synthetic_profiles
+from tests.conftest import EXAMPLES, LANGUAGE_RULESET, REPO, TEST_PROFILES
+
+pytestmark = pytest.mark.skipif(not durable_backend.AVAILABLE, reason="durable_rules cannot be imported here")
+SOCIAL_VALUE_PLUGIN = REPO / "tests/plugins/scaleready-social-value/scaleready_social_value/__init__.py"
+SYNTHETIC_COUNT = 600
+
+
+def _third_party_plugin():
+    spec = importlib.util.spec_from_file_location("scaleready_social_value_in_repo", SOCIAL_VALUE_PLUGIN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def both_engines():
+    """Every ruleset in the repository, compiled for both backends."""
+    registry = load_registry([_third_party_plugin()], load_entry_points=True)
+    rulesets = [*registry.rulesets.values(), load_ruleset(LANGUAGE_RULESET, registry.fact_kinds())]
+    repo_files = {ruleset.source for ruleset in rulesets}
+    assert any(source.endswith("social_value.yaml") for source in repo_files)
+    return tuple(Engine(rulesets, registry.derived_facts, backend=b) for b in ("durable_rules", "python"))
+
+
+def outcomes(card) -> dict[str, str]:
+    return {f"{d.id}.{r.id}": r.outcome for d in card.dimensions for r in d.rules}
+
+
+def assert_backends_agree(engines, profile) -> dict[str, str]:
+    durable, python = (engine.assess(profile) for engine in engines)
+    assert outcomes(durable) == outcomes(python)
+    assert durable.model_dump(exclude={"provenance"}) == python.model_dump(exclude={"provenance"})
+    return outcomes(durable)
+
+
+@pytest.mark.parametrize("path", EXAMPLES + TEST_PROFILES, ids=lambda p: p.name)
+def test_backends_agree_on_every_example_and_test_profile(both_engines, path):
+    assert_backends_agree(both_engines, load_profile(path))
+
+
+def test_backends_agree_on_synthetic_profiles_and_those_reach_every_outcome(both_engines):
+    seen: dict[str, set[str]] = {}
+    for data in synthetic_profiles(SYNTHETIC_COUNT, seed=2026):
+        for key, outcome in assert_backends_agree(both_engines, profile_from_data(data)).items():
+            seen.setdefault(key, set()).add(outcome)
+    language_rules = {key: found for key, found in seen.items() if key.startswith("language.")}
+    never_unknown = {"language.missing_field", "language.present_nested"}  # missing() is always decided
+    for key, found in language_rules.items():
+        expected = {"pass", "fail"} if key in never_unknown else {"pass", "fail", "unknown"}
+        assert expected <= found, key
+    assert "not_applicable" in language_rules["language.applies"]

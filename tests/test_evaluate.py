@@ -1,0 +1,88 @@
+"""Three-valued evaluation: missing data is unknown, never a pass and never a false fail."""
+
+from __future__ import annotations
+
+import pytest
+
+from scaleready.conditions import Vocabulary, parse_condition
+from scaleready.evaluate import MISSING, Context, truth, value_of
+from scaleready.rules import profile_fields
+
+
+@pytest.fixture(scope="module")
+def vocabulary() -> Vocabulary:
+    return Vocabulary(profile_fields(), {}, frozenset({"cited"}))
+
+
+def judge(text: str, profile: dict, vocabulary, outcomes: dict | None = None):
+    condition = parse_condition(text, vocabulary)
+    return truth(condition, profile, Context(profile, {}, (outcomes or {}).get))
+
+
+INCOME = {"organisation": {"yearly_income": 200_000}}
+EVALUATIONS = {"evidence": {"evaluations": [{"design": "rct", "independent": True}, {"design": "pre_post"}]}}
+
+
+@pytest.mark.parametrize(
+    ("text", "profile", "expected"),
+    [
+        ("organisation.yearly_income > 100000", INCOME, True),
+        ("organisation.yearly_income > 100000", {}, None),
+        ("organisation.free_reserves > 0 and organisation.yearly_income < 5", INCOME, False),
+        ("organisation.free_reserves > 0 and organisation.yearly_income > 5", INCOME, None),
+        ("organisation.free_reserves > 0 or organisation.yearly_income > 5", INCOME, True),
+        ("organisation.free_reserves > 0 or organisation.yearly_income < 5", INCOME, None),
+        ("not organisation.free_reserves > 0", INCOME, None),
+        ("missing(organisation.free_reserves)", INCOME, True),
+        ("present(organisation.yearly_income)", INCOME, True),
+        ("organisation.free_reserves / organisation.yearly_income > 0", INCOME, None),
+        ("organisation.yearly_income / organisation.free_reserves > 0", {"organisation": {"yearly_income": 1, "free_reserves": 0}}, None),
+        ('any(evidence.evaluations, design == "rct")', EVALUATIONS, True),
+        ("any(evidence.evaluations, independent)", EVALUATIONS, True),
+        ("all(evidence.evaluations, independent)", EVALUATIONS, None),
+        ('all(evidence.evaluations, design != "case_study")', EVALUATIONS, True),
+        ('any(evidence.evaluations, design == "case_study")', EVALUATIONS, False),
+        ('any(evidence.evaluations, design == "rct")', {"evidence": {"evaluations": []}}, False),
+        ('all(evidence.evaluations, design == "rct")', {"evidence": {"evaluations": []}}, False),
+        ('any(evidence.evaluations, design == "rct")', {}, None),
+        ("count(evidence.evaluations) == 2", EVALUATIONS, True),
+        ("count(evidence.evaluations, independent) >= 1", EVALUATIONS, None),
+        ('count(evidence.evaluations, design == "rct") == 1', EVALUATIONS, True),
+    ],
+    ids=[
+        "known_true", "missing_is_unknown", "unknown_and_false_is_false", "unknown_and_true_is_unknown",
+        "unknown_or_true_is_true", "unknown_or_false_is_unknown", "not_unknown_is_unknown", "missing_is_known",
+        "present_is_known", "arithmetic_on_missing", "division_by_zero", "any_true", "any_with_gap_but_one_true",
+        "all_with_gap", "all_true", "any_false", "any_of_empty_is_false", "all_of_empty_is_false",
+        "missing_list_is_unknown", "count_items", "count_with_gap_is_unknown", "count_known",
+    ],
+)
+def test_conditions_follow_three_valued_logic(text, profile, expected, vocabulary):
+    assert judge(text, profile, vocabulary) is expected
+
+
+@pytest.mark.parametrize(
+    ("outcome", "passed", "failed"),
+    [("pass", True, False), ("fail", False, True), ("not_applicable", False, False), ("unknown", None, None), ("error", None, None)],
+    ids=["pass", "fail", "not_applicable", "unknown", "error"],
+)
+def test_rule_references_read_the_cited_outcome(outcome, passed, failed, vocabulary):
+    assert judge("passed(cited)", {}, vocabulary, {"cited": outcome}) is passed
+    assert judge("failed(cited)", {}, vocabulary, {"cited": outcome}) is failed
+
+
+def test_the_trace_records_each_test_with_the_values_it_saw(vocabulary):
+    condition = parse_condition("organisation.yearly_income > 100000 and missing(organisation.free_reserves)", vocabulary)
+    trace = []
+    truth(condition, INCOME, Context(INCOME, {}, trace=trace))
+    assert [(step.text, step.result) for step in trace] == [
+        ("organisation.yearly_income > 100000", True),
+        ("missing(organisation.free_reserves)", True),
+    ]
+    assert trace[0].values == {"organisation.yearly_income": 200_000}
+    assert trace[1].values == {"organisation.free_reserves": MISSING}
+
+
+def test_a_missing_field_has_the_missing_value(vocabulary):
+    field = parse_condition("organisation.free_reserves > 0", vocabulary).left
+    assert value_of(field, INCOME, Context(INCOME)) is MISSING
