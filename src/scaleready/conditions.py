@@ -242,14 +242,17 @@ def parse_condition(text: str, vocabulary: Vocabulary) -> Cond:
 
 class _Parser:
     def __init__(self, text: str, vocabulary: Vocabulary) -> None:
-        self.tokens = list(tokenize(text))
+        self._stream = tokenize(text)  # lazily, so an unknown function is named before a later typo
+        self.tokens: list[Token] = []
         self.index = 0
         self.vocabulary = vocabulary
         self.scopes: list[str] = []  # list paths of the enclosing any/all/count
 
     @property
     def token(self) -> Token:
-        return self.tokens[self.index]
+        while len(self.tokens) <= self.index and (not self.tokens or self.tokens[-1].type != "end"):
+            self.tokens.append(next(self._stream))
+        return self.tokens[min(self.index, len(self.tokens) - 1)]
 
     def advance(self) -> Token:
         token = self.token

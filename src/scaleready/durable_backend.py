@@ -127,7 +127,7 @@ class DurableProgram:
             except MessageNotHandledException:
                 pass  # no rule fired: every outcome is unknown
             except Exception as error:
-                raise EngineError(f"durable_rules failed: {error}") from error
+                raise EngineError(f"durable_rules failed: {type(error).__name__}: {error}") from error
             finally:
                 self._host.delete_state(self.name, session)
             if self._errors:

@@ -1,0 +1,67 @@
+"""Built-in plugin: the partnership ruleset (early adopters, referral routes, buyers, funding mix)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from scaleready.hookspecs import hookimpl
+from scaleready.profile import InnovationProfile
+from scaleready_builtins import ruleset_path
+
+PAYING_ROLES = ("buyer", "commissioner")
+
+
+def largest_funder_share(profile: InnovationProfile) -> float | None:
+    """Share of yearly income from the largest single funder; None unless every amount is given.
+
+    Streams with the same funder name (in any letter case) add up; a stream without a funder
+    name counts as a funder of its own.
+    """
+    sources = profile.funding.sources if profile.funding else None
+    if not sources or any(source.amount is None for source in sources):
+        return None
+    by_funder: dict[str, float] = defaultdict(float)
+    for index, source in enumerate(sources):
+        by_funder[_name_key(source.funder) or f"#unnamed-{index}"] += source.amount
+    total = sum(by_funder.values())
+    return max(by_funder.values()) / total if total > 0 else None
+
+
+def buyer_areas(profile: InnovationProfile) -> int | None:
+    """Number of different areas where a partner buys or commissions it; None if an area is not given."""
+    if profile.partnerships is None:
+        return None
+    areas = [p.area for p in profile.partnerships if p.role in PAYING_ROLES]
+    if any(_name_key(area) is None for area in areas):
+        return None
+    return len({_name_key(area) for area in areas})
+
+
+def _name_key(name: str | None) -> str | None:
+    """The same name however it is spaced or capitalised; None when blank."""
+    if name is None:
+        return None
+    return " ".join(name.casefold().split()) or None
+
+
+@hookimpl
+def register_derived_facts(register):
+    register(
+        "largest_funder_share",
+        largest_funder_share,
+        kind="number",
+        description="Share (0-1) of the yearly funding in funding.sources that comes from the "
+        "largest single funder.",
+    )
+    register(
+        "buyer_areas",
+        buyer_areas,
+        kind="number",
+        description="Number of different areas in which a partner buys or commissions the "
+        "innovation (partnerships with role buyer or commissioner, by area).",
+    )
+
+
+@hookimpl
+def register_rulesets(register):
+    register(ruleset_path("partnership.yaml"))

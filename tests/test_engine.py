@@ -1,0 +1,117 @@
+"""The engine: scorecards from profiles, reproducible, thread-safe, and flat in memory."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from scaleready import __version__, durable_backend
+from scaleready.engine import Engine, create_engine
+from scaleready.errors import InputError
+from scaleready.profile import load_profile, profile_from_data
+from scaleready.synthetic import synthetic_profiles
+from tests.conftest import EXAMPLES, REPO
+
+needs_durable = pytest.mark.skipif(not durable_backend.AVAILABLE, reason="durable_rules cannot be imported here")
+FIXED_CLOCK = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process now (not the peak)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096
+
+
+def test_a_scorecard_has_the_documented_fields(engine):
+    card = engine.assess(load_profile(REPO / "examples/code-club.yaml"), assessed_at=FIXED_CLOCK)
+    data = json.loads(card.model_dump_json())
+    assert set(data["overall"]) >= {"score", "level", "bottleneck", "summary"}
+    assert {d["id"] for d in data["dimensions"]} >= {"evidence"}
+    rule = data["dimensions"][0]["rules"][0]
+    assert set(rule) >= {"id", "outcome", "finding"}
+    assert data["provenance"]["scaleready_version"] == __version__
+    assert data["provenance"]["assessed_at"] == "2026-01-01T00:00:00Z"
+    assert all(len(r["sha256"]) == 64 for r in data["provenance"]["rulesets"])
+
+
+def test_the_overall_level_is_the_lowest_dimension_and_names_the_bottleneck(engine):
+    card = engine.assess(load_profile(REPO / "examples/local-start.yaml"))
+    lowest = min(d.level for d in card.dimensions)
+    assert card.overall.level == lowest
+    assert card.overall.bottleneck == [d.id for d in card.dimensions if d.level == lowest]
+    assert card.next_steps and card.next_steps[0].dimension in card.overall.bottleneck
+
+
+def test_missing_data_is_unknown_listed_as_a_gap_and_never_scored_as_a_pass(engine):
+    card = engine.assess(profile_from_data({"name": "Nothing known"}))
+    evidence = next(d for d in card.dimensions if d.id == "evidence")
+    assert {r.outcome for r in evidence.rules} <= {"unknown", "not_applicable", "fail"}
+    assert evidence.score == 0 and evidence.level == 0
+    assert evidence.data_gaps and all(gap.rules for gap in evidence.data_gaps)
+    unknown = [r for r in evidence.rules if r.outcome == "unknown"]
+    assert unknown and all(r.missing and "Not known yet" in r.finding for r in unknown)
+
+
+def test_identical_input_and_clock_give_identical_json(engine):
+    profile = load_profile(REPO / "examples/code-club.yaml")
+    first = engine.assess(profile, assessed_at=FIXED_CLOCK).model_dump_json()
+    second = engine.assess(profile, assessed_at=FIXED_CLOCK).model_dump_json()
+    assert first == second
+
+
+def test_source_date_epoch_fixes_the_clock(engine, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    card = engine.assess(profile_from_data({"name": "x"}))
+    assert card.provenance.assessed_at == "2026-01-01T00:00:00Z"
+
+
+def test_two_engines_in_one_process_each_have_a_private_host(registry):
+    rulesets = list(registry.rulesets.values())
+    first = Engine(rulesets, registry.derived_facts)
+    second = Engine(rulesets, registry.derived_facts)
+    profile = load_profile(EXAMPLES[0])
+    assert first.assess(profile, assessed_at=FIXED_CLOCK) == second.assess(profile, assessed_at=FIXED_CLOCK)
+
+
+def test_an_engine_without_rulesets_is_an_input_error():
+    with pytest.raises(InputError, match="no rulesets"):
+        Engine([])
+
+
+def test_an_unknown_ruleset_is_named_with_the_installed_ones():
+    with pytest.raises(InputError, match="unknown ruleset 'evidance'; available: .*evidence"):
+        create_engine(["evidance"])
+
+
+@needs_durable
+def test_threads_sharing_one_engine_get_the_same_scorecards_as_one_thread(engine):
+    profiles = [profile_from_data(data) for data in synthetic_profiles(60, seed=5)]
+    expected = [engine.assess(p, assessed_at=FIXED_CLOCK) for p in profiles]
+    results: dict[int, list] = {}
+
+    def work(worker: int) -> None:
+        results[worker] = [engine.assess(p, assessed_at=FIXED_CLOCK) for p in profiles]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(results[n] == expected for n in range(4))
+
+
+@needs_durable
+def test_ten_thousand_assessments_in_one_process_keep_memory_flat(engine):
+    profiles = [profile_from_data(data) for data in synthetic_profiles(200, seed=11)]
+    for profile in profiles * 5:  # warm up: 1,000 assessments
+        engine.assess(profile)
+    after_warm_up = rss_bytes()
+    for profile in profiles * 45:  # 9,000 more
+        engine.assess(profile)
+    growth = rss_bytes() - after_warm_up
+    # durable_rules keeps each session's state until it is deleted; leaking 9,000 sessions
+    # would grow by far more than this (a few thousand live sessions exhaust memory).
+    assert growth < 8 * 2**20, f"memory grew by {growth / 2**20:.1f} MiB over 9,000 assessments"
