@@ -26,7 +26,12 @@ def contracts(*items: dict) -> dict:
 
 
 def test_builtin_facts_are_registered_as_numbers_with_descriptions(facts):
-    names = {"largest_funder_share", "buyer_areas", "largest_contract_annual_value", "largest_pbr_money_at_risk"}
+    names = {
+        "largest_funder_share",
+        "buyer_areas",
+        "largest_contract_annual_value",
+        "largest_pbr_money_at_risk",
+    }
     assert names <= facts.keys()
     assert all(facts[name].kind == "number" and facts[name].description for name in names)
 
@@ -135,11 +140,20 @@ def test_largest_contract_annual_value_leaves_completed_contracts_out(facts):
 def test_largest_contract_annual_value_is_missing_without_current_contracts(facts):
     assert fact(facts, "largest_contract_annual_value") is None
     assert fact(facts, "largest_contract_annual_value", **contracts()) is None
-    assert fact(facts, "largest_contract_annual_value", **contracts({"status": "completed", "annual_value": 1})) is None
+    assert (
+        fact(
+            facts,
+            "largest_contract_annual_value",
+            **contracts({"status": "completed", "annual_value": 1}),
+        )
+        is None
+    )
 
 
 def test_largest_contract_annual_value_is_missing_when_a_contracts_size_is_unknown(facts):
-    data = contracts({"status": "held", "annual_value": 20000}, {"status": "bidding", "value": 90000})
+    data = contracts(
+        {"status": "held", "annual_value": 20000}, {"status": "bidding", "value": 90000}
+    )
     assert fact(facts, "largest_contract_annual_value", **data) is None
 
 
@@ -153,14 +167,21 @@ def test_largest_contract_annual_value_is_missing_not_a_crash_for_a_zero_month_c
 
 def test_largest_pbr_money_at_risk_is_value_times_the_share_paid_on_results(facts):
     data = contracts(
-        {"status": "held", "payment_model": "payment_by_results", "value": 200000, "pbr_share": 0.4},
+        {
+            "status": "held",
+            "payment_model": "payment_by_results",
+            "value": 200000,
+            "pbr_share": 0.4,
+        },
         {"status": "bidding", "payment_model": "mixed", "value": 100000, "pbr_share": 0.5},
     )
     assert fact(facts, "largest_pbr_money_at_risk", **data) == pytest.approx(80000)
 
 
 def test_largest_pbr_money_at_risk_uses_yearly_value_times_years_when_no_whole_value(facts):
-    data = contracts({"status": "held", "annual_value": 50000, "length_months": 24, "pbr_share": 0.5})
+    data = contracts(
+        {"status": "held", "annual_value": 50000, "length_months": 24, "pbr_share": 0.5}
+    )
     assert fact(facts, "largest_pbr_money_at_risk", **data) == pytest.approx(50000)
 
 
@@ -178,7 +199,10 @@ def test_largest_pbr_money_at_risk_is_missing_when_a_results_contracts_share_is_
 
 
 def test_largest_pbr_money_at_risk_is_missing_when_the_payment_model_is_unknown(facts):
-    assert fact(facts, "largest_pbr_money_at_risk", **contracts({"status": "held", "value": 1000})) is None
+    assert (
+        fact(facts, "largest_pbr_money_at_risk", **contracts({"status": "held", "value": 1000}))
+        is None
+    )
 
 
 def test_largest_pbr_money_at_risk_is_missing_without_current_contracts(facts):

@@ -1,8 +1,6 @@
-"""Built-in plugin: the contract-fit ruleset (UK public procurement: size, risk, lots, social value)."""
+"""Built-in plugin: the contract-fit ruleset (UK procurement: size, risk, lots, social value)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from scaleready.hookspecs import hookimpl
 from scaleready.profile import Contract, InnovationProfile
@@ -16,23 +14,26 @@ def largest_contract_annual_value(profile: InnovationProfile) -> float | None:
     (a contract shorter than a year counts as its whole value).  None when there is no current
     contract or one of them lacks the figures.
     """
-    current = [c for c in profile.contracts or () if c.status != "completed"]
-    return _largest((_annual_value(c) for c in current), len(current))
+    return _largest([_annual_value(c) for c in _current(profile)])
 
 
 def largest_pbr_money_at_risk(profile: InnovationProfile) -> float | None:
     """Most money one current contract pays only on results (value x pbr_share), in GBP.
 
     A contract with no ``pbr_share`` and a payment model other than payment by results (or
-    mixed) has nothing at risk; one whose share at risk cannot be told leaves the answer None.  None when there is no current contract.
+    mixed) has nothing at risk; one whose share at risk cannot be told leaves the answer None,
+    as does having no current contract.
     """
-    current = [c for c in profile.contracts or () if c.status != "completed"]
-    return _largest((_money_at_risk(c) for c in current), len(current))
+    return _largest([_money_at_risk(c) for c in _current(profile)])
 
 
-def _largest(values: Iterable[float | None], how_many: int) -> float | None:
-    values = list(values)
-    if how_many == 0 or any(value is None for value in values):
+def _current(profile: InnovationProfile) -> list[Contract]:
+    return [c for c in profile.contracts or () if c.status != "completed"]
+
+
+def _largest(values: list[float | None]) -> float | None:
+    """The largest value; None when there is none or any is unknown."""
+    if not values or any(value is None for value in values):
         return None
     return max(values)
 

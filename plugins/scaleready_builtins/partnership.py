@@ -1,4 +1,4 @@
-"""Built-in plugin: the partnership ruleset (early adopters, referral routes, buyers, funding mix)."""
+"""Built-in plugin: the partnership ruleset (early adopters, referrals, buyers, funding mix)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ PAYING_ROLES = ("buyer", "commissioner")
 
 
 def largest_funder_share(profile: InnovationProfile) -> float | None:
-    """Share of yearly income from the largest single funder; None unless every amount is given.
+    """Share of the listed funding from the largest funder; None unless every amount is given.
 
-    Streams with the same funder name (in any letter case) add up; a stream without a funder
-    name counts as a funder of its own.
+    Streams with the same funder name (whatever its case or spacing) add up; a stream without a
+    funder name counts as a funder of its own.
     """
     sources = profile.funding.sources if profile.funding else None
     if not sources or any(source.amount is None for source in sources):
@@ -28,7 +28,7 @@ def largest_funder_share(profile: InnovationProfile) -> float | None:
 
 
 def buyer_areas(profile: InnovationProfile) -> int | None:
-    """Number of different areas where a partner buys or commissions it; None if an area is not given."""
+    """How many different areas a partner buys or commissions it in; None if one lacks an area."""
     if profile.partnerships is None:
         return None
     areas = [p.area for p in profile.partnerships if p.role in PAYING_ROLES]

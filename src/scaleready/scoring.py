@@ -124,13 +124,17 @@ def overall_verdict(dimensions: Sequence[Dimension]) -> Overall:
     bottleneck = [d.id for d in dimensions if d.level == level]
     total_weight = sum(d.weight for d in dimensions)
     score = round(sum(d.score * d.weight for d in dimensions) / total_weight, 1)
-    names = " and ".join(d.title for d in dimensions if d.id in bottleneck)
+    names = _join_names([d.title for d in dimensions if d.id in bottleneck])
     summary = (
         f"Readiness level {level} of {MAX_LEVEL}, held back by {names}; overall score {score:g}/100."
         if level < MAX_LEVEL
         else f"Readiness level {MAX_LEVEL} of {MAX_LEVEL} in every dimension; overall score {score:g}/100."
     )
     return Overall(score=score, level=level, bottleneck=bottleneck, summary=summary)
+
+
+def _join_names(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def ordered_next_steps(dimensions: Sequence[Dimension], bottleneck: Sequence[str]) -> list[NextStep]:
