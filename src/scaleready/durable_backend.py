@@ -147,6 +147,7 @@ class _Compiler:
         self.computed: dict[str, tuple[str, Term]] = {}  # canonical text -> (key, term)
         self.lists: dict[str, Field] = {}  # path -> list field a quantifier reads
         self.flags: dict[tuple[str, str, bool], tuple[str, Cond]] = {}  # see item_flag
+        self.shape = _Shape()
 
     def outcome_conditions(self, rule: RuleToRun) -> dict[str, dict]:
         def true_when(node: Cond) -> dict:
@@ -205,7 +206,7 @@ class _Compiler:
 
     def quantified(self, node: Quantified, wanted: bool, cited: Callable, scope: str | None) -> dict:
         self.lists[node.items.path] = node.items
-        items = self.path(node.items, scope)
+        items = self.path(node.items, scope, whole=False)
         inner = self.when(node.where, wanted, cited, node.items.path)
         empty = {items + LENGTH_SUFFIX: 0}
         if node.quantifier == "any":
@@ -241,8 +242,9 @@ class _Compiler:
             self.computed[text] = (f"t{len(self.computed)}", term)
         return f"computed.{self.computed[text][0]}"
 
-    @staticmethod
-    def path(field: Field, scope: str | None) -> str:
+    def path(self, field: Field, scope: str | None, whole: bool = True) -> str:
+        """The field's name in durable_rules, noting that facts must carry it."""
+        self.shape.add(field.path.split("."), whole)
         dotted = ".".join(field.keys)
         return f"$i.{dotted}" if scope else dotted
 
@@ -251,7 +253,7 @@ class _Compiler:
         for key in RESERVED_KEYS:
             if key in profile:
                 raise EngineError(f"the profile uses the reserved key {key!r}")
-        fact = json.loads(json.dumps(profile))  # a private copy we may annotate
+        fact = self.shape.project(profile)  # only what the rules read: durable_rules copies it per firing
         for items in self.lists.values():
             for scope in self._scopes(fact, items.in_list):
                 _note_length(scope, items.keys)
@@ -277,6 +279,45 @@ class _Compiler:
             values = _lookup_raw(scope, items.keys)
             found.extend(item for item in values or () if isinstance(item, dict))
         return found
+
+
+class _Shape:
+    """The part of a profile the compiled rules read: a tree of keys (lists are looked through)."""
+
+    def __init__(self) -> None:
+        self.tree: dict = {}  # key -> subtree, or None where the whole value is needed
+
+    def add(self, keys: list[str], whole: bool) -> None:
+        node = self.tree
+        for key in keys[:-1]:
+            if node.get(key, {}) is None:
+                return  # an enclosing value is copied whole already
+            node = node.setdefault(key, {})
+        if whole:
+            node[keys[-1]] = None
+        elif node.get(keys[-1], {}) is not None:
+            node.setdefault(keys[-1], {})
+
+    def project(self, value: object, tree: dict | None = None) -> object:
+        """A fresh copy of ``value`` holding only the keys in the tree."""
+        tree = self.tree if tree is None else tree
+        if isinstance(value, list):
+            return [self.project(item, tree) for item in value]
+        if not isinstance(value, Mapping):
+            return value
+        return {
+            key: _copy(value[key]) if subtree is None else self.project(value[key], subtree)
+            for key, subtree in tree.items()
+            if key in value
+        }
+
+
+def _copy(value: object) -> object:
+    if isinstance(value, Mapping):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
 
 
 def _note_length(scope: dict, keys: tuple[str, ...]) -> None:
