@@ -76,16 +76,16 @@ CASES = [
     pytest.param(
         "evidence",
         {"model": THEORY, "evidence": {"evaluations": [RCT], "cost_evaluated": True}},
-        {"independent_evaluation": "pass", "cost_known": "fail", "impact_elsewhere": "unknown"},
+        {"independent_evaluation": "pass", "cost_known": "unknown", "impact_elsewhere": "unknown"},
         3,
-        id="evidence-independent-rct-without-unit-cost-stops-at-level-3",
+        id="evidence-independent-rct-with-unit-cost-unknown-stops-at-level-3",
     ),
     pytest.param(
         "evidence",
         {"evidence": {"evaluations": []}},
-        {"theory_of_change": "fail", "outcome_data": "fail"},
+        {"theory_of_change": "unknown", "outcome_data": "fail"},
         0,
-        id="evidence-no-theory-and-no-studies-is-level-0",
+        id="evidence-theory-unknown-and-no-studies-is-level-0",
     ),
     pytest.param(
         "partnership",

@@ -115,3 +115,10 @@ def test_ten_thousand_assessments_in_one_process_keep_memory_flat(engine):
     # durable_rules keeps each session's state until it is deleted; leaking 9,000 sessions
     # would grow by far more than this (a few thousand live sessions exhaust memory).
     assert growth < 8 * 2**20, f"memory grew by {growth / 2**20:.1f} MiB over 9,000 assessments"
+
+
+def test_data_gaps_name_the_profile_fields_a_derived_fact_needs_not_the_fact(engine):
+    card = engine.assess(profile_from_data({"name": "x", "organisation": {"yearly_income": 1000}}))
+    gaps = [gap.field for d in card.dimensions for gap in d.data_gaps]
+    assert "funding.sources" in gaps and "contracts" in gaps
+    assert not [gap for gap in gaps if gap.startswith("derived.")]

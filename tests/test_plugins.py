@@ -122,3 +122,15 @@ def test_explicit_plugins_work_without_autoloading():
 
     registry = load_registry([evidence], load_entry_points=False)
     assert list(registry.rulesets) == ["evidence"]
+
+
+class _FactWithAMisspelledInput:
+    @hookspecs.hookimpl
+    def register_derived_facts(self, register):
+        register("x", lambda profile: 1, kind="number", description="d", inputs=["organisation.yearly_incom"])
+
+
+def test_a_derived_fact_whose_inputs_are_not_profile_fields_is_named_and_skipped():
+    registry = load_registry([_FactWithAMisspelledInput()], load_entry_points=False)
+    assert registry.derived_facts == {}
+    assert "did you mean 'organisation.yearly_income'" in str(registry.problems[0])

@@ -52,6 +52,7 @@ def register_derived_facts(register):
         kind="number",
         description="Share (0-1) of the yearly funding in funding.sources that comes from the "
         "largest single funder.",
+        inputs=("funding.sources.funder", "funding.sources.amount"),
     )
     register(
         "buyer_areas",
@@ -59,6 +60,7 @@ def register_derived_facts(register):
         kind="number",
         description="Number of different areas in which a partner buys or commissions the "
         "innovation (partnerships with role buyer or commissioner, by area).",
+        inputs=("partnerships.role", "partnerships.area"),
     )
 
 

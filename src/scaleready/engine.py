@@ -104,9 +104,20 @@ class Engine:
                 judgements[rule.id] = Judgement("error", error=error)
                 continue
             outcome = outcomes.get(_key(ruleset, rule), "unknown")
-            missing = _missing_data(ruleset, rule, data, derived) if outcome == "unknown" else ()
+            missing = self._missing_data(ruleset, rule, data, derived) if outcome == "unknown" else ()
             judgements[rule.id] = Judgement(outcome, missing)
         return judgements
+
+    def _missing_data(self, ruleset: Ruleset, rule: Rule, data: dict, derived: Mapping) -> tuple[str, ...]:
+        """Profile fields that a rule, a derived fact it reads, or a rule it cites needs and lacks."""
+        missing = {gap for path in rule.fields for gap in missing_paths(data, path)}
+        for name in rule.derived:
+            if name not in derived:
+                inputs = {gap for path in self.derived_facts[name].inputs for gap in missing_paths(data, path)}
+                missing |= inputs or {f"derived.{name}"}
+        for cited in rule.depends_on:
+            missing |= set(self._missing_data(ruleset, ruleset.rule(cited), data, derived))
+        return tuple(sorted(missing))
 
     def _provenance(self, data: dict, profile_sha256: str | None, assessed_at: datetime | None) -> Provenance:
         if profile_sha256 is None:
@@ -197,13 +208,6 @@ def _error_of(rule: Rule, judgements: Mapping[str, Judgement], failed_facts: Map
     return None
 
 
-def _missing_data(ruleset: Ruleset, rule: Rule, data: dict, derived: Mapping) -> tuple[str, ...]:
-    """Profile fields (and derived facts) that a rule, or a rule it cites, needs and lacks."""
-    missing = {gap for path in rule.fields for gap in missing_paths(data, path)}
-    missing |= {f"derived.{name}" for name in rule.derived if name not in derived}
-    for cited in rule.depends_on:
-        missing |= set(_missing_data(ruleset, ruleset.rule(cited), data, derived))
-    return tuple(sorted(missing))
 
 
 def missing_paths(data: Mapping, path: str) -> list[str]:

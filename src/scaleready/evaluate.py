@@ -28,6 +28,7 @@ from scaleready.conditions import (
     RuleRef,
     Term,
     unparse,
+    walk,
 )
 
 
@@ -168,11 +169,20 @@ def _quantified(condition: Quantified, scope: Mapping[str, object], context: Con
         return None, {unparse(condition.items): MISSING}
     results = [truth(condition.where, item, _quiet(context)) for item in items]
     values = {unparse(condition.items): f"{results.count(True)} of {len(items)} items meet it"}
+    if context.trace is not None:
+        values.update(_item_values(condition, items))
     if condition.quantifier == "any":
         return (True if True in results else (None if None in results else False)), values
     if not items or False in results:
         return False, values
     return (None if None in results else True), values
+
+
+def _item_values(condition: Quantified, items: list) -> dict[str, list]:
+    """Each item's value of every field the quantifier's condition reads directly."""
+    fields = {node.keys: node for node in walk(condition.where) if isinstance(node, Field) and node.in_list == condition.items.path}
+    prefix = unparse(condition.items)
+    return {f"{prefix}[].{'.'.join(keys)}": [lookup(item, keys) for item in items] for keys in sorted(fields)}
 
 
 def _seen(*pairs: tuple[Term, object]) -> dict[str, object]:

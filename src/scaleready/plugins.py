@@ -18,7 +18,8 @@ import pluggy
 from scaleready import hookspecs
 from scaleready.conditions import kind_of_value
 from scaleready.errors import InputError, PluginError
-from scaleready.rules import Ruleset, load_ruleset
+from scaleready.documents import nearest
+from scaleready.rules import Ruleset, load_ruleset, profile_fields
 
 ENTRY_POINT_GROUP = "scaleready"
 AUTOLOAD_OFF_VARIABLE = "SCALEREADY_DISABLE_PLUGIN_AUTOLOAD"
@@ -34,6 +35,7 @@ class DerivedFact:
     kind: str
     description: str
     plugin: str
+    inputs: tuple[str, ...] = ()  # profile field paths it reads: the data to ask for when it is None
 
 
 @dataclass
@@ -134,10 +136,15 @@ def _call_each(manager, registry: Registry, hook_name: str, make_registrar: Call
 
 
 def _fact_registrar(registered: list) -> Callable:
-    def register(name: str, function: Callable, *, kind: str, description: str) -> None:
+    def register(name: str, function: Callable, *, kind: str, description: str, inputs: Iterable[str] = ()) -> None:
         if kind not in FACT_KINDS:
             raise ValueError(f"derived fact {name!r}: kind must be one of {', '.join(FACT_KINDS)}")
-        registered.append((name, function, kind, description))
+        unknown = [path for path in inputs if path not in profile_fields()]
+        if unknown:
+            hint = nearest(unknown[0], profile_fields())
+            suggestion = f"; did you mean {hint!r}?" if hint else ""
+            raise ValueError(f"derived fact {name!r}: input {unknown[0]!r} is not a profile field{suggestion}")
+        registered.append((name, function, kind, description, tuple(inputs)))
 
     return register
 
@@ -150,12 +157,12 @@ def _path_registrar(registered: list) -> Callable:
 
 
 def _add_fact(registry: Registry, info: PluginInfo, fact: tuple) -> None:
-    name, function, kind, description = fact
+    name, function, kind, description, inputs = fact
     if name in registry.derived_facts:
         owner = registry.derived_facts[name].plugin
         _record(registry, info, f"derived fact {name!r} is already registered by {owner!r}; skipped")
         return
-    registry.derived_facts[name] = DerivedFact(name, function, kind, description, info.name)
+    registry.derived_facts[name] = DerivedFact(name, function, kind, description, info.name, inputs)
     info.derived_facts.append(name)
 
 

@@ -122,5 +122,9 @@ def _show(value: object) -> str:
     if value is MISSING:
         return "missing"
     if isinstance(value, list):
-        return f"a list of {len(value)}"
+        return "[" + ", ".join(_show(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{…}"
+    if isinstance(value, float):
+        return f"{value:.6g}"
     return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) or " " not in value else value

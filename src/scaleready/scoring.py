@@ -130,6 +130,9 @@ def overall_verdict(dimensions: Sequence[Dimension]) -> Overall:
         if level < MAX_LEVEL
         else f"Readiness level {MAX_LEVEL} of {MAX_LEVEL} in every dimension; overall score {score:g}/100."
     )
+    unknown = sum(r.outcome == "unknown" for d in dimensions for r in d.rules)
+    if unknown:
+        summary += f" {unknown} rule{'s' if unknown > 1 else ''} could not be judged for lack of data."
     return Overall(score=score, level=level, bottleneck=bottleneck, summary=summary)
 
 
