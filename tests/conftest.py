@@ -42,10 +42,17 @@ def engine(registry) -> Engine:
     return Engine(list(registry.rulesets.values()), registry.derived_facts, backend="durable_rules")
 
 
-def run_scaleready(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run_scaleready(
+    *args: str, env: dict | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     """Run the installed console script as a user would, in a real subprocess."""
     return subprocess.run(
-        [str(SCALEREADY), *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
+        [str(SCALEREADY), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
     )
 
 

@@ -14,13 +14,19 @@ from scaleready.rules import load_ruleset
 from scaleready.synthetic import synthetic_profiles
 from tests.conftest import EXAMPLES, LANGUAGE_RULESET, REPO, TEST_PROFILES
 
-pytestmark = pytest.mark.skipif(not durable_backend.AVAILABLE, reason="durable_rules cannot be imported here")
-SOCIAL_VALUE_PLUGIN = REPO / "tests/plugins/scaleready-social-value/scaleready_social_value/__init__.py"
+pytestmark = pytest.mark.skipif(
+    not durable_backend.AVAILABLE, reason="durable_rules cannot be imported here"
+)
+SOCIAL_VALUE_PLUGIN = (
+    REPO / "tests/plugins/scaleready-social-value/scaleready_social_value/__init__.py"
+)
 SYNTHETIC_COUNT = 600
 
 
 def _third_party_plugin():
-    spec = importlib.util.spec_from_file_location("scaleready_social_value_in_repo", SOCIAL_VALUE_PLUGIN)
+    spec = importlib.util.spec_from_file_location(
+        "scaleready_social_value_in_repo", SOCIAL_VALUE_PLUGIN
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -33,7 +39,9 @@ def both_engines():
     rulesets = [*registry.rulesets.values(), load_ruleset(LANGUAGE_RULESET, registry.fact_kinds())]
     repo_files = {ruleset.source for ruleset in rulesets}
     assert any(source.endswith("social_value.yaml") for source in repo_files)
-    return tuple(Engine(rulesets, registry.derived_facts, backend=b) for b in ("durable_rules", "python"))
+    return tuple(
+        Engine(rulesets, registry.derived_facts, backend=b) for b in ("durable_rules", "python")
+    )
 
 
 def outcomes(card) -> dict[str, str]:
@@ -58,7 +66,10 @@ def test_backends_agree_on_synthetic_profiles_and_those_reach_every_outcome(both
         for key, outcome in assert_backends_agree(both_engines, profile_from_data(data)).items():
             seen.setdefault(key, set()).add(outcome)
     language_rules = {key: found for key, found in seen.items() if key.startswith("language.")}
-    never_unknown = {"language.missing_field", "language.present_nested"}  # missing() is always decided
+    never_unknown = {
+        "language.missing_field",
+        "language.present_nested",
+    }  # missing() is always decided
     for key, found in language_rules.items():
         expected = {"pass", "fail"} if key in never_unknown else {"pass", "fail", "unknown"}
         assert expected <= found, key

@@ -24,19 +24,28 @@ def test_assess_prints_a_readable_table_by_default():
     result = run_scaleready("assess", CODE_CLUB)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Code Club")
-    assert "Readiness level" in result.stdout and "Next steps" in result.stdout and "◀ bottleneck" in result.stdout
+    assert (
+        "Readiness level" in result.stdout
+        and "Next steps" in result.stdout
+        and "◀ bottleneck" in result.stdout
+    )
 
 
 @pytest.mark.parametrize("output_format", ["table", "json", "markdown"])
 def test_assess_writes_every_format_whole_to_a_file(runner, tmp_path, output_format):
     output = tmp_path / "out" / f"card.{output_format}"
-    result = invoke(runner, "assess", CODE_CLUB, LOCAL, "--format", output_format, "--output", output)
+    result = invoke(
+        runner, "assess", CODE_CLUB, LOCAL, "--format", output_format, "--output", output
+    )
     assert result.exit_code == 0
     text = output.read_text(encoding="utf-8")
     assert "Code Club" in text and "Walk and Talk" in text
     assert [p.name for p in output.parent.iterdir()] == [output.name]  # no temporary file left
     if output_format == "json":
-        assert [card["profile"]["name"] for card in json.loads(text)] == ["Code Club", "Walk and Talk Lewisham"]
+        assert [card["profile"]["name"] for card in json.loads(text)] == [
+            "Code Club",
+            "Walk and Talk Lewisham",
+        ]
     if output_format == "markdown":
         assert text.startswith("# Code Club") and "## Provenance" in text
 
@@ -54,7 +63,10 @@ def test_json_output_is_byte_identical_when_the_clock_is_fixed(tmp_path):
 
 BAD_PROFILES = {
     "malformed_yaml": ("name: x\norganisation: [unclosed\n", "not valid YAML"),
-    "wrong_type": ("name: x\norganisation:\n  yearly_income: lots\n", "line 3: organisation.yearly_income"),
+    "wrong_type": (
+        "name: x\norganisation:\n  yearly_income: lots\n",
+        "line 3: organisation.yearly_income",
+    ),
     "unknown_key": ("name: x\norganisation:\n  yearly_incom: 5\n", "did you mean 'yearly_income'"),
     "missing_name": ("summary: no name\n", "name"),
 }
@@ -72,7 +84,9 @@ def test_a_bad_profile_exits_3_naming_the_file_and_the_line_or_field(tmp_path, c
 
 def test_a_yaml_tag_that_would_construct_a_python_object_is_rejected_and_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
-    path = write(tmp_path / "evil.yaml", f"name: !!python/object/apply:os.system ['touch {marker}']\n")
+    path = write(
+        tmp_path / "evil.yaml", f"name: !!python/object/apply:os.system ['touch {marker}']\n"
+    )
     result = run_scaleready("assess", path)
     assert result.returncode == 3 and "line 1" in result.stderr and "not allowed" in result.stderr
     assert not marker.exists()
@@ -82,7 +96,10 @@ def test_one_bad_profile_in_several_is_reported_and_the_rest_are_assessed(runner
     bad = write(tmp_path / "bad.yaml", "name: [\n")
     result = invoke(runner, "assess", CODE_CLUB, bad, LOCAL, "--format", "json")
     assert result.exit_code == 3
-    assert [card["profile"]["name"] for card in json.loads(result.stdout)] == ["Code Club", "Walk and Talk Lewisham"]
+    assert [card["profile"]["name"] for card in json.loads(result.stdout)] == [
+        "Code Club",
+        "Walk and Talk Lewisham",
+    ]
     assert str(bad) in result.stderr
 
 
@@ -90,10 +107,18 @@ def test_fail_under_exits_1_when_a_score_is_below_the_gate(runner):
     passed = invoke(runner, "assess", LOCAL, "--fail-under", 0)
     failed = invoke(runner, "assess", LOCAL, "--fail-under", 100)
     assert passed.exit_code == 0
-    assert failed.exit_code == 1 and "gate failed" in failed.stderr and "Readiness level" in failed.stdout
+    assert (
+        failed.exit_code == 1
+        and "gate failed" in failed.stderr
+        and "Readiness level" in failed.stdout
+    )
 
 
-@pytest.mark.parametrize("args", [["assess"], ["assess", "x.yaml", "--format", "pdf"], ["nope"]], ids=["no_profile", "bad_format", "no_command"])
+@pytest.mark.parametrize(
+    "args",
+    [["assess"], ["assess", "x.yaml", "--format", "pdf"], ["nope"]],
+    ids=["no_profile", "bad_format", "no_command"],
+)
 def test_usage_errors_exit_2(runner, args):
     assert runner.invoke(cli, args).exit_code == 2
 
@@ -127,12 +152,18 @@ def test_rulesets_validate_rejects_a_condition_that_calls_a_function_naming_the_
 def test_assess_with_a_broken_rules_file_exits_3_naming_the_rule(runner, tmp_path):
     path = write(tmp_path / "typo.yaml", HEADER + rule("r", "reach.sitse > 3"))
     result = runner.invoke(cli, ["assess", str(LOCAL), "--rules", str(path)])
-    assert result.exit_code == 3 and "rule 'r'" in result.stderr and "did you mean 'reach.sites'" in result.stderr
+    assert (
+        result.exit_code == 3
+        and "rule 'r'" in result.stderr
+        and "did you mean 'reach.sites'" in result.stderr
+    )
 
 
 def test_assess_with_a_rules_file_scores_it(runner, tmp_path):
     path = write(tmp_path / "mine.yaml", HEADER + rule("sites", "reach.sites >= 2"))
-    result = invoke(runner, "assess", LOCAL, "--rules", path, "--ruleset", "demo", "--format", "json")
+    result = invoke(
+        runner, "assess", LOCAL, "--rules", path, "--ruleset", "demo", "--format", "json"
+    )
     card = json.loads(result.stdout)
     assert [d["id"] for d in card["dimensions"]] == ["demo"]
     assert card["dimensions"][0]["rules"][0]["outcome"] == "pass"

@@ -21,7 +21,9 @@ from scaleready.rules import profile_fields
 
 @pytest.fixture(scope="module")
 def vocabulary() -> Vocabulary:
-    return Vocabulary(profile_fields(), {"largest_funder_share": "number"}, frozenset({"other_rule"}))
+    return Vocabulary(
+        profile_fields(), {"largest_funder_share": "number"}, frozenset({"other_rule"})
+    )
 
 
 @pytest.mark.parametrize(
@@ -37,7 +39,17 @@ def vocabulary() -> Vocabulary:
         "passed(other_rule) and present(scaling_plan.route)",
         "reach.sites >= -1 and 3 < reach.areas",
     ],
-    ids=["compare", "membership", "arithmetic", "count", "nested_any", "all_missing", "derived", "rule_ref", "signs"],
+    ids=[
+        "compare",
+        "membership",
+        "arithmetic",
+        "count",
+        "nested_any",
+        "all_missing",
+        "derived",
+        "rule_ref",
+        "signs",
+    ],
 )
 def test_valid_conditions_parse_and_unparse_to_text_that_parses_the_same(text, vocabulary):
     tree = parse_condition(text, vocabulary)
@@ -45,8 +57,13 @@ def test_valid_conditions_parse_and_unparse_to_text_that_parses_the_same(text, v
 
 
 def test_operators_bind_as_documented(vocabulary):
-    tree = parse_condition("replication.manual or replication.training and not replication.data_system", vocabulary)
-    assert unparse(tree) == "replication.manual or (replication.training and not replication.data_system)"
+    tree = parse_condition(
+        "replication.manual or replication.training and not replication.data_system", vocabulary
+    )
+    assert (
+        unparse(tree)
+        == "replication.manual or (replication.training and not replication.data_system)"
+    )
     assert isinstance(tree.parts[1], And) and isinstance(tree.parts[1].parts[1], Not)
 
 
@@ -82,7 +99,10 @@ def test_count_without_a_condition_counts_items(vocabulary):
         ('organisation.yearly_income > "high"', "types cannot match"),
         ('organisation.legal_form > "charity"', "needs numbers"),
         ('any(partnerships, role == "buyr")', "did you mean 'buyer'"),
-        ("any(partnerships, since > organisation.founded)", "unknown field 'organisation.founded' in the items of partnerships"),
+        (
+            "any(partnerships, since > organisation.founded)",
+            "unknown field 'organisation.founded' in the items of partnerships",
+        ),
         ("any(partnerships, since * 2 > 4000)", "calculations cannot be used inside any/all/count"),
         ("count(organisation.yearly_income) > 1", "is not a list"),
         ("organisation.yearly_income", "not a yes/no condition"),
@@ -95,10 +115,25 @@ def test_count_without_a_condition_counts_items(vocabulary):
         ("", "non-empty"),
     ],
     ids=[
-        "call_os_system", "dunder_import", "open", "unknown_field", "single_equals", "type_mismatch",
-        "ordering_text", "unknown_choice", "outer_field_in_items", "arithmetic_in_items", "count_non_list",
-        "number_as_condition", "unknown_derived", "unknown_rule", "constants", "dangling_and", "unclosed",
-        "semicolon", "empty",
+        "call_os_system",
+        "dunder_import",
+        "open",
+        "unknown_field",
+        "single_equals",
+        "type_mismatch",
+        "ordering_text",
+        "unknown_choice",
+        "outer_field_in_items",
+        "arithmetic_in_items",
+        "count_non_list",
+        "number_as_condition",
+        "unknown_derived",
+        "unknown_rule",
+        "constants",
+        "dangling_and",
+        "unclosed",
+        "semicolon",
+        "empty",
     ],
 )
 def test_bad_conditions_are_rejected_with_a_message_naming_the_problem(text, message, vocabulary):

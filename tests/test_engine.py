@@ -15,7 +15,9 @@ from scaleready.profile import load_profile, profile_from_data
 from scaleready.synthetic import synthetic_profiles
 from tests.conftest import EXAMPLES, REPO
 
-needs_durable = pytest.mark.skipif(not durable_backend.AVAILABLE, reason="durable_rules cannot be imported here")
+needs_durable = pytest.mark.skipif(
+    not durable_backend.AVAILABLE, reason="durable_rules cannot be imported here"
+)
 FIXED_CLOCK = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -73,7 +75,9 @@ def test_two_engines_in_one_process_each_have_a_private_host(registry):
     first = Engine(rulesets, registry.derived_facts)
     second = Engine(rulesets, registry.derived_facts)
     profile = load_profile(EXAMPLES[0])
-    assert first.assess(profile, assessed_at=FIXED_CLOCK) == second.assess(profile, assessed_at=FIXED_CLOCK)
+    assert first.assess(profile, assessed_at=FIXED_CLOCK) == second.assess(
+        profile, assessed_at=FIXED_CLOCK
+    )
 
 
 def test_an_engine_without_rulesets_is_an_input_error():

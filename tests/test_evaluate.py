@@ -20,7 +20,9 @@ def judge(text: str, profile: dict, vocabulary, outcomes: dict | None = None):
 
 
 INCOME = {"organisation": {"yearly_income": 200_000}}
-EVALUATIONS = {"evidence": {"evaluations": [{"design": "rct", "independent": True}, {"design": "pre_post"}]}}
+EVALUATIONS = {
+    "evidence": {"evaluations": [{"design": "rct", "independent": True}, {"design": "pre_post"}]}
+}
 
 
 @pytest.mark.parametrize(
@@ -36,7 +38,11 @@ EVALUATIONS = {"evidence": {"evaluations": [{"design": "rct", "independent": Tru
         ("missing(organisation.free_reserves)", INCOME, True),
         ("present(organisation.yearly_income)", INCOME, True),
         ("organisation.free_reserves / organisation.yearly_income > 0", INCOME, None),
-        ("organisation.yearly_income / organisation.free_reserves > 0", {"organisation": {"yearly_income": 1, "free_reserves": 0}}, None),
+        (
+            "organisation.yearly_income / organisation.free_reserves > 0",
+            {"organisation": {"yearly_income": 1, "free_reserves": 0}},
+            None,
+        ),
         ('any(evidence.evaluations, design == "rct")', EVALUATIONS, True),
         ("any(evidence.evaluations, independent)", EVALUATIONS, True),
         ("all(evidence.evaluations, independent)", EVALUATIONS, None),
@@ -50,11 +56,28 @@ EVALUATIONS = {"evidence": {"evaluations": [{"design": "rct", "independent": Tru
         ('count(evidence.evaluations, design == "rct") == 1', EVALUATIONS, True),
     ],
     ids=[
-        "known_true", "missing_is_unknown", "unknown_and_false_is_false", "unknown_and_true_is_unknown",
-        "unknown_or_true_is_true", "unknown_or_false_is_unknown", "not_unknown_is_unknown", "missing_is_known",
-        "present_is_known", "arithmetic_on_missing", "division_by_zero", "any_true", "any_with_gap_but_one_true",
-        "all_with_gap", "all_true", "any_false", "any_of_empty_is_false", "all_of_empty_is_false",
-        "missing_list_is_unknown", "count_items", "count_with_gap_is_unknown", "count_known",
+        "known_true",
+        "missing_is_unknown",
+        "unknown_and_false_is_false",
+        "unknown_and_true_is_unknown",
+        "unknown_or_true_is_true",
+        "unknown_or_false_is_unknown",
+        "not_unknown_is_unknown",
+        "missing_is_known",
+        "present_is_known",
+        "arithmetic_on_missing",
+        "division_by_zero",
+        "any_true",
+        "any_with_gap_but_one_true",
+        "all_with_gap",
+        "all_true",
+        "any_false",
+        "any_of_empty_is_false",
+        "all_of_empty_is_false",
+        "missing_list_is_unknown",
+        "count_items",
+        "count_with_gap_is_unknown",
+        "count_known",
     ],
 )
 def test_conditions_follow_three_valued_logic(text, profile, expected, vocabulary):
@@ -63,7 +86,13 @@ def test_conditions_follow_three_valued_logic(text, profile, expected, vocabular
 
 @pytest.mark.parametrize(
     ("outcome", "passed", "failed"),
-    [("pass", True, False), ("fail", False, True), ("not_applicable", False, False), ("unknown", None, None), ("error", None, None)],
+    [
+        ("pass", True, False),
+        ("fail", False, True),
+        ("not_applicable", False, False),
+        ("unknown", None, None),
+        ("error", None, None),
+    ],
     ids=["pass", "fail", "not_applicable", "unknown", "error"],
 )
 def test_rule_references_read_the_cited_outcome(outcome, passed, failed, vocabulary):
@@ -72,7 +101,9 @@ def test_rule_references_read_the_cited_outcome(outcome, passed, failed, vocabul
 
 
 def test_the_trace_records_each_test_with_the_values_it_saw(vocabulary):
-    condition = parse_condition("organisation.yearly_income > 100000 and missing(organisation.free_reserves)", vocabulary)
+    condition = parse_condition(
+        "organisation.yearly_income > 100000 and missing(organisation.free_reserves)", vocabulary
+    )
     trace = []
     truth(condition, INCOME, Context(INCOME, {}, trace=trace))
     assert [(step.text, step.result) for step in trace] == [

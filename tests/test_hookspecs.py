@@ -7,7 +7,11 @@ import inspect
 from scaleready import hookspecs
 from tests.conftest import REPO
 
-HOOKS = [name for name, f in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(f, "scaleready_spec")]
+HOOKS = [
+    name
+    for name, f in inspect.getmembers(hookspecs, inspect.isfunction)
+    if hasattr(f, "scaleready_spec")
+]
 
 
 def test_there_are_hooks_to_document():

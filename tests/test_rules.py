@@ -34,7 +34,9 @@ def rule(rule_id: str, condition: str, level: int = 1, extra: str = "") -> str:
 
 
 def load(tmp_path, body: str):
-    return load_ruleset(write(tmp_path / "demo.yaml", HEADER + body), {"largest_funder_share": "number"})
+    return load_ruleset(
+        write(tmp_path / "demo.yaml", HEADER + body), {"largest_funder_share": "number"}
+    )
 
 
 def problem(tmp_path, body: str) -> str:
@@ -59,7 +61,11 @@ def test_a_condition_that_calls_a_function_is_rejected_naming_the_rule_and_line(
 
 def test_an_unknown_field_is_rejected_with_the_nearest_name(tmp_path):
     message = problem(tmp_path, rule("r", "reach.site > 1"))
-    assert "rule 'r'" in message and "did you mean 'reach.sites'" in message and "demo.yaml:12" in message
+    assert (
+        "rule 'r'" in message
+        and "did you mean 'reach.sites'" in message
+        and "demo.yaml:12" in message
+    )
 
 
 def test_duplicate_rule_ids_are_rejected(tmp_path):
@@ -67,7 +73,9 @@ def test_duplicate_rule_ids_are_rejected(tmp_path):
 
 
 def test_rules_that_cite_each_other_in_a_cycle_are_rejected(tmp_path):
-    message = problem(tmp_path, rule("a", "passed(b)") + rule("b", "passed(c)") + rule("c", "passed(a)"))
+    message = problem(
+        tmp_path, rule("a", "passed(b)") + rule("b", "passed(c)") + rule("c", "passed(a)")
+    )
     assert "cycle: a -> b -> c -> a" in message
 
 
@@ -83,7 +91,11 @@ def test_an_unknown_reference_id_is_rejected(tmp_path):
 def test_an_unknown_key_is_rejected_with_the_nearest_key_and_line(tmp_path):
     body = rule("a", "reach.sites > 1", extra="    wieght: 2\n")
     message = problem(tmp_path, body)
-    assert "line 17" in message and "unknown key 'wieght'; did you mean 'weight'?" in message and "rule 'a'" in message
+    assert (
+        "line 17" in message
+        and "unknown key 'wieght'; did you mean 'weight'?" in message
+        and "rule 'a'" in message
+    )
 
 
 @pytest.mark.parametrize(
@@ -105,12 +117,20 @@ def test_invalid_fields_are_named(tmp_path, change, message):
 
 def test_a_yaml_tag_that_would_run_code_is_rejected_and_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
-    text = HEADER + rule("a", "reach.sites > 1") + f"extra: !!python/object/apply:os.system ['touch {marker}']\n"
+    text = (
+        HEADER
+        + rule("a", "reach.sites > 1")
+        + f"extra: !!python/object/apply:os.system ['touch {marker}']\n"
+    )
     with pytest.raises(RulesetError, match="not allowed"):
         load_ruleset(write(tmp_path / "demo.yaml", text), {})
     assert not marker.exists()
 
 
 def test_derived_facts_must_be_registered(tmp_path):
-    assert load(tmp_path, rule("a", "derived.largest_funder_share <= 0.5")).rule("a").derived == ("largest_funder_share",)
-    assert "unknown derived fact 'largest_funder_shares'" in problem(tmp_path, rule("a", "derived.largest_funder_shares < 1"))
+    assert load(tmp_path, rule("a", "derived.largest_funder_share <= 0.5")).rule("a").derived == (
+        "largest_funder_share",
+    )
+    assert "unknown derived fact 'largest_funder_shares'" in problem(
+        tmp_path, rule("a", "derived.largest_funder_shares < 1")
+    )

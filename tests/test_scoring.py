@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from scaleready.scorecard import RuleResult
-from scaleready.scoring import dimension_score, overall_verdict, reached_level, score_dimension
-from scaleready.scoring import Judgement
 from scaleready.rules import load_ruleset
-from tests.test_rules import HEADER, rule
+from scaleready.scorecard import RuleResult
+from scaleready.scoring import (
+    Judgement,
+    dimension_score,
+    overall_verdict,
+    reached_level,
+    score_dimension,
+)
 from tests.conftest import write
+from tests.test_rules import HEADER, rule
 
 
 def result(level: int, outcome: str, weight: float = 1) -> RuleResult:
-    return RuleResult(id=f"r{level}{outcome}", title="t", level=level, weight=weight, outcome=outcome, finding="f")
+    return RuleResult(
+        id=f"r{level}{outcome}", title="t", level=level, weight=weight, outcome=outcome, finding="f"
+    )
 
 
 @pytest.mark.parametrize(
@@ -27,20 +34,38 @@ def result(level: int, outcome: str, weight: float = 1) -> RuleResult:
         ([(1, "pass"), (2, "error")], 1),
         ([(1, "pass"), (2, "pass")], 2),
     ],
-    ids=["stops_at_first_unmet", "level_one_unmet", "unknown_blocks", "not_applicable_does_not_block",
-         "empty_level_is_no_obstacle", "error_blocks", "capped_at_highest_rule_level"],
+    ids=[
+        "stops_at_first_unmet",
+        "level_one_unmet",
+        "unknown_blocks",
+        "not_applicable_does_not_block",
+        "empty_level_is_no_obstacle",
+        "error_blocks",
+        "capped_at_highest_rule_level",
+    ],
 )
 def test_a_level_is_reached_when_every_rule_of_that_level_and_below_is_met(outcomes, level):
     assert reached_level([result(lvl, outcome) for lvl, outcome in outcomes]) == level
 
 
 def test_the_score_is_the_weighted_share_of_applicable_rules_passed():
-    results = [result(1, "pass", 3), result(2, "fail", 1), result(3, "unknown", 1), result(4, "not_applicable", 5)]
+    results = [
+        result(1, "pass", 3),
+        result(2, "fail", 1),
+        result(3, "unknown", 1),
+        result(4, "not_applicable", 5),
+    ]
     assert dimension_score(results) == 60.0
 
 
 def test_the_overall_verdict_names_every_dimension_at_the_lowest_level(engine, tmp_path):
-    ruleset = load_ruleset(write(tmp_path / "d.yaml", HEADER + rule("a", "reach.sites > 1") + rule("b", "reach.areas > 1", 2)), {})
+    ruleset = load_ruleset(
+        write(
+            tmp_path / "d.yaml",
+            HEADER + rule("a", "reach.sites > 1") + rule("b", "reach.areas > 1", 2),
+        ),
+        {},
+    )
     low = score_dimension(ruleset, {"a": Judgement("pass"), "b": Judgement("fail")})
     high = score_dimension(ruleset, {"a": Judgement("pass"), "b": Judgement("pass")})
     verdict = overall_verdict([low, high.model_copy(update={"id": "other", "title": "Other"})])
@@ -49,10 +74,23 @@ def test_the_overall_verdict_names_every_dimension_at_the_lowest_level(engine, t
 
 
 def test_next_steps_are_the_unmet_rules_of_the_lowest_unmet_level(tmp_path):
-    body = rule("a", "reach.sites > 1") + rule("b", "reach.areas > 1", 2) + rule("c", "reach.areas > 2", 2) + rule("d", "reach.areas > 3", 3)
+    body = (
+        rule("a", "reach.sites > 1")
+        + rule("b", "reach.areas > 1", 2)
+        + rule("c", "reach.areas > 2", 2)
+        + rule("d", "reach.areas > 3", 3)
+    )
     ruleset = load_ruleset(write(tmp_path / "d.yaml", HEADER + body), {})
-    judgements = {"a": Judgement("pass"), "b": Judgement("unknown", ("reach.areas",)), "c": Judgement("fail"), "d": Judgement("fail")}
+    judgements = {
+        "a": Judgement("pass"),
+        "b": Judgement("unknown", ("reach.areas",)),
+        "c": Judgement("fail"),
+        "d": Judgement("fail"),
+    }
     dimension = score_dimension(ruleset, judgements)
-    assert [(step.rule, step.outcome) for step in dimension.next_steps] == [("b", "unknown"), ("c", "fail")]
+    assert [(step.rule, step.outcome) for step in dimension.next_steps] == [
+        ("b", "unknown"),
+        ("c", "fail"),
+    ]
     assert "Supply reach.areas" in dimension.next_steps[0].action
     assert [gap.field for gap in dimension.data_gaps] == ["reach.areas"]

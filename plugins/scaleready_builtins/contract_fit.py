@@ -71,7 +71,12 @@ def register_derived_facts(register):
         kind="number",
         description="Yearly value in GBP of the largest contract held, bid for or offered "
         "(annual_value, or value over the length in years).",
-        inputs=("contracts.status", "contracts.annual_value", "contracts.value", "contracts.length_months"),
+        inputs=(
+            "contracts.status",
+            "contracts.annual_value",
+            "contracts.value",
+            "contracts.length_months",
+        ),
     )
     register(
         "largest_pbr_money_at_risk",
@@ -79,7 +84,12 @@ def register_derived_facts(register):
         kind="number",
         description="Most money in GBP that one current contract pays only when results are "
         "achieved (value x pbr_share); 0 when none is paid by results.",
-        inputs=("contracts.status", "contracts.payment_model", "contracts.value", "contracts.pbr_share"),
+        inputs=(
+            "contracts.status",
+            "contracts.payment_model",
+            "contracts.value",
+            "contracts.pbr_share",
+        ),
     )
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -45,7 +44,11 @@ class _Commands(click.Group):
         except Exception as error:  # a bug: say so plainly, keep the exit code contract
             if os.environ.get("SCALEREADY_DEBUG"):
                 raise
-            click.echo(f"internal error: {type(error).__name__}: {error} (set SCALEREADY_DEBUG=1 for details)", err=True)
+            click.echo(
+                f"internal error: {type(error).__name__}: {error} "
+                "(set SCALEREADY_DEBUG=1 for details)",
+                err=True,
+            )
             ctx.exit(EXIT_INTERNAL)
 
 
@@ -64,7 +67,9 @@ def cli(ctx: click.Context, strict_plugins: bool) -> None:
 
 
 def strict_plugins_option(command):
-    return click.option("--strict-plugins", is_flag=True, help="Fail (exit 4) if any plugin fails to load.")(command)
+    return click.option(
+        "--strict-plugins", is_flag=True, help="Fail (exit 4) if any plugin fails to load."
+    )(command)
 
 
 def _engine(ctx: click.Context, strict: bool, **options):
@@ -84,25 +89,60 @@ def _write(text: str, output: Path | None) -> None:
         click.echo(text, nl=False)
         return
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=output.parent, delete=False, suffix=".tmp") as tmp:
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=output.parent, delete=False, suffix=".tmp"
+    ) as tmp:
         tmp.write(text)
     os.replace(tmp.name, output)
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("profiles", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--ruleset", "rulesets", multiple=True, metavar="ID", help="Assess only these dimensions (repeatable).")
-@click.option("--rules", "rule_files", multiple=True, type=click.Path(path_type=Path), metavar="FILE",
-              help="Also use this ruleset file (repeatable); it replaces an installed ruleset of the same id.")
-@click.option("--format", "output_format", type=click.Choice(render.FORMATS), default="table", show_default=True)
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of the terminal.")
-@click.option("--fail-under", type=click.FloatRange(0, 100), metavar="SCORE",
-              help="Exit 1 if any profile's overall score is below SCORE.")
-@click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
-              help="durable_rules, or the plain-Python evaluator.")
+@click.option(
+    "--ruleset",
+    "rulesets",
+    multiple=True,
+    metavar="ID",
+    help="Assess only these dimensions (repeatable).",
+)
+@click.option(
+    "--rules",
+    "rule_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Also use this ruleset file (repeatable); it replaces an installed one of the same id.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(render.FORMATS),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to FILE instead of the terminal.",
+)
+@click.option(
+    "--fail-under",
+    type=click.FloatRange(0, 100),
+    metavar="SCORE",
+    help="Exit 1 if any profile's overall score is below SCORE.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    default="auto",
+    show_default=True,
+    help="durable_rules, or the plain-Python evaluator.",
+)
 @strict_plugins_option
 @click.pass_context
-def assess(ctx, profiles, rulesets, rule_files, output_format, output, fail_under, backend, strict_plugins):
+def assess(
+    ctx, profiles, rulesets, rule_files, output_format, output, fail_under, backend, strict_plugins
+):
     """Assess innovation profiles and print their scale-readiness scorecards.
 
     \b
@@ -129,15 +169,23 @@ def assess(ctx, profiles, rulesets, rule_files, output_format, output, fail_unde
         ctx.exit(EXIT_INVALID_INPUT)
     if fail_under is not None and any(card.overall.score < fail_under for card in cards):
         below = [card.profile.name for card in cards if card.overall.score < fail_under]
-        click.echo(f"gate failed: overall score below {fail_under:g} for {', '.join(below)}", err=True)
+        click.echo(
+            f"gate failed: overall score below {fail_under:g} for {', '.join(below)}", err=True
+        )
         ctx.exit(EXIT_GATE_FAILED)
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("profile", type=click.Path(path_type=Path))
 @click.argument("rule")
-@click.option("--rules", "rule_files", multiple=True, type=click.Path(path_type=Path), metavar="FILE",
-              help="Also use this ruleset file.")
+@click.option(
+    "--rules",
+    "rule_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Also use this ruleset file.",
+)
 @strict_plugins_option
 @click.pass_context
 def explain(ctx, profile, rule, rule_files, strict_plugins):
@@ -170,7 +218,9 @@ def plugins(ctx, as_json, strict_plugins):
         return
     for info in listing:
         status = f"  FAILED: {info['error']}" if info["error"] else ""
-        provides = ", ".join(info["rulesets"] + [f"derived.{name}" for name in info["derived_facts"]])
+        provides = ", ".join(
+            info["rulesets"] + [f"derived.{name}" for name in info["derived_facts"]]
+        )
         click.echo(f"{info['name']} {info['version'] or ''}: {provides or 'nothing'}{status}")
 
 
@@ -186,7 +236,13 @@ def rulesets_list(as_json):
     registry = load_registry()
     _warn_about(registry)
     rows = [
-        {"id": rs.id, "version": rs.version, "title": rs.spec.title, "rules": len(rs.rules), "source": rs.source}
+        {
+            "id": rs.id,
+            "version": rs.version,
+            "title": rs.spec.title,
+            "rules": len(rs.rules),
+            "source": rs.source,
+        }
         for rs in sorted(registry.rulesets.values(), key=lambda r: r.id)
     ]
     if as_json:
@@ -203,7 +259,9 @@ def rulesets_show(ruleset_id):
     registry = load_registry()
     if ruleset_id not in registry.rulesets:
         known = ", ".join(sorted(registry.rulesets))
-        raise click.BadParameter(f"no ruleset {ruleset_id!r}; installed: {known}", param_hint="RULESET_ID")
+        raise click.BadParameter(
+            f"no ruleset {ruleset_id!r}; installed: {known}", param_hint="RULESET_ID"
+        )
     ruleset = registry.rulesets[ruleset_id]
     spec = ruleset.spec
     lines = [f"{spec.title} ({spec.id} {spec.version})", spec.summary, ""]
@@ -220,18 +278,26 @@ def rulesets_show(ruleset_id):
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def rulesets_validate(files):
     """Check ruleset files: format, field paths, rule references and condition types."""
-    registry = load_registry()
+    kinds = load_registry().fact_kinds()
+
+    def check(path: Path) -> str:
+        ruleset = load_ruleset(path, kinds)
+        return f"{ruleset.id} {ruleset.version}, {len(ruleset.rules)} rules"
+
+    _check_each(files, check)
+
+
+def _check_each(files, check) -> None:
+    """Report each file as ok or with its error; exit 3 at the end if any was invalid."""
     failed = 0
     for path in files:
         try:
-            ruleset = load_ruleset(path, registry.fact_kinds())
+            click.echo(f"ok: {path} ({check(path)})")
         except ScaleReadyError as error:
             click.echo(f"error: {error}", err=True)
             failed += 1
-            continue
-        click.echo(f"ok: {path} ({ruleset.id} {ruleset.version}, {len(ruleset.rules)} rules)")
     if failed:
-        sys.exit(EXIT_INVALID_INPUT)
+        click.get_current_context().exit(EXIT_INVALID_INPUT)
 
 
 @cli.group()
@@ -255,17 +321,7 @@ def profile_template_command():
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def profile_validate(files):
     """Check profiles against the schema; every problem names the file, line and field."""
-    failed = 0
-    for path in files:
-        try:
-            loaded, _ = load_profile_with_hash(path)
-        except ScaleReadyError as error:
-            click.echo(f"error: {error}", err=True)
-            failed += 1
-            continue
-        click.echo(f"ok: {path} ({loaded.name})")
-    if failed:
-        sys.exit(EXIT_INVALID_INPUT)
+    _check_each(files, lambda path: load_profile_with_hash(path)[0].name)
 
 
 @cli.group()

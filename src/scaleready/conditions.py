@@ -1,4 +1,4 @@
-"""The condition language: parsed into a typed tree, checked against the profile schema, never eval'd.
+"""The condition language: parsed into a typed tree, checked against the schema, never eval'd.
 
 A condition reads like ``organisation.yearly_income >= 100000 and any(partnerships, role ==
 "buyer")``.  The grammar, from loosest to tightest binding::
@@ -172,7 +172,11 @@ class Vocabulary:
         return Field(path, tuple(name.split(".")), info.kind, info.choices, info.in_list)
 
     def _unknown_field_message(self, name: str, scope: str | None) -> str:
-        names = [p[len(scope) + 1 :] if scope else p for p, i in self.fields.items() if i.in_list == scope]
+        names = [
+            p[len(scope) + 1 :] if scope else p
+            for p, i in self.fields.items()
+            if i.in_list == scope
+        ]
         where = f" in the items of {scope}" if scope else ""
         hint = nearest(name, names)
         suggestion = f"; did you mean {hint!r}?" if hint else "; see `scaleready profile schema`"
@@ -322,7 +326,9 @@ class _Parser:
     def literal(self) -> Const:
         term = self.atom()
         if not isinstance(term, Const):
-            raise ConditionError("the list after 'in' may hold only numbers, strings, true or false")
+            raise ConditionError(
+                "the list after 'in' may hold only numbers, strings, true or false"
+            )
         return term
 
     def sum(self) -> Term:
@@ -383,7 +389,9 @@ class _Parser:
     def name(self, token: Token) -> Term:
         if token.text.startswith(DERIVED_PREFIX):
             if self.scopes:
-                raise ConditionError(f"derived fact {token.text!r} cannot be used inside any/all/count")
+                raise ConditionError(
+                    f"derived fact {token.text!r} cannot be used inside any/all/count"
+                )
             return self.vocabulary.derived_fact(token.text[len(DERIVED_PREFIX) :])
         scope = self.scopes[-1] if self.scopes else None
         return self.vocabulary.field(token.text, scope)
@@ -414,7 +422,9 @@ class _Parser:
             raise self.error(f"{function}() needs a list field first")
         items = self.name(token)
         if not isinstance(items, Field) or items.kind != "list":
-            raise ConditionError(f"{function}() needs a list field, but {token.text!r} is not a list")
+            raise ConditionError(
+                f"{function}() needs a list field, but {token.text!r} is not a list"
+            )
         return items
 
     def in_scope(self, items: Field, parse: Callable[[], Cond]) -> Cond:
@@ -570,7 +580,7 @@ def unparse(node: Term | Cond) -> str:
         return f"({unparse(node.left)} {node.op} {unparse(node.right)})"
     if isinstance(node, Count):
         where = f", {unparse(node.where)}" if node.where is not None else ""
-        return f"count({node.items.path if not node.items.in_list else '.'.join(node.items.keys)}{where})"
+        return f"count({'.'.join(node.items.keys)}{where})"
     if isinstance(node, Compare):
         if node.op == "==" and node.right == Const(True) and not isinstance(node.left, Const):
             return unparse(node.left)  # a yes/no field standing alone
@@ -598,7 +608,11 @@ def unparse(node: Term | Cond) -> str:
 def _grouped(part: Cond, parent: Cond) -> str:
     text = unparse(part)
     needs_brackets = isinstance(part, And | Or) and type(part) is not type(parent)
-    return f"({text})" if needs_brackets or (isinstance(parent, Not) and isinstance(part, And | Or)) else text
+    return (
+        f"({text})"
+        if needs_brackets or (isinstance(parent, Not) and isinstance(part, And | Or))
+        else text
+    )
 
 
 def _literal_text(value: object) -> str:

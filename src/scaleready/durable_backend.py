@@ -85,7 +85,9 @@ class DurableProgram:
 
     def __init__(self, rules: Iterable[RuleToRun]) -> None:
         if not AVAILABLE:
-            raise EngineError("durable_rules cannot be imported on this Python; use the python backend")
+            raise EngineError(
+                "durable_rules cannot be imported on this Python; use the python backend"
+            )
         self._compiler = _Compiler()
         self._fired: dict[str, str] = {}
         self._errors: list[BaseException] = []
@@ -127,7 +129,9 @@ class DurableProgram:
             except MessageNotHandledException:
                 pass  # no rule fired: every outcome is unknown
             except Exception as error:
-                raise EngineError(f"durable_rules failed: {type(error).__name__}: {error}") from error
+                raise EngineError(
+                    f"durable_rules failed: {type(error).__name__}: {error}"
+                ) from error
             finally:
                 self._host.delete_state(self.name, session)
             if self._errors:
@@ -191,7 +195,9 @@ class _Compiler:
         if isinstance(node, Not):
             return self.when(node.part, not wanted, cited, scope)
         if isinstance(node, Compare):
-            return self.compare(node.op if wanted else _NEGATED[node.op], node.left, node.right, scope)
+            return self.compare(
+                node.op if wanted else _NEGATED[node.op], node.left, node.right, scope
+            )
         if isinstance(node, OneOf):
             op = "==" if wanted else "!="
             parts = [self.compare(op, node.value, option, scope) for option in node.options]
@@ -204,7 +210,9 @@ class _Compiler:
             return self.cited_outcome(node, wanted, cited, scope)
         raise TypeError(node)
 
-    def quantified(self, node: Quantified, wanted: bool, cited: Callable, scope: str | None) -> dict:
+    def quantified(
+        self, node: Quantified, wanted: bool, cited: Callable, scope: str | None
+    ) -> dict:
         self.lists[node.items.path] = node.items
         items = self.path(node.items, scope, whole=False)
         inner = self.when(node.where, wanted, cited, node.items.path)
@@ -213,14 +221,20 @@ class _Compiler:
             return {"$iany": {items: inner}} if wanted else _any([empty, {"$iall": {items: inner}}])
         return {"$iall": {items: inner}} if wanted else _any([empty, {"$iany": {items: inner}}])
 
-    def cited_outcome(self, node: RuleRef, wanted: bool, cited: Callable, scope: str | None) -> dict:
+    def cited_outcome(
+        self, node: RuleRef, wanted: bool, cited: Callable, scope: str | None
+    ) -> dict:
         condition, applies = cited(node.rule)
         holds = condition if node.wanted == "pass" else Not(condition)
         if applies is None:
             return self.when(holds, wanted, cited, scope)
         if wanted:
-            return _all([self.when(applies, True, cited, scope), self.when(holds, True, cited, scope)])
-        does_not_hold = _all([self.when(applies, True, cited, scope), self.when(holds, False, cited, scope)])
+            return _all(
+                [self.when(applies, True, cited, scope), self.when(holds, True, cited, scope)]
+            )
+        does_not_hold = _all(
+            [self.when(applies, True, cited, scope), self.when(holds, False, cited, scope)]
+        )
         return _any([self.when(applies, False, cited, scope), does_not_hold])
 
     def compare(self, op: str, left: Term, right: Term, scope: str | None) -> dict:
@@ -253,7 +267,9 @@ class _Compiler:
         for key in RESERVED_KEYS:
             if key in profile:
                 raise EngineError(f"the profile uses the reserved key {key!r}")
-        fact = self.shape.project(profile)  # only what the rules read: durable_rules copies it per firing
+        fact = self.shape.project(
+            profile
+        )  # only what the rules read: durable_rules copies it per firing
         for items in self.lists.values():
             for scope in self._scopes(fact, items.in_list):
                 _note_length(scope, items.keys)
@@ -343,4 +359,3 @@ def _all(parts: list[dict]) -> dict:
 def _any(parts: list[dict]) -> dict:
     flat = [p for part in parts for p in (part["$or"] if set(part) == {"$or"} else [part])]
     return flat[0] if len(flat) == 1 else {"$or": flat}
-

@@ -12,10 +12,16 @@ from datetime import UTC, datetime
 from scaleready import __version__, durable_backend
 from scaleready.errors import EngineError, InputError
 from scaleready.evaluate import MISSING, Context, Step, lookup, truth
-from scaleready.plugins import DerivedFact, Registry, add_ruleset_files, compute_derived_facts, load_registry
+from scaleready.plugins import (
+    DerivedFact,
+    Registry,
+    add_ruleset_files,
+    compute_derived_facts,
+    load_registry,
+)
 from scaleready.profile import InnovationProfile
 from scaleready.rules import Rule, Ruleset, profile_fields
-from scaleready.scorecard import Provenance, ProfileRef, RulesetProvenance, Scorecard
+from scaleready.scorecard import ProfileRef, Provenance, RulesetProvenance, Scorecard
 from scaleready.scoring import Judgement, ordered_next_steps, overall_verdict, score_dimension
 
 BACKENDS = ("auto", "durable_rules", "python")
@@ -35,7 +41,7 @@ class Explanation:
 
 
 class Engine:
-    """Assesses innovation profiles against a fixed set of rulesets; safe to share across threads."""
+    """Assesses profiles against a fixed set of rulesets; safe to share across threads."""
 
     def __init__(
         self,
@@ -45,10 +51,14 @@ class Engine:
         backend: str = "auto",
     ) -> None:
         if not rulesets:
-            raise InputError("no rulesets to assess against: install a ruleset plugin or pass --rules")
+            raise InputError(
+                "no rulesets to assess against: install a ruleset plugin or pass --rules"
+            )
         self.rulesets = tuple(sorted(rulesets, key=lambda r: r.id))
         self.derived_facts = dict(derived_facts or {})
-        self._needed_facts = sorted({name for rs in self.rulesets for rule in rs.rules for name in rule.derived})
+        self._needed_facts = sorted(
+            {name for rs in self.rulesets for rule in rs.rules for name in rule.derived}
+        )
         self.backend = _choose_backend(backend)
         self._program = None
         if self.backend == "durable_rules":
@@ -74,7 +84,9 @@ class Engine:
     ) -> Scorecard:
         """Assess one profile; the scorecard is identical for identical input and clock."""
         data = profile.model_dump(mode="json", exclude_none=True)
-        derived, failed_facts = compute_derived_facts(self.derived_facts, self._needed_facts, profile)
+        derived, failed_facts = compute_derived_facts(
+            self.derived_facts, self._needed_facts, profile
+        )
         context = Context(data, derived)
         outcomes = self._outcomes(data, context)
         dimensions = [
@@ -104,22 +116,32 @@ class Engine:
                 judgements[rule.id] = Judgement("error", error=error)
                 continue
             outcome = outcomes.get(_key(ruleset, rule), "unknown")
-            missing = self._missing_data(ruleset, rule, data, derived) if outcome == "unknown" else ()
+            missing = (
+                self._missing_data(ruleset, rule, data, derived) if outcome == "unknown" else ()
+            )
             judgements[rule.id] = Judgement(outcome, missing)
         return judgements
 
-    def _missing_data(self, ruleset: Ruleset, rule: Rule, data: dict, derived: Mapping) -> tuple[str, ...]:
-        """Profile fields that a rule, a derived fact it reads, or a rule it cites needs and lacks."""
+    def _missing_data(
+        self, ruleset: Ruleset, rule: Rule, data: dict, derived: Mapping
+    ) -> tuple[str, ...]:
+        """Profile fields a rule (or a derived fact or rule it reads) needs and lacks."""
         missing = {gap for path in rule.fields for gap in missing_paths(data, path)}
         for name in rule.derived:
             if name not in derived:
-                inputs = {gap for path in self.derived_facts[name].inputs for gap in missing_paths(data, path)}
+                inputs = {
+                    gap
+                    for path in self.derived_facts[name].inputs
+                    for gap in missing_paths(data, path)
+                }
                 missing |= inputs or {f"derived.{name}"}
         for cited in rule.depends_on:
             missing |= set(self._missing_data(ruleset, ruleset.rule(cited), data, derived))
         return tuple(sorted(missing))
 
-    def _provenance(self, data: dict, profile_sha256: str | None, assessed_at: datetime | None) -> Provenance:
+    def _provenance(
+        self, data: dict, profile_sha256: str | None, assessed_at: datetime | None
+    ) -> Provenance:
         if profile_sha256 is None:
             canonical = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
             profile_sha256 = hashlib.sha256(canonical).hexdigest()
@@ -128,14 +150,19 @@ class Engine:
             backend=self.backend,
             assessed_at=_timestamp(assessed_at),
             profile_sha256=profile_sha256,
-            rulesets=[RulesetProvenance(id=rs.id, version=rs.version, sha256=rs.sha256) for rs in self.rulesets],
+            rulesets=[
+                RulesetProvenance(id=rs.id, version=rs.version, sha256=rs.sha256)
+                for rs in self.rulesets
+            ],
         )
 
     def ruleset(self, ruleset_id: str) -> Ruleset:
         for ruleset in self.rulesets:
             if ruleset.id == ruleset_id:
                 return ruleset
-        raise InputError(f"no ruleset {ruleset_id!r}; installed: {', '.join(r.id for r in self.rulesets)}")
+        raise InputError(
+            f"no ruleset {ruleset_id!r}; installed: {', '.join(r.id for r in self.rulesets)}"
+        )
 
     def find_rule(self, rule_ref: str) -> tuple[Ruleset, Rule]:
         """A rule by ``ruleset.rule`` or by a rule id that only one ruleset has."""
@@ -144,7 +171,9 @@ class Engine:
             candidates = [(self.ruleset(ruleset_id), rule_id)]
         else:
             candidates = [(rs, rule_ref) for rs in self.rulesets]
-        found = [(rs, rule) for rs, rule_id in candidates for rule in rs.rules if rule.id == rule_id]
+        found = [
+            (rs, rule) for rs, rule_id in candidates for rule in rs.rules if rule.id == rule_id
+        ]
         if len(found) != 1:
             known = ", ".join(_key(rs, rule, ".") for rs in self.rulesets for rule in rs.rules)
             reason = "is ambiguous; name it as ruleset.rule" if found else "does not exist"
@@ -155,7 +184,9 @@ class Engine:
         """Evaluate one rule step by step with the plain-Python evaluator."""
         ruleset, rule = self.find_rule(rule_ref)
         data = profile.model_dump(mode="json", exclude_none=True)
-        derived, failed_facts = compute_derived_facts(self.derived_facts, self._needed_facts, profile)
+        derived, failed_facts = compute_derived_facts(
+            self.derived_facts, self._needed_facts, profile
+        )
         outcomes = evaluate_outcomes([ruleset], Context(data, derived))
         judgement = self._judgements(ruleset, outcomes, data, derived, failed_facts)[rule.id]
         cited = {r.id: outcomes.get(_key(ruleset, r), "unknown") for r in ruleset.rules}
@@ -166,7 +197,13 @@ class Engine:
                 truth(condition, data, Context(data, derived, cited.__getitem__, trace))
             steps[name] = trace
         return Explanation(
-            ruleset.id, rule, judgement.outcome, steps["applies"], steps["condition"], judgement.missing, judgement.error
+            ruleset.id,
+            rule,
+            judgement.outcome,
+            steps["applies"],
+            steps["condition"],
+            judgement.missing,
+            judgement.error,
         )
 
 
@@ -197,7 +234,9 @@ def _key(ruleset: Ruleset, rule: Rule, separator: str = "/") -> str:
     return f"{ruleset.id}{separator}{rule.id}"
 
 
-def _error_of(rule: Rule, judgements: Mapping[str, Judgement], failed_facts: Mapping[str, str]) -> str | None:
+def _error_of(
+    rule: Rule, judgements: Mapping[str, Judgement], failed_facts: Mapping[str, str]
+) -> str | None:
     """Why a rule cannot be assessed: a derived fact it reads failed, or a rule it cites errored."""
     for name in rule.derived:
         if name in failed_facts:
@@ -206,8 +245,6 @@ def _error_of(rule: Rule, judgements: Mapping[str, Judgement], failed_facts: Map
         if judgements[cited].outcome == "error":
             return f"it depends on rule {cited!r}, which could not be assessed"
     return None
-
-
 
 
 def missing_paths(data: Mapping, path: str) -> list[str]:
@@ -272,7 +309,7 @@ def create_engine(
     backend: str = "auto",
     strict_plugins: bool = False,
 ) -> tuple[Engine, Registry]:
-    """An engine over the installed (and given) plugins' rulesets, optionally narrowed to ``rulesets``."""
+    """An engine over the installed (and given) plugins' rulesets, or just ``rulesets``."""
     registry = load_registry(plugins, load_entry_points=load_entry_points)
     if strict_plugins and registry.problems:
         raise registry.problems[0]
@@ -282,5 +319,7 @@ def create_engine(
     if unknown:
         known = ", ".join(sorted(registry.rulesets)) or "none installed"
         raise InputError(f"unknown ruleset {unknown[0]!r}; available: {known}")
-    engine = Engine([registry.rulesets[name] for name in chosen], registry.derived_facts, backend=backend)
+    engine = Engine(
+        [registry.rulesets[name] for name in chosen], registry.derived_facts, backend=backend
+    )
     return engine, registry

@@ -180,9 +180,16 @@ def _quantified(condition: Quantified, scope: Mapping[str, object], context: Con
 
 def _item_values(condition: Quantified, items: list) -> dict[str, list]:
     """Each item's value of every field the quantifier's condition reads directly."""
-    fields = {node.keys: node for node in walk(condition.where) if isinstance(node, Field) and node.in_list == condition.items.path}
+    fields = {
+        node.keys: node
+        for node in walk(condition.where)
+        if isinstance(node, Field) and node.in_list == condition.items.path
+    }
     prefix = unparse(condition.items)
-    return {f"{prefix}[].{'.'.join(keys)}": [lookup(item, keys) for item in items] for keys in sorted(fields)}
+    return {
+        f"{prefix}[].{'.'.join(keys)}": [lookup(item, keys) for item in items]
+        for keys in sorted(fields)
+    }
 
 
 def _seen(*pairs: tuple[Term, object]) -> dict[str, object]:

@@ -17,8 +17,8 @@ import pluggy
 
 from scaleready import hookspecs
 from scaleready.conditions import kind_of_value
-from scaleready.errors import InputError, PluginError
 from scaleready.documents import nearest
+from scaleready.errors import InputError, PluginError
 from scaleready.rules import Ruleset, load_ruleset, profile_fields
 
 ENTRY_POINT_GROUP = "scaleready"
@@ -35,7 +35,9 @@ class DerivedFact:
     kind: str
     description: str
     plugin: str
-    inputs: tuple[str, ...] = ()  # profile field paths it reads: the data to ask for when it is None
+    inputs: tuple[
+        str, ...
+    ] = ()  # profile field paths it reads: the data to ask for when it is None
 
 
 @dataclass
@@ -85,7 +87,9 @@ def get_plugin_manager(
 
 
 def _load_entry_points(manager: pluggy.PluginManager, registry: Registry) -> None:
-    for entry_point in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    for entry_point in sorted(
+        importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name
+    ):
         version = entry_point.dist.version if entry_point.dist else None
         info = registry.plugins.setdefault(entry_point.name, PluginInfo(entry_point.name, version))
         try:
@@ -119,7 +123,9 @@ def collect(manager: pluggy.PluginManager, registry: Registry) -> Registry:
     return registry
 
 
-def _call_each(manager, registry: Registry, hook_name: str, make_registrar: Callable) -> list[tuple]:
+def _call_each(
+    manager, registry: Registry, hook_name: str, make_registrar: Callable
+) -> list[tuple]:
     """Call one hook plugin by plugin; keep what each registered unless it raised."""
     contributions = []
     for implementation in getattr(manager.hook, hook_name).get_hookimpls():
@@ -127,7 +133,9 @@ def _call_each(manager, registry: Registry, hook_name: str, make_registrar: Call
         info = registry.plugins.setdefault(name, PluginInfo(name, None))
         registered: list = []
         try:
-            implementation.function(**{arg: make_registrar(registered) for arg in implementation.argnames})
+            implementation.function(
+                **{arg: make_registrar(registered) for arg in implementation.argnames}
+            )
         except Exception as error:  # the plugin's own code failed: skip all it registered
             _record(registry, info, f"{hook_name} failed: {_brief(error)}")
             continue
@@ -136,14 +144,18 @@ def _call_each(manager, registry: Registry, hook_name: str, make_registrar: Call
 
 
 def _fact_registrar(registered: list) -> Callable:
-    def register(name: str, function: Callable, *, kind: str, description: str, inputs: Iterable[str] = ()) -> None:
+    def register(
+        name: str, function: Callable, *, kind: str, description: str, inputs: Iterable[str] = ()
+    ) -> None:
         if kind not in FACT_KINDS:
             raise ValueError(f"derived fact {name!r}: kind must be one of {', '.join(FACT_KINDS)}")
         unknown = [path for path in inputs if path not in profile_fields()]
         if unknown:
             hint = nearest(unknown[0], profile_fields())
             suggestion = f"; did you mean {hint!r}?" if hint else ""
-            raise ValueError(f"derived fact {name!r}: input {unknown[0]!r} is not a profile field{suggestion}")
+            raise ValueError(
+                f"derived fact {name!r}: input {unknown[0]!r} is not a profile field{suggestion}"
+            )
         registered.append((name, function, kind, description, tuple(inputs)))
 
     return register
@@ -160,7 +172,9 @@ def _add_fact(registry: Registry, info: PluginInfo, fact: tuple) -> None:
     name, function, kind, description, inputs = fact
     if name in registry.derived_facts:
         owner = registry.derived_facts[name].plugin
-        _record(registry, info, f"derived fact {name!r} is already registered by {owner!r}; skipped")
+        _record(
+            registry, info, f"derived fact {name!r} is already registered by {owner!r}; skipped"
+        )
         return
     registry.derived_facts[name] = DerivedFact(name, function, kind, description, info.name, inputs)
     info.derived_facts.append(name)
@@ -181,7 +195,7 @@ def _add_plugin_ruleset(registry: Registry, info: PluginInfo, path: Path) -> Non
 
 
 def add_ruleset_files(registry: Registry, paths: Iterable[str | Path]) -> list[str]:
-    """Load user-given ruleset files (bad ones raise RulesetError); one with an installed id replaces it."""
+    """Load the user's ruleset files (RulesetError if bad); each replaces one of the same id."""
     ids = []
     for path in paths:
         ruleset = load_ruleset(Path(path), registry.fact_kinds())
@@ -208,12 +222,16 @@ def compute_derived_facts(
         try:
             value = fact.function(profile)
         except Exception as error:  # a plugin's bug: the rules that need it report an error outcome
-            errors[name] = f"derived fact {name!r} from plugin {fact.plugin!r} failed: {_brief(error)}"
+            errors[name] = (
+                f"derived fact {name!r} from plugin {fact.plugin!r} failed: {_brief(error)}"
+            )
             continue
         if value is None:
             continue
         if kind_of_value(value) != fact.kind:
-            errors[name] = f"derived fact {name!r} returned a {kind_of_value(value)}, not a {fact.kind}"
+            errors[name] = (
+                f"derived fact {name!r} returned a {kind_of_value(value)}, not a {fact.kind}"
+            )
             continue
         values[name] = value
     return values, errors

@@ -19,7 +19,10 @@ def render(scorecards: Sequence[Scorecard], output_format: str) -> str:
     """All scorecards in one format; JSON is one object for one profile, else an array."""
     if output_format == "json":
         payload = [card.model_dump(mode="json") for card in scorecards]
-        return json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False) + "\n"
+        return (
+            json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False)
+            + "\n"
+        )
     renderer = table if output_format == "table" else markdown
     return "\n".join(renderer(card) for card in scorecards)
 
@@ -48,11 +51,17 @@ def table(card: Scorecard) -> str:
         lines += [f"    {MARKS[r.outcome]} L{r.level} {r.id}: {r.finding}" for r in d.rules]
     if card.next_steps:
         lines += ["", "Next steps (bottleneck first)"]
-        lines += [f"  {n}. [{s.dimension} → level {s.level}] {s.action}" for n, s in enumerate(card.next_steps, 1)]
+        lines += [
+            f"  {n}. [{s.dimension} → level {s.level}] {s.action}"
+            for n, s in enumerate(card.next_steps, 1)
+        ]
     gaps = [(d.id, g) for d in card.dimensions for g in d.data_gaps]
     if gaps:
         lines += ["", "Data gaps"]
-        lines += [f"  - {g.field} (needed by {', '.join(f'{dim}.{r}' for r in g.rules)})" for dim, g in gaps]
+        lines += [
+            f"  - {g.field} (needed by {', '.join(f'{dim}.{r}' for r in g.rules)})"
+            for dim, g in gaps
+        ]
     lines += ["", _provenance_line(card), ""]
     return "\n".join(lines)
 
@@ -72,16 +81,31 @@ def markdown(card: Scorecard) -> str:
         lines.append(f"| {d.title} | {d.level}/5 | {d.score:g} | {flag} |")
     if card.next_steps:
         lines += ["", "## Next steps", ""]
-        lines += [f"{n}. **{s.dimension}** (to level {s.level}): {s.action}" for n, s in enumerate(card.next_steps, 1)]
+        lines += [
+            f"{n}. **{s.dimension}** (to level {s.level}): {s.action}"
+            for n, s in enumerate(card.next_steps, 1)
+        ]
     for d in card.dimensions:
         meaning = f" — {d.level_meaning}" if d.level_meaning else ""
         lines += ["", f"## {d.title}: level {d.level}/5, score {d.score:g}{meaning}", ""]
         lines += ["| | Level | Rule | Finding |", "|---|---|---|---|"]
-        lines += [f"| {MARKS[r.outcome]} {r.outcome} | {r.level} | {r.title} | {r.finding} |" for r in d.rules]
+        lines += [
+            f"| {MARKS[r.outcome]} {r.outcome} | {r.level} | {r.title} | {r.finding} |"
+            for r in d.rules
+        ]
         if d.data_gaps:
-            lines += ["", "Data gaps: " + "; ".join(f"`{g.field}` ({', '.join(g.rules)})" for g in d.data_gaps)]
+            lines += [
+                "",
+                "Data gaps: "
+                + "; ".join(f"`{g.field}` ({', '.join(g.rules)})" for g in d.data_gaps),
+            ]
     p = card.provenance
-    lines += ["", "## Provenance", "", f"- scaleready {p.scaleready_version}, backend {p.backend}, assessed {p.assessed_at}"]
+    lines += [
+        "",
+        "## Provenance",
+        "",
+        f"- scaleready {p.scaleready_version}, backend {p.backend}, assessed {p.assessed_at}",
+    ]
     lines.append(f"- profile sha256 `{p.profile_sha256}`")
     lines += [f"- ruleset {r.id} {r.version}, sha256 `{r.sha256}`" for r in p.rulesets]
     return "\n".join(lines) + "\n"
@@ -127,4 +151,8 @@ def _show(value: object) -> str:
         return "{…}"
     if isinstance(value, float):
         return f"{value:.6g}"
-    return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) or " " not in value else value
+    return (
+        json.dumps(value, ensure_ascii=False)
+        if not isinstance(value, str) or " " not in value
+        else value
+    )

@@ -12,15 +12,17 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from scaleready.conditions import (
-    ConditionError,
     Cond,
+    ConditionError,
     Derived,
-    Field as FieldNode,
     RuleRef,
     Vocabulary,
     parse_condition,
     unparse,
     walk,
+)
+from scaleready.conditions import (
+    Field as FieldNode,
 )
 from scaleready.documents import Document, load_document, nearest
 from scaleready.errors import RulesetError
@@ -55,7 +57,9 @@ class RuleSpec(_Strict):
         None, description="Condition; when false the rule is not applicable (not counted)."
     )
     condition: str = Field(description="Condition that passes the rule.")
-    pass_text: str = Field(alias="pass", description="What passing means, for funder and innovator.")
+    pass_text: str = Field(
+        alias="pass", description="What passing means, for funder and innovator."
+    )
     fail_text: str = Field(alias="fail", description="What failing means.")
     advice: str = Field(description="What the innovator can do to pass it.")
     references: tuple[Identifier, ...] = Field((), description="Ids of the ruleset's references.")
@@ -98,7 +102,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class Ruleset:
-    """A loaded, checked ruleset: rules in file order, and an order in which each follows those it reads."""
+    """A checked ruleset: rules in file order, and in an order where each follows those it cites."""
 
     spec: RulesetSpec
     rules: tuple[Rule, ...]
@@ -136,7 +140,9 @@ def build_ruleset(document: Document, derived: Mapping[str, str]) -> Ruleset:
     _check_unique_ids(spec, document)
     _check_reference_ids(spec, document)
     vocabulary = Vocabulary(profile_fields(), dict(derived), frozenset(r.id for r in spec.rules))
-    rules = [_compile_rule(index, rule, vocabulary, document) for index, rule in enumerate(spec.rules)]
+    rules = [
+        _compile_rule(index, rule, vocabulary, document) for index, rule in enumerate(spec.rules)
+    ]
     ordered = _order_by_dependencies(rules, document)
     digest = hashlib.sha256(document.raw).hexdigest()
     return Ruleset(spec, tuple(rules), tuple(ordered), str(document.path), digest)
@@ -147,7 +153,9 @@ def _validate_spec(document: Document) -> RulesetSpec:
         return RulesetSpec.model_validate(document.data)
     except ValidationError as error:
         problems = [_describe_problem(problem, document) for problem in error.errors()]
-        raise RulesetError("invalid ruleset:\n  " + "\n  ".join(problems), source=str(document.path)) from None
+        raise RulesetError(
+            "invalid ruleset:\n  " + "\n  ".join(problems), source=str(document.path)
+        ) from None
 
 
 def _describe_problem(problem: Mapping, document: Document) -> str:
@@ -164,7 +172,11 @@ def _describe_problem(problem: Mapping, document: Document) -> str:
 
 
 def _allowed_keys(location: tuple) -> list[str]:
-    model = RuleSpec if "rules" in location else (Reference if "references" in location[:1] else RulesetSpec)
+    model = (
+        RuleSpec
+        if "rules" in location
+        else (Reference if "references" in location[:1] else RulesetSpec)
+    )
     return [info.alias or name for name, info in model.model_fields.items()]
 
 
@@ -220,7 +232,9 @@ def _compile_rule(index: int, spec: RuleSpec, vocabulary: Vocabulary, document: 
     )
 
 
-def _parse(spec: RuleSpec, key: str, text: str, vocabulary: Vocabulary, document: Document, index: int) -> Cond:
+def _parse(
+    spec: RuleSpec, key: str, text: str, vocabulary: Vocabulary, document: Document, index: int
+) -> Cond:
     try:
         return parse_condition(text, vocabulary)
     except ConditionError as error:
@@ -240,7 +254,11 @@ def _order_by_dependencies(rules: list[Rule], document: Document) -> list[Rule]:
         if state.get(rule.id) == "visiting":
             cycle = " -> ".join([*path[path.index(rule.id) :], rule.id])
             index = rules.index(rule)
-            raise _fail(document, ("rules", index, "condition"), f"rules refer to each other in a cycle: {cycle}")
+            raise _fail(
+                document,
+                ("rules", index, "condition"),
+                f"rules refer to each other in a cycle: {cycle}",
+            )
         state[rule.id] = "visiting"
         for dependency in rule.depends_on:
             visit(by_id[dependency], [*path, rule.id])

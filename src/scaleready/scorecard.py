@@ -26,7 +26,9 @@ class RuleResult(_Model):
     )
     finding: str = Field(description="What the outcome means, in words for funder and innovator.")
     advice: str | None = Field(None, description="What would move it to a pass (unless passed).")
-    missing: list[str] = Field(default_factory=list, description="Profile fields whose absence left it unknown.")
+    missing: list[str] = Field(
+        default_factory=list, description="Profile fields whose absence left it unknown."
+    )
     references: list[str] = Field(default_factory=list, description="Sources the rule stands on.")
 
 
@@ -53,8 +55,12 @@ class Dimension(_Model):
     id: str = Field(description="Ruleset id.")
     title: str = Field(description="Dimension name.")
     weight: float = Field(description="Weight in the overall score.")
-    score: float = Field(ge=0, le=100, description="Weighted share of applicable rules passed, 0-100.")
-    level: int = Field(ge=0, le=5, description="Highest level N such that every rule of levels 1..N passed.")
+    score: float = Field(
+        ge=0, le=100, description="Weighted share of applicable rules passed, 0-100."
+    )
+    level: int = Field(
+        ge=0, le=5, description="Highest level N such that every rule of levels 1..N passed."
+    )
     level_meaning: str | None = Field(None, description="What the reached level means.")
     findings: list[str] = Field(description="What the rules found, lowest level first.")
     data_gaps: list[DataGap] = Field(description="Missing data that left rules unknown.")
@@ -66,8 +72,14 @@ class Overall(_Model):
     """The verdict across dimensions."""
 
     score: float = Field(ge=0, le=100, description="Weighted mean of the dimension scores.")
-    level: int = Field(ge=0, le=5, description="The lowest dimension level: the package is only as ready as its weakest part.")
-    bottleneck: list[str] = Field(description="Dimension ids at the lowest level: what holds the innovation back.")
+    level: int = Field(
+        ge=0,
+        le=5,
+        description="The lowest dimension level: the package is only as ready as its weakest part.",
+    )
+    bottleneck: list[str] = Field(
+        description="Dimension ids at the lowest level: what holds the innovation back."
+    )
     summary: str = Field(description="One sentence a funder and an innovator both understand.")
 
 
@@ -83,7 +95,9 @@ class Provenance(_Model):
     scaleready_version: str
     backend: Literal["durable_rules", "python"]
     assessed_at: str = Field(description="UTC time of the assessment (fixed by SOURCE_DATE_EPOCH).")
-    profile_sha256: str | None = Field(description="SHA-256 of the profile file (or its canonical JSON).")
+    profile_sha256: str | None = Field(
+        description="SHA-256 of the profile file (or its canonical JSON)."
+    )
     rulesets: list[RulesetProvenance]
 
 

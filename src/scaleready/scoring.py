@@ -33,7 +33,11 @@ def score_dimension(ruleset: Ruleset, judgements: Mapping[str, Judgement]) -> Di
         score=dimension_score(results),
         level=level,
         level_meaning=spec.levels.get(level),
-        findings=[r.finding for r in sorted(results, key=lambda r: r.level) if r.outcome != "not_applicable"],
+        findings=[
+            r.finding
+            for r in sorted(results, key=lambda r: r.level)
+            if r.outcome != "not_applicable"
+        ],
         data_gaps=_data_gaps(results),
         next_steps=_next_steps(spec.id, results),
         rules=results,
@@ -115,7 +119,13 @@ def _step(dimension: str, result: RuleResult) -> NextStep:
         action = f"Supply {', '.join(result.missing)} so that this can be judged. {result.advice}"
     else:
         action = result.advice or result.title
-    return NextStep(dimension=dimension, rule=result.id, level=result.level, outcome=result.outcome, action=action)
+    return NextStep(
+        dimension=dimension,
+        rule=result.id,
+        level=result.level,
+        outcome=result.outcome,
+        action=action,
+    )
 
 
 def overall_verdict(dimensions: Sequence[Dimension]) -> Overall:
@@ -126,13 +136,17 @@ def overall_verdict(dimensions: Sequence[Dimension]) -> Overall:
     score = round(sum(d.score * d.weight for d in dimensions) / total_weight, 1)
     names = _join_names([d.title for d in dimensions if d.id in bottleneck])
     summary = (
-        f"Readiness level {level} of {MAX_LEVEL}, held back by {names}; overall score {score:g}/100."
+        f"Readiness level {level} of {MAX_LEVEL}, held back by {names}; "
+        f"overall score {score:g}/100."
         if level < MAX_LEVEL
-        else f"Readiness level {MAX_LEVEL} of {MAX_LEVEL} in every dimension; overall score {score:g}/100."
+        else f"Readiness level {MAX_LEVEL} of {MAX_LEVEL} in every dimension; "
+        f"overall score {score:g}/100."
     )
     unknown = sum(r.outcome == "unknown" for d in dimensions for r in d.rules)
     if unknown:
-        summary += f" {unknown} rule{'s' if unknown > 1 else ''} could not be judged for lack of data."
+        summary += (
+            f" {unknown} rule{'s' if unknown > 1 else ''} could not be judged for lack of data."
+        )
     return Overall(score=score, level=level, bottleneck=bottleneck, summary=summary)
 
 
@@ -140,7 +154,9 @@ def _join_names(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def ordered_next_steps(dimensions: Sequence[Dimension], bottleneck: Sequence[str]) -> list[NextStep]:
+def ordered_next_steps(
+    dimensions: Sequence[Dimension], bottleneck: Sequence[str]
+) -> list[NextStep]:
     """Every dimension's next steps, the bottleneck's first."""
     first = [s for d in dimensions if d.id in bottleneck for s in d.next_steps]
     rest = [s for d in dimensions if d.id not in bottleneck for s in d.next_steps]

@@ -19,7 +19,7 @@ NUMBER_SCALES = (1, 10, 100, 10_000, 1_000_000)  # drawn at random: small counts
 
 
 def synthetic_profiles(count: int, seed: int = 0, missing: float = 0.2) -> Iterator[dict[str, Any]]:
-    """``count`` valid profile dicts; each optional field is left out with probability ``missing``."""
+    """``count`` valid profile dicts; each optional field is left out with chance ``missing``."""
     rng = random.Random(seed)
     for number in range(count):
         profile = _model_value(InnovationProfile, rng, missing)
@@ -62,7 +62,9 @@ def _number(annotation: Any, limits: list, rng: random.Random) -> int | float:
 
 def _fit_validators(model: type[BaseModel], values: dict[str, Any]) -> dict[str, Any]:
     """Repair combinations a model's own validators forbid (shares that add up to more than 1)."""
-    if {"pbr_share", "upfront_share"} <= set(values) and values["pbr_share"] + values["upfront_share"] > 1:
+    if {"pbr_share", "upfront_share"} <= set(values) and values["pbr_share"] + values[
+        "upfront_share"
+    ] > 1:
         values["upfront_share"] = round(1 - values["pbr_share"], 2)
     if "estimates" in values:
         del values["estimates"]  # must name real field paths; not worth generating
