@@ -13,12 +13,13 @@ from pathlib import Path
 
 import click
 
-from scaleready import __version__, render
+from scaleready import __version__, render, ruleset_tests
 from scaleready.engine import BACKENDS, create_engine
-from scaleready.errors import ScaleReadyError
+from scaleready.errors import RulesetError, ScaleReadyError
 from scaleready.plugins import load_registry
 from scaleready.profile import load_profile_with_hash, profile_json_schema, profile_template
 from scaleready.rules import condition_text, load_ruleset
+from scaleready.ruleset_docs import ruleset_markdown
 from scaleready.scorecard import scorecard_json_schema
 
 EXIT_GATE_FAILED = 1
@@ -298,6 +299,117 @@ def _check_each(files, check) -> None:
             failed += 1
     if failed:
         click.get_current_context().exit(EXIT_INVALID_INPUT)
+
+
+@rulesets.command("test", epilog=EXIT_CODES_HELP)
+@click.argument("targets", nargs=-1, metavar="[ID|FILE]...")
+@click.option(
+    "--require-coverage",
+    is_flag=True,
+    help="Also fail unless every rule passes and fails in a case and levels 0-5 are all expected.",
+)
+def rulesets_test(targets, require_coverage):
+    """Run rulesets' test cases (x.tests.yaml beside x.yaml) through every backend.
+
+    With no arguments, tests every installed ruleset that ships cases. A target is an installed
+    ruleset id, a ruleset file, or a tests file. Exit 1 if a case fails.
+
+    \b
+    Examples:
+        scaleready rulesets test
+        scaleready rulesets test evidence
+        scaleready rulesets test my-ruleset.yaml --require-coverage
+    """
+    registry = load_registry()
+    _warn_about(registry)
+    failed = 0
+    for ruleset, cases_file in _test_targets(registry, targets):
+        cases = ruleset_tests.load_cases(cases_file, ruleset)
+        results = ruleset_tests.run_cases(ruleset, cases, registry.derived_facts)
+        failed += _report_cases(ruleset, cases_file, results)
+        gaps = _report_coverage(ruleset_tests.coverage(ruleset, cases))
+        failed += int(require_coverage and gaps)
+    if failed:
+        click.get_current_context().exit(EXIT_GATE_FAILED)
+
+
+def _test_targets(registry, targets):
+    """(ruleset, tests file) for each target; a target without cases is an input error."""
+    if not targets:
+        chosen = [
+            rs
+            for rs in sorted(registry.rulesets.values(), key=lambda r: r.id)
+            if ruleset_tests.tests_file_for(rs.source).is_file()
+        ]
+        return [(rs, ruleset_tests.tests_file_for(rs.source)) for rs in chosen]
+    pairs = []
+    for target in targets:
+        if target in registry.rulesets:
+            ruleset = registry.rulesets[target]
+        elif not Path(target).is_file():
+            installed = ", ".join(sorted(registry.rulesets))
+            raise RulesetError(f"{target!r} is neither an installed ruleset ({installed}) nor a file")
+        elif target.endswith(ruleset_tests.TESTS_SUFFIX):
+            ruleset = load_ruleset(ruleset_tests.ruleset_file_for(target), registry.fact_kinds())
+        else:
+            ruleset = load_ruleset(Path(target), registry.fact_kinds())
+        cases_file = ruleset_tests.tests_file_for(ruleset.source)
+        if not cases_file.is_file():
+            raise RulesetError(
+                f"ruleset {ruleset.id!r} has no test cases; write them in {cases_file}"
+            )
+        pairs.append((ruleset, cases_file))
+    return pairs
+
+
+def _report_cases(ruleset, cases_file, results) -> int:
+    failed = [result for result in results if not result.passed]
+    click.echo(f"{ruleset.id} {ruleset.version} ({cases_file}): {len(results)} cases")
+    for result in results:
+        click.echo(f"  {'✓' if result.passed else '✗'} {result.case.name}")
+        for problem in result.problems:
+            click.echo(f"      {problem}")
+    click.echo(f"  {len(results) - len(failed)} passed, {len(failed)} failed")
+    return len(failed)
+
+
+def _report_coverage(found) -> bool:
+    """Print what the cases leave untested; True if anything is."""
+    if found.complete:
+        click.echo(
+            "  coverage: every rule passes and fails in some case; levels 0-5 are all expected"
+        )
+        return False
+    for label, items in (
+        ("never expected to pass", found.never_pass),
+        ("never expected to fail", found.never_fail),
+        ("levels no case expects", found.levels_untested),
+    ):
+        if items:
+            click.echo(f"  coverage gap: {label}: {', '.join(map(str, items))}")
+    return True
+
+
+@rulesets.command("docs")
+@click.argument("ruleset_ids", nargs=-1, metavar="[ID]...")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("docs/rulesets"),
+    show_default=True,
+    help="Folder to write one Markdown page per ruleset into.",
+)
+def rulesets_docs(ruleset_ids, output):
+    """Write Markdown documentation of rulesets: levels, every rule in plain words, references."""
+    registry = load_registry()
+    _warn_about(registry)
+    for ruleset_id in ruleset_ids or sorted(registry.rulesets):
+        if ruleset_id not in registry.rulesets:
+            installed = ", ".join(sorted(registry.rulesets))
+            raise RulesetError(f"no installed ruleset {ruleset_id!r}; installed: {installed}")
+        target = output / f"{ruleset_id}.md"
+        _write(ruleset_markdown(registry.rulesets[ruleset_id]), target)
+        click.echo(f"wrote {target}")
 
 
 @cli.group()
