@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scaleready.conditions import Vocabulary, parse_condition
-from scaleready.ruleset_docs import in_words, ruleset_markdown
 from scaleready.rules import profile_fields
+from scaleready.ruleset_docs import in_words, ruleset_markdown
 from tests.conftest import REPO, run_scaleready
 
 

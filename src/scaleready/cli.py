@@ -348,7 +348,8 @@ def _test_targets(registry, targets):
             ruleset = registry.rulesets[target]
         elif not Path(target).is_file():
             installed = ", ".join(sorted(registry.rulesets))
-            raise RulesetError(f"{target!r} is neither an installed ruleset ({installed}) nor a file")
+            message = f"{target!r} is neither an installed ruleset ({installed}) nor a file"
+            raise RulesetError(message)
         elif target.endswith(ruleset_tests.TESTS_SUFFIX):
             ruleset = load_ruleset(ruleset_tests.ruleset_file_for(target), registry.fact_kinds())
         else:
