@@ -130,52 +130,66 @@ def truth(condition: Cond, scope: Mapping[str, object], context: Context) -> Tru
     if isinstance(condition, Not):
         result = truth(condition.part, scope, context)
         return None if result is None else not result
-    result, values = _test(condition, scope, context)
+    result = _test(condition, scope, context)
     if context.trace is not None:
-        context.trace.append(Step(unparse(condition), result, values))
+        context.trace.append(
+            Step(unparse(condition), result, _values_seen(condition, scope, context))
+        )
     return result
 
 
-def _test(condition: Cond, scope: Mapping[str, object], context: Context) -> tuple[Truth, dict]:
-    """Evaluate a leaf condition; return its truth and the values it looked at."""
+def _test(condition: Cond, scope: Mapping[str, object], context: Context) -> Truth:
+    """Evaluate a leaf condition (or a quantifier)."""
     if isinstance(condition, Compare):
         left = value_of(condition.left, scope, context)
         right = value_of(condition.right, scope, context)
-        values = _seen((condition.left, left), (condition.right, right))
         if left is MISSING or right is MISSING:
-            return None, values
-        return _COMPARE[condition.op](left, right), values
+            return None
+        return _COMPARE[condition.op](left, right)
     if isinstance(condition, OneOf):
         value = value_of(condition.value, scope, context)
-        values = _seen((condition.value, value))
-        if value is MISSING:
-            return None, values
-        return value in [option.value for option in condition.options], values
+        return None if value is MISSING else value in [option.value for option in condition.options]
     if isinstance(condition, Missing):
-        value = lookup(scope, condition.field.keys)
-        return value is MISSING, _seen((condition.field, value))
+        return lookup(scope, condition.field.keys) is MISSING
     if isinstance(condition, Quantified):
         return _quantified(condition, scope, context)
     if isinstance(condition, RuleRef):
         outcome = context.outcome_of(condition.rule)
-        result = None if outcome in ("unknown", "error") else outcome == condition.wanted
-        return result, {f"outcome of {condition.rule}": outcome}
+        return None if outcome in ("unknown", "error") else outcome == condition.wanted
     raise TypeError(condition)
 
 
-def _quantified(condition: Quantified, scope: Mapping[str, object], context: Context) -> tuple:
+def _quantified(condition: Quantified, scope: Mapping[str, object], context: Context) -> Truth:
     items = lookup(scope, condition.items.keys)
     if items is MISSING:
-        return None, {unparse(condition.items): MISSING}
+        return None
     results = [truth(condition.where, item, _quiet(context)) for item in items]
-    values = {unparse(condition.items): f"{results.count(True)} of {len(items)} items meet it"}
-    if context.trace is not None:
-        values.update(_item_values(condition, items))
     if condition.quantifier == "any":
-        return (True if True in results else (None if None in results else False)), values
+        return True if True in results else (None if None in results else False)
     if not items or False in results:
-        return False, values
-    return (None if None in results else True), values
+        return False
+    return None if None in results else True
+
+
+def _values_seen(
+    condition: Cond, scope: Mapping[str, object], context: Context
+) -> dict[str, object]:
+    """The values a leaf condition looked at, for explanations."""
+    if isinstance(condition, Compare):
+        return _seen(condition.left, condition.right, scope=scope, context=context)
+    if isinstance(condition, OneOf):
+        return _seen(condition.value, scope=scope, context=context)
+    if isinstance(condition, Missing):
+        return _seen(condition.field, scope=scope, context=context)
+    if isinstance(condition, RuleRef):
+        return {f"outcome of {condition.rule}": context.outcome_of(condition.rule)}
+    items = lookup(scope, condition.items.keys)
+    if items is MISSING:
+        return {unparse(condition.items): MISSING}
+    met = sum(truth(condition.where, item, _quiet(context)) is True for item in items)
+    return {unparse(condition.items): f"{met} of {len(items)} items meet it"} | _item_values(
+        condition, items
+    )
 
 
 def _item_values(condition: Quantified, items: list) -> dict[str, list]:
@@ -192,8 +206,8 @@ def _item_values(condition: Quantified, items: list) -> dict[str, list]:
     }
 
 
-def _seen(*pairs: tuple[Term, object]) -> dict[str, object]:
-    return {unparse(term): value for term, value in pairs if not isinstance(term, Const)}
+def _seen(*terms: Term, scope: Mapping[str, object], context: Context) -> dict[str, object]:
+    return {unparse(t): value_of(t, scope, context) for t in terms if not isinstance(t, Const)}
 
 
 def _quiet(context: Context) -> Context:

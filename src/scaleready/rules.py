@@ -90,6 +90,7 @@ class Rule:
     fields: tuple[str, ...]  # profile field paths the rule reads, for data gaps
     derived: tuple[str, ...]  # derived facts it reads
     depends_on: tuple[str, ...]  # rules whose outcome it reads
+    citations: tuple[str, ...] = ()  # its references as a scorecard shows them: title and address
 
     @property
     def id(self) -> str:
@@ -140,8 +141,10 @@ def build_ruleset(document: Document, derived: Mapping[str, str]) -> Ruleset:
     _check_unique_ids(spec, document)
     _check_reference_ids(spec, document)
     vocabulary = Vocabulary(profile_fields(), dict(derived), frozenset(r.id for r in spec.rules))
+    by_id = {reference.id: reference for reference in spec.references}
     rules = [
-        _compile_rule(index, rule, vocabulary, document) for index, rule in enumerate(spec.rules)
+        _compile_rule(index, rule, vocabulary, document, [by_id[ref] for ref in rule.references])
+        for index, rule in enumerate(spec.rules)
     ]
     ordered = _order_by_dependencies(rules, document)
     digest = hashlib.sha256(document.raw).hexdigest()
@@ -213,7 +216,13 @@ def _check_reference_ids(spec: RulesetSpec, document: Document) -> None:
                 raise _fail(document, ("rules", index, "references"), message)
 
 
-def _compile_rule(index: int, spec: RuleSpec, vocabulary: Vocabulary, document: Document) -> Rule:
+def _citation(reference: Reference) -> str:
+    return f"{reference.title} {reference.url}" if reference.url else reference.title
+
+
+def _compile_rule(
+    index: int, spec: RuleSpec, vocabulary: Vocabulary, document: Document, references: list
+) -> Rule:
     condition = _parse(spec, "condition", spec.condition, vocabulary, document, index)
     applies = None
     if spec.applies_when is not None:
@@ -229,6 +238,7 @@ def _compile_rule(index: int, spec: RuleSpec, vocabulary: Vocabulary, document: 
         fields=tuple(sorted({node.path for node in nodes if isinstance(node, FieldNode)})),
         derived=tuple(sorted({node.name for node in nodes if isinstance(node, Derived)})),
         depends_on=tuple(depends_on),
+        citations=tuple(_citation(reference) for reference in references),
     )
 
 

@@ -73,7 +73,7 @@ def _rule_result(rule: Rule, judgement: Judgement, ruleset: Ruleset) -> RuleResu
         finding=_finding(rule, judgement),
         advice=None if judgement.outcome in MET else spec.advice,
         missing=list(judgement.missing),
-        references=[_cite(ruleset, ref) for ref in spec.references],
+        references=list(rule.citations),
     )
 
 
@@ -89,11 +89,6 @@ def _finding(rule: Rule, judgement: Judgement) -> str:
         return f"Could not be assessed: {spec.title} ({judgement.error})."
     missing = ", ".join(judgement.missing) or "data the rule needs"
     return f"Not known yet: {spec.title}. The profile does not give {missing}."
-
-
-def _cite(ruleset: Ruleset, reference_id: str) -> str:
-    reference = next(r for r in ruleset.spec.references if r.id == reference_id)
-    return f"{reference.title} {reference.url}" if reference.url else reference.title
 
 
 def _data_gaps(results: Sequence[RuleResult]) -> list[DataGap]:
