@@ -24,7 +24,7 @@ import hashlib
 import itertools
 import json
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from scaleready.conditions import (
@@ -46,7 +46,7 @@ from scaleready.errors import EngineError
 from scaleready.evaluate import MISSING, Context, truth, value_of
 
 try:
-    from durable.engine import Host, MessageNotHandledException
+    from durable.engine import Host
 except ImportError:  # CPython 3.13+: durable_rules builds but cannot be imported
     Host = None
 
@@ -55,6 +55,8 @@ ANCHOR = "scaleready"  # a key every fact carries; see the module docstring
 LENGTH_SUFFIX = "__len"
 FLAG_PREFIX = "__flag"
 RESERVED_KEYS = ("id", "sid", ANCHOR, "computed")
+MATCH_EVERY_FACT = "every fact"  # the name of a rule, not a scaleready rule key (no "|")
+RULES_PER_PART = 24  # durable_rules rules per ruleset; see DurableProgram
 
 _OP = {"==": "$eq", "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 _NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
@@ -80,30 +82,47 @@ if AVAILABLE:
             pass
 
 
+@dataclass
+class _Part:
+    """Some of a program's rules: one durable_rules ruleset, and the compiler of its facts."""
+
+    name: str
+    compiler: _Compiler
+
+
 class DurableProgram:
-    """All rules of an engine compiled into one durable_rules ruleset on a private Host."""
+    """An engine's rules compiled into durable_rules rulesets on a private Host.
+
+    Rules are split into parts of at most RULES_PER_PART durable_rules rules: the C core walks
+    its match network with a fixed stack of 64 nodes, and a wide network fails with error 303
+    (ERR_MAX_STACK_SIZE) and can abort the process.
+    """
 
     def __init__(self, rules: Iterable[RuleToRun]) -> None:
         if not AVAILABLE:
-            raise EngineError(
-                "durable_rules cannot be imported on this Python; use the python backend"
-            )
-        self._compiler = _Compiler()
+            raise EngineError("durable_rules cannot be imported here; use the python backend")
         self._fired: dict[str, str] = {}
         self._errors: list[BaseException] = []
+        self._host = _QuietHost()
+        self._parts = [self._add_part(group) for group in _groups(list(rules))]
+        self._sessions = itertools.count()
+        self._lock = threading.Lock()
+
+    def _add_part(self, rules: list[RuleToRun]) -> _Part:
+        compiler = _Compiler()
         definition = {}
         for rule in rules:
-            for outcome, condition in self._compiler.outcome_conditions(rule).items():
+            for outcome, condition in compiler.outcome_conditions(rule).items():
                 definition[f"{rule.key}|{outcome}"] = {
                     "all": [{"m": {"$and": [{ANCHOR: 1}, condition]}}],
                     "run": self._recorder(rule.key, outcome),
                 }
-        self.definition_hash = _hash_definition(definition)
-        self.name = f"scaleready_{self.definition_hash[:16]}"
-        self._host = _QuietHost()
-        self._host.set_rulesets({self.name: definition})
-        self._sessions = itertools.count()
-        self._lock = threading.Lock()
+        # Every fact must match some rule: deleting the session of a fact that matched nothing
+        # crashes durable_rules 2.0.28 (segmentation fault), and keeping it leaks memory.
+        definition[MATCH_EVERY_FACT] = {"all": [{"m": {ANCHOR: 1}}], "run": _ignore}
+        name = f"scaleready_{_hash_definition(definition)[:16]}"
+        self._host.set_rulesets({name: definition})
+        return _Part(name, compiler)
 
     def _recorder(self, key: str, outcome: str) -> Callable:
         def record(closure: object) -> None:
@@ -119,24 +138,40 @@ class DurableProgram:
 
     def run(self, profile: Mapping[str, object], context: Context) -> dict[str, str]:
         """Outcome per rule key ("pass", "fail", "not_applicable"); absent keys are unknown."""
-        fact = self._compiler.fact(profile, context)
+        facts = [(part, part.compiler.fact(profile, context)) for part in self._parts]
         with self._lock:
             self._fired, self._errors = {}, []
             session = str(next(self._sessions))
-            fact["sid"] = session
-            try:
-                self._host.assert_fact(self.name, fact)
-            except MessageNotHandledException:
-                pass  # no rule fired: every outcome is unknown
-            except Exception as error:
-                raise EngineError(
-                    f"durable_rules failed: {type(error).__name__}: {error}"
-                ) from error
-            finally:
-                self._host.delete_state(self.name, session)
+            for part, fact in facts:
+                self._assert(part.name, fact, session)
             if self._errors:
                 raise EngineError(f"a rule action failed: {self._errors[0]}") from self._errors[0]
             return self._fired
+
+    def _assert(self, name: str, fact: dict, session: str) -> None:
+        fact["sid"] = session
+        try:
+            self._host.assert_fact(name, fact)
+        except Exception as error:  # the session may be broken: deleting it could crash the process
+            raise EngineError(f"durable_rules failed: {type(error).__name__}: {error}") from error
+        self._host.delete_state(name, session)
+
+
+def _ignore(closure: object) -> None:
+    """The action of the rule every fact matches: nothing to record."""
+
+
+def _groups(rules: list[RuleToRun]) -> Iterator[list[RuleToRun]]:
+    """Consecutive runs of rules small enough for one durable_rules ruleset."""
+    group: list[RuleToRun] = []
+    for rule in rules:
+        size = 3 if rule.applies is not None else 2  # durable_rules rules per scaleready rule
+        if group and sum(3 if r.applies is not None else 2 for r in group) + size > RULES_PER_PART:
+            yield group
+            group = []
+        group.append(rule)
+    if group:
+        yield group
 
 
 def _hash_definition(definition: Mapping) -> str:
