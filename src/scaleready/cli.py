@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import click
 
-from scaleready import __version__, render, ruleset_tests
+from scaleready import __version__, outputs, render, ruleset_tests
 from scaleready.engine import BACKENDS, create_engine
 from scaleready.errors import RulesetError, ScaleReadyError
 from scaleready.plugins import load_registry
@@ -85,16 +84,11 @@ def _warn_about(registry) -> None:
 
 
 def _write(text: str, output: Path | None) -> None:
-    """Print, or write the file whole: a temporary file renamed into place, never half-written."""
+    """Print, or write the file whole (never half-written)."""
     if output is None:
         click.echo(text, nl=False)
-        return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=output.parent, delete=False, suffix=".tmp"
-    ) as tmp:
-        tmp.write(text)
-    os.replace(tmp.name, output)
+    else:
+        outputs.write_text(output, text)
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

@@ -31,6 +31,10 @@ class RulesetError(InputError):
     """A ruleset cannot be read, or a rule in it is invalid."""
 
 
+class PolicyError(InputError):
+    """A funder policy file is malformed or names rulesets or rules that are not assessed."""
+
+
 class PluginError(ScaleReadyError):
     """A plugin failed to import or to register what it provides."""
 

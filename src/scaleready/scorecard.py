@@ -101,6 +101,15 @@ class Provenance(_Model):
     rulesets: list[RulesetProvenance]
 
 
+class Gate(_Model):
+    """A funder policy's verdict on the scorecard."""
+
+    policy: str = Field(description="Name of the policy applied.")
+    policy_sha256: str = Field(description="SHA-256 of the policy file.")
+    passed: bool = Field(description="True if the scorecard meets every criterion of the policy.")
+    reasons: list[str] = Field(description="Each criterion not met; empty when passed.")
+
+
 class ProfileRef(_Model):
     name: str
     source: str | None = Field(None, description="The profile file assessed.")
@@ -115,6 +124,7 @@ class Scorecard(_Model):
     overall: Overall
     dimensions: list[Dimension]
     next_steps: list[NextStep] = Field(description="Across dimensions, the bottleneck first.")
+    gate: Gate | None = Field(None, description="The funder policy's verdict, if one was applied.")
     provenance: Provenance
 
 

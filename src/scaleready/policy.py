@@ -1,0 +1,138 @@
+"""Funder policies: dimension weights and the gate a scorecard must pass (levels, score, rules)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from scaleready.documents import Document, load_document, nearest
+from scaleready.errors import PolicyError
+from scaleready.rules import Ruleset
+from scaleready.scorecard import Gate, Scorecard
+from scaleready.scoring import overall_verdict
+
+Level = Annotated[int, Field(ge=0, le=5)]
+
+
+class PolicySpec(BaseModel):
+    """A funder's criteria, as written in a policy file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, description="The fund or programme the policy is for.")
+    summary: str | None = Field(None, description="What the policy looks for, in a sentence.")
+    weights: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict,
+        description="Weight of each dimension (ruleset id) in the overall score.",
+    )
+    required_rulesets: list[str] = Field(
+        default_factory=list,
+        description="Dimensions that must be assessed for the policy to apply.",
+    )
+    minimum_levels: dict[str, Level] = Field(
+        default_factory=dict, description="Lowest acceptable level per dimension (ruleset id)."
+    )
+    minimum_overall_level: Level | None = Field(
+        None, description="Lowest acceptable overall level."
+    )
+    minimum_overall_score: Annotated[float, Field(ge=0, le=100)] | None = Field(
+        None, description="Lowest acceptable overall score, 0-100."
+    )
+    disqualifying_rules: list[str] = Field(
+        default_factory=list, description="Rules (ruleset.rule) whose failure disqualifies."
+    )
+
+
+class Policy:
+    """A checked policy, bound to the rulesets it names."""
+
+    def __init__(self, spec: PolicySpec, source: str, sha256: str) -> None:
+        self.spec = spec
+        self.source = source
+        self.sha256 = sha256
+
+    def check_against(self, rulesets: Sequence[Ruleset]) -> None:
+        """Every ruleset and rule the policy names must be among those assessed."""
+        by_id = {ruleset.id: ruleset for ruleset in rulesets}
+        named = [*self.spec.weights, *self.spec.required_rulesets, *self.spec.minimum_levels]
+        for ruleset_id in named:
+            if ruleset_id not in by_id:
+                raise self._error(
+                    f"names ruleset {ruleset_id!r}, which is not assessed", ruleset_id, by_id
+                )
+        for reference in self.spec.disqualifying_rules:
+            rules = {f"{rs.id}.{rule.id}" for rs in rulesets for rule in rs.rules}
+            if reference not in rules:
+                raise self._error(
+                    f"names rule {reference!r}, which is not assessed", reference, rules
+                )
+
+    def _error(self, message: str, name: str, known: Iterable[str]) -> PolicyError:
+        hint = nearest(name, known)
+        suggestion = (
+            f"; did you mean {hint!r}?" if hint else f"; assessed: {', '.join(sorted(known))}"
+        )
+        return PolicyError(message + suggestion, source=self.source)
+
+    def apply(self, card: Scorecard) -> Scorecard:
+        """The scorecard re-weighted by the policy, with the gate's verdict and reasons."""
+        dimensions = [
+            d.model_copy(update={"weight": self.spec.weights.get(d.id, d.weight)})
+            for d in card.dimensions
+        ]
+        overall = overall_verdict(dimensions)
+        reasons = self._reasons(dimensions, overall.score, overall.level)
+        gate = Gate(
+            policy=self.spec.name, policy_sha256=self.sha256, passed=not reasons, reasons=reasons
+        )
+        return card.model_copy(update={"dimensions": dimensions, "overall": overall, "gate": gate})
+
+    def _reasons(self, dimensions, score: float, level: int) -> list[str]:
+        spec = self.spec
+        by_id = {d.id: d for d in dimensions}
+        outcomes = {f"{d.id}.{r.id}": r.outcome for d in dimensions for r in d.rules}
+        reasons = [f"{d} was not assessed" for d in spec.required_rulesets if d not in by_id]
+        for dimension_id, minimum in spec.minimum_levels.items():
+            dimension = by_id.get(dimension_id)
+            if dimension is not None and dimension.level < minimum:
+                reasons.append(f"{dimension.title} is at level {dimension.level}, below {minimum}")
+        if spec.minimum_overall_level is not None and level < spec.minimum_overall_level:
+            reasons.append(f"overall level {level} is below {spec.minimum_overall_level}")
+        if spec.minimum_overall_score is not None and score < spec.minimum_overall_score:
+            reasons.append(f"overall score {score:g} is below {spec.minimum_overall_score:g}")
+        for rule in spec.disqualifying_rules:
+            if outcomes.get(rule) == "fail":
+                reasons.append(f"disqualifying rule {rule} failed")
+        return reasons
+
+
+def load_policy(path: str | Path, rulesets: Sequence[Ruleset]) -> Policy:
+    """Load a policy file and check it against the rulesets being assessed."""
+    document = load_document(Path(path), PolicyError)
+    try:
+        spec = PolicySpec.model_validate(document.data)
+    except ValidationError as error:
+        raise PolicyError(_problems(error, document), source=str(path)) from None
+    policy = Policy(spec, str(path), hashlib.sha256(document.raw).hexdigest())
+    policy.check_against(rulesets)
+    return policy
+
+
+def _problems(error: ValidationError, document: Document) -> str:
+    lines = []
+    for problem in error.errors():
+        location = tuple(problem["loc"])
+        line = document.line_of(location)
+        message = problem["msg"]
+        if problem["type"] == "extra_forbidden":
+            hint = nearest(str(location[-1]), PolicySpec.model_fields)
+            message = f"unknown key {location[-1]!r}" + (
+                f"; did you mean {hint!r}?" if hint else ""
+            )
+        place = ".".join(map(str, location)) or "(top level)"
+        lines.append(f"{f'line {line}: ' if line else ''}{place}: {message}")
+    return "invalid policy:\n  " + "\n  ".join(lines)
