@@ -11,11 +11,13 @@ Python by the shared evaluator and asserted with the profile under ``computed``;
 every list a quantifier reads is asserted beside it as ``<list>__len``, because durable_rules
 cannot tell an empty list from a missing one.
 
-Measured facts this module respects (see docs/engine.md): the module-level API shares one global
-host, so each program owns a private Host; a name registers once per host, so names carry a hash;
-sessions leak until deleted, so each assessment deletes its own; a rule made only of ``$nex``
-tests hangs the C core, so every rule is anchored on a key every fact carries; the C core is not
-thread-safe, so a lock serialises assessments and the Host's polling threads are not started.
+Measured facts this module respects (see docs/engine.md): the module-level API (durable.lang)
+shares one global host, and its Host/Closure machinery json-decodes the whole fact on every
+firing, so the program talks to the C core (``durable_rules_engine``) directly through handles
+of its own, deleted when the program is; names carry a hash; sessions leak until deleted, so
+each assessment deletes its own; a rule made only of ``$nex`` tests hangs the C core, so every
+rule is anchored on a key every fact carries; the C core is not thread-safe, so a lock
+serialises assessments.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import hashlib
 import itertools
 import json
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -46,11 +49,11 @@ from scaleready.errors import EngineError
 from scaleready.evaluate import MISSING, Context, truth, value_of
 
 try:
-    from durable.engine import Host
+    import durable_rules_engine as core  # the C core that durable-rules' Python API wraps
 except ImportError:  # CPython 3.13+: durable_rules builds but cannot be imported
-    Host = None
+    core = None
 
-AVAILABLE = Host is not None
+AVAILABLE = core is not None
 ANCHOR = "scaleready"  # a key every fact carries; see the module docstring
 LENGTH_SUFFIX = "__len"
 FLAG_PREFIX = "__flag"
@@ -73,25 +76,16 @@ class RuleToRun:
     cited: Callable[[str], tuple[Cond, Cond | None]]  # rule id -> (condition, applies)
 
 
-if AVAILABLE:
-
-    class _QuietHost(Host):
-        """A Host without the two polling threads: we never use timers or queued actions."""
-
-        def _run(self) -> None:
-            pass
-
-
 @dataclass
 class _Part:
-    """Some of a program's rules: one durable_rules ruleset, and the compiler of its facts."""
+    """Some of a program's rules: a durable_rules ruleset handle, and the compiler of its facts."""
 
-    name: str
+    handle: int
     compiler: _Compiler
 
 
 class DurableProgram:
-    """An engine's rules compiled into durable_rules rulesets on a private Host.
+    """An engine's rules compiled into durable_rules rulesets of its own.
 
     Rules are split into parts of at most RULES_PER_PART durable_rules rules: the C core walks
     its match network with a fixed stack of 64 nodes, and a wide network fails with error 303
@@ -101,64 +95,77 @@ class DurableProgram:
     def __init__(self, rules: Iterable[RuleToRun]) -> None:
         if not AVAILABLE:
             raise EngineError("durable_rules cannot be imported here; use the python backend")
-        self._fired: dict[str, str] = {}
-        self._errors: list[BaseException] = []
-        self._host = _QuietHost()
-        self._parts = [self._add_part(group) for group in _groups(list(rules))]
+        self._parts = [_compile_part(group) for group in _groups(list(rules))]
         self._sessions = itertools.count()
         self._lock = threading.Lock()
-
-    def _add_part(self, rules: list[RuleToRun]) -> _Part:
-        compiler = _Compiler()
-        definition = {}
-        for rule in rules:
-            for outcome, condition in compiler.outcome_conditions(rule).items():
-                definition[f"{rule.key}|{outcome}"] = {
-                    "all": [{"m": {"$and": [{ANCHOR: 1}, condition]}}],
-                    "run": self._recorder(rule.key, outcome),
-                }
-        # Every fact must match some rule: deleting the session of a fact that matched nothing
-        # crashes durable_rules 2.0.28 (segmentation fault), and keeping it leaks memory.
-        definition[MATCH_EVERY_FACT] = {"all": [{"m": {ANCHOR: 1}}], "run": _ignore}
-        name = f"scaleready_{_hash_definition(definition)[:16]}"
-        self._host.set_rulesets({name: definition})
-        return _Part(name, compiler)
-
-    def _recorder(self, key: str, outcome: str) -> Callable:
-        def record(closure: object) -> None:
-            try:
-                # an "or" may fire once per branch that matches: only a contradiction is a bug
-                if self._fired.get(key, outcome) != outcome:
-                    raise EngineError(f"rule {key}: both {self._fired[key]} and {outcome} fired")
-                self._fired[key] = outcome
-            except BaseException as error:  # durable_rules would swallow it into the session
-                self._errors.append(error)
-
-        return record
+        handles = [part.handle for part in self._parts]
+        weakref.finalize(self, _delete_rulesets, handles)
 
     def run(self, profile: Mapping[str, object], context: Context) -> dict[str, str]:
         """Outcome per rule key ("pass", "fail", "not_applicable"); absent keys are unknown."""
-        facts = [(part, part.compiler.fact(profile, context)) for part in self._parts]
+        facts = [(part.handle, part.compiler.fact(profile, context)) for part in self._parts]
+        fired: dict[str, str] = {}
         with self._lock:
-            self._fired, self._errors = {}, []
             session = str(next(self._sessions))
-            for part, fact in facts:
-                self._assert(part.name, fact, session)
-            if self._errors:
-                raise EngineError(f"a rule action failed: {self._errors[0]}") from self._errors[0]
-            return self._fired
-
-    def _assert(self, name: str, fact: dict, session: str) -> None:
-        fact["sid"] = session
-        try:
-            self._host.assert_fact(name, fact)
-        except Exception as error:  # the session may be broken: deleting it could crash the process
-            raise EngineError(f"durable_rules failed: {type(error).__name__}: {error}") from error
-        self._host.delete_state(name, session)
+            for handle, fact in facts:
+                fact["sid"] = session
+                for name in _fire(handle, json.dumps(fact), session):
+                    _record(fired, name)
+        return fired
 
 
-def _ignore(closure: object) -> None:
-    """The action of the rule every fact matches: nothing to record."""
+def _compile_part(rules: list[RuleToRun]) -> _Part:
+    compiler = _Compiler()
+    definition = {
+        f"{rule.key}|{outcome}": {"all": [{"m": {"$and": [{ANCHOR: 1}, condition]}}]}
+        for rule in rules
+        for outcome, condition in compiler.outcome_conditions(rule).items()
+    }
+    # Every fact must match some rule: deleting the session of a fact that matched nothing
+    # crashes durable_rules 2.0.28 (segmentation fault), and keeping it leaks memory.
+    definition[MATCH_EVERY_FACT] = {"all": [{"m": {ANCHOR: 1}}]}
+    name = f"scaleready_{_hash_definition(definition)[:16]}"
+    return _Part(core.create_ruleset(name, json.dumps(definition)), compiler)
+
+
+def _fire(handle: int, fact_json: str, session: str) -> list[str]:
+    """Assert a fact in its own session; the names of the rules it fired; delete the session."""
+    try:
+        code, state = core.assert_fact(handle, fact_json)
+        if code != 0:
+            raise EngineError(f"durable_rules could not match the fact (code {code})")
+        started = core.start_action_for_state(handle, state)
+        message = started[1] if started else None
+        names = []
+        while message:
+            names.append(_rule_name(message))
+            message = core.complete_and_start_action(handle, state)
+    except core.error as error:  # the session may be broken: deleting it could crash the process
+        raise EngineError(f"durable_rules failed: {error}") from error
+    core.delete_state(handle, session)
+    return names
+
+
+def _rule_name(message: str) -> str:
+    """The fired rule's name: an action message is ``{"<name>":{"m":<the fact>}}``."""
+    if not message.startswith('{"'):
+        return next(iter(json.loads(message)))
+    return message[2 : message.index('"', 2)]
+
+
+def _record(fired: dict[str, str], name: str) -> None:
+    if name == MATCH_EVERY_FACT:
+        return
+    key, outcome = name.rsplit("|", 1)
+    # an "or" may fire once per branch that matches: only a contradiction is a bug
+    if fired.get(key, outcome) != outcome:
+        raise EngineError(f"rule {key}: both {fired[key]} and {outcome} fired")
+    fired[key] = outcome
+
+
+def _delete_rulesets(handles: list[int]) -> None:
+    for handle in handles:
+        core.delete_ruleset(handle)
 
 
 def _groups(rules: list[RuleToRun]) -> Iterator[list[RuleToRun]]:
@@ -175,7 +182,7 @@ def _groups(rules: list[RuleToRun]) -> Iterator[list[RuleToRun]]:
 
 
 def _hash_definition(definition: Mapping) -> str:
-    text = json.dumps({k: {"all": v["all"]} for k, v in definition.items()}, sort_keys=True)
+    text = json.dumps(definition, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
