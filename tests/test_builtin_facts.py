@@ -208,3 +208,133 @@ def test_largest_pbr_money_at_risk_is_missing_when_the_payment_model_is_unknown(
 def test_largest_pbr_money_at_risk_is_missing_without_current_contracts(facts):
     assert fact(facts, "largest_pbr_money_at_risk") is None
     assert fact(facts, "largest_pbr_money_at_risk", **contracts()) is None
+
+
+def test_new_builtin_facts_are_registered_as_numbers_with_their_inputs(facts):
+    names = {
+        "eif_cost_rating",
+        "largest_pbr_net_exposure",
+        "highest_minimum_turnover",
+        "largest_mobilisation_share",
+        "block_contract_income_share",
+    }
+    assert names <= facts.keys()
+    assert all(facts[name].kind == "number" and facts[name].inputs for name in names)
+
+
+# ---------------------------------------------------------------- eif_cost_rating
+
+
+@pytest.mark.parametrize(
+    ("unit_cost", "rating"),
+    [(0, 1), (99.99, 1), (100, 2), (499, 2), (500, 3), (999, 3), (1000, 4), (2000, 4), (2000.5, 5)],
+)
+def test_eif_cost_rating_follows_the_eif_cost_bands(facts, unit_cost, rating):
+    assert fact(facts, "eif_cost_rating", model={"unit_cost": unit_cost}) == rating
+
+
+def test_eif_cost_rating_is_missing_without_a_unit_cost(facts):
+    assert fact(facts, "eif_cost_rating") is None
+    assert fact(facts, "eif_cost_rating", model={"social_action": True}) is None
+
+
+# ---------------------------------------------------------------- largest_pbr_net_exposure
+
+
+def test_largest_pbr_net_exposure_takes_the_up_front_payment_off_the_money_at_risk(facts):
+    data = contracts(
+        {"status": "held", "value": 200000, "pbr_share": 0.4, "upfront_share": 0.1},
+        {"status": "bidding", "value": 100000, "pbr_share": 0.5, "upfront_share": 0},
+    )
+    assert fact(facts, "largest_pbr_net_exposure", **data) == pytest.approx(60000)
+
+
+def test_largest_pbr_net_exposure_is_never_below_zero(facts):
+    data = contracts({"status": "held", "value": 100000, "pbr_share": 0.2, "upfront_share": 0.5})
+    assert fact(facts, "largest_pbr_net_exposure", **data) == 0
+
+
+def test_largest_pbr_net_exposure_needs_no_up_front_share_when_nothing_is_paid_on_results(facts):
+    data = contracts({"status": "held", "payment_model": "block", "value": 100000})
+    assert fact(facts, "largest_pbr_net_exposure", **data) == 0
+
+
+def test_largest_pbr_net_exposure_is_missing_when_a_results_contract_omits_its_up_front_share(
+    facts,
+):
+    data = contracts({"status": "held", "value": 100000, "pbr_share": 0.2})
+    assert fact(facts, "largest_pbr_net_exposure", **data) is None
+    assert fact(facts, "largest_pbr_net_exposure", **contracts()) is None
+
+
+# ---------------------------------------------------------------- highest_minimum_turnover
+
+
+def test_highest_minimum_turnover_is_the_largest_requirement_of_current_contracts(facts):
+    data = contracts(
+        {"status": "bidding", "minimum_turnover": 100000},
+        {"status": "offered", "minimum_turnover": 300000},
+        {"status": "completed", "minimum_turnover": 900000},
+        {"status": "held"},
+    )
+    assert fact(facts, "highest_minimum_turnover", **data) == 300000
+
+
+def test_highest_minimum_turnover_is_missing_when_no_current_contract_states_one(facts):
+    assert fact(facts, "highest_minimum_turnover", **contracts({"status": "held"})) is None
+    assert fact(facts, "highest_minimum_turnover") is None
+
+
+# ---------------------------------------------------------------- largest_mobilisation_share
+
+
+def test_largest_mobilisation_share_is_the_longest_mobilisation_against_contract_length(facts):
+    data = contracts(
+        {"status": "bidding", "mobilisation_months": 3, "length_months": 24},
+        {"status": "offered", "mobilisation_months": 6, "length_months": 12},
+        {"status": "held", "mobilisation_months": 12, "length_months": 12},
+        {"status": "offered", "length_months": 12},
+    )
+    assert fact(facts, "largest_mobilisation_share", **data) == pytest.approx(0.5)
+
+
+def test_largest_mobilisation_share_is_missing_without_a_length_or_a_mobilisation(facts):
+    no_length = contracts({"status": "offered", "mobilisation_months": 3})
+    zero_length = contracts({"status": "offered", "mobilisation_months": 3, "length_months": 0})
+    assert fact(facts, "largest_mobilisation_share", **no_length) is None
+    assert fact(facts, "largest_mobilisation_share", **zero_length) is None
+    assert fact(facts, "largest_mobilisation_share", **contracts({"status": "offered"})) is None
+
+
+# ---------------------------------------------------------------- block_contract_income_share
+
+
+def test_block_contract_income_share_adds_current_block_contracts_against_income(facts):
+    data = contracts(
+        {"status": "held", "payment_model": "block", "annual_value": 100000},
+        {"status": "offered", "payment_model": "block", "value": 300000, "length_months": 36},
+        {"status": "completed", "payment_model": "block", "annual_value": 900000},
+        {"status": "held", "payment_model": "fee_for_service", "annual_value": 50000},
+    )
+    share = fact(facts, "block_contract_income_share", organisation={"yearly_income": 400000}, **data)
+    assert share == pytest.approx(0.5)
+
+
+def test_block_contract_income_share_is_zero_without_current_block_contracts(facts):
+    data = contracts({"status": "held", "payment_model": "fee_for_service", "annual_value": 1})
+    income = {"organisation": {"yearly_income": 400000}}
+    assert fact(facts, "block_contract_income_share", **income, **data) == 0
+    assert fact(facts, "block_contract_income_share", **income, **contracts()) == 0
+
+
+def test_block_contract_income_share_is_missing_when_income_or_payment_model_is_unknown(facts):
+    block = {"status": "held", "payment_model": "block", "annual_value": 1000}
+    assert fact(facts, "block_contract_income_share", **contracts(block)) is None
+    zero = {"organisation": {"yearly_income": 0}}
+    assert fact(facts, "block_contract_income_share", **zero, **contracts(block)) is None
+    income = {"organisation": {"yearly_income": 400000}}
+    unknown_model = contracts({"status": "held", "annual_value": 1000})
+    assert fact(facts, "block_contract_income_share", **income, **unknown_model) is None
+    unknown_value = contracts({"status": "held", "payment_model": "block"})
+    assert fact(facts, "block_contract_income_share", **income, **unknown_value) is None
+    assert fact(facts, "block_contract_income_share", **income) is None
