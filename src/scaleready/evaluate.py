@@ -81,25 +81,17 @@ def lookup(scope: Mapping[str, object], keys: tuple[str, ...]) -> object:
     """The value at ``keys`` below ``scope``, or MISSING."""
     value: object = scope
     for key in keys:
-        if not isinstance(value, Mapping) or value.get(key) is None:
+        if type(value) is not dict and not isinstance(value, Mapping):
             return MISSING
-        value = value[key]
+        value = value.get(key)
+        if value is None:
+            return MISSING
     return value
 
 
 def value_of(term: Term, scope: Mapping[str, object], context: Context) -> object:
     """The value of a term, or MISSING."""
-    if isinstance(term, Const):
-        return term.value
-    if isinstance(term, Field):
-        return lookup(scope, term.keys)
-    if isinstance(term, Derived):
-        return context.derived.get(term.name, MISSING)
-    if isinstance(term, Arith):
-        return _calculate(term, scope, context)
-    if isinstance(term, Count):
-        return _count(term, scope, context)
-    raise TypeError(term)
+    return _VALUE[type(term)](term, scope, context)
 
 
 def _calculate(term: Arith, scope: Mapping[str, object], context: Context) -> object:
@@ -119,44 +111,56 @@ def _count(term: Count, scope: Mapping[str, object], context: Context) -> object
     return MISSING if None in results else results.count(True)
 
 
+_VALUE: dict[type, Callable[..., object]] = {
+    Const: lambda term, scope, context: term.value,
+    Field: lambda term, scope, context: lookup(scope, term.keys),
+    Derived: lambda term, scope, context: context.derived.get(term.name, MISSING),
+    Arith: _calculate,
+    Count: _count,
+}
+
+
 def truth(condition: Cond, scope: Mapping[str, object], context: Context) -> Truth:
     """True, False, or None when missing data leaves the condition undecided (Kleene logic)."""
-    if isinstance(condition, And):
-        results = [truth(part, scope, context) for part in condition.parts]
-        return False if False in results else (None if None in results else True)
-    if isinstance(condition, Or):
-        results = [truth(part, scope, context) for part in condition.parts]
-        return True if True in results else (None if None in results else False)
-    if isinstance(condition, Not):
-        result = truth(condition.part, scope, context)
-        return None if result is None else not result
-    result = _test(condition, scope, context)
-    if context.trace is not None:
+    result = _TRUTH[type(condition)](condition, scope, context)
+    if context.trace is not None and type(condition) not in (And, Or, Not):
         context.trace.append(
             Step(unparse(condition), result, _values_seen(condition, scope, context))
         )
     return result
 
 
-def _test(condition: Cond, scope: Mapping[str, object], context: Context) -> Truth:
-    """Evaluate a leaf condition (or a quantifier)."""
-    if isinstance(condition, Compare):
-        left = value_of(condition.left, scope, context)
-        right = value_of(condition.right, scope, context)
-        if left is MISSING or right is MISSING:
-            return None
-        return _COMPARE[condition.op](left, right)
-    if isinstance(condition, OneOf):
-        value = value_of(condition.value, scope, context)
-        return None if value is MISSING else value in [option.value for option in condition.options]
-    if isinstance(condition, Missing):
-        return lookup(scope, condition.field.keys) is MISSING
-    if isinstance(condition, Quantified):
-        return _quantified(condition, scope, context)
-    if isinstance(condition, RuleRef):
-        outcome = context.outcome_of(condition.rule)
-        return None if outcome in ("unknown", "error") else outcome == condition.wanted
-    raise TypeError(condition)
+def _all_of(condition: And, scope: Mapping[str, object], context: Context) -> Truth:
+    results = [truth(part, scope, context) for part in condition.parts]
+    return False if False in results else (None if None in results else True)
+
+
+def _any_of(condition: Or, scope: Mapping[str, object], context: Context) -> Truth:
+    results = [truth(part, scope, context) for part in condition.parts]
+    return True if True in results else (None if None in results else False)
+
+
+def _negation(condition: Not, scope: Mapping[str, object], context: Context) -> Truth:
+    result = truth(condition.part, scope, context)
+    return None if result is None else not result
+
+
+def _comparison(condition: Compare, scope: Mapping[str, object], context: Context) -> Truth:
+    left = value_of(condition.left, scope, context)
+    right = value_of(condition.right, scope, context)
+    if left is MISSING or right is MISSING:
+        return None
+    return _COMPARE[condition.op](left, right)
+
+
+def _one_of(condition: OneOf, scope: Mapping[str, object], context: Context) -> Truth:
+    value = value_of(condition.value, scope, context)
+    return None if value is MISSING else value in [option.value for option in condition.options]
+
+
+def _cited(condition: RuleRef, scope: Mapping[str, object], context: Context) -> Truth:
+    outcome = context.outcome_of(condition.rule)
+    return None if outcome in ("unknown", "error") else outcome == condition.wanted
 
 
 def _quantified(condition: Quantified, scope: Mapping[str, object], context: Context) -> Truth:
@@ -169,6 +173,19 @@ def _quantified(condition: Quantified, scope: Mapping[str, object], context: Con
     if not items or False in results:
         return False
     return None if None in results else True
+
+
+# Dispatch on the node's type: conditions are evaluated for every rule of every profile.
+_TRUTH: dict[type, Callable[..., Truth]] = {
+    And: _all_of,
+    Or: _any_of,
+    Not: _negation,
+    Compare: _comparison,
+    OneOf: _one_of,
+    Missing: lambda condition, scope, context: lookup(scope, condition.field.keys) is MISSING,
+    Quantified: _quantified,
+    RuleRef: _cited,
+}
 
 
 def _values_seen(
