@@ -16,7 +16,9 @@ from scaleready.rules import load_ruleset
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 TEST_PROFILES = sorted((REPO / "tests" / "profiles").glob("*.yaml"))
-BUILTIN_RULESETS = sorted(p for p in (REPO / "rulesets").glob("*.yaml") if not p.name.endswith(".tests.yaml"))
+BUILTIN_RULESETS = sorted(
+    p for p in (REPO / "rulesets").glob("*.yaml") if not p.name.endswith(".tests.yaml")
+)
 LANGUAGE_RULESET = REPO / "tests" / "rulesets" / "language.yaml"
 SCALEREADY = Path(sys.executable).with_name("scaleready")
 

@@ -316,7 +316,9 @@ def test_block_contract_income_share_adds_current_block_contracts_against_income
         {"status": "completed", "payment_model": "block", "annual_value": 900000},
         {"status": "held", "payment_model": "fee_for_service", "annual_value": 50000},
     )
-    share = fact(facts, "block_contract_income_share", organisation={"yearly_income": 400000}, **data)
+    share = fact(
+        facts, "block_contract_income_share", organisation={"yearly_income": 400000}, **data
+    )
     assert share == pytest.approx(0.5)
 
 

@@ -129,10 +129,10 @@ def _flat_item(label: str, columns: list, cells: list) -> Item:
 class Assessor:
     """An engine, the policy to apply, and the summary columns: all a worker needs."""
 
+    options: BatchOptions
     engine: Engine
     policy: Policy | None
     columns: list[str]
-    keep_scorecards: bool
 
     @classmethod
     def build(cls, options: BatchOptions) -> Assessor:
@@ -142,7 +142,7 @@ class Assessor:
         )
         policy = load_policy(options.policy, engine.rulesets) if options.policy else None
         columns = summary_columns([rs.id for rs in engine.rulesets], with_gate=policy is not None)
-        return cls(engine, policy, columns, options.keep_scorecards)
+        return cls(options, engine, policy, columns)
 
     def assess(self, item: Item) -> Outcome:
         """Load, validate and assess one item; bad input is its outcome, not an exception."""
@@ -154,7 +154,7 @@ class Assessor:
                 summary_row(item.label, None, self.columns, str(error)),
                 error=str(error),
             )
-        scorecard_json = card.model_dump_json() if self.keep_scorecards else None
+        scorecard_json = card.model_dump_json() if self.options.keep_scorecards else None
         return Outcome(item.label, summary_row(item.label, card, self.columns), scorecard_json)
 
     def _scorecard(self, item: Item) -> Scorecard:
@@ -189,19 +189,20 @@ def _data_hash(data: dict) -> str:
 
 def assess_all(
     items: Sequence[Item],
-    options: BatchOptions,
+    assessor: Assessor,
     jobs: int,
     progress: Callable[[int], None] = lambda n: None,
 ) -> Iterator[Outcome]:
     """Outcomes in input order; on several cores when the batch is large enough to gain."""
     chunks = [items[start : start + CHUNK] for start in range(0, len(items), CHUNK)]
     if jobs <= 1 or len(items) < INLINE_BELOW:
-        assessor = Assessor.build(options)
         for chunk in chunks:
             yield from map(assessor.assess, chunk)
             progress(len(chunk))
         return
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(options,))
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, initializer=_start_worker, initargs=(assessor.options,)
+    )
     try:
         for outcomes in pool.map(_assess_chunk, chunks):
             yield from outcomes

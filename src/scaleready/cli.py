@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import click
 
-from scaleready import __version__, outputs, render, ruleset_tests
+from scaleready import __version__, batch, outputs, render, ruleset_tests
 from scaleready.engine import BACKENDS, create_engine
 from scaleready.errors import RulesetError, ScaleReadyError
+from scaleready.html_report import portfolio_html
 from scaleready.plugins import load_registry
 from scaleready.profile import load_profile_with_hash, profile_json_schema, profile_template
 from scaleready.rules import condition_text, load_ruleset
 from scaleready.ruleset_docs import ruleset_markdown
-from scaleready.scorecard import scorecard_json_schema
+from scaleready.scorecard import Scorecard, scorecard_json_schema
 
 EXIT_GATE_FAILED = 1
 EXIT_INVALID_INPUT = 3
@@ -91,23 +93,46 @@ def _write(text: str, output: Path | None) -> None:
         outputs.write_text(output, text)
 
 
+def engine_options(command):
+    """The options that choose what to assess against: rulesets, rule files, policy, backend."""
+    options = [
+        click.option(
+            "--ruleset",
+            "rulesets",
+            multiple=True,
+            metavar="ID",
+            help="Assess only these dimensions (repeatable).",
+        ),
+        click.option(
+            "--rules",
+            "rule_files",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            metavar="FILE",
+            help="Also use this ruleset file (repeatable); replaces an installed one, same id.",
+        ),
+        click.option(
+            "--policy",
+            type=click.Path(path_type=Path, dir_okay=False),
+            metavar="FILE",
+            help="Apply a funder policy: weights, minimum levels and scores, disqualifying rules.",
+        ),
+        click.option(
+            "--backend",
+            type=click.Choice(BACKENDS),
+            default="auto",
+            show_default=True,
+            help="durable_rules, or the plain-Python evaluator.",
+        ),
+        strict_plugins_option,
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("profiles", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--ruleset",
-    "rulesets",
-    multiple=True,
-    metavar="ID",
-    help="Assess only these dimensions (repeatable).",
-)
-@click.option(
-    "--rules",
-    "rule_files",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    metavar="FILE",
-    help="Also use this ruleset file (repeatable); it replaces an installed one of the same id.",
-)
 @click.option(
     "--format",
     "output_format",
@@ -117,8 +142,8 @@ def _write(text: str, output: Path | None) -> None:
 )
 @click.option(
     "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write to FILE instead of the terminal.",
+    type=click.Path(path_type=Path),
+    help="Write to FILE instead of the terminal (a folder for several HTML reports).",
 )
 @click.option(
     "--fail-under",
@@ -126,48 +151,164 @@ def _write(text: str, output: Path | None) -> None:
     metavar="SCORE",
     help="Exit 1 if any profile's overall score is below SCORE.",
 )
-@click.option(
-    "--backend",
-    type=click.Choice(BACKENDS),
-    default="auto",
-    show_default=True,
-    help="durable_rules, or the plain-Python evaluator.",
-)
-@strict_plugins_option
+@engine_options
 @click.pass_context
-def assess(
-    ctx, profiles, rulesets, rule_files, output_format, output, fail_under, backend, strict_plugins
-):
+def assess(ctx, profiles, output_format, output, fail_under, **options):
     """Assess innovation profiles and print their scale-readiness scorecards.
 
     \b
     Examples:
         scaleready assess examples/code-club.yaml
         scaleready assess a.yaml b.json --format json --output cards.json
-        scaleready assess a.yaml --ruleset evidence --fail-under 60
+        scaleready assess a.yaml --policy examples/policies/scale-up-fund.yaml
 
-    A bad profile is reported and the others are still assessed (exit 3).
+    A bad profile is reported and the others are still assessed (exit 3). With --policy or
+    --fail-under, a profile that does not meet it makes the exit code 1.
     """
-    engine = _engine(ctx, strict_plugins, rulesets=rulesets, rule_files=rule_files, backend=backend)
+    assessor = _assessor(ctx, **options)
     cards, failed = [], 0
     for path in profiles:
-        try:
-            profile, digest = load_profile_with_hash(path)
-        except ScaleReadyError as error:
-            click.echo(f"error: {error}", err=True)
+        outcome = assessor.assess(batch.Item(str(path), path=str(path)))
+        if outcome.error:
+            click.echo(f"error: {outcome.error}", err=True)
             failed += 1
-            continue
-        cards.append(engine.assess(profile, source=str(path), profile_sha256=digest))
-    if cards:
+        else:
+            cards.append(Scorecard.model_validate_json(outcome.scorecard_json))
+    if output_format == "html" and len(cards) > 1:
+        _write_html_reports(cards, output)
+    elif cards:
         _write(render.render(cards, output_format), output)
     if failed:
         ctx.exit(EXIT_INVALID_INPUT)
-    if fail_under is not None and any(card.overall.score < fail_under for card in cards):
-        below = [card.profile.name for card in cards if card.overall.score < fail_under]
-        click.echo(
-            f"gate failed: overall score below {fail_under:g} for {', '.join(below)}", err=True
-        )
+    if _gate_failures(cards, fail_under):
         ctx.exit(EXIT_GATE_FAILED)
+
+
+def _write_html_reports(cards, folder: Path | None) -> None:
+    """One HTML report per profile, named after its file, into the --output folder."""
+    if folder is None or folder.suffix:
+        raise click.UsageError("with several profiles, --format html needs --output FOLDER")
+    for card in cards:
+        target = folder / f"{Path(card.profile.source).stem}.html"
+        outputs.write_text(target, render.render([card], "html"))
+        click.echo(f"wrote {target}", err=True)
+
+
+def _assessor(ctx, rulesets, rule_files, policy, backend, strict_plugins, keep_scorecards=True):
+    """The batch assessor for these options, after reporting plugin problems once."""
+    _engine(ctx, strict_plugins, rulesets=rulesets, rule_files=rule_files, backend=backend)
+    options = batch.BatchOptions(
+        tuple(rulesets),
+        tuple(map(str, rule_files)),
+        backend,
+        str(policy) if policy else None,
+        keep_scorecards,
+    )
+    return batch.Assessor.build(options)
+
+
+def _gate_failures(cards, fail_under) -> int:
+    """Report every profile below --fail-under or failing its policy's gate; return how many."""
+    failures = 0
+    for card in cards:
+        reasons = list(card.gate.reasons) if card.gate else []
+        if fail_under is not None and card.overall.score < fail_under:
+            reasons.append(f"overall score {card.overall.score:g} is below {fail_under:g}")
+        if reasons:
+            click.echo(f"gate failed: {card.profile.name}: {'; '.join(reasons)}", err=True)
+            failures += 1
+    return failures
+
+
+@cli.command(name="batch", epilog=EXIT_CODES_HELP)
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--summary",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the summary, one row per profile, to FILE (.csv, .xlsx or .jsonl). "
+    "Without it, the summary is printed as CSV.",
+)
+@click.option(
+    "--scorecards",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write every full scorecard to FILE, one JSON object per line (.jsonl).",
+)
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write a portfolio report of the round to FILE (.html).",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1),
+    default=batch.default_jobs,
+    show_default="all cores",
+    help="Worker processes.",
+)
+@engine_options
+@click.pass_context
+def batch_command(ctx, sources, summary, scorecards, report, jobs, **options):
+    """Assess a grant round: folders of YAML/JSON profiles, JSONL, CSV or XLSX files.
+
+    CSV and XLSX: one profile per row; headers are dotted field paths, list items numbered from
+    1 (partnerships.1.role); see `scaleready profile template --format csv`. A bad row or file is
+    reported and the rest are assessed. Outputs are written whole at the end, or not at all.
+
+    \b
+    Examples:
+        scaleready batch applications/ --summary round.xlsx --report round.html
+        scaleready batch round.csv --policy examples/policies/scale-up-fund.yaml --summary out.csv
+
+    Exit 3 if any item could not be assessed, else 1 if any failed the policy's gate.
+    """
+    if summary is not None:
+        outputs.check_table_suffix(summary)  # before the work, not after it
+    assessor = _assessor(ctx, **options, keep_scorecards=bool(scorecards or report))
+    items = list(batch.read_items(sources))
+    outcomes = _run_with_progress(items, assessor, jobs)
+    for outcome in outcomes:
+        if outcome.error:
+            click.echo(f"error: {outcome.error}", err=True)
+    _write_batch_outputs(assessor, outcomes, summary, scorecards, report)
+    errors = sum(o.error is not None for o in outcomes)
+    gate_failed = sum(o.row.get("gate") == "failed" for o in outcomes)
+    click.echo(
+        f"assessed {len(outcomes) - errors} of {len(outcomes)} profiles; "
+        f"{errors} could not be assessed"
+        + (f"; {gate_failed} failed the gate" if assessor.policy else ""),
+        err=True,
+    )
+    if errors:
+        ctx.exit(EXIT_INVALID_INPUT)
+    if gate_failed:
+        ctx.exit(EXIT_GATE_FAILED)
+
+
+def _run_with_progress(items, assessor, jobs):
+    """Assess every item; a progress bar on a terminal, quiet otherwise."""
+    if not sys.stderr.isatty():
+        return list(batch.assess_all(items, assessor, jobs))
+    with click.progressbar(length=len(items), label="assessing", file=sys.stderr) as bar:
+        return list(batch.assess_all(items, assessor, jobs, bar.update))
+
+
+def _write_batch_outputs(assessor, outcomes, summary, scorecards, report) -> None:
+    """Every output whole, or none: each is written to a temporary file and renamed."""
+    rows = [o.row for o in outcomes]
+    if summary is None:
+        click.echo(outputs.csv_text(assessor.columns, rows), nl=False)
+    else:
+        outputs.write_table(summary, assessor.columns, rows)
+    if scorecards is not None:
+        outputs.write_text(
+            scorecards, "".join(o.scorecard_json + "\n" for o in outcomes if o.scorecard_json)
+        )
+    if report is not None:
+        cards = [
+            Scorecard.model_validate_json(o.scorecard_json) for o in outcomes if o.scorecard_json
+        ]
+        problems = [(o.label, o.error) for o in outcomes if o.error]
+        outputs.write_text(report, portfolio_html(cards, title=report.stem, errors=problems))
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

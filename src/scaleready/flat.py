@@ -3,7 +3,8 @@
 Column headers are dotted field paths.  Lists of items number their items from 1
 (``partnerships.1.partner``, ``partnerships.2.partner``,
 ``evidence.evaluations.1.outcomes.1.result``).  A list of texts is one cell with the texts
-separated by ``;``.  An empty cell means "not answered".  Yes/no cells take yes, no, true,
+separated by ``;``.  An empty cell means "not answered"; a list of items answered "none" is
+written in a column of its own (``contracts`` = none).  Yes/no cells take yes, no, true,
 false, 1 or 0.
 """
 
@@ -50,9 +51,10 @@ def _column(header: str, source: str) -> Column:
             steps.append(part)
             path.append(part)
     info = profile_fields().get(".".join(path))
-    if info is None or info.kind == "object" or _is_list_of_items(info.path):
+    if info is None or info.kind == "object":
         raise ProfileError(_unknown_column(header, ".".join(path)), source=source)
-    return Column(header, tuple(steps), info.kind)
+    kind = "items" if _is_list_of_items(info.path) else info.kind
+    return Column(header, tuple(steps), kind)
 
 
 def _is_list_of_items(path: str) -> bool:
@@ -118,7 +120,20 @@ def _texts(cell: object) -> list[str]:
     return [item.strip() for item in _text(cell).split(LIST_SEPARATOR) if item.strip()]
 
 
-_CONVERTERS = {"number": _number, "boolean": _boolean, "string": _text, "list": _texts}
+def _no_items(cell: object) -> list:
+    """A list of items answered "none" (its items, if any, have columns of their own)."""
+    if _text(cell).lower() in ("none", "0"):
+        return []
+    raise ValueError('can only be "none" (its items have numbered columns of their own)')
+
+
+_CONVERTERS = {
+    "number": _number,
+    "boolean": _boolean,
+    "string": _text,
+    "list": _texts,
+    "items": _no_items,
+}
 
 
 def _place(data: dict, steps: tuple[str | int, ...], value: object) -> None:
@@ -131,7 +146,7 @@ def _place(data: dict, steps: tuple[str | int, ...], value: object) -> None:
 
 def _lists_from_numbered_items(node: object) -> object:
     if not isinstance(node, dict):
-        return node
+        return node  # a value, or [] for a list answered "none"
     if node and all(isinstance(key, int) for key in node):
         return [_lists_from_numbered_items(node[key]) for key in sorted(node)]
     return {key: _lists_from_numbered_items(value) for key, value in node.items()}
@@ -171,3 +186,27 @@ def _headers(in_list: str | None, prefix: str) -> Iterator[str]:
                 yield from _headers(path, f"{prefix}{relative}.{number}.")
         elif info.kind != "object":
             yield prefix + relative
+
+
+def flatten(data: dict, prefix: str = "") -> dict[str, object]:
+    """A profile as one flat row (the inverse of row_to_profile), e.g. for exporting a round."""
+    row: dict[str, object] = {}
+    for key, value in data.items():
+        header = f"{prefix}{key}"
+        if isinstance(value, dict):
+            row |= flatten(value, f"{header}.")
+        elif isinstance(value, list) and _is_list_of_items(_catalogue_path(header)):
+            for number, item in enumerate(value, start=1):
+                row |= flatten(item, f"{header}.{number}.")
+            if not value:
+                row[header] = "none"
+        elif isinstance(value, list):
+            row[header] = f"{LIST_SEPARATOR} ".join(map(str, value))
+        else:
+            row[header] = value
+    return row
+
+
+def _catalogue_path(header: str) -> str:
+    """A header's field path without its item numbers."""
+    return ".".join(part for part in header.split(".") if not part.isdigit())

@@ -25,6 +25,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
     temporary = Path(name)
     try:
         yield temporary
+        os.chmod(
+            temporary, 0o666 & ~_umask()
+        )  # mkstemp makes it private; outputs are ordinary files
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
@@ -80,3 +83,9 @@ def csv_text(columns: Sequence[str], rows: Sequence[dict]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

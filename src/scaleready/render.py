@@ -7,22 +7,27 @@ from collections.abc import Sequence
 
 from scaleready.engine import Explanation
 from scaleready.evaluate import MISSING, Step
+from scaleready.html_report import scorecard_html
 from scaleready.rules import condition_text
 from scaleready.scorecard import Scorecard
 
-FORMATS = ("table", "json", "markdown")
+FORMATS = ("table", "json", "markdown", "html")
 MARKS = {"pass": "✓", "fail": "✗", "unknown": "?", "not_applicable": "–", "error": "!"}
 BAR_WIDTH = 20
 
 
 def render(scorecards: Sequence[Scorecard], output_format: str) -> str:
-    """All scorecards in one format; JSON is one object for one profile, else an array."""
+    """All scorecards in one format; JSON is one object for one profile, else an array; HTML one."""
     if output_format == "json":
         payload = [card.model_dump(mode="json") for card in scorecards]
         return (
             json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False)
             + "\n"
         )
+    if output_format == "html":
+        if len(scorecards) != 1:
+            raise ValueError("an HTML report holds one scorecard")
+        return scorecard_html(scorecards[0])
     renderer = table if output_format == "table" else markdown
     return "\n".join(renderer(card) for card in scorecards)
 
@@ -39,7 +44,7 @@ def _heading(card: Scorecard) -> str:
 
 def table(card: Scorecard) -> str:
     """A readable terminal report."""
-    lines = [_heading(card), card.overall.summary, ""]
+    lines = [_heading(card), card.overall.summary, *_gate_lines(card), ""]
     width = max(len(d.title) for d in card.dimensions)
     lines.append(f"  {'Dimension':<{width}}  Level  Score")
     for d in card.dimensions:
@@ -66,6 +71,17 @@ def table(card: Scorecard) -> str:
     return "\n".join(lines)
 
 
+def _gate_lines(card: Scorecard) -> list[str]:
+    """The policy's verdict: passed, or failed with each reason."""
+    if card.gate is None:
+        return []
+    verdict = "passed" if card.gate.passed else "FAILED"
+    return [
+        f"Policy '{card.gate.policy}': {verdict}",
+        *(f"  - {reason}" for reason in card.gate.reasons),
+    ]
+
+
 def _provenance_line(card: Scorecard) -> str:
     p = card.provenance
     rulesets = ", ".join(f"{r.id} {r.version}" for r in p.rulesets)
@@ -75,6 +91,8 @@ def _provenance_line(card: Scorecard) -> str:
 def markdown(card: Scorecard) -> str:
     """A Markdown report a panel can read."""
     lines = [f"# {_heading(card)}", "", f"**{card.overall.summary}**", ""]
+    if card.gate is not None:
+        lines += [*_gate_lines(card), ""]
     lines += ["| Dimension | Level | Score | |", "|---|---|---|---|"]
     for d in card.dimensions:
         flag = "bottleneck" if d.id in card.overall.bottleneck else ""

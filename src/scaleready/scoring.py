@@ -129,7 +129,7 @@ def overall_verdict(dimensions: Sequence[Dimension]) -> Overall:
     bottleneck = [d.id for d in dimensions if d.level == level]
     total_weight = sum(d.weight for d in dimensions)
     score = round(sum(d.score * d.weight for d in dimensions) / total_weight, 1)
-    names = _join_names([d.title for d in dimensions if d.id in bottleneck])
+    names = _join_names([_held_back_by(d) for d in dimensions if d.id in bottleneck])
     summary = (
         f"Readiness level {level} of {MAX_LEVEL}, held back by {names}; "
         f"overall score {score:g}/100."
@@ -143,6 +143,14 @@ def overall_verdict(dimensions: Sequence[Dimension]) -> Overall:
             f" {unknown} rule{'s' if unknown > 1 else ''} could not be judged for lack of data."
         )
     return Overall(score=score, level=level, bottleneck=bottleneck, summary=summary)
+
+
+def _held_back_by(dimension: Dimension) -> str:
+    """A bottleneck's name, saying so when only missing data holds it at its level."""
+    unknown_only = dimension.next_steps and all(
+        s.outcome == "unknown" for s in dimension.next_steps
+    )
+    return f"{dimension.title} (not yet known: data missing)" if unknown_only else dimension.title
 
 
 def _join_names(names: Sequence[str]) -> str:

@@ -1,0 +1,365 @@
+"""The HTML reports: escaped, complete, deterministic, offline, and rendered by a real browser."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from html import unescape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from scaleready.engine import Engine
+from scaleready.html_report import portfolio_html, scorecard_html
+from scaleready.profile import load_profile
+from scaleready.scorecard import (
+    DataGap,
+    Dimension,
+    Gate,
+    NextStep,
+    Overall,
+    ProfileRef,
+    Provenance,
+    RuleResult,
+    RulesetProvenance,
+    Scorecard,
+)
+from tests.conftest import EXAMPLES
+
+SCORECARD_SECTIONS = {
+    "summary",
+    "chart",
+    "dimensions",
+    "bottleneck",
+    "next-steps",
+    "findings",
+    "data-gaps",
+    "provenance",
+}
+PORTFOLIO_SECTIONS = {"summary", "levels", "ranking", "bottlenecks", "unmet-rules", "provenance"}
+CELL = re.compile(r"<t[hd][^>]*>(.*?)</t[hd]>", re.S)
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--enable-logging=stderr",
+    "--v=0",
+)
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Debian's chromium package at /usr/bin/chromium (apt-get install chromium)",
+)
+
+
+# Building scorecards by hand, so each test says exactly what it renders -----------------------
+
+
+def rule(rule_id: str, outcome: str = "fail", level: int = 1, **fields) -> RuleResult:
+    defaults = {
+        "title": f"Rule {rule_id}",
+        "weight": 1.0,
+        "finding": f"Finding of {rule_id}.",
+        "advice": None if outcome == "pass" else f"Advice for {rule_id}.",
+    }
+    return RuleResult(id=rule_id, level=level, outcome=outcome, **{**defaults, **fields})
+
+
+def dimension(dim_id: str, level: int, score: float, rules: list[RuleResult]) -> Dimension:
+    unmet = [r for r in rules if r.outcome in ("fail", "unknown", "error")]
+    steps = [
+        NextStep(dimension=dim_id, rule=r.id, level=r.level, outcome=r.outcome, action=r.advice)
+        for r in unmet
+        if r.level == level + 1
+    ]
+    gaps = [DataGap(field=f, rules=[r.id]) for r in rules for f in r.missing]
+    return Dimension(
+        id=dim_id,
+        title=dim_id.replace("_", " ").capitalize(),
+        weight=1.0,
+        score=score,
+        level=level,
+        findings=[r.finding for r in rules],
+        data_gaps=gaps,
+        next_steps=steps,
+        rules=rules,
+    )
+
+
+def card(name: str, score: float, dims: list[Dimension], **extra) -> Scorecard:
+    level = min(d.level for d in dims)
+    held = [d.id for d in dims if d.level == level]
+    return Scorecard(
+        profile=ProfileRef(name=name, source=f"profiles/{name}.yaml", figures_year=2024),
+        overall=Overall(score=score, level=level, bottleneck=held, summary=f"{name} summary."),
+        dimensions=dims,
+        next_steps=[s for d in dims for s in d.next_steps],
+        provenance=Provenance(
+            scaleready_version="0.1.0",
+            backend="python",
+            assessed_at="2026-01-01T00:00:00Z",
+            profile_sha256="ab" * 32,
+            rulesets=[RulesetProvenance(id=d.id, version="1.0.0", sha256="cd" * 32) for d in dims],
+        ),
+        **extra,
+    )
+
+
+def simple_card(name: str, score: float, evidence_level: int = 1, contract_level: int = 0):
+    """Two dimensions: evidence (one pass, one fail) and contract fit (a fail and a data gap)."""
+    evidence = dimension(
+        "evidence",
+        evidence_level,
+        score,
+        [rule("theory", "pass"), rule("outcome_data", "fail", level=evidence_level + 1)],
+    )
+    contract = dimension(
+        "contract_fit",
+        contract_level,
+        score / 2,
+        [
+            rule("reserves", "fail", level=contract_level + 1),
+            rule("track_record", "unknown", level=contract_level + 1, missing=["contracts"]),
+            rule("lots", "not_applicable", level=4),
+        ],
+    )
+    return card(name, score, [contract, evidence])
+
+
+class Page(HTMLParser):
+    """The ids, tags with their attributes, and text of an HTML page."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.ids: list[str] = []
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        if "id" in attributes:
+            self.ids.append(attributes["id"])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def section(html: str, section_id: str) -> str:
+    """The HTML of one section."""
+    match = re.search(rf'<section id="{section_id}".*?</section>', html, re.S)
+    assert match, f"no section {section_id}"
+    return match.group()
+
+
+def table_rows(html: str) -> list[list[list[str]]]:
+    """The words of each cell of each body row of the first table."""
+    body = re.search(r"<tbody>(.*?)</tbody>", html, re.S).group(1)
+    return [
+        [unescape(re.sub(r"<[^>]+>", " ", cell)).split() for cell in CELL.findall(row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]
+
+
+# Unit tests -----------------------------------------------------------------------------------
+
+
+def test_scorecard_has_every_section_once():
+    page = Page(scorecard_html(simple_card("Walk and Talk", 40.0)))
+    assert set(page.ids) >= SCORECARD_SECTIONS
+    assert len(page.ids) == len(set(page.ids)), "ids must be unique"
+
+
+def test_portfolio_has_every_section_and_errors_only_when_there_are_some():
+    cards = [simple_card("A", 40.0), simple_card("B", 20.0)]
+    without = Page(portfolio_html(cards)).ids
+    with_errors = Page(portfolio_html(cards, errors=[("bad.yaml", "line 3: unknown key")])).ids
+    assert set(without) >= PORTFOLIO_SECTIONS
+    assert "errors" not in without
+    assert "errors" in with_errors
+    assert len(with_errors) == len(set(with_errors))
+
+
+def test_hostile_names_and_findings_are_escaped():
+    hostile_rule = rule("x", "fail", title=HOSTILE, finding=HOSTILE, advice=HOSTILE)
+    dims = [dimension("evidence", 0, 10.0, [hostile_rule])]
+    hostile = card(HOSTILE, 10.0, dims)
+    for html in (scorecard_html(hostile), portfolio_html([hostile], title=HOSTILE)):
+        tags = {tag for tag, _ in Page(html).tags}
+        assert "script" not in tags
+        assert "img" not in tags
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+        assert "<title>&lt;script&gt;" in html
+
+
+def test_only_web_addresses_become_links():
+    refs = [
+        "Nesta (2012) https://www.nesta.org.uk/report/standards-of-evidence/.",
+        "javascript:alert(1)",
+        'https://example.org/"><script>alert(1)</script>',
+    ]
+    dims = [dimension("evidence", 0, 0.0, [rule("x", "fail", references=refs)])]
+    html = scorecard_html(card("Refs", 0.0, dims))
+    hrefs = [a["href"] for tag, a in Page(html).tags if tag == "a" and "href" in a]
+    external = [h for h in hrefs if not h.startswith("#")]
+    assert external == [
+        "https://www.nesta.org.uk/report/standards-of-evidence/",
+        "https://example.org/",
+    ]
+    assert "javascript:alert(1)" in html and 'href="javascript' not in html
+
+
+def test_reports_need_no_network():
+    cards = [simple_card("A", 40.0), simple_card("B", 20.0)]
+    for html in (scorecard_html(cards[0]), portfolio_html(cards)):
+        page = Page(html)
+        assert not [t for t, a in page.tags if "src" in a], "nothing is loaded from elsewhere"
+        assert not [t for t, a in page.tags if "href" in a and t != "a"], "only links have href"
+        assert {t for t, _ in page.tags}.isdisjoint({"link", "script", "img", "iframe", "object"})
+        style = re.search(r"<style>(.*?)</style>", html, re.S).group(1)
+        assert "url(" not in style and "@import" not in style
+
+
+def test_same_scorecards_give_the_same_bytes():
+    first = [simple_card("A", 40.0), simple_card("B", 20.0)]
+    again = [Scorecard.model_validate(c.model_dump(mode="json")) for c in first]
+    assert scorecard_html(first[0]).encode() == scorecard_html(again[0]).encode()
+    assert portfolio_html(first, errors=[("x", "y")]) == portfolio_html(again, errors=[("x", "y")])
+
+
+def test_portfolio_ranks_by_score_then_name_and_ties_share_a_rank():
+    cards = [
+        simple_card(n, s) for n, s in [("Beta", 50), ("Delta", 10), ("Alpha", 50), ("Gamma", 70)]
+    ]
+    rows = table_rows(section(portfolio_html(cards), "ranking"))
+    assert [(row[0][0], row[1][0]) for row in rows] == [
+        ("1", "Gamma"),
+        ("2", "Alpha"),
+        ("2", "Beta"),
+        ("4", "Delta"),
+    ]
+    assert portfolio_html(cards) == portfolio_html(list(reversed(cards)))
+
+
+def test_portfolio_counts_levels_and_bottlenecks():
+    cards = [
+        simple_card("A", 60.0, evidence_level=2, contract_level=1),  # held back by contract fit
+        simple_card("B", 30.0, evidence_level=0, contract_level=0),  # a tie: both dimensions
+        simple_card("C", 20.0, evidence_level=1, contract_level=0),  # contract fit
+    ]
+    html = portfolio_html(cards)
+    overall = table_rows(section(html, "levels"))[0]
+    assert overall == [["Overall"], ["2"], ["1"], ["0"], ["0"], ["0"], ["0"]]
+    bottlenecks = table_rows(section(html, "bottlenecks"))
+    assert bottlenecks == [
+        [["Contract", "fit"], ["3"], ["100%"]],
+        [["Evidence"], ["1"], ["33%"]],
+    ]
+
+
+def test_portfolio_lists_the_most_common_unmet_rules_with_their_outcomes():
+    html = portfolio_html([simple_card("A", 40.0), simple_card("B", 20.0)])
+    rows = table_rows(section(html, "unmet-rules"))
+    # every card fails outcome_data and reserves, and lacks the data for track_record
+    assert [row[0][-1] for row in rows] == [
+        "contract_fit.reserves",
+        "contract_fit.track_record",
+        "evidence.outcome_data",
+    ]
+    assert rows[1][3:] == [["0"], ["2"], ["0"], ["2", "(100%)"]]
+
+
+def test_portfolio_names_the_profiles_that_could_not_be_assessed():
+    html = portfolio_html([], title="Round 1", errors=[("bad <1>.yaml", "line 3: unknown key")])
+    assert table_rows(section(html, "errors")) == [
+        [["bad", "<1>.yaml"], ["line", "3:", "unknown", "key"]]
+    ]
+    assert "0 profiles assessed, 1 could not be assessed" in html
+
+
+def test_outcomes_read_without_colour():
+    html = scorecard_html(simple_card("A", 40.0))
+    text = "".join(Page(html).text)
+    for words in ("✓ Pass", "✗ Fail", "? Data missing", "Bottleneck"):
+        assert words in text
+
+
+def test_a_funder_policy_verdict_is_shown_with_its_reasons():
+    gate = Gate(policy="Round 3", policy_sha256="ef" * 32, passed=False, reasons=["Level below 2"])
+    gated = simple_card("A", 40.0).model_copy(update={"gate": gate})
+    assert "Funder policy <strong>Round 3</strong>: not met" in scorecard_html(gated)
+    assert "Level below 2" in scorecard_html(gated)
+    assert "Funder policy" in section(portfolio_html([gated]), "ranking")
+
+
+def test_every_example_profile_renders(real_cards):
+    for html in [scorecard_html(c) for c in real_cards] + [portfolio_html(real_cards)]:
+        ids = Page(html).ids
+        assert "<svg" in html and html.endswith("</html>\n")
+        assert len(ids) == len(set(ids)), "ids must be unique"
+
+
+# A real browser -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_cards(registry) -> list[Scorecard]:
+    """The bundled example profiles, assessed by the pure-Python backend (enough to render)."""
+    engine = Engine(list(registry.rulesets.values()), registry.derived_facts, backend="python")
+    return [engine.assess(load_profile(path)) for path in EXAMPLES]
+
+
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run headless Chromium with a throwaway profile, logging the page's console to stderr."""
+    return subprocess.run(
+        [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def console_messages(stderr: str) -> list[str]:
+    """Lines where the page wrote to its console: a report has no script, so none are expected."""
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
+
+
+@needs_chromium
+def test_the_console_check_catches_a_script_error(tmp_path):
+    page = tmp_path / "broken.html"
+    page.write_text("<!DOCTYPE html><title>t</title><script>missing();</script>", encoding="utf-8")
+    result = chromium(tmp_path, "--dump-dom", page.as_uri())
+    assert any("Uncaught ReferenceError" in line for line in console_messages(result.stderr))
+
+
+@needs_chromium
+@pytest.mark.parametrize("kind", ["scorecard", "portfolio"])
+def test_reports_render_in_a_real_browser(kind, real_cards, tmp_path):
+    if kind == "scorecard":
+        html, sections = scorecard_html(real_cards[0]), SCORECARD_SECTIONS
+    else:
+        errors = [("broken.yaml", "line 2: unknown key 'nmae'")]
+        html, sections = portfolio_html(real_cards, errors=errors), PORTFOLIO_SECTIONS | {"errors"}
+    report = tmp_path / f"{kind}.html"
+    report.write_text(html, encoding="utf-8")
+
+    dom = chromium(tmp_path, "--dump-dom", report.as_uri())
+    assert dom.returncode == 0, dom.stderr
+    assert console_messages(dom.stderr) == []
+    assert sections <= set(Page(dom.stdout).ids)
+
+    png = tmp_path / f"{kind}.png"
+    shot = chromium(tmp_path, f"--screenshot={png}", "--window-size=1200,1600", report.as_uri())
+    assert shot.returncode == 0, shot.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 20_000, "a blank page compresses to a few kilobytes"
