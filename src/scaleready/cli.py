@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from scaleready import __version__, batch, outputs, render, ruleset_tests
+from scaleready import __version__, batch, flat, outputs, render, ruleset_tests
 from scaleready.engine import BACKENDS, create_engine
 from scaleready.errors import RulesetError, ScaleReadyError
 from scaleready.html_report import portfolio_html
@@ -560,9 +560,26 @@ def profile_schema():
 
 
 @profile.command("template")
-def profile_template_command():
-    """Print a commented YAML template a funder or applicant can fill in."""
-    click.echo(profile_template(), nl=False)
+@click.option(
+    "--format",
+    "template_format",
+    type=click.Choice(["yaml", "csv"]),
+    default="yaml",
+    show_default=True,
+    help="yaml: a commented profile; csv: the header row of a grant round.",
+)
+def profile_template_command(template_format):
+    """Print a template a funder or applicant can fill in.
+
+    \b
+    yaml: every field with its meaning, for one profile.
+    csv:  the header row for a grant round in CSV or XLSX, one profile per row
+          (list items numbered from 1; texts in a list separated by ";").
+    """
+    if template_format == "csv":
+        click.echo(outputs.csv_text(flat.template_header(), []), nl=False)
+    else:
+        click.echo(profile_template(), nl=False)
 
 
 @profile.command("validate", epilog=EXIT_CODES_HELP)

@@ -1,0 +1,183 @@
+"""Grant rounds: folders, JSONL, CSV and XLSX in; bad items named; outputs whole or not at all."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+import yaml
+from openpyxl import Workbook, load_workbook
+
+from scaleready.flat import flatten, template_header
+from scaleready.synthetic import synthetic_profiles
+from tests.conftest import EXAMPLES, REPO, SCALEREADY, run_scaleready, write
+
+ROUND_SIZE = 600  # more than one worker's share, so the process pool is used
+
+
+def flat_round(count: int, seed: int = 7) -> tuple[list[str], list[dict]]:
+    """A generated round as flat rows: a wrong type in row 4, a bad choice in row 6."""
+    rows = [flatten(profile) for profile in synthetic_profiles(count, seed=seed)]
+    header = template_header()
+    header += sorted({key for row in rows for key in row} - set(header))
+    rows[2]["organisation.yearly_income"] = "lots"
+    rows[4]["model.delivery_model"] = "volunter_led"
+    return header, rows
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def read_csv(path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def round_csv(tmp_path_factory):
+    header, rows = flat_round(ROUND_SIZE)
+    return write_csv(tmp_path_factory.mktemp("round") / "round.csv", header, rows)
+
+
+def test_a_csv_round_is_assessed_on_every_core_and_bad_rows_are_named(round_csv, tmp_path):
+    summary = tmp_path / "summary.csv"
+    result = run_scaleready("batch", round_csv, "--summary", summary, "--jobs", "2")
+    assert result.returncode == 3, result.stderr
+    rows = read_csv(summary)
+    assert len(rows) == ROUND_SIZE
+    errors = {row["item"]: row["error"] for row in rows if row["error"]}
+    assert set(errors) == {f"{round_csv}:row 4", f"{round_csv}:row 6"}
+    assert (
+        "column 'organisation.yearly_income': 'lots' is not a number"
+        in errors[f"{round_csv}:row 4"]
+    )
+    assert "did you mean 'volunteer_led'" in errors[f"{round_csv}:row 6"]
+    assessed = [row for row in rows if not row["error"]]
+    assert all(row["overall_score"] and row["evidence_level"] for row in assessed)
+    assert f"assessed {ROUND_SIZE - 2} of {ROUND_SIZE} profiles" in result.stderr
+
+
+def test_one_process_and_two_give_the_same_summary(round_csv, tmp_path):
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    run_scaleready("batch", round_csv, "--summary", one, "--jobs", "1")
+    run_scaleready("batch", round_csv, "--summary", two, "--jobs", "2")
+    assert one.read_bytes() == two.read_bytes()
+
+
+def test_an_xlsx_round_gives_an_xlsx_summary(tmp_path):
+    header, rows = flat_round(40, seed=3)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append([row.get(column) for column in header])
+    workbook.save(tmp_path / "round.xlsx")
+    result = run_scaleready(
+        "batch", tmp_path / "round.xlsx", "--summary", tmp_path / "summary.xlsx"
+    )
+    assert result.returncode == 3
+    values = list(load_workbook(tmp_path / "summary.xlsx").active.iter_rows(values_only=True))
+    assert values[0][:4] == ("item", "name", "overall_score", "overall_level")
+    assert len(values) == 41
+    assert [v[0] for v in values[1:] if v[-1]] == [
+        f"{tmp_path / 'round.xlsx'}:row 4",
+        f"{tmp_path / 'round.xlsx'}:row 6",
+    ]
+
+
+def test_folders_and_jsonl_files_are_rounds_too_and_a_bad_line_or_file_is_reported(tmp_path):
+    folder = tmp_path / "applications"
+    folder.mkdir()
+    for example in EXAMPLES[:3]:
+        (folder / example.name).write_bytes(example.read_bytes())
+    write(folder / "broken.yaml", "name: [unclosed\n")
+    lines = [
+        json.dumps({"name": "One"}),
+        "{not json",
+        json.dumps({"name": "Two", "reach": {"sites": 3}}),
+    ]
+    jsonl = write(tmp_path / "round.jsonl", "\n".join(lines) + "\n")
+    cards = tmp_path / "cards.jsonl"
+    result = run_scaleready(
+        "batch", folder, jsonl, "--summary", tmp_path / "s.jsonl", "--scorecards", cards
+    )
+    assert result.returncode == 3
+    summary = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text().splitlines()]
+    assert len(summary) == 7
+    failed = {row["item"] for row in summary if row["error"]}
+    assert failed == {str(folder / "broken.yaml"), f"{jsonl}:line 2"}
+    assert len(cards.read_text().splitlines()) == 5
+
+
+def test_a_flat_row_scores_like_the_same_profile_in_yaml(tmp_path):
+    example = REPO / "examples" / "evidenced-misfit.yaml"
+    row = flatten(yaml.safe_load(example.read_text(encoding="utf-8")))
+    path = write_csv(tmp_path / "one.csv", list(row), [row])
+    result = run_scaleready("batch", path, "--summary", tmp_path / "s.csv")
+    assert result.returncode == 0, result.stderr
+    from_csv = read_csv(tmp_path / "s.csv")
+    card = json.loads(run_scaleready("assess", example, "--format", "json").stdout)
+    assert float(from_csv[0]["overall_score"]) == card["overall"]["score"]
+    assert int(from_csv[0]["evidence_level"]) == next(
+        d["level"] for d in card["dimensions"] if d["id"] == "evidence"
+    )
+
+
+def test_an_unknown_column_is_reported_for_the_file_with_a_suggestion(tmp_path):
+    path = write(tmp_path / "round.csv", "name,organisation.yearly_incom\nA,5\n")
+    result = run_scaleready("batch", path)
+    assert result.returncode == 3
+    assert "column 'organisation.yearly_incom' is not a profile field" in result.stderr
+    assert "did you mean 'organisation.yearly_income'?" in result.stderr
+
+
+def test_a_summary_format_that_cannot_be_written_is_refused_before_any_work(tmp_path):
+    result = run_scaleready("batch", EXAMPLES[0], "--summary", tmp_path / "summary.pdf")
+    assert result.returncode == 3 and ".csv, .xlsx, .jsonl" in result.stderr
+    assert not (tmp_path / "summary.pdf").exists()
+
+
+def test_an_interrupted_batch_leaves_no_output_file(tmp_path):
+    header, rows = flat_round(4000, seed=11)
+    path = write_csv(tmp_path / "big.csv", header, rows)
+    summary, report = tmp_path / "out" / "summary.csv", tmp_path / "out" / "round.html"
+    process = subprocess.Popen(
+        [
+            str(SCALEREADY),
+            "batch",
+            str(path),
+            "--summary",
+            str(summary),
+            "--report",
+            str(report),
+            "--jobs",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.0)
+    assert process.poll() is None, "the batch finished before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert not summary.exists() and not report.exists()
+    assert not summary.parent.exists() or list(summary.parent.iterdir()) == []
+
+
+def test_a_portfolio_report_is_written_for_the_round(tmp_path):
+    report = tmp_path / "round.html"
+    result = run_scaleready("batch", *EXAMPLES, "--report", report, "--summary", tmp_path / "s.csv")
+    assert result.returncode == 0, result.stderr
+    page = report.read_text(encoding="utf-8")
+    assert 'id="ranking"' in page and 'id="bottlenecks"' in page and "GoodSAM" in page

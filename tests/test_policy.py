@@ -1,0 +1,88 @@
+"""Funder policies: weights, minimum levels and scores, disqualifying rules, and the gate."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scaleready.errors import PolicyError
+from scaleready.policy import load_policy
+from scaleready.profile import load_profile
+from tests.conftest import REPO, run_scaleready, write
+
+MISFIT = REPO / "examples" / "evidenced-misfit.yaml"
+POLICIES = REPO / "examples" / "policies"
+
+
+@pytest.fixture(scope="module")
+def card(engine):
+    return engine.assess(load_profile(MISFIT))
+
+
+def policy(tmp_path, engine, text: str):
+    return load_policy(write(tmp_path / "policy.yaml", "name: Test fund\n" + text), engine.rulesets)
+
+
+def test_the_shipped_policies_load_against_the_built_in_rulesets(engine):
+    for path in sorted(POLICIES.glob("*.yaml")):
+        assert load_policy(path, engine.rulesets).spec.name
+
+
+def test_weights_change_the_overall_score_and_are_recorded(tmp_path, engine, card):
+    weighted = policy(tmp_path, engine, "weights: {evidence: 10}\n").apply(card)
+    evidence = next(d for d in weighted.dimensions if d.id == "evidence")
+    assert evidence.weight == 10 and weighted.overall.score != card.overall.score
+    assert weighted.gate.passed and weighted.gate.reasons == []
+    assert len(weighted.gate.policy_sha256) == 64
+
+
+def test_each_unmet_criterion_is_a_reason_the_gate_fails(tmp_path, engine, card):
+    text = (
+        "minimum_levels: {contract_fit: 3}\nminimum_overall_score: 99\nminimum_overall_level: 4\n"
+        "disqualifying_rules: [contract_fit.contract_within_turnover_rule]\n"
+    )
+    gate = policy(tmp_path, engine, text).apply(card).gate
+    assert not gate.passed
+    assert any("Fit with public contracts is at level" in r for r in gate.reasons)
+    assert any("overall score" in r for r in gate.reasons)
+    assert any("overall level" in r for r in gate.reasons)
+    assert "disqualifying rule contract_fit.contract_within_turnover_rule failed" in gate.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("weigths: {evidence: 2}\n", "unknown key 'weigths'; did you mean 'weights'?"),
+        (
+            "minimum_levels: {evidense: 2}\n",
+            "names ruleset 'evidense', which is not assessed; did you mean 'evidence'?",
+        ),
+        (
+            "disqualifying_rules: [evidence.causal]\n",
+            "names rule 'evidence.causal', which is not assessed",
+        ),
+        ("minimum_levels: {evidence: 9}\n", "minimum_levels.evidence"),
+    ],
+    ids=["unknown_key", "unknown_ruleset", "unknown_rule", "level_out_of_range"],
+)
+def test_a_bad_policy_is_named_with_what_to_fix(tmp_path, engine, text, message):
+    with pytest.raises(PolicyError) as caught:
+        policy(tmp_path, engine, text)
+    assert message in str(caught.value) and "policy.yaml" in str(caught.value)
+
+
+def test_assess_with_a_policy_records_the_gate_and_exits_1_when_it_fails(tmp_path):
+    result = run_scaleready(
+        "assess", MISFIT, "--policy", POLICIES / "scale-up-fund.yaml", "--format", "json"
+    )
+    assert result.returncode == 1
+    gate = json.loads(result.stdout)["gate"]
+    assert gate["passed"] is False and gate["policy"].startswith("Scale-up")
+    assert "gate failed: Next Step Mentoring" in result.stderr
+
+
+def test_a_bad_policy_file_exits_3(tmp_path):
+    path = write(tmp_path / "p.yaml", "name: x\nminimum_levels: {evidense: 2}\n")
+    result = run_scaleready("assess", MISFIT, "--policy", path)
+    assert result.returncode == 3 and "did you mean 'evidence'" in result.stderr
