@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from scaleready.rules import load_ruleset
-from scaleready.scorecard import RuleResult
 from scaleready.scoring import (
     Judgement,
     dimension_score,
@@ -17,10 +16,8 @@ from tests.conftest import write
 from tests.test_rules import HEADER, rule
 
 
-def result(level: int, outcome: str, weight: float = 1) -> RuleResult:
-    return RuleResult(
-        id=f"r{level}{outcome}", title="t", level=level, weight=weight, outcome=outcome, finding="f"
-    )
+def result(level: int, outcome: str, weight: float = 1) -> dict:
+    return {"id": f"r{level}{outcome}", "level": level, "weight": weight, "outcome": outcome}
 
 
 @pytest.mark.parametrize(
@@ -68,9 +65,9 @@ def test_the_overall_verdict_names_every_dimension_at_the_lowest_level(engine, t
     )
     low = score_dimension(ruleset, {"a": Judgement("pass"), "b": Judgement("fail")})
     high = score_dimension(ruleset, {"a": Judgement("pass"), "b": Judgement("pass")})
-    verdict = overall_verdict([low, high.model_copy(update={"id": "other", "title": "Other"})])
-    assert verdict.level == 1 and verdict.bottleneck == ["demo"] and verdict.score == 75.0
-    assert "held back by Demo" in verdict.summary
+    verdict = overall_verdict([low, {**high, "id": "other", "title": "Other"}])
+    assert verdict["level"] == 1 and verdict["bottleneck"] == ["demo"] and verdict["score"] == 75.0
+    assert "held back by Demo;" in verdict["summary"]
 
 
 def test_next_steps_are_the_unmet_rules_of_the_lowest_unmet_level(tmp_path):
@@ -88,9 +85,15 @@ def test_next_steps_are_the_unmet_rules_of_the_lowest_unmet_level(tmp_path):
         "d": Judgement("fail"),
     }
     dimension = score_dimension(ruleset, judgements)
-    assert [(step.rule, step.outcome) for step in dimension.next_steps] == [
+    assert [(step["rule"], step["outcome"]) for step in dimension["next_steps"]] == [
         ("b", "unknown"),
         ("c", "fail"),
     ]
-    assert "Supply reach.areas" in dimension.next_steps[0].action
-    assert [gap.field for gap in dimension.data_gaps] == ["reach.areas"]
+    assert "Supply reach.areas" in dimension["next_steps"][0]["action"]
+    assert [gap["field"] for gap in dimension["data_gaps"]] == ["reach.areas"]
+
+
+def test_a_bottleneck_held_only_by_missing_data_says_so(tmp_path):
+    ruleset = load_ruleset(write(tmp_path / "d.yaml", HEADER + rule("a", "reach.sites > 1")), {})
+    dimension = score_dimension(ruleset, {"a": Judgement("unknown", ("reach.sites",))})
+    assert "Demo (not yet known: data missing)" in overall_verdict([dimension])["summary"]

@@ -76,56 +76,51 @@ class RuleToRun:
     cited: Callable[[str], tuple[Cond, Cond | None]]  # rule id -> (condition, applies)
 
 
-@dataclass
-class _Part:
-    """Some of a program's rules: a durable_rules ruleset handle, and the compiler of its facts."""
-
-    handle: int
-    compiler: _Compiler
-
-
 class DurableProgram:
     """An engine's rules compiled into durable_rules rulesets of its own.
 
     Rules are split into parts of at most RULES_PER_PART durable_rules rules: the C core walks
     its match network with a fixed stack of 64 nodes, and a wide network fails with error 303
-    (ERR_MAX_STACK_SIZE) and can abort the process.
+    (ERR_MAX_STACK_SIZE) and can abort the process.  One fact, made once, is asserted in every
+    part.
     """
 
     def __init__(self, rules: Iterable[RuleToRun]) -> None:
         if not AVAILABLE:
             raise EngineError("durable_rules cannot be imported here; use the python backend")
-        self._parts = [_compile_part(group) for group in _groups(list(rules))]
+        self._compiler = _Compiler()
+        self._parts = [self._compile_part(group) for group in _groups(list(rules))]
         self._sessions = itertools.count()
         self._lock = threading.Lock()
-        handles = [part.handle for part in self._parts]
-        weakref.finalize(self, _delete_rulesets, handles)
+        weakref.finalize(self, _delete_rulesets, [handle for handle, _ in self._parts])
+
+    def _compile_part(self, rules: list[RuleToRun]) -> tuple[int, _Shape]:
+        """A ruleset handle, and the shape of the facts its rules read."""
+        shape = self._compiler.start_part()
+        definition = {
+            f"{rule.key}|{outcome}": {"all": [{"m": {"$and": [{ANCHOR: 1}, condition]}}]}
+            for rule in rules
+            for outcome, condition in self._compiler.outcome_conditions(rule).items()
+        }
+        # Every fact must match some rule: deleting the session of a fact that matched nothing
+        # crashes durable_rules 2.0.28 (segmentation fault), and keeping it leaks memory.
+        definition[MATCH_EVERY_FACT] = {"all": [{"m": {ANCHOR: 1}}]}
+        name = f"scaleready_{_hash_definition(definition)[:16]}"
+        return core.create_ruleset(name, json.dumps(definition)), shape
 
     def run(self, profile: Mapping[str, object], context: Context) -> dict[str, str]:
         """Outcome per rule key ("pass", "fail", "not_applicable"); absent keys are unknown."""
-        facts = [(part.handle, part.compiler.fact(profile, context)) for part in self._parts]
+        fact = self._compiler.fact(profile, context)
+        # each part gets only what its rules read: durable_rules copies the fact per firing
+        facts = [(handle, shape.project(fact)) for handle, shape in self._parts]
         fired: dict[str, str] = {}
         with self._lock:
             session = str(next(self._sessions))
-            for handle, fact in facts:
-                fact["sid"] = session
-                for name in _fire(handle, json.dumps(fact), session):
+            for handle, part_fact in facts:
+                part_fact.update({ANCHOR: 1, "sid": session})
+                for name in _fire(handle, json.dumps(part_fact), session):
                     _record(fired, name)
         return fired
-
-
-def _compile_part(rules: list[RuleToRun]) -> _Part:
-    compiler = _Compiler()
-    definition = {
-        f"{rule.key}|{outcome}": {"all": [{"m": {"$and": [{ANCHOR: 1}, condition]}}]}
-        for rule in rules
-        for outcome, condition in compiler.outcome_conditions(rule).items()
-    }
-    # Every fact must match some rule: deleting the session of a fact that matched nothing
-    # crashes durable_rules 2.0.28 (segmentation fault), and keeping it leaks memory.
-    definition[MATCH_EVERY_FACT] = {"all": [{"m": {ANCHOR: 1}}]}
-    name = f"scaleready_{_hash_definition(definition)[:16]}"
-    return _Part(core.create_ruleset(name, json.dumps(definition)), compiler)
 
 
 def _fire(handle: int, fact_json: str, session: str) -> list[str]:
@@ -193,7 +188,18 @@ class _Compiler:
         self.computed: dict[str, tuple[str, Term]] = {}  # canonical text -> (key, term)
         self.lists: dict[str, Field] = {}  # path -> list field a quantifier reads
         self.flags: dict[tuple[str, str, bool], tuple[str, Cond]] = {}  # see item_flag
+        self.union = _Shape()  # what any rule reads: the fact is computed from this once
+        self.shape = _Shape()  # what the rules of the part being compiled read
+
+    def start_part(self) -> _Shape:
+        """Begin compiling another part; its rules' reads are collected in the shape returned."""
         self.shape = _Shape()
+        return self.shape
+
+    def note(self, keys: list[str], whole: bool = True) -> None:
+        """Facts must carry this path (for the current part, and so for the whole fact)."""
+        self.shape.add(keys, whole)
+        self.union.add(keys, whole)
 
     def outcome_conditions(self, rule: RuleToRun) -> dict[str, dict]:
         def true_when(node: Cond) -> dict:
@@ -228,7 +234,9 @@ class _Compiler:
         signature = (scope, unparse(node), wanted)
         if signature not in self.flags:
             self.flags[signature] = (f"{FLAG_PREFIX}{len(self.flags)}", node)
-        return {f"$i.{self.flags[signature][0]}": True}
+        key = self.flags[signature][0]
+        self.note([*scope.split("."), key])
+        return {f"$i.{key}": True}
 
     def translate(self, node: Cond, wanted: bool, cited: Callable, scope: str | None) -> dict:
         if isinstance(node, And | Or):
@@ -257,6 +265,7 @@ class _Compiler:
     ) -> dict:
         self.lists[node.items.path] = node.items
         items = self.path(node.items, scope, whole=False)
+        self.note([*node.items.path.split(".")[:-1], node.items.keys[-1] + LENGTH_SUFFIX])
         inner = self.when(node.where, wanted, cited, node.items.path)
         empty = {items + LENGTH_SUFFIX: 0}
         if node.quantifier == "any":
@@ -296,22 +305,21 @@ class _Compiler:
         text = unparse(term)
         if text not in self.computed:
             self.computed[text] = (f"t{len(self.computed)}", term)
+        self.note(["computed", self.computed[text][0]])
         return f"computed.{self.computed[text][0]}"
 
     def path(self, field: Field, scope: str | None, whole: bool = True) -> str:
         """The field's name in durable_rules, noting that facts must carry it."""
-        self.shape.add(field.path.split("."), whole)
+        self.note(field.path.split("."), whole)
         dotted = ".".join(field.keys)
         return f"$i.{dotted}" if scope else dotted
 
     def fact(self, profile: Mapping[str, object], context: Context) -> dict:
-        """The profile as a durable_rules fact: list lengths beside lists, computed terms added."""
+        """What the rules read of a profile, with list lengths, item flags and computed terms."""
         for key in RESERVED_KEYS:
             if key in profile:
                 raise EngineError(f"the profile uses the reserved key {key!r}")
-        fact = self.shape.project(
-            profile
-        )  # only what the rules read: durable_rules copies it per firing
+        fact = self.union.project(profile)  # a private copy of what the rules read
         for items in self.lists.values():
             for scope in self._scopes(fact, items.in_list):
                 _note_length(scope, items.keys)
@@ -323,7 +331,6 @@ class _Compiler:
             value = value_of(term, profile, context)
             if value is not MISSING:
                 computed[key] = value
-        fact[ANCHOR] = 1
         fact["computed"] = computed
         return fact
 

@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
 from scaleready import __version__, durable_backend
 from scaleready.errors import EngineError, InputError
@@ -21,7 +22,7 @@ from scaleready.plugins import (
 )
 from scaleready.profile import InnovationProfile
 from scaleready.rules import Rule, Ruleset, profile_fields
-from scaleready.scorecard import ProfileRef, Provenance, RulesetProvenance, Scorecard
+from scaleready.scorecard import Scorecard
 from scaleready.scoring import Judgement, ordered_next_steps, overall_verdict, score_dimension
 
 BACKENDS = ("auto", "durable_rules", "python")
@@ -94,12 +95,18 @@ class Engine:
             for rs in self.rulesets
         ]
         overall = overall_verdict(dimensions)
-        return Scorecard(
-            profile=ProfileRef(name=profile.name, source=source, figures_year=profile.figures_year),
-            overall=overall,
-            dimensions=dimensions,
-            next_steps=ordered_next_steps(dimensions, overall.bottleneck),
-            provenance=self._provenance(data, profile_sha256, assessed_at),
+        return Scorecard.model_validate(
+            {
+                "profile": {
+                    "name": profile.name,
+                    "source": source,
+                    "figures_year": profile.figures_year,
+                },
+                "overall": overall,
+                "dimensions": dimensions,
+                "next_steps": ordered_next_steps(dimensions, overall["bottleneck"]),
+                "provenance": self._provenance(data, profile_sha256, assessed_at),
+            }
         )
 
     def _outcomes(self, data: dict, context: Context) -> dict[str, str]:
@@ -141,20 +148,19 @@ class Engine:
 
     def _provenance(
         self, data: dict, profile_sha256: str | None, assessed_at: datetime | None
-    ) -> Provenance:
+    ) -> dict:
         if profile_sha256 is None:
             canonical = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
             profile_sha256 = hashlib.sha256(canonical).hexdigest()
-        return Provenance(
-            scaleready_version=__version__,
-            backend=self.backend,
-            assessed_at=_timestamp(assessed_at),
-            profile_sha256=profile_sha256,
-            rulesets=[
-                RulesetProvenance(id=rs.id, version=rs.version, sha256=rs.sha256)
-                for rs in self.rulesets
+        return {
+            "scaleready_version": __version__,
+            "backend": self.backend,
+            "assessed_at": _timestamp(assessed_at),
+            "profile_sha256": profile_sha256,
+            "rulesets": [
+                {"id": rs.id, "version": rs.version, "sha256": rs.sha256} for rs in self.rulesets
             ],
-        )
+        }
 
     def ruleset(self, ruleset_id: str) -> Ruleset:
         for ruleset in self.rulesets:
@@ -249,37 +255,35 @@ def _error_of(
 
 def missing_paths(data: Mapping, path: str) -> list[str]:
     """The ways ``path`` is missing from the profile, e.g. ``evidence.evaluations[].design``."""
-    catalogue = profile_fields()
-    info = catalogue[path]
-    if info.in_list is None:
-        return [path] if lookup(data, tuple(path.split("."))) is MISSING else []
-    outer = missing_paths(data, info.in_list)
+    in_list, keys, label = _plan(path)
+    if in_list is None:
+        return [label] if lookup(data, keys) is MISSING else []
+    outer = missing_paths(data, in_list)
     if outer:
         return outer
-    relative = tuple(path[len(info.in_list) + 1 :].split("."))
-    items = _items_of(data, info.in_list, catalogue)
-    if any(lookup(item, relative) is MISSING for item in items):
-        return [f"{_list_label(info.in_list, catalogue)}.{'.'.join(relative)}"]
-    return []
+    return (
+        [label] if any(lookup(item, keys) is MISSING for item in _items_of(data, in_list)) else []
+    )
 
 
-def _items_of(data: Mapping, list_path: str, catalogue: Mapping) -> list[Mapping]:
-    info = catalogue[list_path]
+@cache
+def _plan(path: str) -> tuple[str | None, tuple[str, ...], str]:
+    """A field's enclosing list, its keys below that list's items (or the root), its gap label."""
+    info = profile_fields()[path]
     if info.in_list is None:
-        return list(lookup(data, tuple(list_path.split("."))) or [])
-    relative = tuple(list_path[len(info.in_list) + 1 :].split("."))
-    found = []
-    for item in _items_of(data, info.in_list, catalogue):
-        value = lookup(item, relative)
-        found.extend(value if value is not MISSING else [])
+        return None, tuple(path.split(".")), path
+    relative = path[len(info.in_list) + 1 :]
+    return info.in_list, tuple(relative.split(".")), f"{_plan(info.in_list)[2]}[].{relative}"
+
+
+def _items_of(data: Mapping, list_path: str) -> list[Mapping]:
+    in_list, keys, _ = _plan(list_path)
+    scopes = [data] if in_list is None else _items_of(data, in_list)
+    found: list[Mapping] = []
+    for scope in scopes:
+        value = lookup(scope, keys)
+        found.extend(value if value is not MISSING else ())
     return found
-
-
-def _list_label(list_path: str, catalogue: Mapping) -> str:
-    info = catalogue[list_path]
-    if info.in_list is None:
-        return f"{list_path}[]"
-    return f"{_list_label(info.in_list, catalogue)}.{list_path[len(info.in_list) + 1 :]}[]"
 
 
 def _choose_backend(requested: str) -> str:

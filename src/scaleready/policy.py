@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scaleready.documents import Document, load_document, nearest
 from scaleready.errors import PolicyError
 from scaleready.rules import Ruleset
-from scaleready.scorecard import Gate, Scorecard
+from scaleready.scorecard import Scorecard
 from scaleready.scoring import overall_verdict
 
 Level = Annotated[int, Field(ge=0, le=5)]
@@ -80,26 +80,32 @@ class Policy:
 
     def apply(self, card: Scorecard) -> Scorecard:
         """The scorecard re-weighted by the policy, with the gate's verdict and reasons."""
-        dimensions = [
-            d.model_copy(update={"weight": self.spec.weights.get(d.id, d.weight)})
-            for d in card.dimensions
-        ]
-        overall = overall_verdict(dimensions)
-        reasons = self._reasons(dimensions, overall.score, overall.level)
-        gate = Gate(
-            policy=self.spec.name, policy_sha256=self.sha256, passed=not reasons, reasons=reasons
+        data = card.model_dump()
+        for dimension in data["dimensions"]:
+            dimension["weight"] = self.spec.weights.get(dimension["id"], dimension["weight"])
+        data["overall"] = overall_verdict(data["dimensions"])
+        reasons = self._reasons(
+            data["dimensions"], data["overall"]["score"], data["overall"]["level"]
         )
-        return card.model_copy(update={"dimensions": dimensions, "overall": overall, "gate": gate})
+        data["gate"] = {
+            "policy": self.spec.name,
+            "policy_sha256": self.sha256,
+            "passed": not reasons,
+            "reasons": reasons,
+        }
+        return Scorecard.model_validate(data)
 
-    def _reasons(self, dimensions, score: float, level: int) -> list[str]:
+    def _reasons(self, dimensions: list[dict], score: float, level: int) -> list[str]:
         spec = self.spec
-        by_id = {d.id: d for d in dimensions}
-        outcomes = {f"{d.id}.{r.id}": r.outcome for d in dimensions for r in d.rules}
+        by_id = {d["id"]: d for d in dimensions}
+        outcomes = {f"{d['id']}.{r['id']}": r["outcome"] for d in dimensions for r in d["rules"]}
         reasons = [f"{d} was not assessed" for d in spec.required_rulesets if d not in by_id]
         for dimension_id, minimum in spec.minimum_levels.items():
             dimension = by_id.get(dimension_id)
-            if dimension is not None and dimension.level < minimum:
-                reasons.append(f"{dimension.title} is at level {dimension.level}, below {minimum}")
+            if dimension is not None and dimension["level"] < minimum:
+                reasons.append(
+                    f"{dimension['title']} is at level {dimension['level']}, below {minimum}"
+                )
         if spec.minimum_overall_level is not None and level < spec.minimum_overall_level:
             reasons.append(f"overall level {level} is below {spec.minimum_overall_level}")
         if spec.minimum_overall_score is not None and score < spec.minimum_overall_score:
