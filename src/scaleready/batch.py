@@ -154,18 +154,23 @@ class Assessor:
                 summary_row(item.label, None, self.columns, str(error)),
                 error=str(error),
             )
-        scorecard_json = card.model_dump_json() if self.options.keep_scorecards else None
+        scorecard_json = (
+            Scorecard.model_validate(card).model_dump_json()
+            if self.options.keep_scorecards
+            else None
+        )
         return Outcome(item.label, summary_row(item.label, card, self.columns), scorecard_json)
 
-    def _scorecard(self, item: Item) -> Scorecard:
+    def _scorecard(self, item: Item) -> dict:
+        """The item's scorecard as plain data; validated only if it is kept whole."""
         if item.error:
             raise InputError(item.error)
         if item.path is not None:
             profile, digest = load_profile_with_hash(item.path)
         else:
             profile, digest = profile_from_data(item.data, source=item.label), _data_hash(item.data)
-        card = self.engine.assess(profile, source=item.label, profile_sha256=digest)
-        return self.policy.apply(card) if self.policy is not None else card
+        card = self.engine.assess_data(profile, source=item.label, profile_sha256=digest)
+        return self.policy.apply_to_data(card) if self.policy is not None else card
 
 
 _worker: Assessor | None = None
@@ -225,24 +230,23 @@ def summary_columns(dimension_ids: Sequence[str], with_gate: bool) -> list[str]:
     return [*columns, "error"]
 
 
-def summary_row(
-    label: str, card: Scorecard | None, columns: Sequence[str], error: str = ""
-) -> dict:
-    """One summary row: the verdict of a scorecard, or the error of an item."""
+def summary_row(label: str, card: dict | None, columns: Sequence[str], error: str = "") -> dict:
+    """One summary row: the verdict of a scorecard (as plain data), or the error of an item."""
     row: dict[str, object] = dict.fromkeys(columns, "")
     row.update(item=label, error=error)
     if card is None:
         return row
+    overall = card["overall"]
     row.update(
-        name=card.profile.name, overall_score=card.overall.score, overall_level=card.overall.level
+        name=card["profile"]["name"], overall_score=overall["score"], overall_level=overall["level"]
     )
-    row["bottleneck"] = ";".join(card.overall.bottleneck)
-    for dimension in card.dimensions:
-        row[f"{dimension.id}_score"], row[f"{dimension.id}_level"] = (
-            dimension.score,
-            dimension.level,
+    row["bottleneck"] = ";".join(overall["bottleneck"])
+    for dimension in card["dimensions"]:
+        row[f"{dimension['id']}_score"], row[f"{dimension['id']}_level"] = (
+            dimension["score"],
+            dimension["level"],
         )
-    if card.gate is not None:
-        row["gate"] = "passed" if card.gate.passed else "failed"
-        row["gate_reasons"] = "; ".join(card.gate.reasons)
+    if card.get("gate") is not None:
+        row["gate"] = "passed" if card["gate"]["passed"] else "failed"
+        row["gate_reasons"] = "; ".join(card["gate"]["reasons"])
     return row

@@ -84,30 +84,43 @@ class Engine:
         assessed_at: datetime | None = None,
     ) -> Scorecard:
         """Assess one profile; the scorecard is identical for identical input and clock."""
+        return Scorecard.model_validate(
+            self.assess_data(
+                profile, source=source, profile_sha256=profile_sha256, assessed_at=assessed_at
+            )
+        )
+
+    def assess_data(
+        self,
+        profile: InnovationProfile,
+        *,
+        source: str | None = None,
+        profile_sha256: str | None = None,
+        assessed_at: datetime | None = None,
+    ) -> dict:
+        """The scorecard as plain data, not yet validated: for batches that only need a summary."""
         data = profile.model_dump(mode="json", exclude_none=True)
         derived, failed_facts = compute_derived_facts(
             self.derived_facts, self._needed_facts, profile
         )
-        context = Context(data, derived)
-        outcomes = self._outcomes(data, context)
+        outcomes = self._outcomes(data, Context(data, derived))
+        gaps = _GapFinder(data)
         dimensions = [
-            score_dimension(rs, self._judgements(rs, outcomes, data, derived, failed_facts))
+            score_dimension(rs, self._judgements(rs, outcomes, gaps, derived, failed_facts))
             for rs in self.rulesets
         ]
         overall = overall_verdict(dimensions)
-        return Scorecard.model_validate(
-            {
-                "profile": {
-                    "name": profile.name,
-                    "source": source,
-                    "figures_year": profile.figures_year,
-                },
-                "overall": overall,
-                "dimensions": dimensions,
-                "next_steps": ordered_next_steps(dimensions, overall["bottleneck"]),
-                "provenance": self._provenance(data, profile_sha256, assessed_at),
-            }
-        )
+        return {
+            "profile": {
+                "name": profile.name,
+                "source": source,
+                "figures_year": profile.figures_year,
+            },
+            "overall": overall,
+            "dimensions": dimensions,
+            "next_steps": ordered_next_steps(dimensions, overall["bottleneck"]),
+            "provenance": self._provenance(data, profile_sha256, assessed_at),
+        }
 
     def _outcomes(self, data: dict, context: Context) -> dict[str, str]:
         """Outcome per rule key from the chosen backend; keys it leaves out are unknown."""
@@ -115,7 +128,7 @@ class Engine:
             return self._program.run(data, context)
         return evaluate_outcomes(self.rulesets, context)
 
-    def _judgements(self, ruleset, outcomes, data, derived, failed_facts) -> dict[str, Judgement]:
+    def _judgements(self, ruleset, outcomes, gaps, derived, failed_facts) -> dict[str, Judgement]:
         judgements: dict[str, Judgement] = {}
         for rule in ruleset.evaluation_order:
             error = _error_of(rule, judgements, failed_facts)
@@ -124,26 +137,22 @@ class Engine:
                 continue
             outcome = outcomes.get(_key(ruleset, rule), "unknown")
             missing = (
-                self._missing_data(ruleset, rule, data, derived) if outcome == "unknown" else ()
+                self._missing_data(ruleset, rule, gaps, derived) if outcome == "unknown" else ()
             )
             judgements[rule.id] = Judgement(outcome, missing)
         return judgements
 
     def _missing_data(
-        self, ruleset: Ruleset, rule: Rule, data: dict, derived: Mapping
+        self, ruleset: Ruleset, rule: Rule, gaps: _GapFinder, derived: Mapping
     ) -> tuple[str, ...]:
         """Profile fields a rule (or a derived fact or rule it reads) needs and lacks."""
-        missing = {gap for path in rule.fields for gap in missing_paths(data, path)}
+        missing = {gap for path in rule.fields for gap in gaps.of(path)}
         for name in rule.derived:
             if name not in derived:
-                inputs = {
-                    gap
-                    for path in self.derived_facts[name].inputs
-                    for gap in missing_paths(data, path)
-                }
+                inputs = {gap for path in self.derived_facts[name].inputs for gap in gaps.of(path)}
                 missing |= inputs or {f"derived.{name}"}
         for cited in rule.depends_on:
-            missing |= set(self._missing_data(ruleset, ruleset.rule(cited), data, derived))
+            missing |= set(self._missing_data(ruleset, ruleset.rule(cited), gaps, derived))
         return tuple(sorted(missing))
 
     def _provenance(
@@ -194,7 +203,9 @@ class Engine:
             self.derived_facts, self._needed_facts, profile
         )
         outcomes = evaluate_outcomes([ruleset], Context(data, derived))
-        judgement = self._judgements(ruleset, outcomes, data, derived, failed_facts)[rule.id]
+        judgement = self._judgements(ruleset, outcomes, _GapFinder(data), derived, failed_facts)[
+            rule.id
+        ]
         cited = {r.id: outcomes.get(_key(ruleset, r), "unknown") for r in ruleset.rules}
         steps = {}
         for name, condition in (("applies", rule.applies), ("condition", rule.condition)):
@@ -251,6 +262,19 @@ def _error_of(
         if judgements[cited].outcome == "error":
             return f"it depends on rule {cited!r}, which could not be assessed"
     return None
+
+
+class _GapFinder:
+    """The missing-data labels of field paths in one profile, each worked out once."""
+
+    def __init__(self, data: Mapping) -> None:
+        self.data = data
+        self.found: dict[str, list[str]] = {}
+
+    def of(self, path: str) -> list[str]:
+        if path not in self.found:
+            self.found[path] = missing_paths(self.data, path)
+        return self.found[path]
 
 
 def missing_paths(data: Mapping, path: str) -> list[str]:

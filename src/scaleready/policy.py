@@ -80,20 +80,21 @@ class Policy:
 
     def apply(self, card: Scorecard) -> Scorecard:
         """The scorecard re-weighted by the policy, with the gate's verdict and reasons."""
-        data = card.model_dump()
+        return Scorecard.model_validate(self.apply_to_data(card.model_dump()))
+
+    def apply_to_data(self, data: dict) -> dict:
+        """``apply`` for a scorecard as plain data (changed in place, and returned)."""
         for dimension in data["dimensions"]:
             dimension["weight"] = self.spec.weights.get(dimension["id"], dimension["weight"])
-        data["overall"] = overall_verdict(data["dimensions"])
-        reasons = self._reasons(
-            data["dimensions"], data["overall"]["score"], data["overall"]["level"]
-        )
+        overall = data["overall"] = overall_verdict(data["dimensions"])
+        reasons = self._reasons(data["dimensions"], overall["score"], overall["level"])
         data["gate"] = {
             "policy": self.spec.name,
             "policy_sha256": self.sha256,
             "passed": not reasons,
             "reasons": reasons,
         }
-        return Scorecard.model_validate(data)
+        return data
 
     def _reasons(self, dimensions: list[dict], score: float, level: int) -> list[str]:
         spec = self.spec

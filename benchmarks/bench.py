@@ -1,0 +1,157 @@
+"""scaleready benchmark: prints the figures the funder workflow's targets are judged by.
+
+Run from the repository, in the project's virtualenv:
+
+    .venv/bin/python benchmarks/bench.py            # the full run (about 5 minutes)
+    .venv/bin/python benchmarks/bench.py --quick    # smaller counts, for a first look
+
+Everything is measured in one run on this machine, so compare figures with each other (the
+ratios), not with another day's run: the machines here are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from scaleready.engine import create_engine
+from scaleready.profile import profile_from_data
+from scaleready.synthetic import synthetic_profiles
+
+REPO = Path(__file__).resolve().parents[1]
+SCALEREADY = Path(sys.executable).with_name("scaleready")
+TARGETS = {
+    "durable_per_core": 2000,  # profiles/s end to end on one core, durable_rules backend
+    "batch_10k_seconds": 5.0,  # 10,000 profiles in a batch on 2 cores
+    "cold_start_seconds": 0.5,  # a cold `scaleready assess` of one profile
+}
+
+
+def rss_mib() -> float:
+    """Resident memory of this process now, in MiB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:>9,.0f} profiles/s"
+
+
+def end_to_end(texts: list[str], backend: str) -> float:
+    """Seconds to load (JSON text), validate and assess every profile, on one core."""
+    engine, _ = create_engine(backend=backend)
+    start = time.perf_counter()
+    for text in texts:
+        engine.assess(profile_from_data(json.loads(text)))
+    return time.perf_counter() - start
+
+
+def load_and_validate(texts: list[str]) -> float:
+    """Seconds to load and validate alone: the floor no engine can beat."""
+    start = time.perf_counter()
+    for text in texts:
+        profile_from_data(json.loads(text))
+    return time.perf_counter() - start
+
+
+def memory_over_time(texts: list[str], total: int) -> list[tuple[int, float]]:
+    """RSS after 1,000 assessments and at checkpoints up to ``total``, in one process."""
+    engine, _ = create_engine()
+    profiles = [profile_from_data(json.loads(text)) for text in texts]
+    checkpoints, readings = {1_000, total // 10, total // 2, total}, []
+    for done in range(1, total + 1):
+        engine.assess(profiles[done % len(profiles)])
+        if done in checkpoints:
+            readings.append((done, rss_mib()))
+    return readings
+
+
+def command_seconds(args: list[str], repeat: int = 7) -> float:
+    """Median wall time of a command, run cold each time."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(args, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def batch_seconds(count: int, jobs: int) -> float:
+    """Wall time of `scaleready batch` over a JSONL round of ``count`` profiles."""
+    with tempfile.TemporaryDirectory() as folder:
+        round_file = Path(folder) / "round.jsonl"
+        lines = (json.dumps(profile) for profile in synthetic_profiles(count, seed=2027))
+        round_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        args = [
+            str(SCALEREADY),
+            "batch",
+            str(round_file),
+            "--jobs",
+            str(jobs),
+            "--summary",
+            f"{folder}/s.csv",
+        ]
+        start = time.perf_counter()
+        subprocess.run(args, check=True, capture_output=True)
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller counts")
+    parser.add_argument("--profiles", type=int, default=None, help="profiles per speed test")
+    options = parser.parse_args()
+    count = options.profiles or (1_000 if options.quick else 5_000)
+    long_run = 10_000 if options.quick else 100_000
+    texts = [json.dumps(profile) for profile in synthetic_profiles(count, seed=2026)]
+
+    print(
+        f"scaleready benchmark: {count:,} seeded synthetic profiles, four built-in rulesets, cores={os.cpu_count()}"
+    )
+    floor = load_and_validate(texts)
+    durable = end_to_end(texts, "durable_rules")
+    python = end_to_end(texts, "python")
+    print(f"load + validate only          {rate(count, floor)}   (the floor)")
+    print(
+        f"end to end, durable_rules     {rate(count, durable)}   target {TARGETS['durable_per_core']:,}/s per core"
+    )
+    print(f"end to end, python backend    {rate(count, python)}")
+
+    readings = memory_over_time(texts[:1000], long_run)
+    print(
+        "memory (RSS) in one process:  " + ", ".join(f"{n:,}: {mib:.1f} MiB" for n, mib in readings)
+    )
+    print(
+        f"  growth from 1,000 to {long_run:,} assessments: {readings[-1][1] - readings[0][1]:+.1f} MiB"
+    )
+    print(f"peak memory of this process:  {peak_rss_mib():.1f} MiB")
+
+    cold = command_seconds([str(SCALEREADY), "assess", str(REPO / "examples" / "goodsam.yaml")])
+    bare = command_seconds([sys.executable, "-c", "pass"])
+    print(
+        f"cold `scaleready assess`      {cold:.3f} s   (python -c pass: {bare:.3f} s)   target < {TARGETS['cold_start_seconds']} s"
+    )
+
+    batch_count = 10_000 if not options.quick else 2_000
+    for jobs in (1, 2):
+        seconds = batch_seconds(batch_count, jobs)
+        print(
+            f"batch of {batch_count:,} on {jobs} core(s)    {seconds:.2f} s  ({rate(batch_count, seconds).strip()})"
+        )
+    print(f"  target: 10,000 in under {TARGETS['batch_10k_seconds']} s on 2 cores")
+
+
+if __name__ == "__main__":
+    main()
