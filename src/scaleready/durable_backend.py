@@ -320,11 +320,12 @@ class _Compiler:
             if key in profile:
                 raise EngineError(f"the profile uses the reserved key {key!r}")
         fact = self.union.project(profile)  # a private copy of what the rules read
+        scopes = _Scopes(fact, self.lists)
         for items in self.lists.values():
-            for scope in self._scopes(fact, items.in_list):
+            for scope in scopes.of(items.in_list):
                 _note_length(scope, items.keys)
         for (scope_path, _, wanted), (key, node) in self.flags.items():
-            for item in self._scopes(fact, scope_path):
+            for item in scopes.of(scope_path):
                 item[key] = truth(node, item, context) is wanted
         computed = {}
         for key, term in self.computed.values():
@@ -334,16 +335,24 @@ class _Compiler:
         fact["computed"] = computed
         return fact
 
-    def _scopes(self, fact: dict, list_path: str | None) -> list[dict]:
-        """Every mapping a field of ``list_path``'s items lives in (the fact itself at the root)."""
-        if list_path is None:
-            return [fact]
-        items = self.lists[list_path]
-        found = []
-        for scope in self._scopes(fact, items.in_list):
-            values = _lookup_raw(scope, items.keys)
-            found.extend(item for item in values or () if isinstance(item, dict))
-        return found
+
+class _Scopes:
+    """The mappings that fields of a list's items live in, found once per fact."""
+
+    def __init__(self, fact: dict, lists: Mapping[str, Field]) -> None:
+        self.lists = lists
+        self.found: dict[str | None, list[dict]] = {None: [fact]}
+
+    def of(self, list_path: str | None) -> list[dict]:
+        if list_path not in self.found:
+            items = self.lists[list_path]
+            self.found[list_path] = [
+                item
+                for scope in self.of(items.in_list)
+                for item in _lookup_raw(scope, items.keys) or ()
+                if type(item) is dict
+            ]
+        return self.found[list_path]
 
 
 class _Shape:
@@ -364,11 +373,15 @@ class _Shape:
             node.setdefault(keys[-1], {})
 
     def project(self, value: object, tree: dict | None = None) -> object:
-        """A fresh copy of ``value`` holding only the keys in the tree."""
+        """A fresh copy of ``value`` holding only the keys in the tree.
+
+        Profiles reach here as ``model_dump(mode="json")`` output: plain dicts, lists and
+        scalars, so exact type checks serve (and cost far less than ABC checks).
+        """
         tree = self.tree if tree is None else tree
-        if isinstance(value, list):
+        if type(value) is list:
             return [self.project(item, tree) for item in value]
-        if not isinstance(value, Mapping):
+        if type(value) is not dict:
             return value
         return {
             key: _copy(value[key]) if subtree is None else self.project(value[key], subtree)
@@ -378,23 +391,23 @@ class _Shape:
 
 
 def _copy(value: object) -> object:
-    if isinstance(value, Mapping):
+    if type(value) is dict:
         return {key: _copy(item) for key, item in value.items()}
-    if isinstance(value, list):
+    if type(value) is list:
         return [_copy(item) for item in value]
     return value
 
 
 def _note_length(scope: dict, keys: tuple[str, ...]) -> None:
     parent = _lookup_raw(scope, keys[:-1]) if len(keys) > 1 else scope
-    if isinstance(parent, dict) and isinstance(parent.get(keys[-1]), list):
+    if type(parent) is dict and type(parent.get(keys[-1])) is list:
         parent[keys[-1] + LENGTH_SUFFIX] = len(parent[keys[-1]])
 
 
-def _lookup_raw(scope: Mapping, keys: tuple[str, ...]) -> object:
+def _lookup_raw(scope: dict, keys: tuple[str, ...]) -> object:
     value: object = scope
     for key in keys:
-        if not isinstance(value, Mapping):
+        if type(value) is not dict:
             return None
         value = value.get(key)
     return value
