@@ -36,6 +36,7 @@ class Item:
     data: dict | None = None
     path: str | None = None
     error: str | None = None
+    json_text: str | None = None  # a JSONL line, parsed by the worker that assesses it
 
 
 @dataclass(frozen=True)
@@ -91,17 +92,17 @@ def _jsonl_items(path: Path) -> Iterator[Item]:
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if line.strip():
-                yield _json_line(f"{path}:line {number}", line)
+                yield Item(f"{path}:line {number}", json_text=line)
 
 
-def _json_line(label: str, line: str) -> Item:
+def _parse_json_line(label: str, line: str) -> dict:
     try:
         data = json.loads(line)
     except json.JSONDecodeError as error:
-        return Item(label, error=f"{label}: not valid JSON ({error.msg}, column {error.colno})")
+        raise InputError(f"{label}: not valid JSON ({error.msg}, column {error.colno})") from None
     if not isinstance(data, dict):
-        return Item(label, error=f"{label}: each line must be a JSON object (a profile)")
-    return Item(label, data=data)
+        raise InputError(f"{label}: each line must be a JSON object (a profile)")
+    return data
 
 
 def _flat_items(path: Path) -> Iterator[Item]:
@@ -168,7 +169,12 @@ class Assessor:
         if item.path is not None:
             profile, digest = load_profile_with_hash(item.path)
         else:
-            profile, digest = profile_from_data(item.data, source=item.label), _data_hash(item.data)
+            data = (
+                item.data
+                if item.json_text is None
+                else _parse_json_line(item.label, item.json_text)
+            )
+            profile, digest = profile_from_data(data, source=item.label), _data_hash(data)
         card = self.engine.assess_data(profile, source=item.label, profile_sha256=digest)
         return self.policy.apply_to_data(card) if self.policy is not None else card
 
