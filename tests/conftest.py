@@ -62,3 +62,18 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def pip(*args: str) -> None:
+    """Run this environment's pip offline-friendly: no dependencies, no isolated build."""
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        *args[:1],
+        "--quiet",
+        "--no-deps",
+        "--no-build-isolation",
+        *args[1:],
+    ]
+    subprocess.run(command, check=True, capture_output=True, timeout=300)

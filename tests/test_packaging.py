@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, pip
 
 BUILTINS = ["contract_fit", "evidence", "partnership", "replicability"]
 
@@ -19,23 +19,7 @@ BUILTINS = ["contract_fit", "evidence", "partnership", "replicability"]
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(folder),
-            str(REPO),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    pip("wheel", "-w", str(folder), str(REPO))
     return next(folder.glob("scaleready-*.whl"))
 
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from scaleready import hookspecs
 from scaleready.plugins import AUTOLOAD_OFF_VARIABLE, load_registry
-from tests.conftest import REPO, run_scaleready
+from tests.conftest import REPO, pip, run_scaleready
 
 PLUGINS = REPO / "tests" / "plugins"
 BUILTINS = {"evidence", "partnership", "contract_fit", "replicability"}
@@ -20,23 +18,7 @@ BUILTINS = {"evidence", "partnership", "contract_fit", "replicability"}
 
 def pip_install(package: Path, target: Path) -> Path:
     """Install a plugin package for real, into its own folder (the test venv stays clean)."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(package),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    pip("install", "--target", str(target), str(package))
     return target
 
 

@@ -18,4 +18,4 @@ def register_rulesets(register: Callable[..., None]) -> None:
 
 @hookspec
 def register_derived_facts(register: Callable[..., None]) -> None:
-    """Register facts computed from a profile: ``register(name, function, kind=, description=)``."""
+    """Register facts computed from a profile: ``register(name, function, kind=, ...)``."""

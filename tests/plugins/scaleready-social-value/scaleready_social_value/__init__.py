@@ -22,6 +22,7 @@ def register_derived_facts(register):
         volunteers_per_staff,
         kind="number",
         description="Volunteers for each member of staff (FTE).",
+        inputs=("organisation.volunteers", "organisation.staff"),
     )
 
 
