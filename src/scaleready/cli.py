@@ -239,6 +239,9 @@ def _gate_failures(cards, fail_under) -> int:
     help="Also write a portfolio report of the round to FILE (.html).",
 )
 @click.option(
+    "--title", default="Grant round", show_default=True, help="Title of the portfolio report."
+)
+@click.option(
     "--jobs",
     type=click.IntRange(1),
     default=batch.default_jobs,
@@ -247,7 +250,7 @@ def _gate_failures(cards, fail_under) -> int:
 )
 @engine_options
 @click.pass_context
-def batch_command(ctx, sources, summary, scorecards, report, jobs, **options):
+def batch_command(ctx, sources, summary, scorecards, report, title, jobs, **options):
     """Assess a grant round: folders of YAML/JSON profiles, JSONL, CSV or XLSX files.
 
     CSV and XLSX: one profile per row; headers are dotted field paths, list items numbered from
@@ -269,7 +272,7 @@ def batch_command(ctx, sources, summary, scorecards, report, jobs, **options):
     for outcome in outcomes:
         if outcome.error:
             click.echo(f"error: {outcome.error}", err=True)
-    _write_batch_outputs(assessor, outcomes, summary, scorecards, report)
+    _write_batch_outputs(assessor, outcomes, summary, scorecards, report, title)
     errors = sum(o.error is not None for o in outcomes)
     gate_failed = sum(o.row.get("gate") == "failed" for o in outcomes)
     click.echo(
@@ -292,7 +295,7 @@ def _run_with_progress(items, assessor, jobs):
         return list(batch.assess_all(items, assessor, jobs, bar.update))
 
 
-def _write_batch_outputs(assessor, outcomes, summary, scorecards, report) -> None:
+def _write_batch_outputs(assessor, outcomes, summary, scorecards, report, title) -> None:
     """Every output whole, or none: each is written to a temporary file and renamed."""
     rows = [o.row for o in outcomes]
     if summary is None:
@@ -308,7 +311,7 @@ def _write_batch_outputs(assessor, outcomes, summary, scorecards, report) -> Non
             Scorecard.model_validate_json(o.scorecard_json) for o in outcomes if o.scorecard_json
         ]
         problems = [(o.label, o.error) for o in outcomes if o.error]
-        outputs.write_text(report, portfolio_html(cards, title=report.stem, errors=problems))
+        outputs.write_text(report, portfolio_html(cards, title=title, errors=problems))
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
