@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import pty
 import signal
 import subprocess
 import time
@@ -181,3 +183,25 @@ def test_a_portfolio_report_is_written_for_the_round(tmp_path):
     assert result.returncode == 0, result.stderr
     page = report.read_text(encoding="utf-8")
     assert 'id="ranking"' in page and 'id="bottlenecks"' in page and "GoodSAM" in page
+
+
+def test_a_progress_bar_shows_on_a_terminal_and_not_in_a_pipe(tmp_path):
+    args = [str(SCALEREADY), "batch", *map(str, EXAMPLES), "--summary", str(tmp_path / "s.csv")]
+    piped = subprocess.run(args, capture_output=True, text=True)
+    assert "assessing" not in piped.stderr
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(args, stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed when the batch ended
+            break
+        if not chunk:
+            break
+        shown += chunk
+    process.wait(timeout=60)
+    os.close(controller)
+    assert process.returncode == 0
+    assert b"assessing" in shown and b"100%" in shown
