@@ -190,3 +190,11 @@ def test_profile_commands_give_a_schema_a_template_that_loads_and_validation(run
 def test_scorecard_schema_is_json_schema(runner):
     schema = json.loads(invoke(runner, "scorecard", "schema").stdout)
     assert {"overall", "dimensions", "provenance"} <= set(schema["properties"])
+
+
+def test_explain_shows_the_fields_inside_a_calculation_as_people_write_numbers(runner):
+    misfit = REPO / "examples" / "evidenced-misfit.yaml"
+    result = invoke(runner, "explain", misfit, "contract_fit.contract_within_turnover_rule")
+    assert "Outcome: ✗ fail" in result.output
+    assert "derived.largest_contract_annual_value = 800,000" in result.output
+    assert "organisation.yearly_income = 420,000" in result.output

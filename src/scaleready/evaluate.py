@@ -224,7 +224,14 @@ def _item_values(condition: Quantified, items: list) -> dict[str, list]:
 
 
 def _seen(*terms: Term, scope: Mapping[str, object], context: Context) -> dict[str, object]:
-    return {unparse(t): value_of(t, scope, context) for t in terms if not isinstance(t, Const)}
+    """Each term's value, and for a calculation the value of every field it uses."""
+    seen = {}
+    for term in terms:
+        if isinstance(term, Arith):
+            seen |= _seen(term.left, term.right, scope=scope, context=context)
+        if not isinstance(term, Const):
+            seen[unparse(term)] = value_of(term, scope, context)
+    return seen
 
 
 def _quiet(context: Context) -> Context:

@@ -160,6 +160,11 @@ def _steps(steps: Sequence[Step]) -> list[str]:
     return lines
 
 
+def _decimal(value: float) -> str:
+    """A number as people write it: 1,600,000 or 0.8333, never 1.6e+06."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{round(value, 4):,}"
+
+
 def _show(value: object) -> str:
     if value is MISSING:
         return "missing"
@@ -167,8 +172,10 @@ def _show(value: object) -> str:
         return "[" + ", ".join(_show(item) for item in value) + "]"
     if isinstance(value, dict):
         return "{…}"
-    if isinstance(value, float):
-        return f"{value:.6g}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return _decimal(value)
     return (
         json.dumps(value, ensure_ascii=False)
         if not isinstance(value, str) or " " not in value
