@@ -93,6 +93,16 @@ def _write(text: str, output: Path | None) -> None:
         outputs.write_text(output, text)
 
 
+rules_option = click.option(
+    "--rules",
+    "rule_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Also use this ruleset file (repeatable); replaces an installed one, same id.",
+)
+
+
 def engine_options(command):
     """The options that choose what to assess against: rulesets, rule files, policy, backend."""
     options = [
@@ -103,14 +113,7 @@ def engine_options(command):
             metavar="ID",
             help="Assess only these dimensions (repeatable).",
         ),
-        click.option(
-            "--rules",
-            "rule_files",
-            multiple=True,
-            type=click.Path(path_type=Path),
-            metavar="FILE",
-            help="Also use this ruleset file (repeatable); replaces an installed one, same id.",
-        ),
+        rules_option,
         click.option(
             "--policy",
             type=click.Path(path_type=Path, dir_okay=False),
@@ -317,14 +320,7 @@ def _write_batch_outputs(assessor, outcomes, summary, scorecards, report, title)
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("profile", type=click.Path(path_type=Path))
 @click.argument("rule")
-@click.option(
-    "--rules",
-    "rule_files",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    metavar="FILE",
-    help="Also use this ruleset file.",
-)
+@rules_option
 @strict_plugins_option
 @click.pass_context
 def explain(ctx, profile, rule, rule_files, strict_plugins):
