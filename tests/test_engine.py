@@ -126,3 +126,14 @@ def test_data_gaps_name_the_profile_fields_a_derived_fact_needs_not_the_fact(eng
     gaps = [gap.field for d in card.dimensions for gap in d.data_gaps]
     assert "funding.sources" in gaps and "contracts" in gaps
     assert not [gap for gap in gaps if gap.startswith("derived.")]
+
+
+@needs_durable
+def test_engines_can_be_built_and_dropped_many_times_in_one_long_running_process(registry):
+    profile = load_profile(EXAMPLES[0])
+    rulesets = list(registry.rulesets.values())
+    expected = Engine(rulesets, registry.derived_facts).assess(profile, assessed_at=FIXED_CLOCK)
+    for _ in range(200):  # each engine's durable_rules rulesets are deleted when it is dropped
+        engine = Engine(rulesets, registry.derived_facts)
+        assert engine.assess(profile, assessed_at=FIXED_CLOCK) == expected
+        del engine
