@@ -1,7 +1,7 @@
 """The scaleready command line: thin commands over the library.
 
-Exit codes (a contract): 0 done, 1 gate failed (--fail-under), 2 usage error, 3 invalid input
-(profile, ruleset), 4 plugin or internal error.
+Exit codes (a contract): 0 done, 1 gate failed (--fail-under, --policy), 2 usage error,
+3 invalid input (profile, ruleset, policy), 4 plugin or internal error.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ EXIT_GATE_FAILED = 1
 EXIT_INVALID_INPUT = 3
 EXIT_INTERNAL = 4
 EXIT_CODES_HELP = (
-    "\b\nExit codes: 0 done, 1 gate failed (--fail-under), 2 usage error,\n"
-    "3 invalid input (profile, ruleset), 4 plugin or internal error."
+    "\b\nExit codes: 0 done, 1 gate failed (--fail-under, --policy), 2 usage error,\n"
+    "3 invalid input (profile, ruleset, policy), 4 plugin or internal error."
 )
 
 
@@ -361,7 +361,7 @@ def plugins(ctx, as_json, strict_plugins):
 
 @cli.group()
 def rulesets():
-    """List, show and validate rulesets."""
+    """List, show, validate, test and document rulesets."""
 
 
 @rulesets.command("list")
