@@ -7,7 +7,6 @@ and returned in input order.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from scaleready import flat
 from scaleready.documents import SUFFIXES
-from scaleready.engine import Engine, create_engine
+from scaleready.engine import Engine, create_engine, data_sha256
 from scaleready.errors import InputError, ProfileError
 from scaleready.policy import Policy, load_policy
 from scaleready.profile import load_profile_with_hash, profile_from_data
@@ -141,6 +140,11 @@ class Assessor:
         engine, _ = create_engine(
             list(options.rulesets), rule_files=list(options.rule_files), backend=options.backend
         )
+        return cls.around(engine, options)
+
+    @classmethod
+    def around(cls, engine: Engine, options: BatchOptions) -> Assessor:
+        """An assessor using an engine already built (from the same options)."""
         policy = load_policy(options.policy, engine.rulesets) if options.policy else None
         columns = summary_columns([rs.id for rs in engine.rulesets], with_gate=policy is not None)
         return cls(options, engine, policy, columns)
@@ -174,7 +178,7 @@ class Assessor:
                 if item.json_text is None
                 else _parse_json_line(item.label, item.json_text)
             )
-            profile, digest = profile_from_data(data, source=item.label), _data_hash(data)
+            profile, digest = profile_from_data(data, source=item.label), data_sha256(data)
         card = self.engine.assess_data(profile, source=item.label, profile_sha256=digest)
         return self.policy.apply_to_data(card) if self.policy is not None else card
 
@@ -190,12 +194,6 @@ def _start_worker(options: BatchOptions) -> None:
 
 def _assess_chunk(items: Sequence[Item]) -> list[Outcome]:
     return [_worker.assess(item) for item in items]
-
-
-def _data_hash(data: dict) -> str:
-    return hashlib.sha256(
-        json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
 
 
 def assess_all(

@@ -199,7 +199,7 @@ def _write_html_reports(cards, folder: Path | None) -> None:
 
 def _assessor(ctx, rulesets, rule_files, policy, backend, strict_plugins, keep_scorecards=True):
     """The batch assessor for these options, after reporting plugin problems once."""
-    _engine(ctx, strict_plugins, rulesets=rulesets, rule_files=rule_files, backend=backend)
+    engine = _engine(ctx, strict_plugins, rulesets=rulesets, rule_files=rule_files, backend=backend)
     options = batch.BatchOptions(
         tuple(rulesets),
         tuple(map(str, rule_files)),
@@ -207,7 +207,7 @@ def _assessor(ctx, rulesets, rule_files, policy, backend, strict_plugins, keep_s
         str(policy) if policy else None,
         keep_scorecards,
     )
-    return batch.Assessor.build(options)
+    return batch.Assessor.around(engine, options)
 
 
 def _gate_failures(cards, fail_under) -> int:

@@ -29,6 +29,7 @@ from scaleready.documents import nearest
 FUNCTIONS = ("any", "all", "count", "missing", "present", "passed", "failed")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 ORDERING = ("<", "<=", ">", ">=")
+NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}  # not (a op b)
 DERIVED_PREFIX = "derived."
 
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from scaleready.conditions import (
+    NEGATED,
     And,
     Compare,
     Cond,
@@ -62,7 +63,6 @@ MATCH_EVERY_FACT = "every fact"  # the name of a rule, not a scaleready rule key
 RULES_PER_PART = 24  # durable_rules rules per ruleset; see DurableProgram
 
 _OP = {"==": "$eq", "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
-_NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
@@ -246,7 +246,7 @@ class _Compiler:
             return self.when(node.part, not wanted, cited, scope)
         if isinstance(node, Compare):
             return self.compare(
-                node.op if wanted else _NEGATED[node.op], node.left, node.right, scope
+                node.op if wanted else NEGATED[node.op], node.left, node.right, scope
             )
         if isinstance(node, OneOf):
             op = "==" if wanted else "!="

@@ -159,8 +159,7 @@ class Engine:
         self, data: dict, profile_sha256: str | None, assessed_at: datetime | None
     ) -> dict:
         if profile_sha256 is None:
-            canonical = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-            profile_sha256 = hashlib.sha256(canonical).hexdigest()
+            profile_sha256 = data_sha256(data)
         return {
             "scaleready_version": __version__,
             "backend": self.backend,
@@ -222,6 +221,13 @@ class Engine:
             judgement.missing,
             judgement.error,
         )
+
+
+def data_sha256(data: Mapping) -> str:
+    """SHA-256 of profile data as canonical JSON: the hash of a profile that has no file."""
+    return hashlib.sha256(
+        json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
 
 
 def evaluate_outcomes(rulesets: Iterable[Ruleset], context: Context) -> dict[str, str]:

@@ -15,10 +15,10 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from scaleready.scorecard import Dimension, NextStep, RuleResult, Scorecard
+from scaleready.scoring import MAX_LEVEL
 
 __all__ = ["portfolio_html", "scorecard_html"]
 
-MAX_LEVEL = 5
 UNMET = ("fail", "unknown", "error")
 TOP_UNMET_RULES = 15
 OUTCOMES = {

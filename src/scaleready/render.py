@@ -7,12 +7,12 @@ from collections.abc import Sequence
 
 from scaleready.engine import Explanation
 from scaleready.evaluate import MISSING, Step
-from scaleready.html_report import scorecard_html
+from scaleready.html_report import OUTCOMES, scorecard_html
 from scaleready.rules import condition_text
 from scaleready.scorecard import Scorecard
 
 FORMATS = ("table", "json", "markdown", "html")
-MARKS = {"pass": "✓", "fail": "✗", "unknown": "?", "not_applicable": "–", "error": "!"}
+MARKS = {outcome: symbol for outcome, (symbol, _) in OUTCOMES.items()}
 BAR_WIDTH = 20
 
 

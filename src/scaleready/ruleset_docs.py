@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scaleready.conditions import (
+    NEGATED,
     And,
     Arith,
     Compare,
@@ -31,7 +32,6 @@ _SAYS = {
     ">": "is more than",
     ">=": "is at least",
 }
-_OPPOSITE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _ARITHMETIC = {"+": "+", "-": "−", "*": "×", "/": "÷"}
 
 
@@ -99,7 +99,7 @@ def _negated(part: Cond) -> str:
     if isinstance(part, OneOf):
         return f"{in_words(part.value)} is none of {', '.join(in_words(o) for o in part.options)}"
     if isinstance(part, Compare):
-        return _comparison(Compare(_OPPOSITE[part.op], part.left, part.right))
+        return _comparison(Compare(NEGATED[part.op], part.left, part.right))
     if isinstance(part, Quantified) and part.quantifier == "any":
         return f"no item in {in_words(part.items)} where {in_words(part.where)}"
     return f"it is not so that {in_words(part)}"
