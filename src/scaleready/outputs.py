@@ -87,17 +87,15 @@ def _xlsx_cells(sheet, values: Iterable[object]) -> list:
     from openpyxl.cell import WriteOnlyCell
 
     cells = []
-    for value in map(_xlsx_value, values):
-        if isinstance(value, str):
+    for value in (spreadsheet_cell(v, SPREADSHEET_CELL_CHARS) for v in values):
+        if value == "":
+            value = None  # an empty cell, not an empty text
+        elif isinstance(value, str):
             cell = WriteOnlyCell(sheet, value)
             cell.data_type = "s"  # openpyxl would make "=..." a formula and "#N/A" an error
             value = cell
         cells.append(value)
     return cells
-
-
-def _xlsx_value(value: object) -> object:
-    return spreadsheet_cell(value, max_chars=SPREADSHEET_CELL_CHARS)
 
 
 def csv_text(columns: Sequence[str], rows: Sequence[dict]) -> str:
