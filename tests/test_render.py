@@ -8,9 +8,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from scaleready.safe_text import markdown_text, plain_text
+from scaleready.safe_text import FORMULA_TRIGGERS, markdown_text, plain_text, spreadsheet_text
 from tests.conftest import run_scaleready, write
 
 # Raw HTML, a script link, a tracking image, an autolink, table cells, a heading and a link
@@ -170,3 +173,42 @@ def test_printed_json_escapes_terminal_control_and_keeps_the_data(tmp_path):
 def test_plain_text_hides_nothing_after_an_unfinished_escape_sequence():
     assert plain_text("a\x1b]8;;http://x.example b") == "a8;;http://x.example b"
     assert plain_text("a\x9d0;title b") == "a0;title b"
+
+
+# Properties of the guards, on texts drawn mostly from the characters that matter ----------------
+
+TRICKY = st.lists(
+    st.sampled_from(
+        list("<>&\\`*_[]()!|~#$:/ =+-@'\"\t\r\n\x00\x1b\x07\x9b\x9d\x9c\u202e\u2028é😀a1.")
+        + ["](javascript:", "<script>", "&lt;", "\x1b]8;;", "\x1b[31m", "http://x.example"]
+    ),
+    max_size=20,
+).map("".join)
+PROPERTIES = settings(max_examples=300, derandomize=True, deadline=None)
+
+
+@PROPERTIES
+@given(st.one_of(TRICKY, st.text(max_size=30)))
+def test_any_text_renders_in_markdown_as_itself(text):
+    for markdown in (f"| a |\n|---|\n| {markdown_text(text)} |\n", f"x {markdown_text(text)}\n"):
+        html = MarkdownIt("commonmark").enable("table").render(markdown)
+        page = Rendered(html)
+        assert {tag for tag, _ in page.tags} <= {"p", "table", "thead", "tbody", "tr", "th", "td"}
+        assert "".join(page.text).strip().endswith(plain_text(text).strip())
+
+
+@PROPERTIES
+@given(st.one_of(TRICKY, st.text(max_size=30)))
+def test_any_text_prints_without_terminal_control(text):
+    line = plain_text(text)
+    assert not UNSAFE_ON_A_TERMINAL.findall(line)
+    assert "\n" not in line
+    assert plain_text(line) == line
+
+
+@PROPERTIES
+@given(st.one_of(TRICKY, st.text(max_size=30)))
+def test_any_text_is_a_spreadsheet_text_never_a_formula(text):
+    cell = spreadsheet_text(text)
+    assert not cell.lstrip(" ").startswith(FORMULA_TRIGGERS)
+    assert ILLEGAL_CHARACTERS_RE.search(cell) is None

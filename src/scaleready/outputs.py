@@ -63,7 +63,7 @@ def _jsonl(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None:
     """Data for programs, so texts are kept as they are (only made writable as UTF-8)."""
     with open(path, "w", encoding="utf-8") as handle:
         for row in rows:
-            record = {c: _json_value(v) for c, v in _values(row, columns)}
+            record = dict(zip(columns, map(_json_value, _values(row, columns)), strict=True))
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
@@ -78,7 +78,7 @@ def _xlsx(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None:
     sheet = workbook.create_sheet("summary")
     sheet.append(_xlsx_cells(sheet, columns))
     for row in rows:
-        sheet.append(_xlsx_cells(sheet, [value for _, value in _values(row, columns)]))
+        sheet.append(_xlsx_cells(sheet, _values(row, columns)))
     workbook.save(path)
 
 
@@ -110,7 +110,7 @@ def _write_csv(handle: TextIO, columns: Sequence[str], rows: Sequence[dict]) -> 
     writer = csv.writer(handle)
     writer.writerow(map(spreadsheet_cell, columns))
     for row in rows:
-        writer.writerow(spreadsheet_cell(value) for _, value in _values(row, columns))
+        writer.writerow(map(spreadsheet_cell, _values(row, columns)))
 
 
 def spreadsheet_cell(value: object, max_chars: int | None = None) -> object:
@@ -123,9 +123,9 @@ def spreadsheet_cell(value: object, max_chars: int | None = None) -> object:
     return spreadsheet_text(str(value), max_chars)
 
 
-def _values(row: dict, columns: Sequence[str]) -> Iterator[tuple[str, object]]:
+def _values(row: dict, columns: Sequence[str]) -> list[object]:
     """The row's value of each column, in column order; a missing one is empty."""
-    return ((column, row.get(column, "")) for column in columns)
+    return [row.get(column, "") for column in columns]
 
 
 def _umask() -> int:
