@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from html import unescape
@@ -25,7 +26,8 @@ from scaleready.scorecard import (
     RulesetProvenance,
     Scorecard,
 )
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, run_scaleready, write
+from tests.test_render import hostile_ruleset
 
 SCORECARD_SECTIONS = {
     "summary",
@@ -40,6 +42,16 @@ SCORECARD_SECTIONS = {
 PORTFOLIO_SECTIONS = {"summary", "levels", "ranking", "bottlenecks", "unmet-rules", "provenance"}
 CELL = re.compile(r"<t[hd][^>]*>(.*?)</t[hd]>", re.S)
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+# Each way in marks the page if it runs: a script, event handlers in and out of an attribute,
+# links that are not web addresses, and control and bidi characters.
+PWNED = "document.body.dataset.pwned"
+HOSTILE_EVERYWHERE = (
+    f"\"'><script>console.log('pwned'); {PWNED}=1</script><img src=x onerror=\"{PWNED}=2\">"
+    f"<svg onload={PWNED}=3> javascript:{PWNED}=4 [x](javascript:{PWNED}=5) "
+    f"https://example.org/a\"onmouseover=\"{PWNED}=6 http://example.org/b'onclick='{PWNED}=7 "
+    "data:text/html,<b>x</b> vbscript:msgbox \x1b]8;;http://evil.example\x07link \u202eevil"
+)
+CONTROL_OR_BIDI = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = (
@@ -219,6 +231,40 @@ def test_only_web_addresses_become_links():
     assert "javascript:alert(1)" in html and 'href="javascript' not in html
 
 
+@pytest.fixture(scope="module")
+def hostile_reports(tmp_path_factory) -> dict[str, str]:
+    """A scorecard and a portfolio written by the real CLI from a profile and a ruleset whose every
+    text is HOSTILE_EVERYWHERE."""
+    folder = tmp_path_factory.mktemp("hostile")
+    rules = hostile_ruleset(folder, HOSTILE_EVERYWHERE)
+    for name in ("a", "b"):
+        write(folder / "round" / f"{name}.yaml", f"name: {json.dumps(HOSTILE_EVERYWHERE)}\n")
+    options = ["--rules", rules, "--ruleset", "hostile"]
+    scorecard, portfolio = folder / "scorecard.html", folder / "portfolio.html"
+    one = folder / "round" / "a.yaml"
+    ran = [
+        run_scaleready("assess", one, "--format", "html", "--output", scorecard, *options),
+        run_scaleready("batch", folder / "round", "--report", portfolio, *options),
+    ]
+    assert [r.returncode for r in ran] == [0, 0], [r.stderr for r in ran]
+    return {p.stem: p.read_text(encoding="utf-8") for p in (scorecard, portfolio)}
+
+
+@pytest.mark.parametrize("kind", ["scorecard", "portfolio"])
+def test_hostile_texts_from_the_cli_are_text_in_every_context(hostile_reports, kind):
+    html = hostile_reports[kind]
+    page = Page(html)
+    assert "script" not in {tag for tag, _ in page.tags}
+    handlers = [(tag, name) for tag, attrs in page.tags for name in attrs if name.startswith("on")]
+    assert handlers == [], "no event handler attribute"
+    hrefs = [attrs["href"] for tag, attrs in page.tags if "href" in attrs]
+    external = {href for href in hrefs if not href.startswith("#")}
+    assert external <= {"https://example.org/a", "http://example.org/b"}
+    assert not CONTROL_OR_BIDI.findall(html)
+    shown = HOSTILE_EVERYWHERE.replace("\x1b]8;;http://evil.example\x07", "").replace("\u202e", "")
+    assert shown in "".join(page.text), "the text is shown as it is"
+
+
 def test_reports_need_no_network():
     cards = [simple_card("A", 40.0), simple_card("B", 20.0)]
     for html in (scorecard_html(cards[0]), portfolio_html(cards)):
@@ -340,6 +386,23 @@ def test_the_console_check_catches_a_script_error(tmp_path):
     page.write_text("<!DOCTYPE html><title>t</title><script>missing();</script>", encoding="utf-8")
     result = chromium(tmp_path, "--dump-dom", page.as_uri())
     assert any("Uncaught ReferenceError" in line for line in console_messages(result.stderr))
+
+
+@needs_chromium
+@pytest.mark.parametrize("kind", ["scorecard", "portfolio"])
+def test_hostile_texts_run_nothing_in_a_real_browser(hostile_reports, kind, tmp_path):
+    report = tmp_path / f"{kind}.html"
+    report.write_text(hostile_reports[kind], encoding="utf-8")
+    dom = chromium(tmp_path, "--dump-dom", report.as_uri())
+    assert dom.returncode == 0, dom.stderr
+    assert console_messages(dom.stderr) == [], "no script ran"
+    body = [attrs for tag, attrs in Page(dom.stdout).tags if tag == "body"]
+    assert body == [{}], "no handler or script marked the page"
+    links = {a["href"] for tag, a in Page(dom.stdout).tags if tag == "a"}
+    assert {href for href in links if not href.startswith("#")} <= {
+        "https://example.org/a",
+        "http://example.org/b",
+    }
 
 
 @needs_chromium

@@ -1,9 +1,10 @@
 """Self-contained HTML reports: one innovation's scorecard, or a portfolio for a grant round.
 
-Standard library only. Every value that comes from a profile or a ruleset is escaped; the CSS and
-the SVG charts are inline and there is no script, so a report opens offline, prints cleanly on A4
-(see the print stylesheet) and reads in black and white: every outcome carries a word, not only a
-colour. The same scorecards always give the same bytes.
+Standard library only. Every value that comes from a profile or a ruleset is escaped (and loses
+its control and bidi formatting characters), and only http and https addresses become links. The
+CSS and the SVG charts are inline and there is no script, so a report opens offline, prints
+cleanly on A4 (see the print stylesheet) and reads in black and white: every outcome carries a
+word, not only a colour. The same scorecards always give the same bytes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from html import escape
 
+from scaleready.safe_text import plain_text
 from scaleready.scorecard import Dimension, NextStep, RuleResult, Scorecard
 from scaleready.scoring import MAX_LEVEL
 
@@ -270,8 +272,8 @@ def _tiles(items: Sequence[tuple[str, str, str]]) -> str:
 
 
 def _e(value: object) -> str:
-    """Escape text for HTML content and attribute values."""
-    return escape(str(value), quote=True)
+    """Escape text for HTML content and attribute values, without control or bidi characters."""
+    return escape(plain_text(str(value), keep_line_breaks=True), quote=True)
 
 
 def _score(value: float) -> str:
@@ -320,6 +322,7 @@ def _flag(text: str = "Bottleneck") -> str:
 
 def _linkify(text: str) -> str:
     """Escape text and turn its web addresses into links (http and https only)."""
+    text = plain_text(text)  # no control character inside an address
     parts, last = [], 0
     for match in _URL.finditer(text):
         url = match.group().rstrip(".,;:)]")

@@ -7,11 +7,13 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from scaleready.errors import InputError
+from scaleready.safe_text import SPREADSHEET_CELL_CHARS, spreadsheet_text, utf8_text
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".jsonl")
 
@@ -54,15 +56,19 @@ def write_table(target: Path, columns: Sequence[str], rows: Sequence[dict]) -> N
 
 def _csv(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns))
-        writer.writeheader()
-        writer.writerows(rows)
+        _write_csv(handle, columns, rows)
 
 
 def _jsonl(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None:
+    """Data for programs, so texts are kept as they are (only made writable as UTF-8)."""
     with open(path, "w", encoding="utf-8") as handle:
         for row in rows:
-            handle.write(json.dumps({c: row[c] for c in columns}, ensure_ascii=False) + "\n")
+            record = dict(zip(columns, map(_json_value, _values(row, columns)), strict=True))
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _json_value(value: object) -> object:
+    return utf8_text(value) if isinstance(value, str) else value
 
 
 def _xlsx(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None:
@@ -70,19 +76,56 @@ def _xlsx(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None:
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("summary")
-    sheet.append(list(columns))
+    sheet.append(_xlsx_cells(sheet, columns))
     for row in rows:
-        sheet.append([row[c] for c in columns])
+        sheet.append(_xlsx_cells(sheet, _values(row, columns)))
     workbook.save(path)
+
+
+def _xlsx_cells(sheet, values: Iterable[object]) -> list:
+    """Numbers as numbers; every text as a string cell, never a formula or an error code."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cells = []
+    for value in (spreadsheet_cell(v, SPREADSHEET_CELL_CHARS) for v in values):
+        if value == "":
+            value = None  # an empty cell, not an empty text
+        elif isinstance(value, str):
+            cell = WriteOnlyCell(sheet, value)
+            cell.data_type = "s"  # openpyxl would make "=..." a formula and "#N/A" an error
+            value = cell
+        cells.append(value)
+    return cells
 
 
 def csv_text(columns: Sequence[str], rows: Sequence[dict]) -> str:
     """Rows as CSV text, for printing."""
     buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=list(columns))
-    writer.writeheader()
-    writer.writerows(rows)
+    _write_csv(buffer, columns, rows)
     return buffer.getvalue()
+
+
+def _write_csv(handle: TextIO, columns: Sequence[str], rows: Sequence[dict]) -> None:
+    """The header and rows, every cell made safe to open in a spreadsheet."""
+    writer = csv.writer(handle)
+    writer.writerow(map(spreadsheet_cell, columns))
+    for row in rows:
+        writer.writerow(map(spreadsheet_cell, _values(row, columns)))
+
+
+def spreadsheet_cell(value: object, max_chars: int | None = None) -> object:
+    """A number stays a number (a negative score too); anything else is text that a spreadsheet
+    shows and never runs: the one guard every CSV and XLSX output goes through."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float):  # bool is an int
+        return value
+    return spreadsheet_text(str(value), max_chars)
+
+
+def _values(row: dict, columns: Sequence[str]) -> list[object]:
+    """The row's value of each column, in column order; a missing one is empty."""
+    return [row.get(column, "") for column in columns]
 
 
 def _umask() -> int:

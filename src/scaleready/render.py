@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from scaleready.engine import Explanation
 from scaleready.evaluate import MISSING, Step
 from scaleready.html_report import OUTCOMES, scorecard_html
 from scaleready.rules import condition_text
-from scaleready.scorecard import Scorecard
+from scaleready.safe_text import markdown_text, terminal_json, terminal_line
+from scaleready.scorecard import Dimension, Scorecard
 
 FORMATS = ("table", "json", "markdown", "html")
 MARKS = {outcome: symbol for outcome, (symbol, _) in OUTCOMES.items()}
@@ -20,10 +21,8 @@ def render(scorecards: Sequence[Scorecard], output_format: str) -> str:
     """All scorecards in one format; JSON is one object for one profile, else an array; HTML one."""
     if output_format == "json":
         payload = [card.model_dump(mode="json") for card in scorecards]
-        return (
-            json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False)
-            + "\n"
-        )
+        document = payload[0] if len(payload) == 1 else payload
+        return terminal_json(document) + "\n"
     if output_format == "html":
         if len(scorecards) != 1:
             raise ValueError("an HTML report holds one scorecard")
@@ -37,19 +36,26 @@ def _bar(score: float) -> str:
     return "█" * filled + "░" * (BAR_WIDTH - filled)
 
 
-def _heading(card: Scorecard) -> str:
+def _heading(card: Scorecard, text: Callable[[str], str] = str) -> str:
     year = f" (figures for {card.profile.figures_year})" if card.profile.figures_year else ""
-    return f"{card.profile.name}{year}"
+    return f"{text(card.profile.name)}{year}"
 
 
 def table(card: Scorecard) -> str:
-    """A readable terminal report."""
+    """A readable terminal report.
+
+    Every line goes through terminal_line, so no text from a profile or a ruleset can act on the
+    terminal (escape sequences, control and bidi characters) or start a line of its own.
+    """
+    titles = {d.id: terminal_line(d.title) for d in card.dimensions}
+    width = max(map(len, titles.values()))
     lines = [_heading(card), card.overall.summary, *_gate_lines(card), ""]
-    width = max(len(d.title) for d in card.dimensions)
     lines.append(f"  {'Dimension':<{width}}  Level  Score")
     for d in card.dimensions:
         flag = "  ◀ bottleneck" if d.id in card.overall.bottleneck else ""
-        lines.append(f"  {d.title:<{width}}  {d.level}/5   {d.score:5.1f}  {_bar(d.score)}{flag}")
+        lines.append(
+            f"  {titles[d.id]:<{width}}  {d.level}/5   {d.score:5.1f}  {_bar(d.score)}{flag}"
+        )
     lines += ["", "Rules  (✓ pass  ✗ fail  ? unknown: data missing  – not applicable  ! error)"]
     for d in card.dimensions:
         lines.append(f"  {d.title}")
@@ -68,17 +74,17 @@ def table(card: Scorecard) -> str:
             for dim, g in gaps
         ]
     lines += ["", _provenance_line(card), ""]
-    return "\n".join(lines)
+    return "\n".join(map(terminal_line, lines))
 
 
-def _gate_lines(card: Scorecard) -> list[str]:
+def _gate_lines(card: Scorecard, text: Callable[[str], str] = str) -> list[str]:
     """The policy's verdict: passed, or failed with each reason."""
     if card.gate is None:
         return []
     verdict = "passed" if card.gate.passed else "FAILED"
     return [
-        f"Policy '{card.gate.policy}': {verdict}",
-        *(f"  - {reason}" for reason in card.gate.reasons),
+        f"Policy '{text(card.gate.policy)}': {verdict}",
+        *(f"  - {text(reason)}" for reason in card.gate.reasons),
     ]
 
 
@@ -89,44 +95,60 @@ def _provenance_line(card: Scorecard) -> str:
 
 
 def markdown(card: Scorecard) -> str:
-    """A Markdown report a panel can read."""
-    lines = [f"# {_heading(card)}", "", f"**{card.overall.summary}**", ""]
+    """A Markdown report a panel can read.
+
+    Every text from a profile or a ruleset goes through markdown_text: it shows as itself, never
+    as HTML, a link, an image or a table cell.
+    """
+    md = markdown_text
+    lines = [f"# {_heading(card, md)}", "", f"**{md(card.overall.summary)}**", ""]
     if card.gate is not None:
-        lines += [*_gate_lines(card), ""]
+        lines += [*_gate_lines(card, md), ""]
     lines += ["| Dimension | Level | Score | |", "|---|---|---|---|"]
     for d in card.dimensions:
         flag = "bottleneck" if d.id in card.overall.bottleneck else ""
-        lines.append(f"| {d.title} | {d.level}/5 | {d.score:g} | {flag} |")
+        lines.append(f"| {md(d.title)} | {d.level}/5 | {d.score:g} | {flag} |")
     if card.next_steps:
         lines += ["", "## Next steps", ""]
         lines += [
-            f"{n}. **{s.dimension}** (to level {s.level}): {s.action}"
+            f"{n}. **{md(s.dimension)}** (to level {s.level}): {md(s.action)}"
             for n, s in enumerate(card.next_steps, 1)
         ]
     for d in card.dimensions:
-        meaning = f" — {d.level_meaning}" if d.level_meaning else ""
-        lines += ["", f"## {d.title}: level {d.level}/5, score {d.score:g}{meaning}", ""]
-        lines += ["| | Level | Rule | Finding |", "|---|---|---|---|"]
-        lines += [
-            f"| {MARKS[r.outcome]} {r.outcome} | {r.level} | {r.title} | {r.finding} |"
-            for r in d.rules
-        ]
-        if d.data_gaps:
-            lines += [
-                "",
-                "Data gaps: "
-                + "; ".join(f"`{g.field}` ({', '.join(g.rules)})" for g in d.data_gaps),
-            ]
+        lines += ["", *_markdown_dimension(d)]
     p = card.provenance
     lines += [
         "",
         "## Provenance",
         "",
-        f"- scaleready {p.scaleready_version}, backend {p.backend}, assessed {p.assessed_at}",
+        f"- scaleready {p.scaleready_version}, backend {md(p.backend)}, "
+        f"assessed {md(p.assessed_at)}",
     ]
-    lines.append(f"- profile sha256 `{p.profile_sha256}`")
-    lines += [f"- ruleset {r.id} {r.version}, sha256 `{r.sha256}`" for r in p.rulesets]
+    lines.append(f"- profile sha256 {_code(p.profile_sha256 or '')}")
+    lines += [f"- ruleset {md(r.id)} {md(r.version)}, sha256 {_code(r.sha256)}" for r in p.rulesets]
     return "\n".join(lines) + "\n"
+
+
+def _markdown_dimension(d: Dimension) -> list[str]:
+    """One dimension's heading, rule table and data gaps."""
+    md = markdown_text
+    meaning = f" — {md(d.level_meaning)}" if d.level_meaning else ""
+    lines = [f"## {md(d.title)}: level {d.level}/5, score {d.score:g}{meaning}", ""]
+    lines += ["| | Level | Rule | Finding |", "|---|---|---|---|"]
+    lines += [
+        f"| {MARKS[r.outcome]} {r.outcome} | {r.level} | {md(r.title)} | {md(r.finding)} |"
+        for r in d.rules
+    ]
+    if d.data_gaps:
+        gaps = "; ".join(f"{_code(g.field)} ({md(', '.join(g.rules))})" for g in d.data_gaps)
+        lines += ["", f"Data gaps: {gaps}"]
+    return lines
+
+
+def _code(text: str) -> str:
+    """A field path or a hash as inline code; with a backtick in it, as escaped text instead."""
+    plain = terminal_line(text)
+    return f"`{plain}`" if plain and "`" not in plain else markdown_text(plain)
 
 
 def explanation(result: Explanation) -> str:
@@ -148,7 +170,7 @@ def explanation(result: Explanation) -> str:
         lines += ["", f"What it means: {meaning}"]
     if result.outcome not in ("pass", "not_applicable"):
         lines.append(f"Advice: {spec.advice}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(map(terminal_line, lines)) + "\n"  # safe to print, as in table()
 
 
 def _steps(steps: Sequence[Step]) -> list[str]:

@@ -1,0 +1,214 @@
+"""Printed and Markdown scorecards: a profile's or a ruleset's text is shown, never obeyed."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from scaleready.safe_text import FORMULA_TRIGGERS, markdown_text, plain_text, spreadsheet_text
+from tests.conftest import run_scaleready, write
+
+# Raw HTML, a script link, a tracking image, an autolink, table cells, a heading and a link
+# reference definition on lines of their own.
+MARKUP = (
+    "<script>alert(1)</script><svg onload=alert(2)> [click](javascript:alert(3)) "
+    "![t](http://tracker.example/p.png) <javascript:alert(4)> | x | y |\n"
+    "# Injected heading\n[click]: javascript:alert(5)"
+)
+# Terminal control: colour (CSI), a hyperlink and a window title (OSC), a bell, an 8-bit CSI
+# that clears the screen, a carriage return that overwrites the line, a right-to-left override.
+TERMINAL = (
+    "Bell\x07 and \x1b[31mred\x1b[0m \x1b]8;;http://evil.example\x1b\\link\x1b]8;;\x1b\\ "
+    "\x1b]0;title\x07\x9b2J over\rwrite \u202eevil\u202c end"
+)
+TERMINAL_SHOWN = "Bell and red link  over write evil end"
+# Characters no printed line may hold: C0 but the line break, DEL, C1, bidi formatting.
+UNSAFE_ON_A_TERMINAL = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+# What the scorecard's own Markdown makes: headings, paragraphs, lists, tables, bold and code.
+MARKDOWN_TAGS = {"h1", "h2", "p", "strong", "code", "ol", "ul", "li"}
+MARKDOWN_TAGS |= {"table", "thead", "tbody", "tr", "th", "td"}
+
+
+def hostile_ruleset(folder: Path, text: str) -> Path:
+    """A ruleset whose every text is ``text``: one rule fails, one lacks data."""
+
+    def rule(rule_id: str, condition: str) -> dict:
+        return {
+            "id": rule_id,
+            "title": text,
+            "level": 1,
+            "condition": condition,
+            "pass": text,
+            "fail": text,
+            "advice": text,
+            "references": ["source"],
+        }
+
+    ruleset = {
+        "id": "hostile",
+        "title": text,
+        "version": "1.0.0",
+        "summary": text,
+        "levels": {1: text, 2: text},
+        "references": [{"id": "source", "title": text, "url": "javascript:alert(6)"}],
+        "rules": [
+            rule("fails", "present(organisation.country)"),
+            rule("lacks_data", "organisation.yearly_income > 5"),
+        ],
+    }
+    return write(folder / "hostile.yaml", json.dumps(ruleset))
+
+
+def hostile_profile(folder: Path, name: str) -> Path:
+    return write(folder / "profile.yaml", f"name: {json.dumps(name)}\n")
+
+
+def assess(tmp_path: Path, text: str, *args: str):
+    rules = hostile_ruleset(tmp_path, text)
+    profile = hostile_profile(tmp_path, text)
+    result = run_scaleready(
+        "assess", profile, "--rules", rules, "--ruleset", "hostile", "--ruleset", "evidence", *args
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+class Rendered(HTMLParser):
+    """The tags, links and text of the HTML a Markdown renderer makes."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+# Markdown -------------------------------------------------------------------------------------
+
+
+def test_markdown_shows_markup_from_profiles_and_rulesets_as_text(tmp_path):
+    markdown = assess(tmp_path, MARKUP, "--format", "markdown").stdout
+    html = MarkdownIt("commonmark").enable("table").render(markdown)
+    page = Rendered(html)
+    tags = {tag for tag, _ in page.tags}
+    assert tags <= MARKDOWN_TAGS, "no script, svg, link or image"
+    one_line = MARKUP.replace("\n", " ")
+    assert one_line in "".join(page.text), "the text is shown as it is, on one line"
+    headings = [tag for tag, _ in page.tags if tag in ("h1", "h2")]
+    assert len(headings) == len(re.findall(r"^#+ ", markdown, re.M)), "no injected heading"
+
+
+def test_markdown_tables_keep_their_columns_and_rows(tmp_path):
+    markdown = assess(tmp_path, MARKUP, "--format", "markdown").stdout
+    html = MarkdownIt("commonmark").enable("table").render(markdown)
+    rows = [
+        ["".join(Rendered(cell).text) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)
+    ]
+    assert all(len(row) == 4 for row in rows)
+    one_line = MARKUP.replace("\n", " ")
+    hostile_dimension = [one_line, "0/5", "0", "bottleneck"]
+    failed_rule = ["✗ fail", "1", one_line, one_line]
+    assert hostile_dimension in rows
+    assert failed_rule in rows, "the hostile text fills exactly its own cell"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("organisation.yearly_income", "organisation.yearly_income"),
+        ("_emphasis_ and *strong*", r"\_emphasis\_ and \*strong\*"),
+        ("AT&T <b>", "AT&amp;T &lt;b&gt;"),
+        ("a | b", r"a \| b"),
+        ("Wow! ![x](y)", r"Wow! !\[x\](y)"),
+    ],
+    ids=["field-name-stays-readable", "emphasis", "html", "table-cell", "image"],
+)
+def test_markdown_text_escapes_only_what_could_act(text, shown):
+    assert markdown_text(text) == shown
+
+
+# The terminal ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("output_format", ["table", "markdown"])
+def test_printed_scorecards_carry_no_terminal_control(tmp_path, output_format):
+    stdout = assess(tmp_path, TERMINAL, "--format", output_format).stdout
+    assert not UNSAFE_ON_A_TERMINAL.findall(stdout)
+    assert TERMINAL_SHOWN in stdout
+
+
+def test_explain_carries_no_terminal_control(tmp_path):
+    rules = hostile_ruleset(tmp_path, TERMINAL)
+    profile = hostile_profile(tmp_path, TERMINAL)
+    result = run_scaleready("explain", profile, "hostile.fails", "--rules", rules)
+    assert result.returncode == 0, result.stderr
+    assert not UNSAFE_ON_A_TERMINAL.findall(result.stdout)
+    assert TERMINAL_SHOWN in result.stdout
+
+
+def test_printed_json_escapes_terminal_control_and_keeps_the_data(tmp_path):
+    stdout = assess(tmp_path, TERMINAL, "--format", "json").stdout
+    assert not UNSAFE_ON_A_TERMINAL.findall(stdout)
+    assert json.loads(stdout)["profile"]["name"] == TERMINAL
+
+
+def test_plain_text_hides_nothing_after_an_unfinished_escape_sequence():
+    assert plain_text("a\x1b]8;;http://x.example b") == "a8;;http://x.example b"
+    assert plain_text("a\x9d0;title b") == "a0;title b"
+
+
+# Properties of the guards, on texts drawn mostly from the characters that matter ----------------
+
+TRICKY = st.lists(
+    st.sampled_from(
+        list("<>&\\`*_[]()!|~#$:/ =+-@'\"\t\r\n\x00\x1b\x07\x9b\x9d\x9c\u202e\u2028é😀a1.")
+        + ["](javascript:", "<script>", "&lt;", "\x1b]8;;", "\x1b[31m", "http://x.example"]
+    ),
+    max_size=20,
+).map("".join)
+PROPERTIES = settings(max_examples=300, derandomize=True, deadline=None)
+
+
+@PROPERTIES
+@given(st.one_of(TRICKY, st.text(max_size=30)))
+def test_any_text_renders_in_markdown_as_itself(text):
+    for markdown in (f"| a |\n|---|\n| {markdown_text(text)} |\n", f"x {markdown_text(text)}\n"):
+        html = MarkdownIt("commonmark").enable("table").render(markdown)
+        page = Rendered(html)
+        assert {tag for tag, _ in page.tags} <= {"p", "table", "thead", "tbody", "tr", "th", "td"}
+        assert "".join(page.text).strip().endswith(plain_text(text).strip())
+
+
+@PROPERTIES
+@given(st.one_of(TRICKY, st.text(max_size=30)))
+def test_any_text_prints_without_terminal_control(text):
+    line = plain_text(text)
+    assert not UNSAFE_ON_A_TERMINAL.findall(line)
+    assert "\n" not in line
+    assert plain_text(line) == line
+
+
+@PROPERTIES
+@given(st.one_of(TRICKY, st.text(max_size=30)))
+def test_any_text_is_a_spreadsheet_text_never_a_formula(text):
+    cell = spreadsheet_text(text)
+    assert not cell.lstrip(" ").startswith(FORMULA_TRIGGERS)
+    assert ILLEGAL_CHARACTERS_RE.search(cell) is None
