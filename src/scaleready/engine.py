@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, partial
 
 from scaleready import __version__, durable_backend
 from scaleready.errors import EngineError, InputError
@@ -63,7 +63,9 @@ class Engine:
         self.backend = _choose_backend(backend)
         self._program = None
         if self.backend == "durable_rules":
-            self._program = durable_backend.DurableProgram(self._rules_to_run())
+            self._program = durable_backend.DurableProgram(
+                self._rules_to_run(), reference=partial(evaluate_outcomes, self.rulesets)
+            )
 
     def _rules_to_run(self) -> list[durable_backend.RuleToRun]:
         def citer(ruleset: Ruleset):
