@@ -394,8 +394,14 @@ def compute_derived_facts(
     limited = []
     for name in names:
         fact = facts[name]
-        if fact.time_limit is None:
-            _judge(fact, *_call_inline(fact.function, profile), values, errors)
+        if fact.time_limit is None:  # a built-in: called here, no thread to hand over to
+            try:
+                value, error = fact.function(profile), None
+            except KeyboardInterrupt:
+                raise
+            except BaseException as raised:  # plugin code: even sys.exit() is its bug
+                value, error = None, raised
+            _judge(fact, value, error, values, errors)
         elif fact.state.hung is not None:
             errors[name] = fact.state.hung
         else:
@@ -412,33 +418,35 @@ def compute_derived_facts(
     return values, errors
 
 
-def _call_inline(function: Callable, profile: object) -> tuple[object, BaseException | None]:
-    try:
-        return function(profile), None
-    except KeyboardInterrupt:
-        raise
-    except BaseException as error:  # plugin code: even sys.exit() is its bug, not our exit
-        return None, error
-
-
 def _judge(fact: DerivedFact, value, error, values: dict, errors: dict) -> None:
     """Keep a fact's value, or say why the rules that need it cannot be assessed."""
+    if error is None and (value is None or _usable(fact, value)):
+        if value is not None:
+            values[fact.name] = value
+        return
+    problem = _problem_with(fact, value, error)
+    errors[fact.name] = f"derived fact {fact.name!r} from plugin {fact.plugin!r} {problem}"
+
+
+def _usable(fact: DerivedFact, value: object) -> bool:
+    """Of the fact's kind, and finite if a float (the durable_rules C core reads no NaN)."""
+    return kind_of_value(value) == fact.kind and (
+        not isinstance(value, float) or math.isfinite(value)
+    )
+
+
+def _problem_with(fact: DerivedFact, value, error) -> str:
+    """What is wrong with what a fact's function returned or raised."""
     if isinstance(error, KeyboardInterrupt):
         raise error
-    about = f"derived fact {fact.name!r} from plugin {fact.plugin!r}"
     if error is not None:
-        errors[fact.name] = f"{about} failed: {_brief(error)}"
-    elif value is None:
-        return
-    elif kind_of_value(value) != fact.kind:
-        errors[fact.name] = f"{about} returned a {kind_of_value(value)}, not a {fact.kind}"
-    elif isinstance(value, float) and not math.isfinite(value):
-        errors[fact.name] = (
-            f"{about} returned {value!r}, not a finite number (it should return None "
-            "when the data it needs is missing)"
-        )
-    else:
-        values[fact.name] = value
+        return f"failed: {_brief(error)}"
+    if kind_of_value(value) != fact.kind:
+        return f"returned a {kind_of_value(value)}, not a {fact.kind}"
+    return (
+        f"returned {value!r}, not a finite number (it should return None when the data it "
+        "needs is missing)"
+    )
 
 
 def _give_up_on(fact: DerivedFact, errors: dict) -> None:
