@@ -219,7 +219,7 @@ def _load_one(manager, registry: Registry, info: PluginInfo, entry_point) -> Non
 
 def _record_copy(registry: Registry, name: str, chosen: _Installed, other: _Installed) -> None:
     """Name a second entry point of the same name: the built-in's name, or a plugin twice over."""
-    if chosen.builtin:
+    if chosen.builtin and not other.builtin:
         culprit = other.distribution
         message = (
             f"its entry point {name!r} has the name of a built-in plugin, which cannot be "
