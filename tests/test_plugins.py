@@ -434,7 +434,7 @@ class _RaisesBaseExceptions:
 def test_any_base_exception_from_a_plugin_is_contained_and_named():
     registry = load_registry([_RaisesBaseExceptions()], load_entry_points=False)
     assert [str(p) for p in registry.problems] == [
-        "plugin '_RaisesBaseExceptions': register_rulesets failed: GeneratorExit: ; plugin skipped"
+        "plugin '_RaisesBaseExceptions': register_rulesets failed: GeneratorExit; plugin skipped"
     ]
     _, errors = compute_derived_facts(registry.derived_facts, ["escapes"], load_profile(CODE_CLUB))
     assert errors == {

@@ -248,7 +248,7 @@ def _module_version(plugin: object) -> str | None:
 def _brief(error: BaseException) -> str:
     if isinstance(error, SystemExit):
         return f"it called sys.exit({error.code!r}), which a plugin must not do"
-    return f"{type(error).__name__}: {error}"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def _record(registry: Registry, info: PluginInfo, message: str) -> None:
