@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, SCALEREADY
+from tests.conftest import REPO, SCALEREADY, pip
 from tests.hostile.generate import GENERATORS
 
 CORPUS = REPO / "tests" / "hostile"
@@ -37,9 +37,15 @@ def _write_files(folder: Path, files: dict) -> None:
             target.write_bytes(GENERATORS[recipe["generate"]](**parameters))
 
 
-def _run(case: dict, folder: Path) -> tuple[int, str, str, float]:
+def _install_plugins(site: Path, packages: list[str]) -> dict:
+    """Install the case's plugin packages (folders of tests/plugins/) into ``site``, for real."""
+    pip("install", "--target", str(site), *(str(REPO / "tests" / "plugins" / p) for p in packages))
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+
+
+def _run(case: dict, folder: Path, plugins_env: dict) -> tuple[int, str, str, float]:
     """Exit code, stdout, stderr and peak resident memory (MiB) of the command."""
-    env = {**os.environ, **{k: str(v) for k, v in (case.get("env") or {}).items()}}
+    env = {**os.environ, **plugins_env, **{k: str(v) for k, v in (case.get("env") or {}).items()}}
     env.pop("SCALEREADY_DEBUG", None)
     with (folder / ".stdout").open("wb") as out, (folder / ".stderr").open("wb") as err:
         process = subprocess.Popen(
@@ -78,7 +84,12 @@ def _wait(process: subprocess.Popen, seconds: float):
 def test_hostile_input_ends_as_documented(case_file: Path, tmp_path: Path):
     case = yaml.safe_load(case_file.read_text(encoding="utf-8"))
     _write_files(tmp_path, case.get("files"))
-    code, stdout, stderr, peak_mib = _run(case, tmp_path)
+    site = tmp_path.with_name(f"{tmp_path.name}-plugins")  # outside the folder the case sees
+    plugins_env = _install_plugins(site, case["plugins"]) if case.get("plugins") else {}
+    try:
+        code, stdout, stderr, peak_mib = _run(case, tmp_path, plugins_env)
+    finally:
+        shutil.rmtree(site, ignore_errors=True)  # uninstalled: the next case starts clean
     assert code == case["exit"], f"exit {code}, expected {case['exit']}\n{stderr[-3000:]}"
     assert "Traceback" not in stdout + stderr, stderr[-3000:]
     for text in case.get("stderr") or []:

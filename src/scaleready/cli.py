@@ -75,14 +75,42 @@ def strict_plugins_option(command):
 
 
 def _engine(ctx: click.Context, strict: bool, **options):
-    engine, registry = create_engine(strict_plugins=strict or ctx.obj["strict_plugins"], **options)
+    engine, registry = create_engine(**options)
+    if _strict(ctx, strict) and registry.problems:
+        _refuse(ctx, registry)
     _warn_about(registry)
     return engine
 
 
+def _strict(ctx: click.Context, strict: bool) -> bool:
+    """--strict-plugins given to this command or to `scaleready` itself."""
+    return strict or ctx.find_root().obj["strict_plugins"]
+
+
+def _registry(ctx: click.Context, strict: bool):
+    """The installed plugins' registry; with --strict-plugins, exit 4 on any plugin problem."""
+    registry = load_registry()
+    if _strict(ctx, strict) and registry.problems:
+        _refuse(ctx, registry)
+    _warn_about(registry)
+    return registry
+
+
+def _refuse(ctx: click.Context, registry) -> None:
+    """--strict-plugins: every plugin problem is an error, and the exit code is 4."""
+    for problem in _distinct(registry.problems):
+        click.echo(f"error: {problem}", err=True)
+    ctx.exit(EXIT_INTERNAL)
+
+
 def _warn_about(registry) -> None:
-    for problem in registry.problems:
-        click.echo(f"warning: {problem} (skipped; --strict-plugins makes this an error)", err=True)
+    for problem in _distinct(registry.problems):
+        click.echo(f"warning: {problem} (--strict-plugins makes this an error)", err=True)
+
+
+def _distinct(problems) -> list[str]:
+    """Each message once, in order."""
+    return list(dict.fromkeys(map(str, problems)))
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -344,10 +372,12 @@ def explain(ctx, profile, rule, rule_files, strict_plugins):
 def plugins(ctx, as_json, strict_plugins):
     """List installed plugins, what each provides, and any that failed to load."""
     registry = load_registry()
-    if strict_plugins or ctx.obj["strict_plugins"]:
-        for problem in registry.problems:
-            raise problem
-    listing = [vars(info) for info in sorted(registry.plugins.values(), key=lambda i: i.name)]
+    if _strict(ctx, strict_plugins) and registry.problems:
+        _refuse(ctx, registry)
+    listing = [
+        vars(info)
+        for info in sorted(registry.plugins.values(), key=lambda i: (not i.builtin, i.name))
+    ]
     if as_json:
         click.echo(json.dumps(listing, indent=2))
         return
@@ -356,7 +386,9 @@ def plugins(ctx, as_json, strict_plugins):
         provides = ", ".join(
             info["rulesets"] + [f"derived.{name}" for name in info["derived_facts"]]
         )
-        click.echo(f"{info['name']} {info['version'] or ''}: {provides or 'nothing'}{status}")
+        version = f" {info['version']}" if info["version"] else ""
+        kind = " (built-in)" if info["builtin"] else ""
+        click.echo(f"{info['name']}{version}{kind}: {provides or 'nothing'}{status}")
 
 
 @cli.group()
@@ -366,10 +398,11 @@ def rulesets():
 
 @rulesets.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def rulesets_list(as_json):
+@strict_plugins_option
+@click.pass_context
+def rulesets_list(ctx, as_json, strict_plugins):
     """List the installed rulesets."""
-    registry = load_registry()
-    _warn_about(registry)
+    registry = _registry(ctx, strict_plugins)
     rows = [
         {
             "id": rs.id,
@@ -389,9 +422,11 @@ def rulesets_list(as_json):
 
 @rulesets.command("show")
 @click.argument("ruleset_id")
-def rulesets_show(ruleset_id):
+@strict_plugins_option
+@click.pass_context
+def rulesets_show(ctx, ruleset_id, strict_plugins):
     """Show a ruleset's levels and rules, with each condition."""
-    registry = load_registry()
+    registry = _registry(ctx, strict_plugins)
     if ruleset_id not in registry.rulesets:
         known = ", ".join(sorted(registry.rulesets))
         raise click.BadParameter(
@@ -442,7 +477,9 @@ def _check_each(files, check) -> None:
     is_flag=True,
     help="Also fail unless every rule passes and fails in a case and levels 0-5 are all expected.",
 )
-def rulesets_test(targets, require_coverage):
+@strict_plugins_option
+@click.pass_context
+def rulesets_test(ctx, targets, require_coverage, strict_plugins):
     """Run rulesets' test cases (x.tests.yaml beside x.yaml) through every backend.
 
     With no arguments, tests every installed ruleset that ships cases. A target is an installed
@@ -454,8 +491,7 @@ def rulesets_test(targets, require_coverage):
         scaleready rulesets test evidence
         scaleready rulesets test my-ruleset.yaml --require-coverage
     """
-    registry = load_registry()
-    _warn_about(registry)
+    registry = _registry(ctx, strict_plugins)
     failed = 0
     for ruleset, cases_file in _test_targets(registry, targets):
         cases = ruleset_tests.load_cases(cases_file, ruleset)
@@ -534,10 +570,11 @@ def _report_coverage(found) -> bool:
     show_default=True,
     help="Folder to write one Markdown page per ruleset into.",
 )
-def rulesets_docs(ruleset_ids, output):
+@strict_plugins_option
+@click.pass_context
+def rulesets_docs(ctx, ruleset_ids, output, strict_plugins):
     """Write Markdown documentation of rulesets: levels, every rule in plain words, references."""
-    registry = load_registry()
-    _warn_about(registry)
+    registry = _registry(ctx, strict_plugins)
     for ruleset_id in ruleset_ids or sorted(registry.rulesets):
         if ruleset_id not in registry.rulesets:
             installed = ", ".join(sorted(registry.rulesets))

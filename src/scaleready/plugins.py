@@ -1,16 +1,31 @@
 """The plugin host: finds plugins, collects what they register, and names the ones that break.
 
 Only this module calls the hooks.  Each hook implementation is called on its own, so whatever a
-plugin contributes is attributed to it, and a plugin that raises is skipped as a whole.
+plugin contributes is attributed to it, and a plugin that fails is skipped as a whole.
+
+Plugin code is not trusted to return, nor to leave the process alone.  Its import, each hook call
+and each third-party derived fact run on a helper thread that the caller stops waiting for after a
+time limit (SCALEREADY_PLUGIN_TIMEOUT, SCALEREADY_FACT_TIMEOUT), and whatever it raises, SystemExit
+included, is caught and blamed on the plugin.  Only KeyboardInterrupt goes on: Ctrl-C must still
+stop scaleready.  A thread, not a signal, because an alarm works only in the main thread, and
+engines are shared across threads by embedders.  The built-ins are scaleready's own code: they are
+loaded first, their names and what they register cannot be taken, and their derived facts run
+inline, so the default path pays nothing for the time limit.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import math
 import os
+import queue
+import re
+import threading
+import time
 import types
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pluggy
@@ -24,6 +39,21 @@ from scaleready.rules import Ruleset, load_ruleset, profile_fields
 ENTRY_POINT_GROUP = "scaleready"
 AUTOLOAD_OFF_VARIABLE = "SCALEREADY_DISABLE_PLUGIN_AUTOLOAD"
 FACT_KINDS = ("number", "string", "boolean")
+BUILTIN_DISTRIBUTION = "scaleready"  # entry points of this distribution are the built-ins
+
+# Time limits, in seconds; each can be changed with its environment variable.
+PLUGIN_TIMEOUT_VARIABLE = "SCALEREADY_PLUGIN_TIMEOUT"
+DEFAULT_PLUGIN_TIMEOUT = 10.0  # a plugin's import, and then each of its hook calls
+FACT_TIMEOUT_VARIABLE = "SCALEREADY_FACT_TIMEOUT"
+DEFAULT_FACT_TIMEOUT = 5.0  # one third-party derived fact on one profile
+HELPER_IDLE_SECONDS = 1.0  # a helper thread with nothing to do for this long ends
+
+
+@dataclass
+class _FactState:
+    """What one derived fact has done in this process: set once it ran out of time."""
+
+    hung: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +68,8 @@ class DerivedFact:
     inputs: tuple[
         str, ...
     ] = ()  # profile field paths it reads: the data to ask for when it is None
+    time_limit: float | None = DEFAULT_FACT_TIMEOUT  # None: a built-in, called inline
+    state: _FactState = field(default_factory=_FactState, compare=False, repr=False)
 
 
 @dataclass
@@ -49,6 +81,8 @@ class PluginInfo:
     rulesets: list[str] = field(default_factory=list)
     derived_facts: list[str] = field(default_factory=list)
     error: str | None = None
+    distribution: str | None = None
+    builtin: bool = False
 
 
 @dataclass
@@ -59,6 +93,9 @@ class Registry:
     derived_facts: dict[str, DerivedFact] = field(default_factory=dict)
     plugins: dict[str, PluginInfo] = field(default_factory=dict)
     problems: list[PluginError] = field(default_factory=list)
+    skipped: set[str] = field(default_factory=set)  # plugins whose own code failed
+    plugin_timeout: float = DEFAULT_PLUGIN_TIMEOUT
+    fact_timeout: float = DEFAULT_FACT_TIMEOUT
 
     def fact_kinds(self) -> dict[str, str]:
         return {name: fact.kind for name, fact in self.derived_facts.items()}
@@ -69,13 +106,32 @@ def autoload_enabled() -> bool:
     return not os.environ.get(AUTOLOAD_OFF_VARIABLE)
 
 
+def time_limit(variable: str, default: float) -> float:
+    """Seconds from an environment variable, or the default; InputError if it is not a time."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise InputError(
+            f"{variable} must be a number of seconds above 0, such as {default:g}; it is {text!r}"
+        )
+    return min(seconds, threading.TIMEOUT_MAX)
+
+
 def get_plugin_manager(
     plugins: Iterable[object] = (), *, load_entry_points: bool | None = None
 ) -> tuple[pluggy.PluginManager, Registry]:
     """A plugin manager with the given plugins and (unless turned off) the installed ones."""
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
-    registry = Registry()
+    registry = Registry(
+        plugin_timeout=time_limit(PLUGIN_TIMEOUT_VARIABLE, DEFAULT_PLUGIN_TIMEOUT),
+        fact_timeout=time_limit(FACT_TIMEOUT_VARIABLE, DEFAULT_FACT_TIMEOUT),
+    )
     for plugin in plugins:
         name = getattr(plugin, "__name__", type(plugin).__name__)
         manager.register(plugin, name=name)
@@ -86,17 +142,103 @@ def get_plugin_manager(
     return manager, registry
 
 
+# --- finding and loading installed plugins -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Installed:
+    """One entry point in the scaleready group, and the distribution that provides it."""
+
+    entry_point: importlib.metadata.EntryPoint
+    distribution: str
+    version: str
+    location: str
+    builtin: bool
+
+    def describe(self) -> str:
+        return f"{self.distribution} {self.version} in {self.location}"
+
+
+def _installed_plugins() -> dict[str, list[_Installed]]:
+    """Every installed entry point by name: built-ins first, then by name; copies in path order.
+
+    importlib.metadata's own entry_points() keeps one distribution of each name and drops the
+    others without a word; every copy is listed here, so a plugin installed twice can be named.
+    """
+    found: dict[str, list[_Installed]] = {}
+    seen: dict[tuple[str, str], None] = {}  # a dict keeps sys.path order
+    for dist in importlib.metadata.distributions():
+        name, location = dist.name, str(dist.locate_file(""))
+        if not name or (_canonical(name), location) in seen:
+            continue  # no metadata, or the same folder twice on sys.path
+        seen[_canonical(name), location] = None
+        builtin = _canonical(name) == BUILTIN_DISTRIBUTION
+        for entry_point in dist.entry_points.select(group=ENTRY_POINT_GROUP):
+            copy = _Installed(entry_point, name, dist.version, location, builtin)
+            found.setdefault(entry_point.name, []).append(copy)
+    folders = list(dict.fromkeys(location for _, location in seen))  # in sys.path order
+    for copies in found.values():  # the built-in, else the first on sys.path, else by name
+        copies.sort(key=lambda c: (not c.builtin, folders.index(c.location), c.distribution))
+    return dict(sorted(found.items(), key=lambda item: (not item[1][0].builtin, item[0])))
+
+
+def _canonical(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
 def _load_entry_points(manager: pluggy.PluginManager, registry: Registry) -> None:
-    for entry_point in sorted(
-        importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name
-    ):
-        version = entry_point.dist.version if entry_point.dist else None
-        info = registry.plugins.setdefault(entry_point.name, PluginInfo(entry_point.name, version))
-        try:
-            plugin = entry_point.load()
-            manager.register(plugin, name=entry_point.name)
-        except Exception as error:  # a broken plugin is named and skipped, never fatal here
-            _record(registry, info, f"failed to load {entry_point.value}: {_brief(error)}")
+    for name, (chosen, *others) in _installed_plugins().items():
+        if name in registry.plugins:
+            _record_copy_of_given(registry, name, chosen)
+        else:
+            info = PluginInfo(
+                name, chosen.version, distribution=chosen.distribution, builtin=chosen.builtin
+            )
+            registry.plugins[name] = info
+            _load_one(manager, registry, info, chosen.entry_point)
+        for other in others:
+            _record_copy(registry, name, chosen, other)
+
+
+def _load_one(manager, registry: Registry, info: PluginInfo, entry_point) -> None:
+    """Import one plugin within the time limit and register it; a failure skips it, named."""
+    try:
+        plugin = _call_plugin(entry_point.load, registry.plugin_timeout)
+    except _PluginCallFailed as failure:
+        _skip(registry, info, f"failed to load {entry_point.value}: {failure}")
+        return
+    if manager.is_registered(plugin):
+        already = manager.get_name(plugin)
+        _record(registry, info, f"{entry_point.value} is already loaded as plugin {already!r}")
+        return
+    try:
+        manager.register(plugin, name=info.name)
+    except pluggy.PluginValidationError as error:  # a hook with parameters the spec lacks
+        _record(registry, info, f"{entry_point.value} is not a valid plugin: {error}")
+
+
+def _record_copy(registry: Registry, name: str, chosen: _Installed, other: _Installed) -> None:
+    """Name a second entry point of the same name: the built-in's name, or a plugin twice over."""
+    if chosen.builtin and not other.builtin:
+        culprit = other.distribution
+        message = (
+            f"its entry point {name!r} has the name of a built-in plugin, which cannot be "
+            f"replaced; not loaded ({other.describe()})"
+        )
+    else:
+        culprit = name
+        message = (
+            f"installed twice: {chosen.describe()}, and {other.describe()}; the first is "
+            "loaded, the second is not: uninstall one of them"
+        )
+    info = PluginInfo(name, other.version, distribution=other.distribution, error=message)
+    registry.plugins[f"{name} ({other.describe()})"] = info
+    registry.problems.append(PluginError(message, plugin=culprit))
+
+
+def _record_copy_of_given(registry: Registry, name: str, installed: _Installed) -> None:
+    message = f"a plugin given by the program already has this name; {installed.describe()} skipped"
+    registry.problems.append(PluginError(message, plugin=name))
 
 
 def _module_version(plugin: object) -> str | None:
@@ -104,12 +246,23 @@ def _module_version(plugin: object) -> str | None:
 
 
 def _brief(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
+    if isinstance(error, SystemExit):
+        return f"it called sys.exit({error.code!r}), which a plugin must not do"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def _record(registry: Registry, info: PluginInfo, message: str) -> None:
     info.error = message if info.error is None else f"{info.error}; {message}"
     registry.problems.append(PluginError(message, plugin=info.name))
+
+
+def _skip(registry: Registry, info: PluginInfo, message: str) -> None:
+    """A plugin whose own code failed: nothing more of it is called or kept."""
+    _record(registry, info, f"{message}; plugin skipped")
+    registry.skipped.add(info.name)
+
+
+# --- collecting what plugins register ------------------------------------------------------------
 
 
 def collect(manager: pluggy.PluginManager, registry: Registry) -> Registry:
@@ -126,21 +279,25 @@ def collect(manager: pluggy.PluginManager, registry: Registry) -> Registry:
 def _call_each(
     manager, registry: Registry, hook_name: str, make_registrar: Callable
 ) -> list[tuple]:
-    """Call one hook plugin by plugin; keep what each registered unless it raised."""
+    """Call one hook plugin by plugin; keep what each registered unless it failed.
+
+    The built-ins come first, then the others by name: the first to register a name keeps it.
+    """
     contributions = []
     for implementation in getattr(manager.hook, hook_name).get_hookimpls():
         name = implementation.plugin_name
         info = registry.plugins.setdefault(name, PluginInfo(name, None))
+        if name in registry.skipped:
+            continue  # failed in another hook: skipped as a whole
         registered: list = []
+        arguments = {arg: make_registrar(registered) for arg in implementation.argnames}
         try:
-            implementation.function(
-                **{arg: make_registrar(registered) for arg in implementation.argnames}
-            )
-        except Exception as error:  # the plugin's own code failed: skip all it registered
-            _record(registry, info, f"{hook_name} failed: {_brief(error)}")
+            _call_plugin(partial(implementation.function, **arguments), registry.plugin_timeout)
+        except _PluginCallFailed as failure:
+            _skip(registry, info, f"{hook_name} failed: {failure}")
             continue
         contributions.append((info, registered))
-    return sorted(contributions, key=lambda pair: pair[0].name)
+    return sorted(contributions, key=lambda pair: (not pair[0].builtin, pair[0].name))
 
 
 def _fact_registrar(registered: list) -> Callable:
@@ -171,12 +328,13 @@ def _path_registrar(registered: list) -> Callable:
 def _add_fact(registry: Registry, info: PluginInfo, fact: tuple) -> None:
     name, function, kind, description, inputs = fact
     if name in registry.derived_facts:
-        owner = registry.derived_facts[name].plugin
-        _record(
-            registry, info, f"derived fact {name!r} is already registered by {owner!r}; skipped"
-        )
+        owner = _owner(registry, registry.derived_facts[name].plugin)
+        _record(registry, info, f"derived fact {name!r} is already registered by {owner}; skipped")
         return
-    registry.derived_facts[name] = DerivedFact(name, function, kind, description, info.name, inputs)
+    limit = None if info.builtin else registry.fact_timeout
+    registry.derived_facts[name] = DerivedFact(
+        name, function, kind, description, info.name, inputs, limit
+    )
     info.derived_facts.append(name)
 
 
@@ -188,10 +346,19 @@ def _add_plugin_ruleset(registry: Registry, info: PluginInfo, path: Path) -> Non
         return
     if ruleset.id in registry.rulesets:
         owner = next(p.name for p in registry.plugins.values() if ruleset.id in p.rulesets)
-        _record(registry, info, f"ruleset {ruleset.id!r} is already provided by {owner!r}; skipped")
+        _record(
+            registry,
+            info,
+            f"ruleset {ruleset.id!r} is already provided by {_owner(registry, owner)}; skipped",
+        )
         return
     registry.rulesets[ruleset.id] = ruleset
     info.rulesets.append(ruleset.id)
+
+
+def _owner(registry: Registry, plugin: str) -> str:
+    builtin = registry.plugins.get(plugin, PluginInfo(plugin, None)).builtin
+    return f"the built-in plugin {plugin!r}" if builtin else f"plugin {plugin!r}"
 
 
 def add_ruleset_files(registry: Registry, paths: Iterable[str | Path]) -> list[str]:
@@ -212,26 +379,198 @@ def load_registry(
     return collect(manager, registry)
 
 
+# --- derived facts, on every profile -------------------------------------------------------------
+
+
 def compute_derived_facts(
     facts: Mapping[str, DerivedFact], names: Iterable[str], profile: object
 ) -> tuple[dict[str, object], dict[str, str]]:
-    """Values of the named facts for a profile, and the facts whose function failed (with why)."""
-    values, errors = {}, {}
+    """Values of the named facts for a profile, and the facts that failed (with why).
+
+    Built-in facts are called here; the others on a helper thread, each within its time limit.
+    """
+    values: dict[str, object] = {}
+    errors: dict[str, str] = {}
+    limited = []
     for name in names:
         fact = facts[name]
-        try:
-            value = fact.function(profile)
-        except Exception as error:  # a plugin's bug: the rules that need it report an error outcome
-            errors[name] = (
-                f"derived fact {name!r} from plugin {fact.plugin!r} failed: {_brief(error)}"
-            )
-            continue
-        if value is None:
-            continue
-        if kind_of_value(value) != fact.kind:
-            errors[name] = (
-                f"derived fact {name!r} returned a {kind_of_value(value)}, not a {fact.kind}"
-            )
-            continue
-        values[name] = value
+        if fact.time_limit is None:  # a built-in: called here, no thread to hand over to
+            try:
+                value, error = fact.function(profile), None
+            except KeyboardInterrupt:
+                raise
+            except BaseException as raised:  # plugin code: even sys.exit() is its bug
+                value, error = None, raised
+            _judge(fact, value, error, values, errors)
+        elif fact.state.hung is not None:
+            errors[name] = fact.state.hung
+        else:
+            limited.append(fact)
+    while limited:
+        calls = [(partial(fact.function, profile), fact.time_limit) for fact in limited]
+        outcomes, stuck = _call_in_turn(calls)
+        for fact, outcome in zip(limited, outcomes, strict=False):
+            _judge(fact, *outcome, values, errors)
+        if stuck is None:
+            break
+        _give_up_on(limited[stuck], errors)
+        limited = limited[stuck + 1 :]
     return values, errors
+
+
+def _judge(fact: DerivedFact, value, error, values: dict, errors: dict) -> None:
+    """Keep a fact's value, or say why the rules that need it cannot be assessed."""
+    if error is None and (value is None or _usable(fact, value)):
+        if value is not None:
+            values[fact.name] = value
+        return
+    problem = _problem_with(fact, value, error)
+    errors[fact.name] = f"derived fact {fact.name!r} from plugin {fact.plugin!r} {problem}"
+
+
+def _usable(fact: DerivedFact, value: object) -> bool:
+    """Of the fact's kind, and finite if a float (the durable_rules C core reads no NaN)."""
+    return kind_of_value(value) == fact.kind and (
+        not isinstance(value, float) or math.isfinite(value)
+    )
+
+
+def _problem_with(fact: DerivedFact, value, error) -> str:
+    """What is wrong with what a fact's function returned or raised."""
+    if isinstance(error, KeyboardInterrupt):
+        raise error
+    if error is not None:
+        return f"failed: {_brief(error)}"
+    if kind_of_value(value) != fact.kind:
+        return f"returned a {kind_of_value(value)}, not a {fact.kind}"
+    return (
+        f"returned {value!r}, not a finite number (it should return None when the data it "
+        "needs is missing)"
+    )
+
+
+def _give_up_on(fact: DerivedFact, errors: dict) -> None:
+    """A fact that ran out of time is not called again: its thread may still be running."""
+    fact.state.hung = (
+        f"derived fact {fact.name!r} from plugin {fact.plugin!r} did not return within "
+        f"{fact.time_limit:g} s ({FACT_TIMEOUT_VARIABLE}); it is not called again in this run"
+    )
+    errors[fact.name] = fact.state.hung
+
+
+# --- calling plugin code with a time limit -------------------------------------------------------
+
+
+class _PluginCallFailed(Exception):
+    """A plugin's call raised (anything but KeyboardInterrupt) or ran out of time."""
+
+
+def _call_plugin(call: Callable[[], object], limit: float) -> object:
+    """What ``call`` returns, made on a helper thread; _PluginCallFailed saying why if it failed."""
+    outcomes, stuck = _call_in_turn([(call, limit)])
+    if stuck is not None:
+        raise _PluginCallFailed(f"it did not finish within {limit:g} s ({PLUGIN_TIMEOUT_VARIABLE})")
+    value, error = outcomes[0]
+    if isinstance(error, KeyboardInterrupt):
+        raise error
+    if error is not None:
+        raise _PluginCallFailed(_brief(error))
+    return value
+
+
+class _Calls:
+    """Calls to make one after another on a helper thread, and what each returned or raised."""
+
+    def __init__(self, calls: Sequence[tuple[Callable[[], object], float]]) -> None:
+        self.calls = calls
+        self.outcomes: list[tuple[object, BaseException | None]] = []
+        self.progress = (0, time.monotonic())  # the call running, and when it started
+        self.finished = threading.Lock()
+        self.finished.acquire()
+
+    def run(self, helper: _HelperThread) -> None:
+        for index, (call, _) in enumerate(self.calls):
+            if helper.abandoned:
+                return
+            self.progress = (index, time.monotonic())
+            try:
+                outcome = (call(), None)
+            except BaseException as error:  # plugin code: the caller judges what it raised
+                outcome = (None, error)
+            self.outcomes.append(outcome)
+        self.finished.release()
+
+    def time_left(self) -> float:
+        index, started = self.progress
+        return started + self.calls[index][1] - time.monotonic()
+
+
+def _call_in_turn(calls: Sequence[tuple[Callable[[], object], float]]):
+    """(value, error) of each call made in turn, each within its limit; and the index of the
+    call that ran out of time (the outcomes stop before it), or None."""
+    job = _Calls(calls)
+    helper = _submit(job)
+    try:
+        while not job.finished.acquire(timeout=max(job.time_left(), 0.0)):
+            index, _ = job.progress
+            if job.time_left() <= 0 and len(job.outcomes) == index:  # still in that call
+                helper.abandon()
+                return job.outcomes[:index], index
+    except BaseException:  # Ctrl-C while waiting: the call is left to run on its own thread
+        helper.abandon()
+        raise
+    return job.outcomes, None
+
+
+class _HelperThread:
+    """A daemon thread making calls for one caller thread; it ends when idle or abandoned."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[_Calls] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._open = True
+        self.abandoned = False
+        threading.Thread(target=self._serve, name="scaleready-plugin-calls", daemon=True).start()
+
+    def submit(self, job: _Calls) -> bool:
+        with self._lock:
+            if self._open and not self.abandoned:
+                self._jobs.put(job)
+                return True
+            return False
+
+    def abandon(self) -> None:
+        self.abandoned = True
+
+    def _serve(self) -> None:
+        while not self.abandoned:
+            try:
+                job = self._jobs.get(timeout=HELPER_IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if self._jobs.empty():
+                        self._open = False
+                        return
+                continue
+            job.run(self)
+
+
+_helpers = threading.local()
+
+
+def _submit(job: _Calls) -> _HelperThread:
+    """Hand a job to this thread's helper, starting one if it has none or its helper ended."""
+    helper = getattr(_helpers, "thread", None)
+    if helper is None or not helper.submit(job):
+        helper = _helpers.thread = _HelperThread()
+        helper.submit(job)
+    return helper
+
+
+def _forget_helpers() -> None:
+    """In a forked child the helper threads do not exist: start new ones when needed."""
+    global _helpers
+    _helpers = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_helpers)

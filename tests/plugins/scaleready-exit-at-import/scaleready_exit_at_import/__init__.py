@@ -1,0 +1,5 @@
+"""A plugin that ends the process at import, as a script mistaken for a plugin might."""
+
+import sys
+
+sys.exit(0)
