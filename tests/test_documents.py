@@ -353,3 +353,19 @@ def test_brief_never_prints_a_whole_long_value():
 def test_an_input_error_calls_its_documents_documents(tmp_path):
     text = message(write(tmp_path, "p.yaml", "a: !!python/none x\n"), InputError)
     assert "documents are plain data" in text
+
+
+def test_a_control_character_in_yaml_is_named_with_its_line(tmp_path):
+    path = write(tmp_path, "p.yaml", "name: x\nsummary: a\x0cb\n")
+    assert "line 2: the character U+000C is not allowed in YAML" in message(path)
+
+
+def test_item_path_quotes_a_key_that_holds_a_line_break_or_an_escape():
+    assert item_path(("weights", "evi\ndence")) == "weights.'evi\\ndence'"
+    assert item_path(("weights", "\x1b[31mred")) == "weights.'\\x1b[31mred'"
+
+
+def test_deep_json_that_yaml_cannot_read_still_gets_its_line(tmp_path):
+    # "\ud800\udc00" is valid JSON (a surrogate pair) that YAML refuses to read
+    text = '{"name": "\\ud800\\udc00",\n "rules": ' + "[" * 40 + "]" * 40 + "}\n"
+    assert "line 2: lists and sections are nested" in message(write(tmp_path, "p.json", text))

@@ -376,3 +376,11 @@ def test_40000_unknown_keys_are_reported_briefly(tmp_path):
     assert lines[0].endswith("40,000 problems:")
     assert lines[1].startswith("  line 2: top level: unknown key 'key0'")
     assert lines[-1] == f"  ... and {40_000 - MAX_PROBLEMS_SHOWN:,} more"
+
+
+def test_an_unknown_key_with_a_control_character_is_quoted_so_the_message_stays_one_line():
+    with pytest.raises(ProfileError) as caught:
+        profile_from_data({"name": "x", "bad\x1b[2J\nkey": 1})
+    text = str(caught.value)
+    assert "top level: unknown key 'bad\\x1b[2J\\nkey'" in text and "\x1b" not in text
+    assert len(text.splitlines()) == 1

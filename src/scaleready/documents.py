@@ -247,7 +247,7 @@ def load_document(path: Path, error: type[InputError]) -> Document:
             source=str(path),
         )
     if _deeper_than(data, MAX_NESTING_DEPTH):
-        raise error(_too_deep_message(_decode(raw)), source=str(path))
+        raise error(_too_deep_message(_decode(raw), suffix), source=str(path))
     return Document(data=data, path=path, raw=raw)
 
 
@@ -275,7 +275,13 @@ def item_path(location: Location) -> str:
 
     List items are numbered from 1, as the columns of a grant round number them.
     """
-    return ".".join(str(step + 1) if isinstance(step, int) else str(step) for step in location)
+    return ".".join(_step(step) for step in location)
+
+
+def _step(step: str | int) -> str:
+    if isinstance(step, int):
+        return str(step + 1)
+    return step if step.isprintable() else repr(step)  # a key may hold a newline or an escape
 
 
 def join_problems(problems: Sequence[str], total: int | None = None) -> str:
@@ -398,11 +404,18 @@ def _parse_yaml(raw: bytes, path: Path, error: type[InputError]) -> Any:
     try:
         return _safe_load(text, error)
     except RecursionError:  # the pure-Python parser, when libyaml is missing
-        raise error(_too_deep_message(text), source=str(path)) from None
+        raise error(_too_deep_message(text, ".yaml"), source=str(path)) from None
     except yaml.MarkedYAMLError as exc:
         if "maximum nesting depth" in str(exc.problem):  # libyaml stops at 1,000 levels
-            raise error(_too_deep_message(text), source=str(path)) from None
+            raise error(_too_deep_message(text, ".yaml"), source=str(path)) from None
         raise error(_yaml_message(exc), source=str(path)) from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise error(
+            f"line {line}: the character U+{exc.character:04X} is not allowed in YAML "
+            f"({exc.reason}); remove it",
+            source=str(path),
+        ) from None
     except yaml.YAMLError as exc:
         raise error(f"not valid YAML: {exc}", source=str(path)) from None
 
@@ -425,7 +438,7 @@ def _parse_json(raw: bytes, path: Path, error: type[InputError]) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_unique_keys, parse_int=_json_int)
     except RecursionError:
-        raise error(_too_deep_message(text), source=str(path)) from None
+        raise error(_too_deep_message(text, ".json"), source=str(path)) from None
     except _TooManyDigits as exc:
         line = text[: text.find(exc.digits)].count("\n") + 1
         raise error(f"line {line}: {exc}", source=str(path)) from None
@@ -511,13 +524,32 @@ def _deeper_than(data: Any, limit: int) -> bool:
     return False
 
 
-def _too_deep_message(text: str) -> str:
-    line = _line_too_deep(text)
+def _too_deep_message(text: str, suffix: str) -> str:
+    line = _json_line_too_deep(text) if suffix == ".json" else _line_too_deep(text)
     where = f"line {line}: " if line else ""
     return (
         f"{where}lists and sections are nested more than {MAX_NESTING_DEPTH} levels deep; "
         "a few levels are all any document needs: check the brackets and indentation"
     )
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}\n]')
+
+
+def _json_line_too_deep(text: str) -> int | None:
+    """The line where JSON brackets first nest deeper than MAX_NESTING_DEPTH (strings skipped)."""
+    depth, line = 0, 1
+    for token in _JSON_TOKEN.finditer(text):
+        character = token.group()
+        if character == "\n":
+            line += 1
+        elif character in "[{":
+            depth += 1
+            if depth > MAX_NESTING_DEPTH:
+                return line
+        elif character in "]}":
+            depth -= 1
+    return None
 
 
 def _line_too_deep(text: str) -> int | None:

@@ -453,7 +453,7 @@ def profile_from_data(data: Any, source: str = "<data>") -> InnovationProfile:
     """Validate already-parsed data (a dict) as a profile, or raise ProfileError."""
     if not isinstance(data, dict):
         raise ProfileError(
-            f"expected a mapping of fields, got {type(data).__name__}", source=source
+            f"top level: expected a mapping of fields, got {brief(data)}", source=source
         )
     return _validate(data, source, None)
 
@@ -482,7 +482,7 @@ def _unknown_key(loc: tuple[str | int, ...]) -> str:
     names = list(_model_at(InnovationProfile, loc[:-1]).model_fields)
     hint = nearest(str(loc[-1]), names)
     advice = f"did you mean '{hint}'?" if hint else "the keys allowed here are " + ", ".join(names)
-    return f"unknown key '{loc[-1]}'; {advice}"
+    return f"unknown key {brief(str(loc[-1]))}; {advice}"
 
 
 def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel]:
@@ -533,7 +533,7 @@ def _choice_problem(value: Any, expected: str) -> str:
     choices = [c.strip(" '") for c in expected.replace(" or ", ", ").split(",")]
     hint = nearest(value, choices) if isinstance(value, str) else None
     advice = f"did you mean '{hint}'?" if hint else "use one of: " + ", ".join(choices)
-    return f"'{value}' is not one of the choices; {advice}"
+    return f"{brief(value)} is not one of the choices; {advice}"
 
 
 def _constraint_problem(kind: str, ctx: dict[str, Any], value: Any, msg: str) -> str:
