@@ -10,7 +10,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -160,7 +160,7 @@ class Document:
     data: dict[str, Any]
     path: Path
     raw: bytes = field(repr=False)
-    _lines: dict[Location, int] | None = field(default=None, init=False, repr=False, compare=False)
+    _lines: _LineIndex | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def sha256(self) -> str:
@@ -170,22 +170,41 @@ class Document:
     def line_of(self, location: Location) -> int | None:
         """Line (1-based) of a key path, or of its deepest existing prefix; None if none exists."""
         if self._lines is None:  # only on the error path: the fast path never builds it
-            self._lines = _line_index(_decode(self.raw))
+            self._lines = _LineIndex(_decode(self.raw))
         path: Location = ()
         line = None
         for step in location:
             # a list item is indexed by its number, a mapping key by its text (even "1")
-            found = next((s for s in (step, str(step)) if path + (s,) in self._lines), None)
+            found = next((s for s in (step, str(step)) if self._lines.line(path + (s,))), None)
             if found is None:
                 break
             path += (found,)
-            line = self._lines[path]
+            line = self._lines.line(path)
         return line
+
+
+class _LineIndex:
+    """The line of every mapping key and list item, by path, from one pass over the YAML events.
+
+    The pass goes only as far as the lookups so far have needed, and never twice, so finding
+    the lines of all of a document's problems is linear in its size (a problem at the top of
+    a long list is found without reading the list). JSON is read as YAML here; whatever YAML
+    cannot read is left out (no line).
+    """
+
+    def __init__(self, text: str) -> None:
+        self._lines: dict[Location, int] = {}
+        self._reading = _read_lines(text, self._lines)
+
+    def line(self, path: Location) -> int | None:
+        while path not in self._lines and next(self._reading, False):
+            pass
+        return self._lines.get(path)
 
 
 @dataclass
 class _Open:
-    """A list or mapping being read by `_line_index`."""
+    """A list or mapping being read by `_read_lines`."""
 
     path: Location | None  # None inside a key that is itself a list or mapping: not indexed
     is_mapping: bool
@@ -193,25 +212,20 @@ class _Open:
     key: str | None = None  # the mapping key whose value comes next
 
 
-def _line_index(text: str) -> dict[Location, int]:
-    """The line of every mapping key and list item, by path: one pass over the YAML events.
-
-    Built once per document, so finding the lines of all of a document's problems is linear in
-    its size. JSON is read as YAML here; whatever YAML cannot read is left out (no line).
-    """
-    index: dict[Location, int] = {}
+def _read_lines(text: str, lines: dict[Location, int]) -> Iterator[bool]:
+    """Note the line of each key and list item in `lines`, yielding after each YAML event."""
     stack: list[_Open] = []
     try:
         for event in yaml.parse(text, Loader=_BaseLoader):
             if isinstance(event, yaml.CollectionEndEvent):
                 stack.pop()
             elif isinstance(event, yaml.NodeEvent):
-                path = _place(stack[-1], event, index) if stack else ()
+                path = _place(stack[-1], event, lines) if stack else ()
                 if isinstance(event, yaml.CollectionStartEvent):
                     stack.append(_Open(path, isinstance(event, yaml.MappingStartEvent)))
+            yield True
     except yaml.YAMLError:
-        pass
-    return index
+        return
 
 
 def _place(parent: _Open, event: yaml.NodeEvent, index: dict[Location, int]) -> Location | None:
