@@ -163,3 +163,11 @@ def test_a_weight_of_true_exits_3_naming_the_field(tmp_path):
     result = run_scaleready("assess", MISFIT, "--policy", path)
     assert result.returncode == 3
     assert "line 3: weights.evidence: expected a number" in result.stderr
+
+
+def test_an_unknown_key_is_named_under_its_section_and_quoted(tmp_path, engine):
+    with pytest.raises(PolicyError) as caught:
+        policy(tmp_path, engine, 'weigths: {}\n"' + "x" * 100 + '\\e": 1\n')  # \e: escape
+    lines = str(caught.value).splitlines()
+    assert lines[1] == "  line 2: top level: unknown key 'weigths'; did you mean 'weights'?"
+    assert lines[2].startswith("  line 3: top level: unknown key 'xxxx") and "\x1b" not in lines[2]

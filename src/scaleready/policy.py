@@ -156,14 +156,16 @@ def _problems(error: ValidationError, document: Document) -> str:
 
 def _problem(problem: dict, line: int | None) -> str:
     location = tuple(problem["loc"])
-    message = problem["msg"]
+    where = f"line {line}: " if line else ""
     if problem["type"] == "extra_forbidden":
-        hint = nearest(str(location[-1]), PolicySpec.model_fields)
-        message = f"unknown key {location[-1]!r}" + (f"; did you mean {hint!r}?" if hint else "")
-    elif problem["type"] in _WRONG_TYPE:
+        key = str(location[-1])
+        hint = nearest(key, PolicySpec.model_fields)
+        advice = f"; did you mean {hint!r}?" if hint else ""
+        return f"{where}{item_path(location[:-1]) or 'top level'}: unknown key {brief(key)}{advice}"
+    message = problem["msg"]
+    if problem["type"] in _WRONG_TYPE:
         message = f"expected {_WRONG_TYPE[problem['type']]}, got {brief(problem['input'])}"
-    place = item_path(location) or "(top level)"
-    return f"{f'line {line}: ' if line else ''}{place}: {message}"
+    return f"{where}{item_path(location) or 'top level'}: {message}"
 
 
 _WRONG_TYPE = {
