@@ -32,6 +32,10 @@ def _write_files(folder: Path, files: dict) -> None:
             shutil.copyfile(REPO / recipe["copy"], target)
         elif "base64" in recipe:
             target.write_bytes(base64.b64decode(recipe["base64"]))
+        elif "fifo" in recipe:  # a named pipe nobody writes to: reading it would wait forever
+            os.mkfifo(target)
+        elif "symlink" in recipe:  # e.g. {symlink: /dev/zero}
+            target.symlink_to(recipe["symlink"])
         else:
             parameters = {k: v for k, v in recipe.items() if k != "generate"}
             target.write_bytes(GENERATORS[recipe["generate"]](**parameters))

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from scaleready.documents import MAX_LIST_ITEMS, MAX_PROBLEMS_SHOWN
 from scaleready.errors import PolicyError
 from scaleready.policy import load_policy
 from scaleready.profile import load_profile
@@ -86,3 +87,87 @@ def test_a_bad_policy_file_exits_3(tmp_path):
     path = write(tmp_path / "p.yaml", "name: x\nminimum_levels: {evidense: 2}\n")
     result = run_scaleready("assess", MISFIT, "--policy", path)
     assert result.returncode == 3 and "did you mean 'evidence'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("weights: {evidence: true}\n", "weights.evidence: expected a number"),
+        ("weights: {evidence: '2'}\n", "weights.evidence: expected a number"),
+        ("weights: {evidence: .inf}\n", "weights.evidence: Input should be a finite number"),
+        ("minimum_overall_level: true\n", "minimum_overall_level: expected a whole number"),
+        ("minimum_overall_level: 2.0\n", "minimum_overall_level: expected a whole number"),
+        ("minimum_levels: {evidence: '3'}\n", "minimum_levels.evidence: expected a whole"),
+        ("minimum_overall_score: false\n", "minimum_overall_score: expected a number"),
+        ("minimum_overall_score: .nan\n", "minimum_overall_score: Input should be a finite"),
+        ("summary: 12\n", "summary: expected text, got 12"),
+        ("required_rulesets: [evidence, 7]\n", "required_rulesets.2: expected text, got 7"),
+        ("disqualifying_rules: evidence.x\n", "disqualifying_rules: expected a list"),
+    ],
+    ids=[
+        "weight_true",
+        "weight_quoted",
+        "weight_infinite",
+        "level_true",
+        "level_float",
+        "level_quoted",
+        "score_false",
+        "score_nan",
+        "summary_number",
+        "ruleset_number",
+        "rules_not_a_list",
+    ],
+)
+def test_every_policy_field_is_strict_about_its_type(tmp_path, engine, text, message):
+    with pytest.raises(PolicyError) as caught:
+        policy(tmp_path, engine, text)
+    assert message in str(caught.value)
+
+
+def test_a_weight_written_as_a_whole_number_or_with_an_exponent_is_a_number(tmp_path, engine):
+    loaded = policy(tmp_path, engine, "weights: {evidence: 2, partnership: 1.5e0}\n")
+    assert loaded.spec.weights == {"evidence": 2.0, "partnership": 1.5}
+
+
+def test_policy_problems_name_their_line_and_number_items_from_1(tmp_path, engine):
+    text = "required_rulesets:\n  - evidence\n  - 3\nweights:\n  evidence: true\n"
+    with pytest.raises(PolicyError) as caught:
+        policy(tmp_path, engine, text)
+    lines = str(caught.value).splitlines()
+    assert lines[0].endswith("2 problems:")
+    assert lines[1:] == [
+        "  line 4: required_rulesets.2: expected text, got 3",
+        "  line 6: weights.evidence: expected a number (true, false and quoted numbers are "
+        "not numbers), got true",
+    ]
+
+
+def test_a_policy_with_thousands_of_problems_lists_a_few_and_counts_the_rest(tmp_path, engine):
+    items = "".join(f"  - {n}\n" for n in range(MAX_LIST_ITEMS))
+    with pytest.raises(PolicyError) as caught:
+        policy(tmp_path, engine, "required_rulesets:\n" + items)
+    lines = str(caught.value).splitlines()
+    assert lines[0].endswith(f"{MAX_LIST_ITEMS:,} problems:")
+    assert lines[-1] == f"  ... and {MAX_LIST_ITEMS - MAX_PROBLEMS_SHOWN:,} more"
+
+
+def test_a_policy_list_over_its_bound_is_one_problem(tmp_path, engine):
+    rules = ", ".join(["evidence.x"] * (MAX_LIST_ITEMS + 1))
+    with pytest.raises(PolicyError) as caught:
+        policy(tmp_path, engine, f"disqualifying_rules: [{rules}]\n")
+    assert "line 2: disqualifying_rules: List should have at most 1000 items" in str(caught.value)
+
+
+def test_a_weight_of_true_exits_3_naming_the_field(tmp_path):
+    path = write(tmp_path / "p.yaml", "name: x\nweights:\n  evidence: true\n")
+    result = run_scaleready("assess", MISFIT, "--policy", path)
+    assert result.returncode == 3
+    assert "line 3: weights.evidence: expected a number" in result.stderr
+
+
+def test_an_unknown_key_is_named_under_its_section_and_quoted(tmp_path, engine):
+    with pytest.raises(PolicyError) as caught:
+        policy(tmp_path, engine, 'weigths: {}\n"' + "x" * 100 + '\\e": 1\n')  # \e: escape
+    lines = str(caught.value).splitlines()
+    assert lines[1] == "  line 2: top level: unknown key 'weigths'; did you mean 'weights'?"
+    assert lines[2].startswith("  line 3: top level: unknown key 'xxxx") and "\x1b" not in lines[2]

@@ -5,10 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import pytest
 import yaml
+from annotated_types import MaxLen
+from pydantic import BaseModel
 
+from scaleready.documents import MAX_LIST_ITEMS, MAX_NESTED_LIST_ITEMS, MAX_PROBLEMS_SHOWN
 from scaleready.errors import ProfileError
 from scaleready.profile import (
     EVALUATION_DESIGNS,
@@ -20,6 +25,7 @@ from scaleready.profile import (
     profile_json_schema,
     profile_template,
 )
+from tests.conftest import run_scaleready
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 RESERVED = {"id", "sid", "m", "scaleready"}
@@ -79,18 +85,51 @@ def test_a_quoted_number_is_not_silently_accepted(tmp_path):
     assert "reach.sites: expected a whole number, got '40'; remove the quotes" in problems(path)
 
 
+def test_a_number_written_with_an_exponent_is_a_number(tmp_path):
+    text = "name: x\norganisation:\n  yearly_income: 1e6\n  free_reserves: 2.5e5\n"
+    profile = load_profile(write(tmp_path, "p.yaml", text))
+    assert (profile.organisation.yearly_income, profile.organisation.free_reserves) == (1e6, 2.5e5)
+
+
+def test_a_quoted_exponent_stays_text_and_the_advice_to_unquote_it_now_works(tmp_path):
+    path = write(tmp_path, "p.yaml", "name: x\norganisation:\n  yearly_income: '1e6'\n")
+    assert "got '1e6'; remove the quotes around the number" in problems(path)
+    unquoted = write(tmp_path, "q.yaml", "name: x\norganisation:\n  yearly_income: 1e6\n")
+    assert load_profile(unquoted).organisation.yearly_income == 1e6
+
+
+def test_text_that_is_no_number_gets_no_advice_to_unquote_it(tmp_path):
+    path = write(tmp_path, "p.yaml", "name: x\norganisation:\n  yearly_income: '1,000'\n")
+    assert "write a plain number without units or commas" in problems(path)
+
+
 def test_a_whole_number_is_accepted_where_a_number_is_expected():
     profile = profile_from_data({"name": "x", "organisation": {"yearly_income": 1000}})
     assert profile.organisation.yearly_income == 1000.0
 
 
-def test_item_fields_are_named_with_their_list_index(tmp_path):
+def test_item_fields_are_numbered_from_1_as_the_csv_columns_are(tmp_path):
     text = "name: x\nevidence:\n  evaluations:\n    - design: rct\n    - design: rtc\n"
     text = problems(write(tmp_path, "p.yaml", text))
     assert (
-        "line 5: evidence.evaluations[1].design: 'rtc' is not one of the choices; "
+        "line 5: evidence.evaluations.2.design: 'rtc' is not one of the choices; "
         "did you mean 'rct'?" in text
     )
+
+
+def test_a_contract_problem_names_the_contract_as_its_column_does(tmp_path):
+    text = "name: x\ncontracts:\n  - pbr_share: 0.5\n    upfront_share: 0.7\n  - pbr_share: 2\n"
+    lines = problems(write(tmp_path, "p.yaml", text)).splitlines()
+    assert lines[1].endswith(
+        "line 3: contracts.1: pbr_share and upfront_share add up to more than 1 (100%)"
+    )
+    assert lines[2].startswith("  line 5: contracts.2.pbr_share: must be at most 1, got 2")
+
+
+def test_unknown_keys_in_list_items_are_numbered_from_1():
+    with pytest.raises(ProfileError) as caught:
+        profile_from_data({"name": "x", "sources": [{}, {"titel": "a"}]})
+    assert "sources.2: unknown key 'titel'; did you mean 'title'?" in str(caught.value)
 
 
 def test_every_problem_is_reported_at_once_in_document_order(tmp_path):
@@ -201,3 +240,147 @@ def test_evaluation_designs_run_from_weakest_to_strongest():
 def test_a_dumped_profile_loads_back_unchanged():
     profile = load_profile(EXAMPLES / "code-club.yaml")
     assert profile_from_data(profile.model_dump(mode="json")) == profile
+
+
+# ---------------------------------------------------------------- bounds
+
+
+def _base(annotation: Any) -> Any:
+    """`X | None` -> X."""
+    args = [arg for arg in get_args(annotation) if arg is not type(None)]
+    return (
+        args[0] if get_origin(annotation) in (Union, UnionType) and len(args) == 1 else annotation
+    )
+
+
+def _item(annotation: Any) -> Any | None:
+    """The item type of a list field, or None for other fields."""
+    base = _base(annotation)
+    return get_args(base)[0] if get_origin(base) is list else None
+
+
+def _is_model(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, BaseModel)
+
+
+def _models(model: type[BaseModel] = InnovationProfile) -> list[type[BaseModel]]:
+    found = [model]
+    for spec in model.model_fields.values():
+        inner = _item(spec.annotation) or _base(spec.annotation)
+        if _is_model(inner):
+            found += [m for m in _models(inner) if m not in found]
+    return found
+
+
+def _max_length(spec: Any) -> int | None:
+    return next((m.max_length for m in spec.metadata if isinstance(m, MaxLen)), None)
+
+
+def test_every_list_in_a_profile_has_its_documented_bound():
+    list_items = {_item(s.annotation) for m in _models() for s in m.model_fields.values()}
+    for model in _models():
+        for name, spec in model.model_fields.items():
+            if _item(spec.annotation) is not None:
+                expected = MAX_NESTED_LIST_ITEMS if model in list_items else MAX_LIST_ITEMS
+                assert _max_length(spec) == expected, f"{model.__name__}.{name}"
+
+
+def full_profile(model: type[BaseModel] = InnovationProfile) -> dict:
+    """A valid profile with every field answered and every list filled to its bound."""
+    return {name: _filled(name, spec) for name, spec in model.model_fields.items()}
+
+
+def _filled(name: str, spec: Any) -> Any:
+    item, kind = _item(spec.annotation), _base(spec.annotation)
+    if item is not None:
+        count = _max_length(spec)
+        if _is_model(item):
+            return [full_profile(item) for _ in range(count)]
+        if name == "estimates":  # field paths
+            paths = list(field_catalogue())
+            return [paths[n % len(paths)] for n in range(count)]
+        return [f"item {n}" for n in range(count)]
+    if _is_model(kind):
+        return full_profile(kind)
+    if get_origin(kind) is Literal:
+        return get_args(kind)[-1]
+    if kind is bool:
+        return True
+    return spec.examples[0] if spec.examples else {int: 3, float: 0.5, str: "text"}[kind]
+
+
+@pytest.fixture(scope="module")
+def profile_at_the_bounds() -> InnovationProfile:
+    return profile_from_data({**full_profile(), "name": "Every list full"})
+
+
+def test_a_profile_with_every_list_at_its_bound_is_valid(profile_at_the_bounds):
+    assert len(profile_at_the_bounds.partnerships) == MAX_LIST_ITEMS
+    evaluations = profile_at_the_bounds.evidence.evaluations
+    assert len(evaluations) == MAX_LIST_ITEMS
+    assert {len(e.outcomes) for e in evaluations} == {MAX_NESTED_LIST_ITEMS}
+
+
+def test_durable_rules_assesses_a_profile_with_every_list_at_its_bound(
+    engine, profile_at_the_bounds
+):
+    # 100,000 partnerships made durable_rules 2.0.28 fail (error 314): the bounds keep clear
+    assert engine.backend == "durable_rules"
+    card = engine.assess(profile_at_the_bounds)
+    assert card.profile.name == "Every list full"
+    judged = [rule for dimension in card.dimensions for rule in dimension.rules]
+    assert judged and all(rule.outcome != "error" for rule in judged)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"partnerships": [{}] * (MAX_LIST_ITEMS + 1)},
+        {"model": {"core_components": ["a"] * (MAX_LIST_ITEMS + 1)}},
+        {"evidence": {"evaluations": [{"outcomes": [{}] * (MAX_NESTED_LIST_ITEMS + 1)}]}},
+    ],
+    ids=["partnerships", "core_components", "outcomes"],
+)
+def test_a_list_over_its_bound_is_one_problem_naming_the_list(data):
+    with pytest.raises(ProfileError) as caught:
+        profile_from_data({"name": "x", **data})
+    text = str(caught.value)
+    assert "items, more than the" in text and "a list may hold here" in text
+    assert "\n" not in text
+
+
+def test_a_million_wrong_items_are_one_short_problem_not_a_million_lines():
+    with pytest.raises(ProfileError) as caught:
+        profile_from_data({"name": "x", "partnerships": [1] * 1_000_000})
+    assert str(caught.value) == (
+        "<data>: partnerships: holds 1,000,000 items, more than the 1,000 a list may hold "
+        "here; keep the ones that matter most"
+    )
+
+
+def test_many_problems_show_the_first_in_document_order_and_count_the_rest(tmp_path):
+    items = "".join(f"  - since: year {n}\n" for n in range(1, 31))
+    lines = problems(write(tmp_path, "p.yaml", "name: x\npartnerships:\n" + items)).splitlines()
+    assert lines[0].endswith("30 problems:")
+    assert lines[1].startswith("  line 3: partnerships.1.since: expected a whole number")
+    assert lines[MAX_PROBLEMS_SHOWN].startswith(f"  line {MAX_PROBLEMS_SHOWN + 2}:")
+    assert lines[-1] == f"  ... and {30 - MAX_PROBLEMS_SHOWN} more"
+
+
+def test_40000_unknown_keys_are_reported_briefly(tmp_path):
+    text = "name: x\n" + "".join(f"key{n}: 1\n" for n in range(40_000))
+    path = write(tmp_path, "p.yaml", text)
+    result = run_scaleready("profile", "validate", path)  # was quadratic: over a minute
+    assert result.returncode == 3
+    lines = result.stderr.splitlines()
+    assert lines[0].endswith("40,000 problems:")
+    assert lines[1].startswith("  line 2: top level: unknown key 'key0'")
+    assert lines[-1] == f"  ... and {40_000 - MAX_PROBLEMS_SHOWN:,} more"
+
+
+def test_an_unknown_key_with_a_control_character_is_quoted_so_the_message_stays_one_line():
+    with pytest.raises(ProfileError) as caught:
+        profile_from_data({"name": "x", "bad\x1b[2J\nkey": 1})
+    text = str(caught.value)
+    assert "top level: unknown key 'bad\\x1b[2J\\nkey'" in text and "\x1b" not in text
+    assert len(text.splitlines()) == 1

@@ -5,19 +5,62 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Hashable, Iterable
+import math
+import os
+import re
+import stat
+import sys
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
 
-from .errors import InputError
+from .errors import InputError, SettingError
 
-__all__ = ["SUFFIXES", "Document", "load_document", "nearest"]
+__all__ = [
+    "MAX_DOCUMENT_MIB",
+    "MAX_DOCUMENT_MIB_VARIABLE",
+    "MAX_LIST_ITEMS",
+    "MAX_NESTED_LIST_ITEMS",
+    "MAX_NESTING_DEPTH",
+    "MAX_PROBLEMS_SHOWN",
+    "SUFFIXES",
+    "Document",
+    "brief",
+    "item_path",
+    "join_problems",
+    "load_document",
+    "looks_like_number",
+    "max_document_bytes",
+    "nearest",
+]
 
 SUFFIXES = (".yaml", ".yml", ".json")
 Location = tuple[str | int, ...]
+
+# ---------------------------------------------------------------- limits (docs/limits.md)
+# The most scaleready reads from one profile, ruleset or policy file. Real ones are 1-15 KB; a
+# profile with 1,000 partnerships is about 250 KB. Parsing YAML costs up to about 220 bytes of
+# memory and 5-15 microseconds per byte of a pathological file (a list of 500,000 one-digit
+# items), so 1 MiB keeps the worst file near 230 MiB and 15 s. Raise it with the variable.
+MAX_DOCUMENT_MIB = 1
+MAX_DOCUMENT_MIB_VARIABLE = "SCALEREADY_MAX_DOCUMENT_MIB"
+# Lists and sections inside one another. The deepest valid document (a profile's evaluation
+# outcome) is 6 levels; deeper ones would meet Python's recursion limit (1,000) in the JSON
+# parser and in code that walks documents, so they are refused at load with their line.
+MAX_NESTING_DEPTH = 32
+# The most items a list in a profile or policy may hold (the schemas set it as max_length), and
+# the most a list inside a list item may hold (an evaluation's outcomes, whose count multiplies).
+# Real profiles list tens of partners, contracts or studies, and a study reports a handful of
+# outcome measures. A profile with every list full (1,000 of each, 50,000 outcome findings) is
+# assessed by both backends (about 190 MiB and a few seconds); durable_rules 2.0.28 fails
+# (error 314) on 100,000 partnerships or 1,000 x 1,000 outcome findings.
+MAX_LIST_ITEMS = 1_000
+MAX_NESTED_LIST_ITEMS = 50
+# The most problems one message lists; the rest are counted ("... and 999,990 more").
+MAX_PROBLEMS_SHOWN = 20
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STANDARD_TAG = "tag:yaml.org,2002:"
@@ -75,12 +118,39 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                     "merge keys ('<<') are not allowed; write the keys out in full", key_node
                 )
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:  # more digits than Python converts
+            raise _Rejected(_too_many_digits(node.value), node) from None
+
     def construct_undefined(self, node: yaml.Node) -> NoReturn:
         tag = node.tag.replace(_STANDARD_TAG, "!!", 1)
-        raise _Rejected(f"the tag '{tag}' is not allowed: {self.noun}s are plain data", node)
+        raise _Rejected(
+            f"the tag '{tag}' is not allowed: {_plural(self.noun)} are plain data", node
+        )
 
 
 _StrictLoader.add_constructor(None, _StrictLoader.construct_undefined)
+_StrictLoader.add_constructor(_STANDARD_TAG + "int", _StrictLoader.construct_yaml_int)
+# YAML 1.1 reads a number with an exponent as text unless it has a dot and a signed exponent
+# ("1e6" and "2.5e3" are text there); read them as numbers, as YAML 1.2 and JSON do.
+_EXPONENT_NUMBER = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
+_StrictLoader.add_implicit_resolver(
+    _STANDARD_TAG + "float", _EXPONENT_NUMBER, list("-+0123456789.")
+)
+_NUMBER_TAGS = (_STANDARD_TAG + "int", _STANDARD_TAG + "float")
+
+
+def looks_like_number(text: str) -> bool:
+    """True if `text`, written without quotes in a document, would be read as a number."""
+    resolvers = _StrictLoader.yaml_implicit_resolvers.get(text[:1], [])
+    tag = next((tag for tag, pattern in resolvers if pattern.match(text)), None)
+    return tag in _NUMBER_TAGS
+
+
+def _plural(noun: str) -> str:
+    return noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else noun + "s"
 
 
 @dataclass
@@ -90,7 +160,7 @@ class Document:
     data: dict[str, Any]
     path: Path
     raw: bytes = field(repr=False)
-    _root: yaml.Node | None = field(default=None, init=False, repr=False, compare=False)
+    _lines: _LineIndex | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def sha256(self) -> str:
@@ -99,47 +169,80 @@ class Document:
 
     def line_of(self, location: Location) -> int | None:
         """Line (1-based) of a key path, or of its deepest existing prefix; None if none exists."""
-        node, line = self._compose(), None
+        if self._lines is None:  # only on the error path: the fast path never builds it
+            self._lines = _LineIndex(_decode(self.raw))
+        path: Location = ()
+        line = None
         for step in location:
-            node = _child(node, step)
-            if node is None:
+            # a list item is indexed by its number, a mapping key by its text (even "1")
+            found = next((s for s in (step, str(step)) if self._lines.line(path + (s,))), None)
+            if found is None:
                 break
-            line = node.start_mark.line + 1
+            path += (found,)
+            line = self._lines.line(path)
         return line
 
-    def _compose(self) -> yaml.Node | None:
-        # Only on the error path: the fast path parses once and never builds the node tree.
-        if self._root is None:
-            try:
-                self._root = yaml.compose(_decode(self.raw), Loader=_StrictLoader)
-            except (yaml.YAMLError, UnicodeDecodeError):
-                return None
-        return self._root
+
+class _LineIndex:
+    """The line of every mapping key and list item, by path, from one pass over the YAML events.
+
+    The pass goes only as far as the lookups so far have needed, and never twice, so finding
+    the lines of all of a document's problems is linear in its size (a problem at the top of
+    a long list is found without reading the list). JSON is read as YAML here; whatever YAML
+    cannot read is left out (no line).
+    """
+
+    def __init__(self, text: str) -> None:
+        self._lines: dict[Location, int] = {}
+        self._reading = _read_lines(text, self._lines)
+
+    def line(self, path: Location) -> int | None:
+        while path not in self._lines and next(self._reading, False):
+            pass
+        return self._lines.get(path)
 
 
-def _child(node: yaml.Node | None, step: str | int) -> yaml.Node | None:
-    """The key node (for a mapping) or the item node (for a list) that a path step names."""
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(step):
-                return _KeyedNode(key_node, value_node)
-    if isinstance(node, _KeyedNode):
-        return _child(node.value_node, step)
-    if (
-        isinstance(node, yaml.SequenceNode)
-        and isinstance(step, int)
-        and 0 <= step < len(node.value)
-    ):
-        return node.value[step]
-    return None
+@dataclass
+class _Open:
+    """A list or mapping being read by `_read_lines`."""
+
+    path: Location | None  # None inside a key that is itself a list or mapping: not indexed
+    is_mapping: bool
+    nodes: int = 0  # items of a list; keys and values of a mapping
+    key: str | None = None  # the mapping key whose value comes next
 
 
-class _KeyedNode(yaml.Node):
-    """A mapping entry: reports the key's line, walks on into the value."""
+def _read_lines(text: str, lines: dict[Location, int]) -> Iterator[bool]:
+    """Note the line of each key and list item in `lines`, yielding after each YAML event."""
+    stack: list[_Open] = []
+    try:
+        for event in yaml.parse(text, Loader=_BaseLoader):
+            if isinstance(event, yaml.CollectionEndEvent):
+                stack.pop()
+            elif isinstance(event, yaml.NodeEvent):
+                path = _place(stack[-1], event, lines) if stack else ()
+                if isinstance(event, yaml.CollectionStartEvent):
+                    stack.append(_Open(path, isinstance(event, yaml.MappingStartEvent)))
+            yield True
+    except yaml.YAMLError:
+        return
 
-    def __init__(self, key_node: yaml.Node, value_node: yaml.Node) -> None:
-        super().__init__(key_node.tag, key_node.value, key_node.start_mark, key_node.end_mark)
-        self.value_node = value_node
+
+def _place(parent: _Open, event: yaml.NodeEvent, index: dict[Location, int]) -> Location | None:
+    """The path of a node inside `parent`, noting the line of a key or list item in `index`."""
+    position, parent.nodes = parent.nodes, parent.nodes + 1
+    if parent.path is None:
+        return None
+    line = event.start_mark.line + 1
+    if not parent.is_mapping:
+        index[parent.path + (position,)] = line
+        return parent.path + (position,)
+    if position % 2 == 0:  # a key: its line is the entry's line
+        parent.key = event.value if isinstance(event, yaml.ScalarEvent) else None
+        if parent.key is not None:
+            index.setdefault(parent.path + (parent.key,), line)
+        return None
+    return None if parent.key is None else parent.path + (parent.key,)
 
 
 def load_document(path: Path, error: type[InputError]) -> Document:
@@ -157,7 +260,56 @@ def load_document(path: Path, error: type[InputError]) -> Document:
             f"expected a mapping of 'key: value' entries at the top level, got {_kind(data)}",
             source=str(path),
         )
+    if _deeper_than(data, MAX_NESTING_DEPTH):
+        raise error(_too_deep_message(_decode(raw), suffix), source=str(path))
     return Document(data=data, path=path, raw=raw)
+
+
+_BRIEF_BITS = 128  # whole numbers longer than this are described by their size
+
+
+def brief(value: Any) -> str:
+    """A value as a message quotes it: short, and never the whole of a long one."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a section of keys"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int) and value.bit_length() > _BRIEF_BITS:  # str() of it may fail
+        return f"a whole number of about {int(value.bit_length() * math.log10(2)):,} digits"
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def item_path(location: Location) -> str:
+    """A field path as messages and CSV columns write it: `contracts.1.pbr_share`.
+
+    List items are numbered from 1, as the columns of a grant round number them.
+    """
+    return ".".join(_step(step) for step in location)
+
+
+def _step(step: str | int) -> str:
+    if isinstance(step, int):
+        return str(step + 1)
+    return step if step.isprintable() else repr(step)  # a key may hold a newline or an escape
+
+
+def join_problems(problems: Sequence[str], total: int | None = None) -> str:
+    """One message for a document's problems: the first MAX_PROBLEMS_SHOWN, the rest counted.
+
+    `total` is how many there are, when only the first few were made into `problems`.
+    """
+    total = len(problems) if total is None else total
+    if total == 1:
+        return problems[0]
+    shown = [f"  {problem}" for problem in problems[:MAX_PROBLEMS_SHOWN]]
+    if total > len(shown):
+        shown.append(f"  ... and {total - len(shown):,} more")
+    return f"{total:,} problems:\n" + "\n".join(shown)
 
 
 def nearest(name: str, candidates: Iterable[str]) -> str | None:
@@ -166,13 +318,83 @@ def nearest(name: str, candidates: Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
+def max_document_bytes() -> int:
+    """The most bytes read from one document: MAX_DOCUMENT_MIB, or the variable's value."""
+    text = os.environ.get(MAX_DOCUMENT_MIB_VARIABLE, "").strip()
+    if not text:
+        return MAX_DOCUMENT_MIB * 2**20
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise SettingError(
+            f"{text!r} is not a whole number of MiB (1 or more); "
+            f"e.g. {MAX_DOCUMENT_MIB_VARIABLE}=4",
+            source=MAX_DOCUMENT_MIB_VARIABLE,
+        )
+    return int(text) * 2**20
+
+
 def _read(path: Path, error: type[InputError]) -> bytes:
+    """The file's bytes: refused if it is not a regular file or is larger than the limit."""
+    limit = max_document_bytes()
+    # Non-blocking, so that opening a named pipe returns at once and can be refused.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        return path.read_bytes()
+        descriptor = os.open(path, flags)
     except FileNotFoundError:
         raise error("file not found; check the path", source=str(path)) from None
     except OSError as exc:
         raise error(f"cannot read the file: {exc.strerror or exc}", source=str(path)) from None
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise error(
+                f"this is {_file_kind(status.st_mode)}, not a file; "
+                "give the path of a .yaml, .yml or .json file",
+                source=str(path),
+            )
+        raw = b"" if status.st_size > limit else _read_at_most(descriptor, limit + 1)
+    except OSError as exc:
+        raise error(f"cannot read the file: {exc.strerror or exc}", source=str(path)) from None
+    finally:
+        os.close(descriptor)
+    if status.st_size > limit or len(raw) > limit:
+        raise error(_too_large_message(limit, error), source=str(path))
+    return raw
+
+
+def _read_at_most(descriptor: int, size: int) -> bytes:
+    chunks, remaining = [], size
+    while remaining > 0:
+        chunk = os.read(descriptor, min(remaining, 2**20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+
+
+def _too_large_message(limit: int, error: type[InputError]) -> str:
+    noun = _noun(error)
+    return (
+        f"the file is larger than {limit // 2**20} MiB, the most scaleready reads from one "
+        f"{noun}; check that it is a {noun}, or raise the limit, e.g. "
+        f"{MAX_DOCUMENT_MIB_VARIABLE}={2 * limit // 2**20}"
+    )
+
+
+def _noun(error: type[InputError]) -> str:
+    """What a document is called in messages, after the error class: "profile", "policy"."""
+    name = error.__name__.removesuffix("Error").lower()
+    return name if name not in ("", "input") else "document"
 
 
 def _decode(raw: bytes) -> str:
@@ -195,8 +417,19 @@ def _parse_yaml(raw: bytes, path: Path, error: type[InputError]) -> Any:
     text = _text(raw, path, error)
     try:
         return _safe_load(text, error)
+    except RecursionError:  # the pure-Python parser, when libyaml is missing
+        raise error(_too_deep_message(text, ".yaml"), source=str(path)) from None
     except yaml.MarkedYAMLError as exc:
+        if "maximum nesting depth" in str(exc.problem):  # libyaml stops at 1,000 levels
+            raise error(_too_deep_message(text, ".yaml"), source=str(path)) from None
         raise error(_yaml_message(exc), source=str(path)) from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise error(
+            f"line {line}: the character U+{exc.character:04X} is not allowed in YAML "
+            f"({exc.reason}); remove it",
+            source=str(path),
+        ) from None
     except yaml.YAMLError as exc:
         raise error(f"not valid YAML: {exc}", source=str(path)) from None
 
@@ -217,7 +450,12 @@ def _yaml_message(exc: yaml.MarkedYAMLError) -> str:
 def _parse_json(raw: bytes, path: Path, error: type[InputError]) -> Any:
     text = _text(raw, path, error)
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_int=_json_int)
+    except RecursionError:
+        raise error(_too_deep_message(text, ".json"), source=str(path)) from None
+    except _TooManyDigits as exc:
+        line = text[: text.find(exc.digits)].count("\n") + 1
+        raise error(f"line {line}: {exc}", source=str(path)) from None
     except json.JSONDecodeError as exc:
         raise error(
             f"line {exc.lineno}: not valid JSON ({exc.msg[0].lower()}{exc.msg[1:]}, "
@@ -226,6 +464,29 @@ def _parse_json(raw: bytes, path: Path, error: type[InputError]) -> Any:
         ) from None
     except _DuplicateKey as exc:
         raise error(_duplicate_message(text, exc.key, error), source=str(path)) from None
+
+
+class _TooManyDigits(ValueError):
+    """A whole number longer than Python converts (sys.get_int_max_str_digits, 4,300)."""
+
+    def __init__(self, digits: str) -> None:
+        super().__init__(_too_many_digits(digits))
+        self.digits = digits
+
+
+def _too_many_digits(digits: str) -> str:
+    count = sum(character.isdigit() for character in digits)
+    return (
+        f"a whole number with {count:,} digits; scaleready reads numbers of up to "
+        f"{sys.get_int_max_str_digits():,} digits: check the value"
+    )
+
+
+def _json_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise _TooManyDigits(text) from None
 
 
 class _DuplicateKey(ValueError):
@@ -258,11 +519,78 @@ def _duplicate_message(text: str, key: str, error: type[InputError]) -> str:
 def _safe_load(text: str, error: type[InputError]) -> Any:
     """Parse YAML with the strict safe loader; messages call the documents after `error`."""
     loader = _StrictLoader(text)
-    loader.noun = error.__name__.removesuffix("Error").lower() or "input"
+    loader.noun = _noun(error)
     try:
         return loader.get_single_data()
     finally:
         loader.dispose()
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """True if lists and mappings in `data` nest more than `limit` levels deep (no recursion).
+
+    Walked a level at a time with exact type checks (parsers make plain dicts and lists):
+    about 15 microseconds for a 10 KB profile, against 2.5 ms to parse it.
+    """
+    level, depth = [data], 1
+    while level:
+        if depth > limit:
+            return True
+        level = [
+            child
+            for value in level
+            for child in (value.values() if type(value) is dict else value)
+            if type(child) is dict or type(child) is list
+        ]
+        depth += 1
+    return False
+
+
+def _too_deep_message(text: str, suffix: str) -> str:
+    line = _json_line_too_deep(text) if suffix == ".json" else _line_too_deep(text)
+    where = f"line {line}: " if line else ""
+    return (
+        f"{where}lists and sections are nested more than {MAX_NESTING_DEPTH} levels deep; "
+        "a few levels are all any document needs: check the brackets and indentation"
+    )
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}\n]')
+
+
+def _json_line_too_deep(text: str) -> int | None:
+    """The line where JSON brackets first nest deeper than MAX_NESTING_DEPTH (strings skipped)."""
+    depth, line = 0, 1
+    for token in _JSON_TOKEN.finditer(text):
+        character = token.group()
+        if character == "\n":
+            line += 1
+        elif character in "[{":
+            depth += 1
+            if depth > MAX_NESTING_DEPTH:
+                return line
+        elif character in "]}":
+            depth -= 1
+    return None
+
+
+def _line_too_deep(text: str) -> int | None:
+    """The line where nesting first goes deeper than MAX_NESTING_DEPTH, read as YAML events."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_BaseLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_NESTING_DEPTH:
+                    return event.start_mark.line + 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:  # libyaml stops at 1,000 levels, maybe before an event
+        if "maximum nesting depth" in str(exc.problem) and exc.problem_mark:
+            return exc.problem_mark.line + 1
+    except yaml.YAMLError:
+        pass
+    return None
 
 
 def _kind(value: Any) -> str:

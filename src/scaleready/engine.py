@@ -330,9 +330,20 @@ def _choose_backend(requested: str) -> str:
 
 def _timestamp(assessed_at: datetime | None) -> str:
     """The assessment time: given, else SOURCE_DATE_EPOCH (for reproducible output), else now."""
+    from scaleready.errors import SettingError
+
     if assessed_at is None:
-        epoch = os.environ.get("SOURCE_DATE_EPOCH")
-        assessed_at = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
+        epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+        try:  # the reproducible-builds form: whole seconds since 1970-01-01 UTC, digits only
+            if epoch and not (epoch.isascii() and epoch.isdigit()):
+                raise ValueError(epoch)
+            assessed_at = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
+        except (ValueError, OverflowError, OSError):
+            raise SettingError(
+                f"{epoch[:40]!r} is not a time scaleready can use; write whole seconds since "
+                "1970-01-01 UTC (as `date +%s` prints them), e.g. SOURCE_DATE_EPOCH=1700000000",
+                source="SOURCE_DATE_EPOCH",
+            ) from None
     return assessed_at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 

@@ -48,3 +48,9 @@ class PluginError(ScaleReadyError):
 
 class EngineError(ScaleReadyError):
     """The rules engine failed while assessing a profile (a bug, not bad input)."""
+
+
+class SettingError(ScaleReadyError):
+    """An environment variable that configures scaleready has a value it cannot use."""
+
+    exit_code = 2

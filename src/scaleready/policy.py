@@ -9,7 +9,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scaleready.documents import Document, load_document, nearest
+from scaleready.documents import (
+    MAX_LIST_ITEMS,
+    MAX_PROBLEMS_SHOWN,
+    Document,
+    brief,
+    item_path,
+    join_problems,
+    load_document,
+    nearest,
+)
 from scaleready.errors import PolicyError
 from scaleready.rules import Ruleset
 from scaleready.scorecard import Scorecard
@@ -21,20 +30,25 @@ Level = Annotated[int, Field(ge=0, le=5)]
 class PolicySpec(BaseModel):
     """A funder's criteria, as written in a policy file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a weight of true, or of "2", is a mistake to name, not a number to guess
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1, description="The fund or programme the policy is for.")
     summary: str | None = Field(None, description="What the policy looks for, in a sentence.")
     weights: dict[str, Annotated[float, Field(gt=0)]] = Field(
         default_factory=dict,
+        max_length=MAX_LIST_ITEMS,
         description="Weight of each dimension (ruleset id) in the overall score.",
     )
     required_rulesets: list[str] = Field(
         default_factory=list,
+        max_length=MAX_LIST_ITEMS,
         description="Dimensions that must be assessed for the policy to apply.",
     )
     minimum_levels: dict[str, Level] = Field(
-        default_factory=dict, description="Lowest acceptable level per dimension (ruleset id)."
+        default_factory=dict,
+        max_length=MAX_LIST_ITEMS,
+        description="Lowest acceptable level per dimension (ruleset id).",
     )
     minimum_overall_level: Level | None = Field(
         None, description="Lowest acceptable overall level."
@@ -43,7 +57,9 @@ class PolicySpec(BaseModel):
         None, description="Lowest acceptable overall score, 0-100."
     )
     disqualifying_rules: list[str] = Field(
-        default_factory=list, description="Rules (ruleset.rule) whose failure disqualifies."
+        default_factory=list,
+        max_length=MAX_LIST_ITEMS,
+        description="Rules (ruleset.rule) whose failure disqualifies.",
     )
 
 
@@ -130,16 +146,32 @@ def load_policy(path: str | Path, rulesets: Sequence[Ruleset]) -> Policy:
 
 
 def _problems(error: ValidationError, document: Document) -> str:
-    lines = []
-    for problem in error.errors():
-        location = tuple(problem["loc"])
-        line = document.line_of(location)
-        message = problem["msg"]
-        if problem["type"] == "extra_forbidden":
-            hint = nearest(str(location[-1]), PolicySpec.model_fields)
-            message = f"unknown key {location[-1]!r}" + (
-                f"; did you mean {hint!r}?" if hint else ""
-            )
-        place = ".".join(map(str, location)) or "(top level)"
-        lines.append(f"{f'line {line}: ' if line else ''}{place}: {message}")
-    return "invalid policy:\n  " + "\n  ".join(lines)
+    """The first problems in document order, each with its line and field, the rest counted."""
+    problems = error.errors(include_url=False)
+    lines = [document.line_of(tuple(problem["loc"])) for problem in problems]
+    order = sorted(range(len(problems)), key=lambda i: (lines[i] is None, lines[i] or 0))
+    shown = [_problem(problems[i], lines[i]) for i in order[:MAX_PROBLEMS_SHOWN]]
+    return join_problems(shown, len(problems))
+
+
+def _problem(problem: dict, line: int | None) -> str:
+    location = tuple(problem["loc"])
+    where = f"line {line}: " if line else ""
+    if problem["type"] == "extra_forbidden":
+        key = str(location[-1])
+        hint = nearest(key, PolicySpec.model_fields)
+        advice = f"; did you mean {hint!r}?" if hint else ""
+        return f"{where}{item_path(location[:-1]) or 'top level'}: unknown key {brief(key)}{advice}"
+    message = problem["msg"]
+    if problem["type"] in _WRONG_TYPE:
+        message = f"expected {_WRONG_TYPE[problem['type']]}, got {brief(problem['input'])}"
+    return f"{where}{item_path(location) or 'top level'}: {message}"
+
+
+_WRONG_TYPE = {
+    "float_type": "a number (true, false and quoted numbers are not numbers)",
+    "int_type": "a whole number (true, false and quoted numbers are not numbers)",
+    "string_type": "text",
+    "list_type": "a list",
+    "dict_type": "a mapping of 'key: value' entries",
+}

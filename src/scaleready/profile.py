@@ -16,7 +16,18 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .documents import Document, load_document, nearest
+from .documents import (
+    MAX_LIST_ITEMS,
+    MAX_NESTED_LIST_ITEMS,
+    MAX_PROBLEMS_SHOWN,
+    Document,
+    brief,
+    item_path,
+    join_problems,
+    load_document,
+    looks_like_number,
+    nearest,
+)
 from .errors import ProfileError
 
 __all__ = [
@@ -104,6 +115,15 @@ def _text(description: str, **kw: Any) -> Any:
     return Field(None, description=description, **kw)
 
 
+def _list(description: str) -> Any:
+    return Field(None, description=description, max_length=MAX_LIST_ITEMS)
+
+
+def _nested_list(description: str) -> Any:
+    """A list inside a list item: its items multiply, so it holds fewer."""
+    return Field(None, description=description, max_length=MAX_NESTED_LIST_ITEMS)
+
+
 def _url(description: str) -> Any:
     return Field(
         None,
@@ -176,9 +196,9 @@ class TheoryOfChange(_Section):
     """How the innovation's activities lead to the outcomes it seeks."""
 
     problem: str | None = _text("The problem the innovation addresses, in a sentence or two.")
-    activities: list[str] | None = _text("What is done, one activity per item.")
-    outcomes: list[str] | None = _text("The changes sought for the people reached, one per item.")
-    assumptions: list[str] | None = _text(
+    activities: list[str] | None = _list("What is done, one activity per item.")
+    outcomes: list[str] | None = _list("The changes sought for the people reached, one per item.")
+    assumptions: list[str] | None = _list(
         "What must hold for the activities to lead to the outcomes, one per item."
     )
     document_url: str | None = _url("Web address of the written theory of change, if published.")
@@ -190,10 +210,10 @@ class InnovationModel(_Section):
     theory_of_change: TheoryOfChange | None = _text(
         "The theory of change: problem, activities, outcomes and assumptions."
     )
-    core_components: list[str] | None = _text(
+    core_components: list[str] | None = _list(
         "Parts that must stay the same wherever it runs (the fixed core), one per item."
     )
-    adaptable_components: list[str] | None = _text(
+    adaptable_components: list[str] | None = _list(
         "Parts that each place may adapt to local needs, one per item."
     )
     delivery_model: DeliveryModel | None = _text("Who mainly delivers it.")
@@ -235,13 +255,13 @@ class Evaluation(_Section):
     follow_up_months: int | None = _months("Time from the start of support to the last measure.")
     published: bool | None = _flag("True if the report is publicly available.")
     url: str | None = _url("Web address of the report.")
-    outcomes: list[OutcomeResult] | None = _text("Findings, one item per outcome measured.")
+    outcomes: list[OutcomeResult] | None = _nested_list("Findings, one item per outcome measured.")
 
 
 class Evidence(_Section):
     """The evidence that the innovation works."""
 
-    evaluations: list[Evaluation] | None = _text("Evaluations of the innovation, one per study.")
+    evaluations: list[Evaluation] | None = _list("Evaluations of the innovation, one per study.")
     cost_evaluated: bool | None = _flag(
         "True if an evaluation has costed the outcomes (cost per outcome or cost-benefit)."
     )
@@ -264,7 +284,7 @@ class Reach(_Section):
     level_of_need: int | None = _count(
         "People who could benefit in the areas it aims to serve (the level of need).", 100000
     )
-    growth: list[GrowthPoint] | None = _text("Reach in past years, one item per year.")
+    growth: list[GrowthPoint] | None = _list("Reach in past years, one item per year.")
 
 
 class Partnership(_Section):
@@ -296,7 +316,7 @@ class FundingSource(_Section):
 class Funding(_Section):
     """Where the innovation's money comes from."""
 
-    sources: list[FundingSource] | None = _text("Income streams, one item per funder and kind.")
+    sources: list[FundingSource] | None = _list("Income streams, one item per funder and kind.")
     co_investment: float | None = _money(
         "Money others commit alongside the funder for the scaling plan.", 100000
     )
@@ -360,7 +380,7 @@ class Replication(_Section):
         "True if there is a licence, franchise or network agreement for others to use."
     )
     sites_run_by_others: int | None = _count("Sites run by other organisations.", 10)
-    replications: list[ReplicationSite] | None = _text("Replications by others, one per place.")
+    replications: list[ReplicationSite] | None = _list("Replications by others, one per place.")
 
 
 class ScalingPlan(_Section):
@@ -387,8 +407,8 @@ class InnovationProfile(_Section):
     summary: str | None = _text("What it does and for whom, in a few sentences.")
     website: str | None = _url("The innovation's website.")
     figures_year: int | None = _year("Year that the figures in this profile describe.", 2017)
-    sources: list[Source] | None = _text("Sources of the figures, one per item.")
-    estimates: list[str] | None = _text(
+    sources: list[Source] | None = _list("Sources of the figures, one per item.")
+    estimates: list[str] | None = _list(
         "Field paths whose values are estimates, not reported figures, "
         "e.g. 'reach.people_per_year' or 'evidence.evaluations.sample_size'."
     )
@@ -396,9 +416,9 @@ class InnovationProfile(_Section):
     model: InnovationModel | None = _text("What it is and how it is delivered.")
     evidence: Evidence | None = _text("Evidence that it works.")
     reach: Reach | None = _text("People and places reached.")
-    partnerships: list[Partnership] | None = _text("Partners, one item per partner and role.")
+    partnerships: list[Partnership] | None = _list("Partners, one item per partner and role.")
     funding: Funding | None = _text("Where the money comes from.")
-    contracts: list[Contract] | None = _text("Public contracts held, bid for or offered.")
+    contracts: list[Contract] | None = _list("Public contracts held, bid for or offered.")
     replication: Replication | None = _text("What lets others deliver it elsewhere.")
     scaling_plan: ScalingPlan | None = _text("How it intends to grow.")
 
@@ -433,7 +453,7 @@ def profile_from_data(data: Any, source: str = "<data>") -> InnovationProfile:
     """Validate already-parsed data (a dict) as a profile, or raise ProfileError."""
     if not isinstance(data, dict):
         raise ProfileError(
-            f"expected a mapping of fields, got {type(data).__name__}", source=source
+            f"top level: expected a mapping of fields, got {brief(data)}", source=source
         )
     return _validate(data, source, None)
 
@@ -442,40 +462,27 @@ def _validate(data: dict[str, Any], source: str, document: Document | None) -> I
     try:
         return InnovationProfile.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
+        errors = exc.errors(include_url=False)
         lines = [document.line_of(tuple(err["loc"])) if document else None for err in errors]
-        problems = [_problem(err, line) for err, line in zip(errors, lines, strict=True)]
         # Document order reads best; problems without a line keep pydantic's (field) order.
-        order = sorted(range(len(problems)), key=lambda i: (lines[i] is None, lines[i] or 0))
-        raise ProfileError(_join([problems[i] for i in order]), source=source) from None
-
-
-def _join(problems: list[str]) -> str:
-    if len(problems) == 1:
-        return problems[0]
-    return f"{len(problems)} problems:\n" + "\n".join(f"  {p}" for p in problems)
+        order = sorted(range(len(errors)), key=lambda i: (lines[i] is None, lines[i] or 0))
+        shown = [_problem(errors[i], lines[i]) for i in order[:MAX_PROBLEMS_SHOWN]]
+        raise ProfileError(join_problems(shown, len(errors)), source=source) from None
 
 
 def _problem(err: Any, line: int | None) -> str:
     loc = tuple(err["loc"])
     where = f"line {line}: " if line else ""
     if err["type"] in ("extra_forbidden", "invalid_key"):
-        return f"{where}{_dotted(loc[:-1]) or 'top level'}: {_unknown_key(loc)}"
-    return f"{where}{_dotted(loc) or 'top level'}: {_explain(err, _example(loc))}"
-
-
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    text = ""
-    for step in loc:
-        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
-    return text
+        return f"{where}{item_path(loc[:-1]) or 'top level'}: {_unknown_key(loc)}"
+    return f"{where}{item_path(loc) or 'top level'}: {_explain(err, _example(loc))}"
 
 
 def _unknown_key(loc: tuple[str | int, ...]) -> str:
     names = list(_model_at(InnovationProfile, loc[:-1]).model_fields)
     hint = nearest(str(loc[-1]), names)
     advice = f"did you mean '{hint}'?" if hint else "the keys allowed here are " + ", ".join(names)
-    return f"unknown key '{loc[-1]}'; {advice}"
+    return f"unknown key {brief(str(loc[-1]))}; {advice}"
 
 
 def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel]:
@@ -511,9 +518,10 @@ def _explain(err: Any, example: Any) -> str:
     if kind in _EXPECTED:
         expected, advice = _EXPECTED[kind]
         advice = advice.format(example if example is not None else 12)
-        if isinstance(value, str) and _numeric(value) and kind in ("float_type", "int_type"):
+        quoted_number = isinstance(value, str) and looks_like_number(value)
+        if quoted_number and kind in ("float_type", "int_type"):
             advice = "remove the quotes around the number"
-        return f"expected {expected}, got {_brief(value)}; {advice}"
+        return f"expected {expected}, got {brief(value)}; {advice}"
     if kind == "missing":
         return "is required; add it"
     if kind == "literal_error":
@@ -525,11 +533,11 @@ def _choice_problem(value: Any, expected: str) -> str:
     choices = [c.strip(" '") for c in expected.replace(" or ", ", ").split(",")]
     hint = nearest(value, choices) if isinstance(value, str) else None
     advice = f"did you mean '{hint}'?" if hint else "use one of: " + ", ".join(choices)
-    return f"'{value}' is not one of the choices; {advice}"
+    return f"{brief(value)} is not one of the choices; {advice}"
 
 
 def _constraint_problem(kind: str, ctx: dict[str, Any], value: Any, msg: str) -> str:
-    got = _brief(value)
+    got = brief(value)
     if kind == "greater_than_equal":
         return f"must be at least {ctx['ge']:g}, got {got}"
     if kind == "less_than_equal":
@@ -541,28 +549,13 @@ def _constraint_problem(kind: str, ctx: dict[str, Any], value: Any, msg: str) ->
         return "must not be empty"
     if kind == "string_pattern_mismatch":
         return f"expected a web address starting with https:// or http://, got {got}"
+    if kind == "too_long":
+        count = f"{ctx['actual_length']:,} items" if ctx.get("actual_length") else "more items"
+        return (
+            f"holds {count}, more than the {ctx['max_length']:,} a list may hold here; "
+            "keep the ones that matter most"
+        )
     return msg.removeprefix("Value error, ")
-
-
-def _numeric(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _brief(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, dict):
-        return "a section of keys"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, bool):
-        return str(value).lower()
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # ---------------------------------------------------------------- schema, template, catalogue

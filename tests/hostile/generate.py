@@ -21,3 +21,21 @@ def repeat(text: str, times: int, before: str = "", after: str = "") -> bytes:
 
 
 GENERATORS = {"deep_json_lines": deep_json_lines, "repeat": repeat}
+
+
+def nested(depth: int, before: str = "", after: str = "", pair: str = "[]") -> bytes:
+    """``before``, then ``depth`` opening brackets and as many closing ones, then ``after``."""
+    return (before + pair[0] * depth + pair[1] * depth + after).encode()
+
+
+def numbered(line: str, count: int, before: str = "", after: str = "") -> bytes:
+    """``before``, then ``line`` once for each n from 0 to ``count`` - 1 (``{n}`` is n)."""
+    return (before + "".join(line.format(n=n) for n in range(count)) + after).encode()
+
+
+def repeated(unit: str, times: int, before: str = "", after: str = "") -> bytes:
+    """``repeat`` for cases: its ``text`` parameter would be read as a ``text:`` recipe."""
+    return repeat(unit, times, before, after)
+
+
+GENERATORS.update({"nested": nested, "numbered": numbered, "repeated": repeated})
