@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -95,10 +96,18 @@ def _jsonl_items(path: Path) -> Iterator[Item]:
 
 
 def _parse_json_line(label: str, line: str) -> dict:
+    """One JSONL line's profile data; whatever is wrong with the line is an InputError."""
     try:
         data = json.loads(line)
     except json.JSONDecodeError as error:
         raise InputError(f"{label}: not valid JSON ({error.msg}, column {error.colno})") from None
+    except RecursionError:
+        raise InputError(
+            f"{label}: nested too deeply (lists or objects inside each other)"
+        ) from None
+    except ValueError:  # json raises it only for an integer longer than Python converts
+        digits = sys.get_int_max_str_digits()
+        raise InputError(f"{label}: a number has more than {digits:,} digits") from None
     if not isinstance(data, dict):
         raise InputError(f"{label}: each line must be a JSON object (a profile)")
     return data
