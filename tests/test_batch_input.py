@@ -145,6 +145,31 @@ def test_a_quoted_over_long_cell_spanning_lines_is_skipped_whole(tmp_path):
     assert items[f"{tmp_path / 'round.csv'}:row 3"].data == {"name": "B", "summary": "fine"}
 
 
+def test_a_quote_never_closed_names_the_rows_it_swallowed_instead_of_hiding_them(tmp_path):
+    data = b'name,summary\r\nA,ok\r\nB,"never closed\r\nC,x\r\nD,y\r\n'
+    items, _ = read(write_bytes(tmp_path / "round.csv", data))
+    assert items[f"{tmp_path / 'round.csv'}:row 2"].data == {"name": "A", "summary": "ok"}
+    assert items[f"{tmp_path / 'round.csv'}:row 3"].error.endswith(
+        'a double quote (") opened in this row is never closed, so the 2 lines after it were '
+        "taken into it, not read as rows; close the quote"
+    )
+    assert len(items) == 2
+
+
+def test_a_quote_never_closed_in_an_over_long_row_says_the_rest_was_not_read(tmp_path):
+    data = b'name,summary\r\nA,ok\r\nB,"' + b"x\r\n" * 70_000 + b"C,z\r\n"
+    items, _ = read(write_bytes(tmp_path / "round.csv", data))
+    assert items[f"{tmp_path / 'round.csv'}:row 3"].error.endswith(
+        "never closed, so the rest of the file was taken into it and not read"
+    )
+    assert len(items) == 2
+
+
+def test_a_literal_quote_in_the_last_row_is_no_unclosed_quote(tmp_path):
+    items, _ = read(write_bytes(tmp_path / "round.csv", b'name,summary\nB,5" screen\n'))
+    assert items[f"{tmp_path / 'round.csv'}:row 2"].data == {"name": "B", "summary": '5" screen'}
+
+
 def test_an_xlsx_that_is_not_a_zip_is_that_files_error_and_other_sources_are_assessed(tmp_path):
     broken = write_bytes(tmp_path / "round.xlsx", b"\x00\x01 this is no workbook")
     good = write(tmp_path / "good.jsonl", json.dumps({"name": "Good"}) + "\n")

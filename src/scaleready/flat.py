@@ -559,9 +559,10 @@ class TextLines:
         self.next_record()
 
     def next_record(self) -> None:
-        self._chars = self._quotes = 0
+        self._chars = self._quotes = self._lines = 0
         self.read_as_windows_1252 = False
         self.undecodable: str | None = None
+        self.unclosed_quote = 0  # lines the record took in after a quote never closed
 
     def __iter__(self) -> TextLines:
         return self
@@ -569,13 +570,17 @@ class TextLines:
     def __next__(self) -> str:
         line = self._stream.readline(MAX_ROW_CHARS + 1)
         if not line:
+            if self._quotes % 2 and self._lines > 1:  # the file ended inside quotes
+                self.unclosed_quote = self._lines - 1
             raise StopIteration
         self._chars += len(line)
+        self._lines += 1
         self._quotes += line.count(self._quote) if self._quote else 0
         if self._chars > MAX_ROW_CHARS:
-            self._skip_rest(line)
+            ended = self._skip_rest(line)
             raise RowTooLong(
                 f"longer than {MAX_ROW_CHARS:,} characters, the most a row may hold: not read"
+                + ("" if ended else _UNCLOSED_TO_THE_END)
             )
         return line if line.isascii() else self._decoded(line)
 
@@ -590,12 +595,27 @@ class TextLines:
         self.undecodable = self.encoding.name
         return line
 
-    def _skip_rest(self, line: str) -> None:
+    def _skip_rest(self, line: str) -> bool:
+        """Read to the record's end: a line's end outside quotes; False if the file ends first."""
         while not (line.endswith(("\n", "\r")) and self._quotes % 2 == 0):
             line = self._stream.readline(MAX_ROW_CHARS)
             if not line:
-                return
+                return self._quotes % 2 == 0
             self._quotes += line.count(self._quote) if self._quote else 0
+        return True
+
+
+_UNCLOSED_TO_THE_END = (
+    '; a double quote (") opened in it is never closed, so the rest of the file was taken '
+    "into it and not read"
+)
+
+
+def _unclosed_quote(lines: int) -> str:
+    return (
+        f'a double quote (") opened in this row is never closed, so the {lines:,} lines after '
+        "it were taken into it, not read as rows; close the quote"
+    )
 
 
 @contextlib.contextmanager
@@ -640,6 +660,8 @@ def _records(
             return
         except (RowTooLong, csv.Error) as problem:
             cells, error = [], str(problem)
+        if lines.unclosed_quote:
+            cells, error = [], _unclosed_quote(lines.unclosed_quote)
         number += 1
         if lines.read_as_windows_1252:
             windows_1252.append(number)
