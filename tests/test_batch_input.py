@@ -339,6 +339,15 @@ def test_a_jsonl_file_with_a_byte_order_mark_is_read(tmp_path, encoding):
     assert _parse_json_line("x", items[f"{path}:line 1"].json_text) == {"name": "Ünïcode"}
 
 
+def test_json_lines_end_at_line_feeds_only_so_a_carriage_return_inside_is_whitespace(tmp_path):
+    path = write_bytes(tmp_path / "round.jsonl", b'{"name":\r "One"}\r\n{"name": "Two"}\n')
+    items, _ = read(path)
+    assert [_parse_json_line(label, item.json_text) for label, item in items.items()] == [
+        {"name": "One"},
+        {"name": "Two"},
+    ]
+
+
 def test_an_over_long_jsonl_line_is_that_lines_error_and_the_next_is_read(tmp_path):
     long = json.dumps({"name": "long", "summary": "x" * 140_000})
     path = write(tmp_path / "round.jsonl", long + "\n" + json.dumps({"name": "next"}) + "\n")

@@ -597,7 +597,8 @@ class TextLines:
 
     def _skip_rest(self, line: str) -> bool:
         """Read to the record's end: a line's end outside quotes; False if the file ends first."""
-        while not (line.endswith(("\n", "\r")) and self._quotes % 2 == 0):
+        ends = ("\n", "\r") if self._quote else ("\n",)
+        while not (line.endswith(ends) and self._quotes % 2 == 0):
             line = self._stream.readline(MAX_ROW_CHARS)
             if not line:
                 return self._quotes % 2 == 0
@@ -620,11 +621,16 @@ def _unclosed_quote(lines: int) -> str:
 
 @contextlib.contextmanager
 def text_lines(path: Path, *, quote: str | None, windows_1252: bool) -> Iterator[TextLines]:
-    """The file's lines; ``quote`` for CSV, ``windows_1252`` to allow the CSV fallback."""
+    """The file's lines; ``quote`` for CSV, ``windows_1252`` to allow the CSV fallback.
+
+    CSV lines end at a line feed, a carriage return or both (old Macs wrote CR alone); JSON
+    Lines end at a line feed only, as the JSON Lines format says (CR is whitespace in JSON).
+    """
     with open(path, "rb") as raw:
         encoding = encoding_of(raw.read(4), windows_1252)
         raw.seek(0)
-        with io.TextIOWrapper(raw, encoding.codec, errors=_ESCAPE, newline="") as stream:
+        newline = "" if quote else "\n"
+        with io.TextIOWrapper(raw, encoding.codec, errors=_ESCAPE, newline=newline) as stream:
             yield TextLines(stream, encoding, quote)
 
 
