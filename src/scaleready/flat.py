@@ -52,7 +52,7 @@ from scaleready.rules import profile_fields
 MAX_ROW_CHARS = 131_072  # a CSV/XLSX row or a JSONL line: longer is that row's error
 MAX_ITEM_NUMBER = 999_999  # the largest list item number a column may carry
 MAX_XLSX_MEMBERS = 1_000  # parts in a workbook's zip (a real one has a few dozen)
-MAX_XLSX_MEMBER_BYTES = 256 * 1024 * 1024  # one part, uncompressed (20,000 full rows: ~70 MiB)
+MAX_XLSX_MEMBER_BYTES = 256 * 1024 * 1024  # one part inflated (20,000 rows x 100 cells: 65 MiB)
 MAX_XLSX_TOTAL_BYTES = 512 * 1024 * 1024  # all parts, uncompressed
 MAX_XLSX_RATIO = 100  # uncompressed / compressed size of a part (real sheets: 5 to 20)
 XLSX_RATIO_FROM_BYTES = 1024 * 1024  # smaller parts may compress better: no ratio check
