@@ -7,9 +7,11 @@ and returned in input order.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -59,27 +61,40 @@ class BatchOptions:
     keep_scorecards: bool = False
 
 
-def read_items(sources: Iterable[str | Path]) -> Iterator[Item]:
-    """Every profile in the sources: folders of YAML/JSON files, JSONL, CSV and XLSX files."""
+def read_items(
+    sources: Iterable[str | Path],
+    *,
+    strict_columns: bool = False,
+    warn: flat.Warn = flat.ignore_warning,
+) -> Iterator[Item]:
+    """Every profile in the sources: folders of YAML/JSON files, JSONL, CSV and XLSX files.
+
+    Every row or line is an item, or an item's error naming it; a file that cannot be read at
+    all is one item with its error.  ``warn`` hears, once per file, of columns ignored
+    (``strict_columns`` refuses them instead) and rows read as Windows-1252.
+    """
     for source in map(Path, sources):
         if source.is_dir():
             yield from _folder_items(source)
         elif source.suffix.lower() == ".jsonl":
             yield from _guarded(source, _jsonl_items)
-        elif source.suffix.lower() in (".csv", ".xlsx"):
-            yield from _guarded(source, _flat_items)
+        elif source.suffix.lower() in flat.FLAT_SUFFIXES:
+            yield from _guarded(source, functools.partial(_flat_items, strict_columns, warn))
         else:
             yield Item(str(source), path=str(source))
 
 
 def _guarded(source: Path, read: Callable[[Path], Iterator[Item]]) -> Iterator[Item]:
-    """Items of a file; a file that cannot be read at all becomes one failed item."""
+    """Items of a file; a file that cannot be read (any further) becomes one failed item."""
+    if not source.is_file():  # a device or a pipe could be read forever
+        yield Item(str(source), error=f"{source}: not a regular file; a round must be a file")
+        return
     try:
         yield from read(source)
-    except (OSError, UnicodeDecodeError, InputError, ValueError) as error:
-        yield Item(
-            str(source), error=str(error) if isinstance(error, InputError) else f"{source}: {error}"
-        )
+    except InputError as error:
+        yield Item(str(source), error=str(error))
+    except OSError as error:
+        yield Item(str(source), error=f"{source}: cannot read the file: {error.strerror or error}")
 
 
 def _folder_items(folder: Path) -> Iterator[Item]:
@@ -88,36 +103,72 @@ def _folder_items(folder: Path) -> Iterator[Item]:
 
 
 def _jsonl_items(path: Path) -> Iterator[Item]:
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield Item(f"{path}:line {number}", json_text=line)
+    """One item per line that is not blank; JSON Lines are UTF-8 (or UTF-16 with its mark)."""
+    for row in flat.jsonl_rows(path):
+        label = f"{path}:line {row.number}"
+        if row.error:
+            yield Item(label, error=f"{label}: {row.error}")
+        elif row.undecodable:
+            yield Item(label, error=f"{label}: {_not_utf8(row.cells[0])}")
+        elif row.cells[0].strip():
+            yield Item(label, json_text=row.cells[0])
+
+
+def _not_utf8(line: str) -> str:
+    at = next(i for i, c in enumerate(line) if 0xD800 <= ord(c) <= 0xDFFF)
+    return (
+        f"byte 0x{ord(line[at]) - 0xDC00:02x} at column {at + 1} is not text in "
+        "UTF-8, which JSON Lines must be; save the file as UTF-8"
+    )
 
 
 def _parse_json_line(label: str, line: str) -> dict:
+    """One JSONL line's profile data; whatever is wrong with the line is an InputError."""
     try:
         data = json.loads(line)
     except json.JSONDecodeError as error:
         raise InputError(f"{label}: not valid JSON ({error.msg}, column {error.colno})") from None
+    except RecursionError:
+        raise InputError(
+            f"{label}: nested too deeply (lists or objects inside each other)"
+        ) from None
+    except ValueError:  # json raises it only for an integer longer than Python converts
+        digits = sys.get_int_max_str_digits()
+        raise InputError(f"{label}: a number has more than {digits:,} digits") from None
     if not isinstance(data, dict):
         raise InputError(f"{label}: each line must be a JSON object (a profile)")
     return data
 
 
-def _flat_items(path: Path) -> Iterator[Item]:
-    rows = flat.xlsx_rows(path) if path.suffix.lower() == ".xlsx" else flat.csv_rows(path)
-    columns = None
-    for number, cells in rows:
-        if columns is None:
-            columns = flat.parse_header([str(c) if c is not None else "" for c in cells], str(path))
+def _flat_items(strict_columns: bool, warn: flat.Warn, path: Path) -> Iterator[Item]:
+    """One item per row that is not blank, under the first such row, the header."""
+    rows = flat.xlsx_rows(path) if path.suffix.lower() == ".xlsx" else flat.csv_rows(path, warn)
+    header = None
+    for row in rows:
+        if row.error is None and not row.undecodable and flat.is_blank(row.cells):
             continue
-        if any(cell not in (None, "") for cell in cells):
-            yield _flat_item(f"{path}:row {number}", columns, cells)
+        if header is None:
+            header = _header(row, path, strict_columns, warn)
+        else:
+            yield _flat_item(f"{path}:row {row.number}", header, row)
+    if header is None:
+        warn(f"{path}: the file holds no rows: nothing to assess")
 
 
-def _flat_item(label: str, columns: list, cells: list) -> Item:
+def _header(row: flat.Row, path: Path, strict_columns: bool, warn: flat.Warn) -> flat.Header:
+    if row.error:
+        return flat.Header((), problem=f"the header (row {row.number}) cannot be read: {row.error}")
+    header = flat.parse_header(row.cells, row.number, strict_columns)
+    if header.ignored and not strict_columns:
+        warn(flat.ignored_columns_warning(str(path), header))
+    return header
+
+
+def _flat_item(label: str, header: flat.Header, row: flat.Row) -> Item:
+    if row.error or header.problem:
+        return Item(label, error=f"{label}: {row.error or header.problem}")
     try:
-        return Item(label, data=flat.row_to_profile(columns, cells, label))
+        return Item(label, data=flat.row_to_profile(header, row, label))
     except ProfileError as error:
         return Item(label, error=str(error))
 

@@ -279,9 +279,17 @@ def _gate_failures(cards, fail_under) -> int:
     show_default="all cores",
     help="Worker processes.",
 )
+@click.option(
+    "--strict-columns",
+    is_flag=True,
+    help="Refuse a CSV or XLSX file with a column that is no profile field "
+    "(by default such columns are ignored, with a warning).",
+)
 @engine_options
 @click.pass_context
-def batch_command(ctx, sources, summary, scorecards, report, title, jobs, **options):
+def batch_command(
+    ctx, sources, summary, scorecards, report, title, jobs, strict_columns, **options
+):
     """Assess a grant round: folders of YAML/JSON profiles, JSONL, CSV or XLSX files.
 
     CSV and XLSX: one profile per row; headers are dotted field paths, list items numbered from
@@ -298,7 +306,13 @@ def batch_command(ctx, sources, summary, scorecards, report, title, jobs, **opti
     if summary is not None:
         outputs.check_table_suffix(summary)  # before the work, not after it
     assessor = _assessor(ctx, **options, keep_scorecards=bool(scorecards or report))
-    items = list(batch.read_items(sources))
+    items = list(
+        batch.read_items(
+            sources,
+            strict_columns=strict_columns,
+            warn=lambda message: click.echo(f"warning: {message}", err=True),
+        )
+    )
     outcomes = _run_with_progress(items, assessor, jobs)
     for outcome in outcomes:
         if outcome.error:
