@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from scaleready.documents import nearest
 
@@ -191,6 +193,17 @@ class Vocabulary:
         return Derived(name, self.derived[name])
 
 
+# --- limits -----------------------------------------------------------------------------------
+# Each bound keeps a condition well inside what the parser, the evaluator and the durable_rules
+# C core handle; docs/conditions.md ("Limits") gives the measurements behind each figure.
+
+MAX_CONDITION_LENGTH = 10_000  # characters in one condition
+MAX_NESTING = 32  # brackets, `not`s and function calls inside one another, and calculation steps
+MAX_NUMBER = 10**15  # largest magnitude of a number constant: exact as a float, no exponent in JSON
+MIN_DECIMAL = Decimal("0.0001")  # smallest non-zero magnitude: JSON writes smaller with an exponent
+MAX_TEXT_LENGTH = 200  # characters in one text constant
+
+
 # --- tokens -----------------------------------------------------------------------------------
 
 _TOKEN = re.compile(
@@ -203,6 +216,7 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
+_SPACE = re.compile(r"\s*")
 _KEYWORDS = {"and", "or", "not", "in", "true", "false"}
 
 
@@ -215,8 +229,8 @@ class Token:
 
 def tokenize(text: str) -> Iterator[Token]:
     """Split a condition into tokens; reject anything that is not part of the language."""
-    position = 0
-    while position < len(text) and text[position:].strip():
+    position = _SPACE.match(text).end()
+    while position < len(text):
         match = _TOKEN.match(text, position)
         assert match is not None  # the pattern ends with a catch-all
         column = match.start(match.lastgroup) + 1
@@ -226,7 +240,7 @@ def tokenize(text: str) -> Iterator[Token]:
         if kind == "name" and word in _KEYWORDS:
             kind = "keyword"
         yield Token(kind, word, column)
-        position = match.end()
+        position = _SPACE.match(text, match.end()).end()
     yield Token("end", "", len(text) + 1)
 
 
@@ -235,23 +249,70 @@ def _hint_for(character: str) -> str:
     return hints.get(character, "")
 
 
+def number_constant(written: str, column: int) -> int | float:
+    """The value of a number as written (a sign, digits, ``_``, a point), if within range."""
+    digits = written.replace("_", "")
+    exact = Decimal(digits)  # exact and cheap for any length, unlike int() past 4,300 digits
+    if len(written) > 24:
+        written = f"{written[:16]}... ({len(written):,} characters)"
+    if abs(exact) > MAX_NUMBER:
+        raise ConditionError(
+            f"the number {written} at column {column} is too large: numbers in "
+            f"conditions are at most {MAX_NUMBER:,} in size"
+        )
+    if 0 < abs(exact) < MIN_DECIMAL:
+        raise ConditionError(
+            f"the number {written} at column {column} is too small: numbers in "
+            f"conditions are 0 or at least {MIN_DECIMAL} in size"
+        )
+    return float(exact) if "." in digits else int(exact)
+
+
+def text_constant(token: Token) -> str:
+    """The value of a text token, if it is within the documented length."""
+    value = token.text[1:-1]
+    if len(value) > MAX_TEXT_LENGTH:
+        raise ConditionError(
+            f"the text at column {token.column} is {len(value):,} characters long; "
+            f"texts in conditions are at most {MAX_TEXT_LENGTH}"
+        )
+    return value
+
+
 # --- parsing and checking -----------------------------------------------------------------------
 
 
 def parse_condition(text: str, vocabulary: Vocabulary) -> Cond:
-    """Parse and type-check a condition; raise ConditionError naming the offending text."""
+    """Parse and type-check a condition; raise ConditionError naming the offending text.
+
+    The parser reads each token once (no backtracking), so its time grows with the length of
+    the condition, and MAX_NESTING bounds its recursion.
+    """
     if not isinstance(text, str) or not text.strip():
         raise ConditionError("a condition must be a non-empty string")
+    if len(text) > MAX_CONDITION_LENGTH:
+        raise ConditionError(
+            f"the condition is {len(text):,} characters long; at most {MAX_CONDITION_LENGTH:,}"
+        )
     return _Parser(text, vocabulary).parse()
 
 
 class _Parser:
+    """Recursive descent over one expression grammar; kinds are checked as nodes are built.
+
+    A bracket may hold a calculation (``(a + b) * 2``) or a condition (``(a or b) and c``): both
+    are parsed by the same rules, and whether a condition is needed is checked afterwards
+    (``as_condition``), so no part of the text is read twice.
+    """
+
     def __init__(self, text: str, vocabulary: Vocabulary) -> None:
         self._stream = tokenize(text)  # lazily, so an unknown function is named before a later typo
         self.tokens: list[Token] = []
         self.index = 0
         self.vocabulary = vocabulary
         self.scopes: list[str] = []  # list paths of the enclosing any/all/count
+        self.nesting = 0
+        self.heights: dict[int, tuple[Arith, int]] = {}  # id -> (calculation, its depth)
 
     @property
     def token(self) -> Token:
@@ -277,31 +338,54 @@ class _Parser:
         found = repr(self.token.text) if self.token.type != "end" else "the end"
         return ConditionError(f"{message} but found {found} at column {self.token.column}")
 
+    @contextmanager
+    def nested(self, start: Token) -> Iterator[None]:
+        """One level deeper: a bracket, a ``not`` or a function call."""
+        if self.nesting >= MAX_NESTING:
+            raise ConditionError(
+                f"nested more than {MAX_NESTING} deep at column {start.column} (brackets, not "
+                "and functions count); split the rule or use a derived fact"
+            )
+        self.nesting += 1
+        try:
+            yield
+        finally:
+            self.nesting -= 1
+
     def parse(self) -> Cond:
-        condition = self.condition()
+        start = self.token
+        node = self.expression()
         if self.token.type != "end":
             raise self.error("expected and, or, or the end of the condition")
-        return condition
+        return as_condition(node, start)
 
-    def condition(self) -> Cond:
-        parts = [self.conjunction()]
-        while self.accept("or"):
-            parts.append(self.conjunction())
-        return parts[0] if len(parts) == 1 else Or(tuple(parts))
+    def expression(self) -> Term | Cond:
+        """``a or b``; a lone operand is returned as it is, a calculation or a condition."""
+        return self.joined("or", self.conjunction, Or)
 
-    def conjunction(self) -> Cond:
-        parts = [self.negation()]
-        while self.accept("and"):
-            parts.append(self.negation())
-        return parts[0] if len(parts) == 1 else And(tuple(parts))
+    def conjunction(self) -> Term | Cond:
+        return self.joined("and", self.negation, And)
 
-    def negation(self) -> Cond:
-        if self.accept("not"):
-            return Not(self.negation())
-        return self.comparison()
-
-    def comparison(self) -> Cond:
+    def joined(self, word: str, operand: Callable[[], Term | Cond], node: type) -> Term | Cond:
         start = self.token
+        first = operand()
+        if not (self.token.type == "keyword" and self.token.text == word):
+            return first
+        parts = [as_condition(first, start)]
+        while self.accept(word):
+            start = self.token
+            parts.append(as_condition(operand(), start))
+        return node(tuple(parts))
+
+    def negation(self) -> Term | Cond:
+        start = self.token
+        if not self.accept("not"):
+            return self.comparison()
+        with self.nested(start):
+            operand = self.token
+            return Not(as_condition(self.negation(), operand))
+
+    def comparison(self) -> Term | Cond:
         left = self.sum()
         if self.accept("in"):
             return self.membership(left)
@@ -312,7 +396,7 @@ class _Parser:
         op = self.accept(*COMPARISONS)
         if op:
             return check_comparison(op.text, left, self.sum())
-        return as_condition(left, start)
+        return left
 
     def membership(self, value: Term) -> Cond:
         self.expect("[")
@@ -335,57 +419,56 @@ class _Parser:
     def sum(self) -> Term:
         term = self.product()
         while op := self.accept("+", "-"):
-            term = self.arithmetic(op.text, term, self.product())
+            term = self.arithmetic(op, term, self.product())
         return term
 
     def product(self) -> Term:
         term = self.atom()
         while op := self.accept("*", "/"):
-            term = self.arithmetic(op.text, term, self.atom())
+            term = self.arithmetic(op, term, self.atom())
         return term
 
-    def arithmetic(self, op: str, left: Term, right: Term) -> Arith:
+    def arithmetic(self, op: Token, left: Term, right: Term) -> Arith:
         if self.scopes:
             raise ConditionError(
                 "calculations cannot be used inside any/all/count; a plugin can provide the "
                 "result as a derived fact"
             )
-        return arithmetic(op, left, right)
+        calculation = arithmetic(op.text, left, right)
+        height = 1 + max(self.height(left), self.height(right))
+        if height > MAX_NESTING:
+            raise ConditionError(
+                f"a calculation of more than {MAX_NESTING} steps at column {op.column}; "
+                "a plugin can provide the result as a derived fact"
+            )
+        self.heights[id(calculation)] = (calculation, height)
+        return calculation
+
+    def height(self, term: Term) -> int:
+        return self.heights[id(term)][1] if isinstance(term, Arith) else 0
 
     def atom(self) -> Term | Cond:
         token = self.advance()
         if token.type == "number":
-            text = token.text.replace("_", "")
-            return Const(float(text) if "." in text else int(text))
+            return Const(number_constant(token.text, token.column))
         if token.type == "string":
-            return Const(token.text[1:-1])
+            return Const(text_constant(token))
         if token.type == "keyword" and token.text in ("true", "false"):
             return Const(token.text == "true")
         if token.type == "op" and token.text == "-" and self.token.type == "number":
-            number = self.atom()
-            return Const(-number.value)
+            return Const(number_constant("-" + self.advance().text, token.column))
         if token.type == "op" and token.text == "(":
-            return self.bracketed()
+            with self.nested(token):
+                inner = self.expression()
+                self.expect(")")
+                return inner
         if token.type == "name":
             if self.accept("("):
-                return self.call(token)
+                with self.nested(token):
+                    return self.call(token)
             return self.name(token)
         self.index -= 1
         raise self.error("expected a value, a field or a function")
-
-    def bracketed(self) -> Term | Cond:
-        """``( ... )`` around a calculation or around a condition."""
-        start = self.index
-        try:
-            term = self.sum()
-            if self.accept(")"):
-                return term
-        except ConditionError:
-            pass
-        self.index = start
-        inner = self.condition()
-        self.expect(")")
-        return inner
 
     def name(self, token: Token) -> Term:
         if token.text.startswith(DERIVED_PREFIX):
@@ -442,8 +525,7 @@ class _Parser:
 
     def item_condition(self) -> Cond:
         start = self.token
-        condition = self.condition()
-        return as_condition(condition, start)
+        return as_condition(self.expression(), start)
 
     def count(self) -> Count:
         if self.scopes:

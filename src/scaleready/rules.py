@@ -31,6 +31,7 @@ from scaleready.profile import InnovationProfile, field_catalogue
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 SemanticVersion = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")]
 Level = Annotated[int, Field(ge=1, le=5)]
+EXCERPT_LENGTH = 120  # characters of a long condition quoted in an error message
 
 
 class _Strict(BaseModel):
@@ -248,8 +249,15 @@ def _parse(
     try:
         return parse_condition(text, vocabulary)
     except ConditionError as error:
-        message = f"rule {spec.id!r}: {key} {text!r}: {error}"
+        message = f"rule {spec.id!r}: {key} {_excerpt(text)}: {error}"
         raise _fail(document, ("rules", index, key), message) from None
+
+
+def _excerpt(text: str) -> str:
+    """The text quoted for a message; a long one is cut, saying how long it is."""
+    if len(text) <= EXCERPT_LENGTH:
+        return repr(text)
+    return f"{text[:EXCERPT_LENGTH]!r}... ({len(text):,} characters)"
 
 
 def _order_by_dependencies(rules: list[Rule], document: Document) -> list[Rule]:
