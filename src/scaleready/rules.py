@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Annotated
@@ -12,11 +12,14 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from scaleready.conditions import (
+    CompiledSize,
     Cond,
     ConditionError,
     Derived,
     RuleRef,
     Vocabulary,
+    compiled_size,
+    oversize,
     parse_condition,
     unparse,
     walk,
@@ -92,6 +95,7 @@ class Rule:
     derived: tuple[str, ...]  # derived facts it reads
     depends_on: tuple[str, ...]  # rules whose outcome it reads
     citations: tuple[str, ...] = ()  # its references as a scorecard shows them: title and address
+    size: CompiledSize | None = None  # its size once compiled for durable_rules, cited rules in
 
     @property
     def id(self) -> str:
@@ -148,8 +152,16 @@ def build_ruleset(document: Document, derived: Mapping[str, str]) -> Ruleset:
         for index, rule in enumerate(spec.rules)
     ]
     ordered = _order_by_dependencies(rules, document)
+    sizes = _measure(ordered, spec, document)
+    measured = {rule.id: replace(rule, size=sizes[rule.id]) for rule in rules}
     digest = hashlib.sha256(document.raw).hexdigest()
-    return Ruleset(spec, tuple(rules), tuple(ordered), str(document.path), digest)
+    return Ruleset(
+        spec,
+        tuple(measured[rule.id] for rule in rules),
+        tuple(measured[rule.id] for rule in ordered),
+        str(document.path),
+        digest,
+    )
 
 
 def _validate_spec(document: Document) -> RulesetSpec:
@@ -258,6 +270,22 @@ def _excerpt(text: str) -> str:
     if len(text) <= EXCERPT_LENGTH:
         return repr(text)
     return f"{text[:EXCERPT_LENGTH]!r}... ({len(text):,} characters)"
+
+
+def _measure(ordered: list[Rule], spec: RulesetSpec, document: Document) -> dict[str, CompiledSize]:
+    """Each rule's compiled size, cited rules first; a rule past a bound is an error."""
+    sizes: dict[str, CompiledSize] = {}
+    index_of = {rule.id: index for index, rule in enumerate(spec.rules)}
+    for rule in ordered:
+        size = compiled_size(rule.condition, rule.applies, sizes.__getitem__)
+        problem = oversize(size)
+        if problem is not None:
+            key, reason = problem
+            text = rule.spec.condition if key == "condition" else rule.spec.applies_when
+            message = f"rule {rule.id!r}: {key} {_excerpt(text)}: {reason}"
+            raise _fail(document, ("rules", index_of[rule.id], key), message)
+        sizes[rule.id] = size
+    return sizes
 
 
 def _order_by_dependencies(rules: list[Rule], document: Document) -> list[Rule]:

@@ -47,4 +47,19 @@ def ruleset_with_rule(
     return yaml.safe_dump(document, width=1_000_000, sort_keys=False).encode()
 
 
+def ruleset_of_citing_rules(count: int, condition: str) -> bytes:
+    """A ruleset of ``count`` rules: ``rule_0`` reads a field, and each later rule's condition is
+    ``condition`` with ``{previous}`` the rule before it and ``{i}`` its number."""
+    rules = [{"id": "rule_0", "condition": "reach.sites > 1"}]
+    rules += [
+        {"id": f"rule_{i}", "condition": condition.format(previous=f"rule_{i - 1}", i=i)}
+        for i in range(1, count)
+    ]
+    texts = {"title": "t", "level": 1, "pass": "p", "fail": "f", "advice": "a"}
+    document = {"id": "hostile", "title": "t", "version": "1.0.0", "summary": "s"}
+    document["rules"] = [rule | texts for rule in rules]
+    return yaml.safe_dump(document, width=1_000_000, sort_keys=False).encode()
+
+
 GENERATORS["ruleset_with_rule"] = ruleset_with_rule
+GENERATORS["ruleset_of_citing_rules"] = ruleset_of_citing_rules
