@@ -11,7 +11,7 @@ from scaleready.conditions import MAX_ALTERNATIVES, MAX_DEPTH, MAX_GROUPS
 from scaleready.engine import Engine
 from scaleready.errors import EngineError, RulesetError
 from scaleready.profile import profile_from_data
-from scaleready.rules import load_ruleset
+from scaleready.rules import MAX_WEIGHT, MIN_WEIGHT, load_ruleset
 from tests.conftest import LANGUAGE_RULESET, write
 
 HEADER = """\
@@ -332,3 +332,31 @@ def test_the_measured_size_is_the_size_of_what_durable_backend_compiles(registry
                 assert durable_json_size(condition) == (shape.tests, shape.paths, shape.groups)
                 compared += 1
     assert compared > 100
+
+
+@pytest.mark.parametrize(
+    ("weight", "message"),
+    [
+        (".inf", "Input should be a finite number"),
+        (".nan", "Input should be a finite number"),
+        ("1001", "less than or equal to 1000"),
+        ("0.0001", "greater than or equal to 0.001"),
+        ("0", "greater than or equal to 0.001"),
+    ],
+    ids=["infinite", "nan", "too_large", "too_small", "zero"],
+)
+def test_a_weight_outside_the_documented_range_is_rejected(tmp_path, weight, message):
+    rule_weight = problem(tmp_path, rule("a", "reach.sites > 1", extra=f"    weight: {weight}\n"))
+    assert "line 17: rule 'a': rules.0.weight" in rule_weight and message in rule_weight
+    text = (HEADER + rule("a", "reach.sites > 1")).replace(
+        "summary:", f"weight: {weight}\nsummary:"
+    )
+    with pytest.raises(RulesetError) as caught:
+        load_ruleset(write(tmp_path / "demo.yaml", text), {})
+    assert "line 4: weight" in str(caught.value) and message in str(caught.value)
+
+
+def test_weights_at_the_ends_of_the_range_load(tmp_path):
+    body = rule("a", "reach.sites > 1", extra=f"    weight: {MIN_WEIGHT}\n")
+    body += rule("b", "reach.sites > 2", extra=f"    weight: {MAX_WEIGHT}\n")
+    assert [r.spec.weight for r in load(tmp_path, body).rules] == [MIN_WEIGHT, MAX_WEIGHT]

@@ -34,7 +34,16 @@ from scaleready.profile import InnovationProfile, field_catalogue
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 SemanticVersion = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")]
 Level = Annotated[int, Field(ge=1, le=5)]
+# Weights are relative: this range covers any useful ratio, and sums of weights stay exact.
+MIN_WEIGHT = 0.001
+MAX_WEIGHT = 1000
 EXCERPT_LENGTH = 120  # characters of a long condition quoted in an error message
+
+
+def _weight(default: float, description: str):
+    return Field(
+        default, ge=MIN_WEIGHT, le=MAX_WEIGHT, allow_inf_nan=False, description=description
+    )
 
 
 class _Strict(BaseModel):
@@ -56,7 +65,7 @@ class RuleSpec(_Strict):
     id: Identifier = Field(description="Unique within the ruleset; lower_snake_case.")
     title: str = Field(description="What the rule checks, in a few words.")
     level: Level = Field(description="The readiness level (1-5) this rule belongs to.")
-    weight: float = Field(1.0, gt=0, description="Weight of the rule in the dimension's score.")
+    weight: float = _weight(1.0, "Weight of the rule in the dimension's score.")
     applies_when: str | None = Field(
         None, description="Condition; when false the rule is not applicable (not counted)."
     )
@@ -76,7 +85,7 @@ class RulesetSpec(_Strict):
     title: str = Field(description="Name of the dimension, e.g. 'Evidence of impact'.")
     version: SemanticVersion = Field(description="Semantic version; change it when rules change.")
     summary: str = Field(description="What the dimension judges, in a sentence or two.")
-    weight: float = Field(1.0, gt=0, description="Weight of this dimension in the overall score.")
+    weight: float = _weight(1.0, "Weight of this dimension in the overall score.")
     levels: dict[Level, str] = Field(
         default_factory=dict, description="What reaching each level 1-5 means, in one sentence."
     )
