@@ -117,3 +117,57 @@ def test_the_trace_records_each_test_with_the_values_it_saw(vocabulary):
 def test_a_missing_field_has_the_missing_value(vocabulary):
     field = parse_condition("organisation.free_reserves > 0", vocabulary).left
     assert value_of(field, INCOME, Context(INCOME)) is MISSING
+
+
+# --- calculations past what a number can hold are unknown, never an exception -------------------
+
+HUGE_INTEGER = 10**400  # a valid count in a profile, beyond any float
+HUGE = {"organisation": {"yearly_income": 1e200, "free_reserves": 1e200}}
+
+
+@pytest.mark.parametrize(
+    ("text", "profile"),
+    [
+        ("organisation.yearly_income * organisation.free_reserves > 1", HUGE),
+        ("organisation.yearly_income * organisation.free_reserves < 1", HUGE),
+        ("0 - organisation.yearly_income * organisation.free_reserves < 1", HUGE),
+        (
+            "organisation.yearly_income / 0.0001 / 0.0001 > 1",
+            {"organisation": {"yearly_income": 1e305}},
+        ),
+        ("reach.sites * 2.5 > 10", {"reach": {"sites": HUGE_INTEGER}}),
+        ("reach.sites / 3 > 10", {"reach": {"sites": HUGE_INTEGER}}),
+        (
+            "reach.sites + organisation.staff > 10",
+            {"reach": {"sites": HUGE_INTEGER}, "organisation": {"staff": 2.5}},
+        ),
+        ("reach.sites * reach.areas > 10", {"reach": {"sites": 10**300, "areas": 10**300}}),
+    ],
+    ids=[
+        "float_product",
+        "float_product_less",
+        "subtracted",
+        "quotient",
+        "int_times_float",
+        "int_quotient",
+        "int_plus_float",
+        "int_product",
+    ],
+)
+def test_a_calculation_too_large_for_a_float_is_unknown(text, profile, vocabulary):
+    assert judge(text, profile, vocabulary) is None
+
+
+def test_a_calculation_within_range_keeps_its_exact_value(vocabulary):
+    term = parse_condition("reach.sites * reach.areas > 10", vocabulary).left
+    profile = {"reach": {"sites": 10**150, "areas": 10**150}}
+    assert value_of(term, profile, Context(profile)) == 10**300  # an int below 1.8e308
+    assert judge(
+        "reach.sites - reach.areas == 0",
+        {"reach": {"sites": 10**400, "areas": 10**400}},
+        vocabulary,
+    )
+
+
+def test_comparing_a_huge_integer_with_a_number_needs_no_calculation(vocabulary):
+    assert judge("reach.sites > 0.5", {"reach": {"sites": HUGE_INTEGER}}, vocabulary) is True

@@ -8,6 +8,7 @@ durable_rules adapter is tested against.
 from __future__ import annotations
 
 import operator
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -41,6 +42,7 @@ class _MissingValue:
 
 MISSING = _MissingValue()
 Truth = bool | None  # None: unknown, because data is missing
+LARGEST_NUMBER = sys.float_info.max  # a calculation beyond it (about 1.8e308) is unknown
 
 _COMPARE: dict[str, Callable[[object, object], bool]] = {
     "==": operator.eq,
@@ -95,10 +97,17 @@ def value_of(term: Term, scope: Mapping[str, object], context: Context) -> objec
 
 
 def _calculate(term: Arith, scope: Mapping[str, object], context: Context) -> object:
+    """The result, or MISSING (unknown) when an input is missing, a divisor is 0, or the
+    result is too large for a floating-point number: neither backend could compare it."""
     left, right = value_of(term.left, scope, context), value_of(term.right, scope, context)
     if left is MISSING or right is MISSING or (term.op == "/" and right == 0):
         return MISSING
-    return _ARITHMETIC[term.op](left, right)
+    try:
+        result = _ARITHMETIC[term.op](left, right)
+    except OverflowError:  # an integer too large for a float met a float, or a quotient did
+        return MISSING
+    # exact for integers of any size; false for NaN, so NaN is unknown too
+    return result if -LARGEST_NUMBER <= result <= LARGEST_NUMBER else MISSING
 
 
 def _count(term: Count, scope: Mapping[str, object], context: Context) -> object:
