@@ -254,20 +254,12 @@ def test_a_condition_longer_than_the_limit_is_rejected_before_it_is_read(vocabul
         ("1_000_000_000_000_000", 10**15),
         ("-1000000000000000", -(10**15)),
         ("1000000000000000.0", 1e15),
-        ("0.0001", 0.0001),
-        ("-0.0001", -0.0001),
+        ("0.000000001", 1e-9),
+        ("-0.00005", -0.00005),
         ("0.0", 0.0),
         ("0", 0),
     ],
-    ids=[
-        "largest",
-        "most_negative",
-        "largest_decimal",
-        "smallest",
-        "smallest_negative",
-        "0.0",
-        "0",
-    ],
+    ids=["largest", "most_negative", "largest_decimal", "most_places", "small_share", "0.0", "0"],
 )
 def test_numbers_within_the_documented_range_are_read_exactly(number, value, vocabulary):
     compare = parse_condition(f"organisation.yearly_income > {number}", vocabulary)
@@ -281,10 +273,19 @@ def test_numbers_within_the_documented_range_are_read_exactly(number, value, voc
         ("-1000000000000001", "-1000000000000001 at column 30 is too large"),
         ("10000000000000000.0", "10000000000000000.0 at column 30 is too large"),
         ("9" * 5000, "9999999999999999... (5,000 characters) at column 30 is too large"),
-        ("0.00001", "0.00001 at column 30 is too small"),
-        ("0." + "0" * 400 + "1", "0.00000000000000... (403 characters) at column 30 is too small"),
+        ("0.0000000001", "0.0000000001 at column 30 has too many decimal places"),
+        ("1.0000000000", "1.0000000000 at column 30 has too many decimal places"),
+        ("0." + "0" * 400 + "1", "0.00000000000000... (403 characters) at column 30 has too many"),
     ],
-    ids=["just_too_large", "just_too_negative", "1e16", "5000_digits", "1e-05", "underflow"],
+    ids=[
+        "just_too_large",
+        "too_negative",
+        "1e16",
+        "5000_digits",
+        "10_places",
+        "zeros",
+        "underflow",
+    ],
 )
 def test_numbers_outside_the_documented_range_are_rejected(number, message, vocabulary):
     with pytest.raises(ConditionError) as caught:

@@ -200,8 +200,8 @@ class Vocabulary:
 
 MAX_CONDITION_LENGTH = 10_000  # characters in one condition
 MAX_NESTING = 32  # brackets, `not`s and function calls inside one another, and calculation steps
-MAX_NUMBER = 10**15  # largest magnitude of a number constant: exact as a float, no exponent in JSON
-MIN_DECIMAL = Decimal("0.0001")  # smallest non-zero magnitude: JSON writes smaller with an exponent
+MAX_NUMBER = 10**15  # largest magnitude of a number constant: below 2**53, exact as a float
+MAX_DECIMAL_PLACES = 9  # digits after the point: more says nothing a profile can hold
 MAX_TEXT_LENGTH = 200  # characters in one text constant
 # A rule's outcomes once compiled for durable_rules (see CompiledSize); measured walls in docs:
 MAX_ALTERNATIVES = 32  # ways through one outcome's network; its C core walks 64 at most at once
@@ -266,10 +266,10 @@ def number_constant(written: str, column: int) -> int | float:
             f"the number {written} at column {column} is too large: numbers in "
             f"conditions are at most {MAX_NUMBER:,} in size"
         )
-    if 0 < abs(exact) < MIN_DECIMAL:
+    if -exact.as_tuple().exponent > MAX_DECIMAL_PLACES:
         raise ConditionError(
-            f"the number {written} at column {column} is too small: numbers in "
-            f"conditions are 0 or at least {MIN_DECIMAL} in size"
+            f"the number {written} at column {column} has too many decimal places: numbers "
+            f"in conditions have at most {MAX_DECIMAL_PLACES}"
         )
     return float(exact) if "." in digits else int(exact)
 
