@@ -251,17 +251,19 @@ def test_a_condition_longer_than_the_limit_is_rejected_before_it_is_read(vocabul
 @pytest.mark.parametrize(
     ("number", "value"),
     [
-        ("1_000_000_000_000_000", 10**15),
-        ("-1000000000000000", -(10**15)),
-        ("1000000000000000.0", 1e15),
-        ("0.000000001", 1e-9),
-        ("-0.00005", -0.00005),
+        ("1_000_000", 10**6),
+        ("1" + "0" * 308, 10**308),
+        ("-" + "1" + "0" * 308, -(10**308)),
+        ("10000000000000000.0", 1e16),
+        ("0.00001", 1e-05),
+        ("0.000000000000000000001", 1e-21),
+        ("0." + "0" * 319 + "1", 1e-320),
         ("0.0", 0.0),
         ("0", 0),
     ],
-    ids=["largest", "most_negative", "largest_decimal", "most_places", "small_share", "0.0", "0"],
+    ids=["underscores", "1e308", "-1e308", "1e16", "1e-05", "1e-21", "subnormal", "0.0", "0"],
 )
-def test_numbers_within_the_documented_range_are_read_exactly(number, value, vocabulary):
+def test_numbers_a_float_can_hold_are_read_exactly(number, value, vocabulary):
     compare = parse_condition(f"organisation.yearly_income > {number}", vocabulary)
     assert compare.right.value == value and type(compare.right.value) is type(value)
 
@@ -269,25 +271,14 @@ def test_numbers_within_the_documented_range_are_read_exactly(number, value, voc
 @pytest.mark.parametrize(
     ("number", "message"),
     [
-        ("1000000000000001", "1000000000000001 at column 30 is too large"),
-        ("-1000000000000001", "-1000000000000001 at column 30 is too large"),
-        ("10000000000000000.0", "10000000000000000.0 at column 30 is too large"),
+        ("1" + "0" * 309, "1000000000000000... (310 characters) at column 30 is too large"),
+        ("-" + "2" * 309, "-222222222222222... (310 characters) at column 30 is too large"),
         ("9" * 5000, "9999999999999999... (5,000 characters) at column 30 is too large"),
-        ("0.0000000001", "0.0000000001 at column 30 has too many decimal places"),
-        ("1.0000000000", "1.0000000000 at column 30 has too many decimal places"),
-        ("0." + "0" * 400 + "1", "0.00000000000000... (403 characters) at column 30 has too many"),
+        ("0." + "0" * 400 + "1", "0.00000000000000... (403 characters) at column 30 is too small"),
     ],
-    ids=[
-        "just_too_large",
-        "too_negative",
-        "1e16",
-        "5000_digits",
-        "10_places",
-        "zeros",
-        "underflow",
-    ],
+    ids=["1e309", "negative", "5000_digits", "rounds_to_0"],
 )
-def test_numbers_outside_the_documented_range_are_rejected(number, message, vocabulary):
+def test_numbers_a_float_cannot_hold_are_rejected(number, message, vocabulary):
     with pytest.raises(ConditionError) as caught:
         parse_condition(f"organisation.yearly_income > {number}", vocabulary)
     assert message in str(caught.value)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -200,8 +201,7 @@ class Vocabulary:
 
 MAX_CONDITION_LENGTH = 10_000  # characters in one condition
 MAX_NESTING = 32  # brackets, `not`s and function calls inside one another, and calculation steps
-MAX_NUMBER = 10**15  # largest magnitude of a number constant: below 2**53, exact as a float
-MAX_DECIMAL_PLACES = 9  # digits after the point: more says nothing a profile can hold
+MAX_NUMBER = sys.float_info.max  # largest magnitude of a number constant: what a float holds
 MAX_TEXT_LENGTH = 200  # characters in one text constant
 # A rule's outcomes once compiled for durable_rules (see CompiledSize); measured walls in docs:
 MAX_ALTERNATIVES = 32  # ways through one outcome's network; its C core walks 64 at most at once
@@ -261,15 +261,15 @@ def number_constant(written: str, column: int) -> int | float:
     exact = Decimal(digits)  # exact and cheap for any length, unlike int() past 4,300 digits
     if len(written) > 24:
         written = f"{written[:16]}... ({len(written):,} characters)"
-    if abs(exact) > MAX_NUMBER:
+    if abs(exact) > Decimal(MAX_NUMBER):
         raise ConditionError(
-            f"the number {written} at column {column} is too large: numbers in "
-            f"conditions are at most {MAX_NUMBER:,} in size"
+            f"the number {written} at column {column} is too large: a number in a condition "
+            f"is at most {MAX_NUMBER:.3g} in size, as a floating-point number holds"
         )
-    if -exact.as_tuple().exponent > MAX_DECIMAL_PLACES:
+    if exact and not float(exact):
         raise ConditionError(
-            f"the number {written} at column {column} has too many decimal places: numbers "
-            f"in conditions have at most {MAX_DECIMAL_PLACES}"
+            f"the number {written} at column {column} is too small: a floating-point number "
+            "would hold it as 0"
         )
     return float(exact) if "." in digits else int(exact)
 
