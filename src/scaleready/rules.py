@@ -34,7 +34,7 @@ from scaleready.profile import InnovationProfile, field_catalogue
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 SemanticVersion = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")]
 Level = Annotated[int, Field(ge=1, le=5)]
-# Weights are relative: this range covers any useful ratio, and sums of weights stay exact.
+# Weights are relative: this range covers any useful ratio and keeps sums of weights finite.
 MIN_WEIGHT = 0.001
 MAX_WEIGHT = 1000
 EXCERPT_LENGTH = 120  # characters of a long condition quoted in an error message
