@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 
 from scaleready.conditions import (
+    MAX_CONDITION_LENGTH,
+    MAX_NESTING,
+    MAX_TEXT_LENGTH,
     And,
     Compare,
     ConditionError,
@@ -13,8 +16,11 @@ from scaleready.conditions import (
     OneOf,
     Quantified,
     Vocabulary,
+    _Parser,
     parse_condition,
+    tokenize,
     unparse,
+    walk,
 )
 from scaleready.rules import profile_fields
 
@@ -145,3 +151,148 @@ def test_bad_conditions_are_rejected_with_a_message_naming_the_problem(text, mes
 def test_errors_give_the_column_of_the_offending_text(vocabulary):
     with pytest.raises(ConditionError, match="column 20"):
         parse_condition("reach.sites > 1 or eval(1)", vocabulary)
+
+
+# --- hostile conditions: each is a ConditionError naming the text, never a crash or a hang ----
+
+
+class _CountingParser(_Parser):
+    """The real parser, counting the tokens it reads."""
+
+    reads = 0
+
+    def advance(self):
+        _CountingParser.reads += 1
+        return super().advance()
+
+
+def nested_brackets(depth: int) -> str:
+    text = "reach.sites > 1"
+    for level in range(depth):
+        text = f"({text} and organisation.volunteers >= {level})"
+    return text
+
+
+def test_the_parser_reads_each_token_once_however_deep_the_brackets(vocabulary):
+    # the old parser read every bracket level twice: 24 levels of this took minutes
+    text = nested_brackets(MAX_NESTING)
+    _CountingParser.reads = 0
+    tree = _CountingParser(text, vocabulary).parse()
+    assert _CountingParser.reads == len(list(tokenize(text))) - 1  # all but the end
+    ands, comparisons = MAX_NESTING, MAX_NESTING + 1  # a comparison is 3 nodes
+    assert isinstance(tree, And) and len(list(walk(tree))) == ands + 3 * comparisons
+
+
+def test_a_bracket_may_hold_a_calculation_or_a_condition(vocabulary):
+    calculation = parse_condition("(reach.sites + 1) * 2 > reach.areas", vocabulary)
+    assert unparse(calculation) == "((reach.sites + 1) * 2) > reach.areas"
+    condition = parse_condition(
+        "(reach.sites > 1 or reach.areas > 1) and replication.manual", vocabulary
+    )
+    assert isinstance(condition, And)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("(reach.sites ; > 1)", "unexpected ';' at column 14"),
+        ("(reach.sites + 1 > 2) * 3 > 1", "'*' needs numbers, but a condition is not a number"),
+        ("(reach.sites > 1) == true", "cannot compare a condition with =="),
+        ("(reach.sites + 1) and replication.manual", "a calculation at column 1 is not a yes/no"),
+        ("not (reach.sites)", "field 'reach.sites' (number) at column 5 is not a yes/no"),
+        ("reach.sites > 1 or (reach.areas)", "at column 20 is not a yes/no condition"),
+    ],
+    ids=["bad_character", "condition_times", "condition_compared", "calculation_and", "not", "or"],
+)
+def test_brackets_are_checked_for_what_they_hold(text, message, vocabulary):
+    with pytest.raises(ConditionError) as caught:
+        parse_condition(text, vocabulary)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [
+        ("(" * (MAX_NESTING + 1) + "reach.sites > 1" + ")" * (MAX_NESTING + 1), 33),
+        ("(" * 4000 + "reach.sites > 1" + ")" * 4000, 33),
+        ("not " * 2000 + "replication.manual", 129),
+        (nested_brackets(MAX_NESTING + 1), 33),
+        ("not (" * 20 + "replication.manual" + ")" * 20, 81),
+    ],
+    ids=["one_too_many", "4000_brackets", "2000_nots", "nested_conditions", "not_brackets"],
+)
+def test_nesting_past_the_limit_is_rejected_where_it_starts(text, column, vocabulary):
+    with pytest.raises(ConditionError) as caught:
+        parse_condition(text, vocabulary)
+    assert f"nested more than {MAX_NESTING} deep at column {column}" in str(caught.value)
+
+
+def test_nesting_up_to_the_limit_parses(vocabulary):
+    text = "(" * MAX_NESTING + "reach.sites > 1" + ")" * MAX_NESTING
+    assert parse_condition(text, vocabulary) == parse_condition("reach.sites > 1", vocabulary)
+    assert parse_condition("not " * MAX_NESTING + "replication.manual", vocabulary)
+
+
+def test_a_calculation_of_more_steps_than_the_nesting_limit_is_rejected(vocabulary):
+    steps = " + reach.areas" * MAX_NESTING
+    assert parse_condition(f"reach.sites{steps} > 1", vocabulary)
+    with pytest.raises(ConditionError, match=f"calculation of more than {MAX_NESTING} steps"):
+        parse_condition(f"reach.sites{steps} + 1 > 1", vocabulary)
+
+
+def test_a_condition_longer_than_the_limit_is_rejected_before_it_is_read(vocabulary):
+    text = "(" * 10_000 + "reach.sites > 1" + ")" * 10_000
+    with pytest.raises(ConditionError, match="20,015 characters long; at most 10,000"):
+        parse_condition(text, vocabulary)
+    fits = "reach.sites > 1" + " " * (MAX_CONDITION_LENGTH - 15)
+    assert parse_condition(fits, vocabulary)
+
+
+@pytest.mark.parametrize(
+    ("number", "value"),
+    [
+        ("1_000_000", 10**6),
+        ("1" + "0" * 308, 10**308),
+        ("-" + "1" + "0" * 308, -(10**308)),
+        ("10000000000000000.0", 1e16),
+        ("0.00001", 1e-05),
+        ("0.000000000000000000001", 1e-21),
+        ("0." + "0" * 319 + "1", 1e-320),
+        ("0.0", 0.0),
+        ("0", 0),
+    ],
+    ids=["underscores", "1e308", "-1e308", "1e16", "1e-05", "1e-21", "subnormal", "0.0", "0"],
+)
+def test_numbers_a_float_can_hold_are_read_exactly(number, value, vocabulary):
+    compare = parse_condition(f"organisation.yearly_income > {number}", vocabulary)
+    assert compare.right.value == value and type(compare.right.value) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        ("1" + "0" * 309, "1000000000000000... (310 characters) at column 30 is too large"),
+        ("-" + "2" * 309, "-222222222222222... (310 characters) at column 30 is too large"),
+        ("9" * 5000, "9999999999999999... (5,000 characters) at column 30 is too large"),
+        ("0." + "0" * 400 + "1", "0.00000000000000... (403 characters) at column 30 is too small"),
+    ],
+    ids=["1e309", "negative", "5000_digits", "rounds_to_0"],
+)
+def test_numbers_a_float_cannot_hold_are_rejected(number, message, vocabulary):
+    with pytest.raises(ConditionError) as caught:
+        parse_condition(f"organisation.yearly_income > {number}", vocabulary)
+    assert message in str(caught.value)
+
+
+def test_a_calculation_with_a_huge_constant_is_rejected_when_the_ruleset_loads(vocabulary):
+    with pytest.raises(ConditionError, match="is too large"):
+        parse_condition("9" * 400 + " / reach.people_per_year > 1", vocabulary)
+
+
+def test_text_constants_longer_than_the_limit_are_rejected(vocabulary):
+    fits = "x" * MAX_TEXT_LENGTH
+    assert parse_condition(f'model.unit_cost_basis == "{fits}"', vocabulary)
+    with pytest.raises(
+        ConditionError, match="201 characters long; texts in conditions are at most"
+    ):
+        parse_condition(f'model.unit_cost_basis == "{fits}x"', vocabulary)

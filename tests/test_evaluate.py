@@ -117,3 +117,75 @@ def test_the_trace_records_each_test_with_the_values_it_saw(vocabulary):
 def test_a_missing_field_has_the_missing_value(vocabulary):
     field = parse_condition("organisation.free_reserves > 0", vocabulary).left
     assert value_of(field, INCOME, Context(INCOME)) is MISSING
+
+
+# --- calculations past what a float can hold: +-infinity, never an exception ---------------------
+
+HUGE_INTEGER = 10**400  # a valid count in a profile, beyond any float
+HUGE = {"organisation": {"yearly_income": 1e200, "free_reserves": 1e200}}
+HUGE_SITES = {"reach": {"sites": HUGE_INTEGER}}
+
+
+@pytest.mark.parametrize(
+    ("text", "profile", "expected"),
+    [
+        ("organisation.yearly_income * organisation.free_reserves > 1", HUGE, True),
+        ("organisation.yearly_income * organisation.free_reserves < 1", HUGE, False),
+        ("0 - organisation.yearly_income * organisation.free_reserves < 1", HUGE, True),
+        ("reach.sites * 2.5 > 10", HUGE_SITES, True),
+        ("reach.sites * -2.5 < 10", HUGE_SITES, True),
+        ("reach.sites / 3 > 10", HUGE_SITES, True),
+        ("reach.sites * 0.5 == reach.sites", HUGE_SITES, False),
+        ("2.5 - reach.sites < 0", HUGE_SITES, True),
+        ("reach.sites * 0.0 == 0", HUGE_SITES, True),
+        ("reach.sites * reach.areas > 10", {"reach": {"sites": 10**300, "areas": 10**300}}, True),
+    ],
+    ids=[
+        "float_product",
+        "float_product_less",
+        "negative",
+        "int_times_float",
+        "negative_int_times_float",
+        "int_quotient",
+        "infinity_is_no_particular_number",
+        "float_minus_int",
+        "times_zero",
+        "int_product_stays_exact",
+    ],
+)
+def test_a_calculation_past_the_largest_float_compares_as_infinity(
+    text, profile, expected, vocabulary
+):
+    assert judge(text, profile, vocabulary) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "profile"),
+    [
+        (
+            "organisation.yearly_income * organisation.free_reserves "
+            "- organisation.free_reserves * organisation.yearly_income > 0",
+            HUGE,
+        ),
+        ("organisation.yearly_income * organisation.free_reserves * 0 == 0", HUGE),
+        (
+            "organisation.yearly_income * organisation.free_reserves - reach.sites > 0",
+            {**HUGE, **HUGE_SITES},
+        ),
+    ],
+    ids=["infinity_minus_infinity", "infinity_times_zero", "infinity_minus_huge_integer"],
+)
+def test_a_calculation_that_is_not_a_number_is_unknown(text, profile, vocabulary):
+    assert judge(text, profile, vocabulary) is None
+
+
+def test_a_calculation_with_an_integer_beyond_floats_is_exact_where_it_can_be(vocabulary):
+    term = parse_condition("reach.sites * organisation.staff > 10", vocabulary).left
+    profile = {"reach": {"sites": HUGE_INTEGER}, "organisation": {"staff": 1e-300}}
+    assert value_of(term, profile, Context(profile)) == pytest.approx(1e100)
+    equal = {"reach": {"sites": HUGE_INTEGER, "areas": HUGE_INTEGER}}
+    assert judge("reach.sites - reach.areas == 0", equal, vocabulary) is True
+
+
+def test_comparing_a_huge_integer_with_a_number_needs_no_calculation(vocabulary):
+    assert judge("reach.sites > 0.5", HUGE_SITES, vocabulary) is True

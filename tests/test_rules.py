@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from scaleready.errors import RulesetError
-from scaleready.rules import load_ruleset
-from tests.conftest import write
+from scaleready import durable_backend
+from scaleready.conditions import MAX_ALTERNATIVES, MAX_DEPTH, MAX_GROUPS
+from scaleready.engine import Engine
+from scaleready.errors import EngineError, RulesetError
+from scaleready.profile import profile_from_data
+from scaleready.rules import MAX_WEIGHT, MIN_WEIGHT, load_ruleset
+from tests.conftest import LANGUAGE_RULESET, write
 
 HEADER = """\
 id: demo
@@ -134,3 +140,223 @@ def test_derived_facts_must_be_registered(tmp_path):
     assert "unknown derived fact 'largest_funder_shares'" in problem(
         tmp_path, rule("a", "derived.largest_funder_shares < 1")
     )
+
+
+# --- bounds on what a rule compiles into: each past a bound is an error naming the rule ---------
+
+
+def values(count: int) -> str:
+    return ", ".join(str(number) for number in range(count))
+
+
+@pytest.mark.parametrize(
+    ("condition", "outcome", "size"),
+    [
+        (f"reach.sites in [{values(MAX_ALTERNATIVES + 1)}]", "pass", 33),
+        (f"reach.sites not in [{values(MAX_ALTERNATIVES + 1)}]", "fail", 33),
+        (" or ".join(f"reach.sites > {n}" for n in range(MAX_ALTERNATIVES + 1)), "pass", 33),
+        (
+            "not (" + " and ".join(f"reach.sites != {n}" for n in range(33)) + ")",
+            "pass",
+            33,
+        ),
+        (" or ".join(f"any(contracts, lots > {n})" for n in range(6)), "fail", 64),
+        (
+            "(reach.sites > 1 or reach.areas > 1) and (reach.sites > 2 or reach.areas > 2) "
+            "and (reach.sites > 3 or reach.areas > 3) and (reach.sites > 4 or reach.areas > 4) "
+            "and (reach.sites > 5 or reach.areas > 5) and (reach.sites > 6 or reach.areas > 6)",
+            "pass",
+            64,
+        ),
+    ],
+    ids=["in_list", "not_in_list", "or_chain", "negated_and", "negated_any", "and_of_ors"],
+)
+def test_a_rule_with_too_many_alternatives_is_rejected_naming_the_outcome(
+    tmp_path, condition, outcome, size
+):
+    message = problem(tmp_path, rule("wide", condition))
+    assert "demo.yaml:12: rule 'wide': condition " in message
+    assert f"deciding {outcome!r} takes {size} alternatives (at most {MAX_ALTERNATIVES})" in message
+
+
+def test_rules_at_the_bounds_load(tmp_path):
+    rules = [
+        rule("in_list", f"reach.sites in [{values(MAX_ALTERNATIVES)}]"),
+        rule("any", " or ".join(f"any(contracts, lots > {n})" for n in range(5))),
+        rule("groups", nested_groups(MAX_GROUPS // 2)),
+    ]
+    ruleset = load(tmp_path, "".join(rules))
+    sizes = {r.id: r.size.outcomes() for r in ruleset.rules}
+    assert sizes["in_list"]["pass"].paths == MAX_ALTERNATIVES
+    assert ruleset.rule("in_list").size.alternatives() == MAX_ALTERNATIVES + 1  # and one to fail
+    assert sizes["any"]["fail"].paths == 2**5
+    assert sizes["groups"]["pass"].groups == MAX_GROUPS
+
+
+def nested_groups(levels: int) -> str:
+    """``and`` and ``or`` alternating ``2 * levels`` groups deep, with few alternatives."""
+    opening = "".join(f"reach.sites > {n} and (reach.areas > {n} or " for n in range(levels))
+    return opening + "replication.manual" + ")" * levels
+
+
+def test_a_rule_of_too_many_and_or_groups_is_rejected(tmp_path):
+    message = problem(tmp_path, rule("deep", nested_groups(MAX_GROUPS // 2 + 1)))
+    assert "rule 'deep'" in message and f"14 and/or groups (at most {MAX_GROUPS})" in message
+
+
+def test_the_size_of_a_cited_rule_counts_in_the_rule_that_cites_it(tmp_path):
+    body = rule("base", "reach.sites in [1, 2, 3, 4, 5, 6]")
+    body += rule("twice", "passed(base) or failed(base)")  # fine alone, 6 + 1 alternatives
+    body += rule("again", "passed(twice) and passed(twice) and passed(twice)")  # 7 ** 3
+    message = problem(tmp_path, body)
+    assert "rule 'again'" in message and "deciding 'pass' takes 343 alternatives" in message
+    assert "counting `in` lists, negations and the rules it cites" in message
+
+
+def test_a_long_chain_of_citations_is_rejected_past_the_depth_bound(tmp_path):
+    chain = rule("r0", "reach.sites > 1")
+    chain += "".join(rule(f"r{n}", f"passed(r{n - 1})") for n in range(1, MAX_DEPTH + 2))
+    message = problem(tmp_path, chain)
+    assert f"nested {MAX_DEPTH + 1} levels deep, counting the rules it cites" in message
+    assert f"rule 'r{MAX_DEPTH - 1}'" in message
+
+
+def test_an_applies_when_too_large_is_named_as_such(tmp_path):
+    extra = f"    applies_when: 'reach.sites in [{values(40)}]'\n"
+    message = problem(tmp_path, rule("a", "reach.areas > 1", extra=extra))
+    assert "rule 'a': applies_when 'reach.sites in [0, 1, 2," in message
+    assert "deciding that it applies takes 40 alternatives" in message
+
+
+def test_a_long_condition_is_cut_in_the_message(tmp_path):
+    condition = " or ".join(["reach.sites > 1"] * 100)
+    message = problem(tmp_path, rule("long", condition))
+    assert f"... ({len(condition):,} characters): too large for the rules engine" in message
+    assert len(message) < 600
+
+
+# --- the bounds, measured against the real durable_rules engine ---------------------------------
+
+AT_THE_BOUNDS = {
+    "or_chain": " or ".join(f"reach.sites > {n}" for n in range(MAX_ALTERNATIVES)),
+    "in_list": f"reach.sites in [{values(MAX_ALTERNATIVES)}]",
+    "groups": nested_groups(MAX_GROUPS // 2),
+    "quantifiers": " or ".join(f"any(contracts, lots > {n})" for n in range(5)),
+    "product": " and ".join(f"(reach.sites > {n} or reach.areas > {n})" for n in range(5)),
+}
+EVERYTHING_MATCHES = {
+    "name": "Matches every alternative",
+    "reach": {"sites": 1000, "areas": 1000},
+    "replication": {"manual": True},
+    "contracts": [{"lots": 100}, {"lots": 200}],
+}
+
+
+def outcomes_on_both_backends(ruleset, data: dict = EVERYTHING_MATCHES) -> list[dict[str, str]]:
+    profile = profile_from_data(data)
+    cards = [Engine([ruleset], backend=b).assess(profile) for b in ("durable_rules", "python")]
+    return [{r.id: r.outcome for d in card.dimensions for r in d.rules} for card in cards]
+
+
+@pytest.mark.skipif(not durable_backend.AVAILABLE, reason="durable_rules cannot be imported here")
+@pytest.mark.parametrize("rule_id", AT_THE_BOUNDS)
+def test_a_rule_at_the_bounds_runs_on_durable_rules_with_every_alternative_matching(
+    tmp_path, rule_id
+):
+    ruleset = load(tmp_path, rule(rule_id, AT_THE_BOUNDS[rule_id]))
+    durable, python = outcomes_on_both_backends(ruleset)
+    assert durable == python and durable[rule_id] in ("pass", "fail")
+
+
+@pytest.mark.skipif(not durable_backend.AVAILABLE, reason="durable_rules cannot be imported here")
+def test_rules_at_the_bounds_run_together_in_one_ruleset(tmp_path):
+    ruleset = load(tmp_path, "".join(rule(key, text) for key, text in AT_THE_BOUNDS.items()))
+    durable, python = outcomes_on_both_backends(ruleset)
+    assert durable == python and len(durable) == len(AT_THE_BOUNDS)
+
+
+@pytest.mark.skipif(not durable_backend.AVAILABLE, reason="durable_rules cannot be imported here")
+@pytest.mark.xfail(
+    strict=True,
+    raises=EngineError,
+    reason="durable_backend packs 24 durable_rules rules per part whatever their size: three "
+    "rules of 22 alternatives that all match overflow the C core's stack of 64 (error 303). "
+    "Fixed when parts are packed by the sum of CompiledSize.alternatives(); see the report.",
+)
+def test_wide_rules_together_stay_within_the_engines_stack(tmp_path):
+    fields = ("reach.sites", "reach.areas", "reach.people_per_year")
+    body = "".join(
+        rule(f"wide_{n}", " or ".join(f"{field} > {k}" for k in range(22)))
+        for n, field in enumerate(fields)
+    )
+    data = EVERYTHING_MATCHES | {"reach": {"sites": 1000, "areas": 1000, "people_per_year": 1000}}
+    durable, python = outcomes_on_both_backends(load(tmp_path, body), data)
+    assert durable == python
+
+
+def durable_json_size(condition: dict) -> tuple[int, int, int]:
+    """(tests, paths, groups) of durable_rules JSON, counted from the JSON itself."""
+    ((key, value),) = condition.items() if len(condition) == 1 else [(None, None)]
+    if key in ("$and", "$or"):
+        parts = [durable_json_size(part) for part in value]
+        paths = [part[1] for part in parts]
+        return (
+            sum(part[0] for part in parts),
+            math.prod(paths) if key == "$and" else sum(paths),
+            1 + sum(part[2] for part in parts),
+        )
+    if key in ("$iany", "$iall"):
+        tests, _, groups = durable_json_size(next(iter(value.values())))
+        return 1 + tests, 1, groups
+    return 1, 1, 0
+
+
+def compiled_json(ruleset, rule_) -> dict[str, dict]:
+    """The durable_rules conditions durable_backend compiles a rule's outcomes into."""
+
+    def cited(rule_id):
+        return ruleset.rule(rule_id).condition, ruleset.rule(rule_id).applies
+
+    to_run = durable_backend.RuleToRun("k", rule_.condition, rule_.applies, cited)
+    return durable_backend._Compiler().outcome_conditions(to_run)
+
+
+def test_the_measured_size_is_the_size_of_what_durable_backend_compiles(registry):
+    rulesets = [*registry.rulesets.values(), load_ruleset(LANGUAGE_RULESET, registry.fact_kinds())]
+    compared = 0
+    for ruleset in rulesets:
+        for rule_ in ruleset.rules:
+            model = rule_.size.outcomes()
+            for outcome, condition in compiled_json(ruleset, rule_).items():
+                shape = model[outcome]
+                assert durable_json_size(condition) == (shape.tests, shape.paths, shape.groups)
+                compared += 1
+    assert compared > 100
+
+
+@pytest.mark.parametrize(
+    ("weight", "message"),
+    [
+        (".inf", "Input should be a finite number"),
+        (".nan", "Input should be a finite number"),
+        ("1001", "less than or equal to 1000"),
+        ("0.0001", "greater than or equal to 0.001"),
+        ("0", "greater than or equal to 0.001"),
+    ],
+    ids=["infinite", "nan", "too_large", "too_small", "zero"],
+)
+def test_a_weight_outside_the_documented_range_is_rejected(tmp_path, weight, message):
+    rule_weight = problem(tmp_path, rule("a", "reach.sites > 1", extra=f"    weight: {weight}\n"))
+    assert "line 17: rule 'a': rules.0.weight" in rule_weight and message in rule_weight
+    text = (HEADER + rule("a", "reach.sites > 1")).replace(
+        "summary:", f"weight: {weight}\nsummary:"
+    )
+    with pytest.raises(RulesetError) as caught:
+        load_ruleset(write(tmp_path / "demo.yaml", text), {})
+    assert "line 4: weight" in str(caught.value) and message in str(caught.value)
+
+
+def test_weights_at_the_ends_of_the_range_load(tmp_path):
+    body = rule("a", "reach.sites > 1", extra=f"    weight: {MIN_WEIGHT}\n")
+    body += rule("b", "reach.sites > 2", extra=f"    weight: {MAX_WEIGHT}\n")
+    assert [r.spec.weight for r in load(tmp_path, body).rules] == [MIN_WEIGHT, MAX_WEIGHT]

@@ -20,9 +20,13 @@ data gap is never mistaken for a failure (see docs/conditions.md).
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from scaleready.documents import nearest
 
@@ -191,6 +195,21 @@ class Vocabulary:
         return Derived(name, self.derived[name])
 
 
+# --- limits -----------------------------------------------------------------------------------
+# Each bound keeps a condition well inside what the parser, the evaluator and the durable_rules
+# C core handle; docs/conditions.md ("Limits") gives the measurements behind each figure.
+
+MAX_CONDITION_LENGTH = 10_000  # characters in one condition
+MAX_NESTING = 32  # brackets, `not`s and function calls inside one another, and calculation steps
+MAX_NUMBER = sys.float_info.max  # largest magnitude of a number constant: what a float holds
+MAX_TEXT_LENGTH = 200  # characters in one text constant
+# A rule's outcomes once compiled for durable_rules (see CompiledSize); measured walls in docs:
+MAX_ALTERNATIVES = 32  # ways through one outcome's network; its C core walks 64 at most at once
+MAX_GROUPS = 12  # and/or groups in one outcome; the C core fails (error 113) past 15
+MAX_TESTS = 256  # tests in one outcome, counting the rules it cites
+MAX_DEPTH = 64  # levels of the condition tree, counting the rules it cites
+
+
 # --- tokens -----------------------------------------------------------------------------------
 
 _TOKEN = re.compile(
@@ -203,6 +222,7 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
+_SPACE = re.compile(r"\s*")
 _KEYWORDS = {"and", "or", "not", "in", "true", "false"}
 
 
@@ -215,8 +235,8 @@ class Token:
 
 def tokenize(text: str) -> Iterator[Token]:
     """Split a condition into tokens; reject anything that is not part of the language."""
-    position = 0
-    while position < len(text) and text[position:].strip():
+    position = _SPACE.match(text).end()
+    while position < len(text):
         match = _TOKEN.match(text, position)
         assert match is not None  # the pattern ends with a catch-all
         column = match.start(match.lastgroup) + 1
@@ -226,7 +246,7 @@ def tokenize(text: str) -> Iterator[Token]:
         if kind == "name" and word in _KEYWORDS:
             kind = "keyword"
         yield Token(kind, word, column)
-        position = match.end()
+        position = _SPACE.match(text, match.end()).end()
     yield Token("end", "", len(text) + 1)
 
 
@@ -235,23 +255,70 @@ def _hint_for(character: str) -> str:
     return hints.get(character, "")
 
 
+def number_constant(written: str, column: int) -> int | float:
+    """The value of a number as written (a sign, digits, ``_``, a point), if within range."""
+    digits = written.replace("_", "")
+    exact = Decimal(digits)  # exact and cheap for any length, unlike int() past 4,300 digits
+    if len(written) > 24:
+        written = f"{written[:16]}... ({len(written):,} characters)"
+    if abs(exact) > Decimal(MAX_NUMBER):
+        raise ConditionError(
+            f"the number {written} at column {column} is too large: a number in a condition "
+            f"is at most {MAX_NUMBER:.3g} in size, as a floating-point number holds"
+        )
+    if exact and not float(exact):
+        raise ConditionError(
+            f"the number {written} at column {column} is too small: a floating-point number "
+            "would hold it as 0"
+        )
+    return float(exact) if "." in digits else int(exact)
+
+
+def text_constant(token: Token) -> str:
+    """The value of a text token, if it is within the documented length."""
+    value = token.text[1:-1]
+    if len(value) > MAX_TEXT_LENGTH:
+        raise ConditionError(
+            f"the text at column {token.column} is {len(value):,} characters long; "
+            f"texts in conditions are at most {MAX_TEXT_LENGTH}"
+        )
+    return value
+
+
 # --- parsing and checking -----------------------------------------------------------------------
 
 
 def parse_condition(text: str, vocabulary: Vocabulary) -> Cond:
-    """Parse and type-check a condition; raise ConditionError naming the offending text."""
+    """Parse and type-check a condition; raise ConditionError naming the offending text.
+
+    The parser reads each token once (no backtracking), so its time grows with the length of
+    the condition, and MAX_NESTING bounds its recursion.
+    """
     if not isinstance(text, str) or not text.strip():
         raise ConditionError("a condition must be a non-empty string")
+    if len(text) > MAX_CONDITION_LENGTH:
+        raise ConditionError(
+            f"the condition is {len(text):,} characters long; at most {MAX_CONDITION_LENGTH:,}"
+        )
     return _Parser(text, vocabulary).parse()
 
 
 class _Parser:
+    """Recursive descent over one expression grammar; kinds are checked as nodes are built.
+
+    A bracket may hold a calculation (``(a + b) * 2``) or a condition (``(a or b) and c``): both
+    are parsed by the same rules, and whether a condition is needed is checked afterwards
+    (``as_condition``), so no part of the text is read twice.
+    """
+
     def __init__(self, text: str, vocabulary: Vocabulary) -> None:
         self._stream = tokenize(text)  # lazily, so an unknown function is named before a later typo
         self.tokens: list[Token] = []
         self.index = 0
         self.vocabulary = vocabulary
         self.scopes: list[str] = []  # list paths of the enclosing any/all/count
+        self.nesting = 0
+        self.heights: dict[int, tuple[Arith, int]] = {}  # id -> (calculation, its depth)
 
     @property
     def token(self) -> Token:
@@ -277,31 +344,54 @@ class _Parser:
         found = repr(self.token.text) if self.token.type != "end" else "the end"
         return ConditionError(f"{message} but found {found} at column {self.token.column}")
 
+    @contextmanager
+    def nested(self, start: Token) -> Iterator[None]:
+        """One level deeper: a bracket, a ``not`` or a function call."""
+        if self.nesting >= MAX_NESTING:
+            raise ConditionError(
+                f"nested more than {MAX_NESTING} deep at column {start.column} (brackets, not "
+                "and functions count); split the rule or use a derived fact"
+            )
+        self.nesting += 1
+        try:
+            yield
+        finally:
+            self.nesting -= 1
+
     def parse(self) -> Cond:
-        condition = self.condition()
+        start = self.token
+        node = self.expression()
         if self.token.type != "end":
             raise self.error("expected and, or, or the end of the condition")
-        return condition
+        return as_condition(node, start)
 
-    def condition(self) -> Cond:
-        parts = [self.conjunction()]
-        while self.accept("or"):
-            parts.append(self.conjunction())
-        return parts[0] if len(parts) == 1 else Or(tuple(parts))
+    def expression(self) -> Term | Cond:
+        """``a or b``; a lone operand is returned as it is, a calculation or a condition."""
+        return self.joined("or", self.conjunction, Or)
 
-    def conjunction(self) -> Cond:
-        parts = [self.negation()]
-        while self.accept("and"):
-            parts.append(self.negation())
-        return parts[0] if len(parts) == 1 else And(tuple(parts))
+    def conjunction(self) -> Term | Cond:
+        return self.joined("and", self.negation, And)
 
-    def negation(self) -> Cond:
-        if self.accept("not"):
-            return Not(self.negation())
-        return self.comparison()
-
-    def comparison(self) -> Cond:
+    def joined(self, word: str, operand: Callable[[], Term | Cond], node: type) -> Term | Cond:
         start = self.token
+        first = operand()
+        if not (self.token.type == "keyword" and self.token.text == word):
+            return first
+        parts = [as_condition(first, start)]
+        while self.accept(word):
+            start = self.token
+            parts.append(as_condition(operand(), start))
+        return node(tuple(parts))
+
+    def negation(self) -> Term | Cond:
+        start = self.token
+        if not self.accept("not"):
+            return self.comparison()
+        with self.nested(start):
+            operand = self.token
+            return Not(as_condition(self.negation(), operand))
+
+    def comparison(self) -> Term | Cond:
         left = self.sum()
         if self.accept("in"):
             return self.membership(left)
@@ -312,7 +402,7 @@ class _Parser:
         op = self.accept(*COMPARISONS)
         if op:
             return check_comparison(op.text, left, self.sum())
-        return as_condition(left, start)
+        return left
 
     def membership(self, value: Term) -> Cond:
         self.expect("[")
@@ -335,57 +425,56 @@ class _Parser:
     def sum(self) -> Term:
         term = self.product()
         while op := self.accept("+", "-"):
-            term = self.arithmetic(op.text, term, self.product())
+            term = self.arithmetic(op, term, self.product())
         return term
 
     def product(self) -> Term:
         term = self.atom()
         while op := self.accept("*", "/"):
-            term = self.arithmetic(op.text, term, self.atom())
+            term = self.arithmetic(op, term, self.atom())
         return term
 
-    def arithmetic(self, op: str, left: Term, right: Term) -> Arith:
+    def arithmetic(self, op: Token, left: Term, right: Term) -> Arith:
         if self.scopes:
             raise ConditionError(
                 "calculations cannot be used inside any/all/count; a plugin can provide the "
                 "result as a derived fact"
             )
-        return arithmetic(op, left, right)
+        calculation = arithmetic(op.text, left, right)
+        height = 1 + max(self.height(left), self.height(right))
+        if height > MAX_NESTING:
+            raise ConditionError(
+                f"a calculation of more than {MAX_NESTING} steps at column {op.column}; "
+                "a plugin can provide the result as a derived fact"
+            )
+        self.heights[id(calculation)] = (calculation, height)
+        return calculation
+
+    def height(self, term: Term) -> int:
+        return self.heights[id(term)][1] if isinstance(term, Arith) else 0
 
     def atom(self) -> Term | Cond:
         token = self.advance()
         if token.type == "number":
-            text = token.text.replace("_", "")
-            return Const(float(text) if "." in text else int(text))
+            return Const(number_constant(token.text, token.column))
         if token.type == "string":
-            return Const(token.text[1:-1])
+            return Const(text_constant(token))
         if token.type == "keyword" and token.text in ("true", "false"):
             return Const(token.text == "true")
         if token.type == "op" and token.text == "-" and self.token.type == "number":
-            number = self.atom()
-            return Const(-number.value)
+            return Const(number_constant("-" + self.advance().text, token.column))
         if token.type == "op" and token.text == "(":
-            return self.bracketed()
+            with self.nested(token):
+                inner = self.expression()
+                self.expect(")")
+                return inner
         if token.type == "name":
             if self.accept("("):
-                return self.call(token)
+                with self.nested(token):
+                    return self.call(token)
             return self.name(token)
         self.index -= 1
         raise self.error("expected a value, a field or a function")
-
-    def bracketed(self) -> Term | Cond:
-        """``( ... )`` around a calculation or around a condition."""
-        start = self.index
-        try:
-            term = self.sum()
-            if self.accept(")"):
-                return term
-        except ConditionError:
-            pass
-        self.index = start
-        inner = self.condition()
-        self.expect(")")
-        return inner
 
     def name(self, token: Token) -> Term:
         if token.text.startswith(DERIVED_PREFIX):
@@ -442,8 +531,7 @@ class _Parser:
 
     def item_condition(self) -> Cond:
         start = self.token
-        condition = self.condition()
-        return as_condition(condition, start)
+        return as_condition(self.expression(), start)
 
     def count(self) -> Count:
         if self.scopes:
@@ -622,3 +710,167 @@ def _literal_text(value: object) -> str:
     if isinstance(value, str):
         return f'"{value}"'
     return repr(value)
+
+
+# --- size once compiled for durable_rules ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The size of a condition compiled as durable_rules JSON (mirrors durable_backend).
+
+    The compiler pushes negation down to the tests (Kleene logic), flattens nested groups of the
+    same kind, and inlines the conditions of the rules a condition cites, so a short text can
+    compile into a large network.  ``paths`` counts the ways through it: durable_rules fires a
+    rule once per way that matches, and keeps every matching branch on a stack of 64.
+    """
+
+    kind: str  # "test", "and" or "or"
+    elements: int  # parts of the group after flattening; 1 for a test
+    tests: int
+    paths: int
+    groups: int
+
+
+TEST = Shape("test", 1, 1, 1, 0)
+
+
+def _group(kind: str, parts: list[Shape]) -> Shape:
+    """Parts joined into one and/or group, flattened as durable_backend's _all/_any do."""
+    elements = sum(part.elements if part.kind == kind else 1 for part in parts)
+    if elements == 1:
+        return parts[0]
+    paths = [part.paths for part in parts]
+    return Shape(
+        kind,
+        elements,
+        sum(part.tests for part in parts),
+        math.prod(paths) if kind == "and" else sum(paths),
+        1 + sum(part.groups - (part.kind == kind) for part in parts),
+    )
+
+
+@dataclass(frozen=True)
+class CompiledSize:
+    """A rule's size once compiled: each way its condition (and applies_when) can come out."""
+
+    condition: dict[bool, Shape]  # true, false
+    applies: dict[bool, Shape] | None
+    depth: int  # levels of the condition tree, cited rules included
+
+    def outcomes(self) -> dict[str, Shape]:
+        """The durable_rules condition of each outcome, as durable_backend composes them."""
+        if self.applies is None:
+            return {"pass": self.condition[True], "fail": self.condition[False]}
+        return {
+            "pass": _group("and", [self.applies[True], self.condition[True]]),
+            "fail": _group("and", [self.applies[True], self.condition[False]]),
+            "not_applicable": self.applies[False],
+        }
+
+    def alternatives(self) -> int:
+        """The most branches the rule can put on durable_rules' match stack at once (at most
+        64 in one ruleset part): the sum of its outcomes' alternatives."""
+        return sum(shape.paths for shape in self.outcomes().values())
+
+    def cited(self, wanted_outcome: str, wanted: bool) -> Shape:
+        """The shape of ``passed(rule)`` (or ``failed``) in a condition that wants ``wanted``."""
+        holds = self.condition[wanted if wanted_outcome == "pass" else not wanted]
+        if self.applies is None:
+            return holds
+        if wanted:
+            return _group("and", [self.applies[True], holds])
+        return _group("or", [self.applies[False], _group("and", [self.applies[True], holds])])
+
+
+def compiled_size(
+    condition: Cond, applies: Cond | None, cited: Callable[[str], CompiledSize]
+) -> CompiledSize:
+    """Measure a rule; ``cited`` gives the size of a rule it cites (measured before it)."""
+    measure = _Measure(cited)
+    return CompiledSize(
+        {wanted: measure.shape(condition, wanted, None) for wanted in (True, False)},
+        None
+        if applies is None
+        else {wanted: measure.shape(applies, wanted, None) for wanted in (True, False)},
+        max(measure.depth(tree) for tree in (condition, applies) if tree is not None),
+    )
+
+
+def oversize(size: CompiledSize) -> tuple[str, str] | None:
+    """Which text of a rule makes it compile past a documented bound, and why; None if none."""
+    if size.depth > MAX_DEPTH:
+        return "condition", (
+            f"nested {size.depth} levels deep, counting the rules it cites; at most {MAX_DEPTH}"
+        )
+    pieces = [("condition", "'pass'", size.condition[True])]
+    pieces.append(("condition", "'fail'", size.condition[False]))
+    if size.applies is not None:
+        pieces.append(("applies_when", "that it applies", size.applies[True]))
+        pieces.append(("applies_when", "'not_applicable'", size.applies[False]))
+        outcomes = size.outcomes()
+        pieces.append(("condition", "'pass' with applies_when", outcomes["pass"]))
+        pieces.append(("condition", "'fail' with applies_when", outcomes["fail"]))
+    for key, deciding, shape in pieces:
+        problem = _past_bound(shape)
+        if problem:
+            return key, (
+                f"too large for the rules engine: deciding {deciding} takes {problem}, counting "
+                "`in` lists, negations and the rules it cites; split the rule, or a plugin can "
+                "provide a derived fact"
+            )
+    return None
+
+
+def _past_bound(shape: Shape) -> str | None:
+    for found, bound, what in (
+        (shape.paths, MAX_ALTERNATIVES, "alternatives"),
+        (shape.groups, MAX_GROUPS, "and/or groups"),
+        (shape.tests, MAX_TESTS, "tests"),
+    ):
+        if found > bound:
+            return f"{found:,} {what} (at most {bound})"
+    return None
+
+
+class _Measure:
+    """Shapes of a condition tree, each node measured once (cited rules are measured already)."""
+
+    def __init__(self, cited: Callable[[str], CompiledSize]) -> None:
+        self.cited = cited
+        self.shapes: dict[tuple[int, bool, str | None], Shape] = {}
+
+    def shape(self, node: Cond, wanted: bool, scope: str | None) -> Shape:
+        """As durable_backend's ``when``: inside an item scope an "or" becomes one flag test."""
+        key = (id(node), wanted, scope)
+        if key not in self.shapes:
+            shape = self.translate(node, wanted, scope)
+            self.shapes[key] = TEST if scope is not None and shape.kind == "or" else shape
+        return self.shapes[key]
+
+    def translate(self, node: Cond, wanted: bool, scope: str | None) -> Shape:
+        match node:
+            case And() | Or():
+                parts = [self.shape(part, wanted, scope) for part in node.parts]
+                return _group("and" if isinstance(node, And) == wanted else "or", parts)
+            case Not():
+                return self.shape(node.part, not wanted, scope)
+            case Compare():
+                constant = isinstance(node.left, Const) or isinstance(node.right, Const)
+                return TEST if constant else _group("and", [TEST, TEST, TEST])  # both present
+            case OneOf():
+                return _group("or" if wanted else "and", [TEST] * len(node.options))
+            case Missing():
+                return TEST
+            case Quantified():
+                inner = self.shape(node.where, wanted, node.items.path)
+                quantifier = Shape("test", 1, 1 + inner.tests, 1, inner.groups)
+                return quantifier if wanted else _group("or", [TEST, quantifier])  # or empty
+            case RuleRef():
+                return self.cited(node.rule).cited(node.wanted, wanted)
+        raise TypeError(node)
+
+    def depth(self, node: Term | Cond) -> int:
+        if isinstance(node, RuleRef):
+            return 1 + self.cited(node.rule).depth
+        return 1 + max((self.depth(child) for child in children(node)), default=0)

@@ -7,9 +7,12 @@ durable_rules adapter is tested against.
 
 from __future__ import annotations
 
+import math
 import operator
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from scaleready.conditions import (
     And,
@@ -41,6 +44,7 @@ class _MissingValue:
 
 MISSING = _MissingValue()
 Truth = bool | None  # None: unknown, because data is missing
+LARGEST_FLOAT = sys.float_info.max  # about 1.8e308: a calculation beyond it is +-infinity
 
 _COMPARE: dict[str, Callable[[object, object], bool]] = {
     "==": operator.eq,
@@ -95,10 +99,39 @@ def value_of(term: Term, scope: Mapping[str, object], context: Context) -> objec
 
 
 def _calculate(term: Arith, scope: Mapping[str, object], context: Context) -> object:
+    """The result as floating-point arithmetic gives it (docs/conditions.md, "Calculations").
+
+    Beyond about 1.8e308 a result is +-infinity, which compares beyond every number as the
+    exact result would; an input that is missing, a divisor of 0, or a result that is not a
+    number (infinity - infinity, 0 * infinity) is MISSING: unknown.  Integers stay exact.
+    """
     left, right = value_of(term.left, scope, context), value_of(term.right, scope, context)
     if left is MISSING or right is MISSING or (term.op == "/" and right == 0):
         return MISSING
-    return _ARITHMETIC[term.op](left, right)
+    calculate = _ARITHMETIC[term.op]
+    try:
+        result = calculate(left, right)
+    except OverflowError:  # an integer too large for a float met a float (or was divided)
+        result = _past_floats(calculate, left, right)
+    return MISSING if result != result else result  # only NaN differs from itself
+
+
+def _past_floats(calculate: Callable, left: float, right: float) -> float:
+    """What floating-point arithmetic would give had the integer been a float of any size."""
+    if _infinite(left) or _infinite(right):
+        return calculate(_as_float(left), _as_float(right))
+    return _as_float(calculate(Fraction(left), Fraction(right)))
+
+
+def _infinite(value: float) -> bool:
+    return isinstance(value, float) and math.isinf(value)
+
+
+def _as_float(value: float | Fraction) -> float:
+    """The value as a float; an exact number beyond the largest float is +-infinity."""
+    if abs(value) <= LARGEST_FLOAT:  # compared exactly, whatever the value's type
+        return float(value)
+    return math.inf if value > 0 else -math.inf
 
 
 def _count(term: Count, scope: Mapping[str, object], context: Context) -> object:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Annotated
@@ -12,11 +12,14 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from scaleready.conditions import (
+    CompiledSize,
     Cond,
     ConditionError,
     Derived,
     RuleRef,
     Vocabulary,
+    compiled_size,
+    oversize,
     parse_condition,
     unparse,
     walk,
@@ -31,6 +34,16 @@ from scaleready.profile import InnovationProfile, field_catalogue
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 SemanticVersion = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")]
 Level = Annotated[int, Field(ge=1, le=5)]
+# Weights are relative: this range covers any useful ratio and keeps sums of weights finite.
+MIN_WEIGHT = 0.001
+MAX_WEIGHT = 1000
+EXCERPT_LENGTH = 120  # characters of a long condition quoted in an error message
+
+
+def _weight(default: float, description: str):
+    return Field(
+        default, ge=MIN_WEIGHT, le=MAX_WEIGHT, allow_inf_nan=False, description=description
+    )
 
 
 class _Strict(BaseModel):
@@ -52,7 +65,7 @@ class RuleSpec(_Strict):
     id: Identifier = Field(description="Unique within the ruleset; lower_snake_case.")
     title: str = Field(description="What the rule checks, in a few words.")
     level: Level = Field(description="The readiness level (1-5) this rule belongs to.")
-    weight: float = Field(1.0, gt=0, description="Weight of the rule in the dimension's score.")
+    weight: float = _weight(1.0, "Weight of the rule in the dimension's score.")
     applies_when: str | None = Field(
         None, description="Condition; when false the rule is not applicable (not counted)."
     )
@@ -72,7 +85,7 @@ class RulesetSpec(_Strict):
     title: str = Field(description="Name of the dimension, e.g. 'Evidence of impact'.")
     version: SemanticVersion = Field(description="Semantic version; change it when rules change.")
     summary: str = Field(description="What the dimension judges, in a sentence or two.")
-    weight: float = Field(1.0, gt=0, description="Weight of this dimension in the overall score.")
+    weight: float = _weight(1.0, "Weight of this dimension in the overall score.")
     levels: dict[Level, str] = Field(
         default_factory=dict, description="What reaching each level 1-5 means, in one sentence."
     )
@@ -91,6 +104,7 @@ class Rule:
     derived: tuple[str, ...]  # derived facts it reads
     depends_on: tuple[str, ...]  # rules whose outcome it reads
     citations: tuple[str, ...] = ()  # its references as a scorecard shows them: title and address
+    size: CompiledSize | None = None  # its size once compiled for durable_rules, cited rules in
 
     @property
     def id(self) -> str:
@@ -147,8 +161,16 @@ def build_ruleset(document: Document, derived: Mapping[str, str]) -> Ruleset:
         for index, rule in enumerate(spec.rules)
     ]
     ordered = _order_by_dependencies(rules, document)
+    sizes = _measure(ordered, spec, document)
+    measured = {rule.id: replace(rule, size=sizes[rule.id]) for rule in rules}
     digest = hashlib.sha256(document.raw).hexdigest()
-    return Ruleset(spec, tuple(rules), tuple(ordered), str(document.path), digest)
+    return Ruleset(
+        spec,
+        tuple(measured[rule.id] for rule in rules),
+        tuple(measured[rule.id] for rule in ordered),
+        str(document.path),
+        digest,
+    )
 
 
 def _validate_spec(document: Document) -> RulesetSpec:
@@ -248,8 +270,31 @@ def _parse(
     try:
         return parse_condition(text, vocabulary)
     except ConditionError as error:
-        message = f"rule {spec.id!r}: {key} {text!r}: {error}"
+        message = f"rule {spec.id!r}: {key} {_excerpt(text)}: {error}"
         raise _fail(document, ("rules", index, key), message) from None
+
+
+def _excerpt(text: str) -> str:
+    """The text quoted for a message; a long one is cut, saying how long it is."""
+    if len(text) <= EXCERPT_LENGTH:
+        return repr(text)
+    return f"{text[:EXCERPT_LENGTH]!r}... ({len(text):,} characters)"
+
+
+def _measure(ordered: list[Rule], spec: RulesetSpec, document: Document) -> dict[str, CompiledSize]:
+    """Each rule's compiled size, cited rules first; a rule past a bound is an error."""
+    sizes: dict[str, CompiledSize] = {}
+    index_of = {rule.id: index for index, rule in enumerate(spec.rules)}
+    for rule in ordered:
+        size = compiled_size(rule.condition, rule.applies, sizes.__getitem__)
+        problem = oversize(size)
+        if problem is not None:
+            key, reason = problem
+            text = rule.spec.condition if key == "condition" else rule.spec.applies_when
+            message = f"rule {rule.id!r}: {key} {_excerpt(text)}: {reason}"
+            raise _fail(document, ("rules", index_of[rule.id], key), message)
+        sizes[rule.id] = size
+    return sizes
 
 
 def _order_by_dependencies(rules: list[Rule], document: Document) -> list[Rule]:
