@@ -9,7 +9,7 @@ import pytest
 from scaleready import durable_backend
 from scaleready.conditions import MAX_ALTERNATIVES, MAX_DEPTH, MAX_GROUPS
 from scaleready.engine import Engine
-from scaleready.errors import EngineError, RulesetError
+from scaleready.errors import RulesetError
 from scaleready.profile import profile_from_data
 from scaleready.rules import MAX_WEIGHT, MIN_WEIGHT, load_ruleset
 from tests.conftest import LANGUAGE_RULESET, write
@@ -276,13 +276,6 @@ def test_rules_at_the_bounds_run_together_in_one_ruleset(tmp_path):
 
 
 @pytest.mark.skipif(not durable_backend.AVAILABLE, reason="durable_rules cannot be imported here")
-@pytest.mark.xfail(
-    strict=True,
-    raises=EngineError,
-    reason="durable_backend packs 24 durable_rules rules per part whatever their size: three "
-    "rules of 22 alternatives that all match overflow the C core's stack of 64 (error 303). "
-    "Fixed when parts are packed by the sum of CompiledSize.alternatives(); see the report.",
-)
 def test_wide_rules_together_stay_within_the_engines_stack(tmp_path):
     fields = ("reach.sites", "reach.areas", "reach.people_per_year")
     body = "".join(

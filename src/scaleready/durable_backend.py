@@ -64,6 +64,8 @@ FLAG_PREFIX = "__flag"
 RESERVED_KEYS = ("id", "sid", ANCHOR, "computed")
 MATCH_EVERY_FACT = "every fact"  # the name of a rule, not a scaleready rule key (no "|")
 RULES_PER_PART = 24  # durable_rules rules per ruleset; see DurableProgram
+# The C core's match stack holds 64 branches; one is the rule every fact matches (see _groups).
+ALTERNATIVES_PER_PART = 63
 
 # Numbers, as the C core (src/rules/json.c, rete.c, state.c, events.c) reads and compares them:
 # it reads only -?digits[.digits[e[+-]digits]], so an exponent without a decimal point (how
@@ -93,6 +95,12 @@ class RuleToRun:
     condition: Cond
     applies: Cond | None
     cited: Callable[[str], tuple[Cond, Cond | None]]  # rule id -> (condition, applies)
+    alternatives: int = 2  # branches its outcomes can put on the C core's match stack at once
+
+    @property
+    def durable_rules(self) -> int:
+        """durable_rules rules it compiles into: pass and fail, and not_applicable if it has one."""
+        return 3 if self.applies is not None else 2
 
 
 class DurableProgram:
@@ -213,11 +221,17 @@ def _delete_rulesets(handles: list[int]) -> None:
 
 
 def _groups(rules: list[RuleToRun]) -> Iterator[list[RuleToRun]]:
-    """Consecutive runs of rules small enough for one durable_rules ruleset."""
+    """Consecutive runs of rules small enough for one durable_rules ruleset.
+
+    A part holds at most RULES_PER_PART durable_rules rules, and rules whose alternatives fit
+    the C core's match stack together (ALTERNATIVES_PER_PART): three rules of 22 alternatives
+    that all match overflow it (error 303) though each rule alone is within the load-time bounds.
+    """
     group: list[RuleToRun] = []
     for rule in rules:
-        size = 3 if rule.applies is not None else 2  # durable_rules rules per scaleready rule
-        if group and sum(3 if r.applies is not None else 2 for r in group) + size > RULES_PER_PART:
+        rules_after = sum(r.durable_rules for r in group) + rule.durable_rules
+        alternatives_after = sum(r.alternatives for r in group) + rule.alternatives
+        if group and (rules_after > RULES_PER_PART or alternatives_after > ALTERNATIVES_PER_PART):
             yield group
             group = []
         group.append(rule)

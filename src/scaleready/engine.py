@@ -72,7 +72,9 @@ class Engine:
             return lambda rule_id: (ruleset.rule(rule_id).condition, ruleset.rule(rule_id).applies)
 
         return [
-            durable_backend.RuleToRun(_key(rs, rule), rule.condition, rule.applies, citer(rs))
+            durable_backend.RuleToRun(
+                _key(rs, rule), rule.condition, rule.applies, citer(rs), _alternatives(rule)
+            )
             for rs in self.rulesets
             for rule in rs.rules
         ]
@@ -253,6 +255,11 @@ def decide(applies: bool | None, holds: bool | None) -> str:
     if applies is None or holds is None:
         return "unknown"
     return "pass" if holds else "fail"
+
+
+def _alternatives(rule: Rule) -> int:
+    """Branches a rule's outcomes can put on durable_rules' match stack (measured at load)."""
+    return rule.size.alternatives() if rule.size is not None else 2
 
 
 def _key(ruleset: Ruleset, rule: Rule, separator: str = "/") -> str:
