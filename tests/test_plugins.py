@@ -371,9 +371,8 @@ def test_built_in_facts_run_inline_and_third_party_facts_within_the_time_limit(m
 @pytest.mark.parametrize("variable", [PLUGIN_TIMEOUT_VARIABLE, FACT_TIMEOUT_VARIABLE])
 def test_a_time_limit_that_is_not_a_positive_number_of_seconds_is_refused(variable, value):
     result = run_scaleready("plugins", env={**os.environ, variable: value})
-    assert result.returncode == 3
-    assert f"error: {variable} must be a number of seconds above 0" in result.stderr
-    assert repr(value) in result.stderr
+    assert result.returncode == 2  # a setting, like SCALEREADY_MAX_DOCUMENT_MIB
+    assert f"error: {variable}: {value!r} is not a number of seconds above 0" in result.stderr
 
 
 # --- plugins that try to end the process (item 14) -----------------------------------------------

@@ -33,7 +33,7 @@ import pluggy
 from scaleready import hookspecs
 from scaleready.conditions import kind_of_value
 from scaleready.documents import nearest
-from scaleready.errors import InputError, PluginError
+from scaleready.errors import InputError, PluginError, SettingError
 from scaleready.rules import Ruleset, load_ruleset, profile_fields
 
 ENTRY_POINT_GROUP = "scaleready"
@@ -107,7 +107,7 @@ def autoload_enabled() -> bool:
 
 
 def time_limit(variable: str, default: float) -> float:
-    """Seconds from an environment variable, or the default; InputError if it is not a time."""
+    """Seconds from an environment variable, or the default; SettingError if it is not a time."""
     text = os.environ.get(variable, "").strip()
     if not text:
         return default
@@ -116,8 +116,9 @@ def time_limit(variable: str, default: float) -> float:
     except ValueError:
         seconds = math.nan
     if not 0 < seconds < math.inf:
-        raise InputError(
-            f"{variable} must be a number of seconds above 0, such as {default:g}; it is {text!r}"
+        raise SettingError(
+            f"{text!r} is not a number of seconds above 0; e.g. {variable}={default:g}",
+            source=variable,
         )
     return min(seconds, threading.TIMEOUT_MAX)
 
