@@ -48,3 +48,9 @@ class PluginError(ScaleReadyError):
 
 class EngineError(ScaleReadyError):
     """The rules engine failed while assessing a profile (a bug, not bad input)."""
+
+
+class OutputError(ScaleReadyError):
+    """An output cannot be written where it was asked for: a usage error, choose another target."""
+
+    exit_code = 2
