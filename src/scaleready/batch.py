@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from itertools import chain, islice
 from multiprocessing import Pipe, Process
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from queue import SimpleQueue
 from typing import NamedTuple
 
 from scaleready import flat
@@ -135,7 +137,8 @@ def _flat_item(label: str, columns: list, cells: list) -> Item:
 
 # --- assessing, in this process or in workers ----------------------------------------------------
 
-CHUNKS_AHEAD = 2  # chunks read ahead per worker: keeps each busy, bounds what the round holds
+WORKER_QUEUE = 2  # chunks a worker holds: the one it works on and the next, so it never waits
+CHUNKS_AHEAD = 3  # chunks out per worker, done or not: bounds what a round holds in memory
 WATCHDOG_SECONDS = 1.0  # where prctl is missing, how often a worker checks its parent lives
 _PR_SET_PDEATHSIG = 1  # from linux/prctl.h
 
@@ -237,11 +240,11 @@ def default_jobs() -> int:
 
 
 class _Workers:
-    """Worker processes, each with its own engine, fed one chunk at a time.
+    """Worker processes, each with its own engine, each holding up to WORKER_QUEUE chunks.
 
-    Results come back in input order, with at most CHUNKS_AHEAD chunks per worker read ahead. A
-    worker that dies (a crash in native code, a plugin's os._exit, the OOM killer) costs only the
-    item that killed it: its chunk is assessed again one item at a time in a fresh worker. On an
+    Results come back in input order, with at most CHUNKS_AHEAD chunks per worker out. A worker
+    that dies (a crash in native code, a plugin's os._exit, the OOM killer) costs only the item
+    that killed it: its chunks are assessed again one item at a time in a fresh worker. On an
     interrupt the workers are killed at once; they also end if this process is killed.
     """
 
@@ -261,7 +264,7 @@ class _Workers:
         queue = _ChunkQueue(chunks, limit=len(self._workers) * CHUNKS_AHEAD)
         while True:
             self._feed(queue)
-            if not any(worker.task for worker in self._workers):
+            if not any(worker.tasks for worker in self._workers):
                 return
             for index, outcomes in self._replies():
                 finished[index] = outcomes
@@ -271,22 +274,25 @@ class _Workers:
                 queue.next_out += 1
 
     def _feed(self, queue: _ChunkQueue) -> None:
-        for worker in self._workers:
-            if worker.task is None and queue.ready():
-                worker.send(*queue.take())
+        """Give chunks to the workers holding fewest, up to WORKER_QUEUE each."""
+        while queue.ready():
+            worker = min(self._workers, key=lambda w: len(w.tasks))
+            if len(worker.tasks) >= WORKER_QUEUE:
+                return
+            worker.send(*queue.take())
 
     def _replies(self) -> Iterator[tuple[int, list[Outcome]]]:
-        """The replies of the workers that are done; a dead worker's chunk, item by item."""
-        busy = {worker.connection: worker for worker in self._workers if worker.task}
+        """The replies of the workers that are done; a dead worker's chunks, item by item."""
+        busy = {worker.connection: worker for worker in self._workers if worker.tasks}
         for connection in wait(list(busy)):
             worker = busy[connection]
-            index, chunk = worker.task
             try:
-                yield index, worker.receive()
+                yield worker.tasks[0][0], worker.receive()
             except (EOFError, OSError):
                 worker.stop(kill=True)
                 self._workers[self._workers.index(worker)] = _Worker(self._options)
-                yield index, _one_by_one(chunk, self._options, self._columns)
+                for index, chunk in worker.tasks:
+                    yield index, _one_by_one(chunk, self._options, self._columns)
 
 
 class _ChunkQueue:
@@ -334,22 +340,22 @@ def _worker_died(item: Item, exit_code: int | None, columns: list[str]) -> Outco
 
 
 class _Worker:
-    """One worker process and the pipe to it; ``task`` is the chunk it is working on."""
+    """One worker process and the pipe to it; ``tasks`` are the chunks it holds, in order."""
 
     def __init__(self, options: BatchOptions) -> None:
         self.connection, theirs = Pipe()
         self.process = Process(target=_work, args=(theirs, options, os.getpid()), daemon=True)
         self.process.start()
         theirs.close()
-        self.task: tuple[int, list[Item]] | None = None
+        self.tasks: deque[tuple[int, list[Item]]] = deque()
 
     def send(self, index: int, chunk: list[Item]) -> None:
-        self.task = (index, chunk)
+        self.tasks.append((index, chunk))
         self.connection.send(chunk)
 
     def receive(self) -> list[Outcome]:
         reply = self.connection.recv()
-        self.task = None
+        self.tasks.popleft()
         if isinstance(reply, BaseException):  # e.g. a KeyboardInterrupt raised in a plugin
             raise reply
         return reply
@@ -375,14 +381,22 @@ def _work(connection: Connection, options: BatchOptions, parent: int) -> None:
         assessor: Assessor | BaseException = Assessor.build(options)
     except BaseException as error:  # sent back with the first chunk, raised in the main process
         assessor = error
-    while True:
-        try:
-            chunk = connection.recv()
-        except EOFError:
-            return
-        if chunk is None:
-            return
+    chunks: SimpleQueue[list[Item] | None] = SimpleQueue()
+    threading.Thread(target=_receive_chunks, args=(connection, chunks), daemon=True).start()
+    for chunk in iter(chunks.get, None):
         connection.send(_assess_chunk(assessor, chunk))
+
+
+def _receive_chunks(connection: Connection, chunks: SimpleQueue) -> None:
+    """Take chunks off the pipe as they come: the main process never waits to send one (the
+    engine is used by the worker's main thread only; durable_rules is not thread-safe)."""
+    try:
+        for chunk in iter(connection.recv, None):
+            chunks.put(chunk)
+    except EOFError:
+        pass
+    finally:
+        chunks.put(None)
 
 
 def _assess_chunk(assessor: Assessor | BaseException, chunk: list[Item]):
