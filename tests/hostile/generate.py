@@ -21,3 +21,13 @@ def repeat(text: str, times: int, before: str = "", after: str = "") -> bytes:
 
 
 GENERATORS = {"deep_json_lines": deep_json_lines, "repeat": repeat}
+
+
+def synthetic_round(count: int, seed: int = 0) -> bytes:
+    """A JSONL round of ``count`` seeded synthetic profiles (valid, with gaps)."""
+    from scaleready.synthetic import synthetic_profiles  # the package under test, imported late
+
+    return "".join(json.dumps(p) + "\n" for p in synthetic_profiles(count, seed=seed)).encode()
+
+
+GENERATORS["synthetic_round"] = synthetic_round
