@@ -127,7 +127,7 @@ def test_a_worker_that_dies_costs_only_the_item_that_killed_it(trouble_env, tmp_
     failed = {row["item"]: row["error"] for row in rows if row["error"]}
     assert set(failed) == {f"{round_file}:line 8", f"{round_file}:line 421"}
     assert all("the worker process assessing it stopped" in e for e in failed.values())
-    how = "exit code 70" if trouble == "worker exits" else "killed by SIGSEGV"
+    how = "exit code 70" if trouble == "worker exits" else "killed by signal SIGSEGV"
     assert all(how in error for error in failed.values())
     assert len(cards.read_text(encoding="utf-8").splitlines()) == POOLED - 2
     assert f"assessed {POOLED - 2} of {POOLED} profiles" in result.stderr

@@ -141,6 +141,7 @@ WORKER_QUEUE = 2  # chunks a worker holds: the one it works on and the next, so 
 CHUNKS_AHEAD = 3  # chunks out per worker, done or not: bounds what a round holds in memory
 WATCHDOG_SECONDS = 1.0  # where prctl is missing, how often a worker checks its parent lives
 _PR_SET_PDEATHSIG = 1  # from linux/prctl.h
+_SIGNALS = set(signal.Signals)
 
 
 @dataclass(frozen=True)
@@ -332,8 +333,10 @@ def _one_by_one(chunk: Sequence[Item], options: BatchOptions, columns: list[str]
 
 
 def _worker_died(item: Item, exit_code: int | None, columns: list[str]) -> Outcome:
-    how = f"killed by {signal.Signals(-exit_code).name}" if exit_code and exit_code < 0 else ""
-    how = how or f"exit code {exit_code}"
+    how = f"exit code {exit_code}"
+    if exit_code is not None and exit_code < 0:
+        name = signal.Signals(-exit_code).name if -exit_code in _SIGNALS else -exit_code
+        how = f"killed by signal {name}"
     reason = f"{item.label}: internal error: the worker process assessing it stopped ({how})"
     row = summary_row(item.label, None, columns, reason)
     return Outcome(item.label, row, error=reason, exit_code=ScaleReadyError.exit_code)
