@@ -136,23 +136,36 @@ def _rss_mib(pid: int) -> float:
         return 0.0
 
 
+# Linux carries a process's peak RSS across exec, and a child starts from its parent's: measured
+# straight from this (large) process, a small command would seem as large as the benchmark. So a
+# bare interpreter (a few MiB) starts the command and reports its peak.
+LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as report:
+    report.write(str(usage.ru_maxrss))
+sys.exit(min(abs(os.waitstatus_to_exitcode(status)), 255))
+"""
+
+
 def peak_memory(args: list[str], cwd: Path) -> tuple[float, float]:
     """Peak resident memory of a command, in MiB: of its largest process (from wait4), and of
     all its processes together (sampled every 50 ms from /proc)."""
-    process = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak_file, errors = cwd / ".peak_kib", cwd / ".stderr"
+    launcher = [sys.executable, "-S", "-c", LAUNCHER, str(peak_file), *args]
+    with errors.open("wb") as stderr:
+        process = subprocess.Popen(launcher, cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr)
     together = 0.0
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        pids = [process.pid, *_descendants(process.pid)]
+    while process.poll() is None:
+        pids = _descendants(process.pid)
         together = max(together, sum(_rss_mib(p) for p in pids))
         time.sleep(0.05)
-    if os.waitstatus_to_exitcode(status) not in (0, 1, 3):
-        raise RuntimeError(f"{args[:2]} failed: {process.stderr.read().decode()[-2000:]}")
-    process.returncode = os.waitstatus_to_exitcode(status)
-    process.stderr.close()
-    return usage.ru_maxrss / 1024, together
+    if process.returncode not in (0, 1, 3):
+        raise RuntimeError(f"{args[:2]} failed: {errors.read_text()[-2000:]}")
+    return int(peak_file.read_text()) / 1024, together
 
 
 def assess_memory(count: int) -> tuple[float, float]:

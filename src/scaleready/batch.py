@@ -137,6 +137,7 @@ def _flat_item(label: str, columns: list, cells: list) -> Item:
 
 # --- assessing, in this process or in workers ----------------------------------------------------
 
+CHUNK_OF_SCORECARDS = 50  # items per task when whole scorecards (about 40 KB each) come back
 WORKER_QUEUE = 2  # chunks a worker holds: the one it works on and the next, so it never waits
 CHUNKS_AHEAD = 3  # chunks out per worker, done or not: bounds what a round holds in memory
 WATCHDOG_SECONDS = 1.0  # where prctl is missing, how often a worker checks its parent lives
@@ -221,7 +222,8 @@ def assess_all(items: Iterable[Item], assessor: Assessor, jobs: int) -> Iterator
     round is large enough to gain. Close it (or let it finish) to stop the workers."""
     items = iter(items)
     first = list(islice(items, INLINE_BELOW))
-    chunks = _chunks(chain(first, items))
+    size = CHUNK_OF_SCORECARDS if assessor.options.keep_scorecards else CHUNK
+    chunks = _chunks(chain(first, items), size)
     if jobs <= 1 or len(first) < INLINE_BELOW:
         for chunk in chunks:
             yield from map(assessor.assess, chunk)
@@ -231,8 +233,8 @@ def assess_all(items: Iterable[Item], assessor: Assessor, jobs: int) -> Iterator
             yield from outcomes
 
 
-def _chunks(items: Iterator[Item]) -> Iterator[list[Item]]:
-    while chunk := list(islice(items, CHUNK)):
+def _chunks(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
+    while chunk := list(islice(items, size)):
         yield chunk
 
 
@@ -537,6 +539,8 @@ class Portfolio:
             self.cards.append(self._compact(outcome.portfolio))
 
     def html(self, title: str) -> str:
+        """The portfolio report: the last use of the round, so the index of shared parts goes."""
+        self._kept.clear()
         # portfolio_html reads these by the names a Scorecard has (it is typed for Scorecard)
         return portfolio_html(self.cards, title=title, errors=self.errors)  # type: ignore[arg-type]
 

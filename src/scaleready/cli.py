@@ -15,7 +15,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import click
@@ -46,18 +46,63 @@ class _Terminated(BaseException):
     """SIGTERM, raised in the main thread as SIGINT raises KeyboardInterrupt."""
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise _Terminated
+_SIGNALLED: list[int] = []  # signals received by this command, even if their exception was lost
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    _SIGNALLED.append(signum)
+    _raise_for(signum)
+
+
+def _raise_for(signum: int) -> None:
+    raise KeyboardInterrupt if signum == signal.SIGINT else _Terminated
+
+
+def _check_signals() -> None:
+    """Raise again for a signal whose exception Python dropped: one raised while a finalizer
+    (``__del__``) runs is printed and ignored. Called before outputs are put in place."""
+    if _SIGNALLED:
+        _raise_for(_SIGNALLED[0])
+
+
+@contextmanager
+def _signals_as_exceptions() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt and SIGTERM _Terminated, in the main thread, unless the
+    caller ignored them; an exception of theirs lost in a finalizer is not printed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _SIGNALLED.clear()
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number, handler in previous.items():
+        if handler in (signal.default_int_handler, signal.SIG_DFL):
+            signal.signal(number, _on_signal)
+    hook, sys.unraisablehook = sys.unraisablehook, _quiet_about_lost_signals
+    try:
+        yield
+    finally:
+        sys.unraisablehook = hook
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _quiet_about_lost_signals(unraisable) -> None:
+    if not isinstance(unraisable.exc_value, KeyboardInterrupt | _Terminated):
+        sys.__unraisablehook__(unraisable)
 
 
 class _Commands(click.Group):
     """Turns scaleready's errors into a message and the documented exit code, never a traceback."""
 
     def invoke(self, ctx: click.Context):
-        in_main_thread = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
+        with _signals_as_exceptions():
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            _check_signals()
+            return result
         except ScaleReadyError as error:
             click.echo(f"error: {error}", err=True)
             ctx.exit(error.exit_code)
@@ -76,9 +121,6 @@ class _Commands(click.Group):
                 err=True,
             )
             ctx.exit(EXIT_INTERNAL)
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
 
 
 def _stop(ctx: click.Context, why: str, exit_code: int) -> None:
@@ -247,6 +289,7 @@ def assess(ctx, profiles, output_format, output, fail_under, **options):
         with closing(sink):
             exit_codes, gate_reasons = _assess_each(assessor, profiles, sink, fail_under)
         if sink.count:
+            _check_signals()
             staged.commit()
     for reason in gate_reasons:
         click.echo(f"gate failed: {reason}", err=True)
@@ -261,6 +304,7 @@ def _assess_each(assessor, profiles, sink, fail_under) -> tuple[set[int], list[s
     that could not be assessed, and the gate's reasons for those that failed it."""
     exit_codes, gate_reasons = set(), []
     for number, path in enumerate(profiles):
+        _check_signals()
         outcome = assessor.assess(batch.Item(str(path), path=str(path)))
         if outcome.error:
             click.echo(f"error: {outcome.error}", err=True)
@@ -448,6 +492,7 @@ def batch_command(ctx, sources, summary, scorecards, report, title, jobs, **opti
             for outcome in _run_with_progress(outcomes, items):
                 writer.add(outcome)
         writer.finish(title)
+        _check_signals()
         staged.commit()
         writer.print_summary_if_asked()
     _report_round(ctx, writer.tally, with_gate=assessor.policy is not None)
@@ -502,6 +547,7 @@ class _RoundWriter:
             self._scorecards.close()
 
     def add(self, outcome: batch.Outcome) -> None:
+        _check_signals()
         self.tally["items"] += 1
         if outcome.error:
             click.echo(f"error: {outcome.error}", err=True)
