@@ -272,8 +272,8 @@ def assess(ctx, profiles, output_format, output, fail_under, **options):
         scaleready assess a.yaml b.json --format json --output cards.json
         scaleready assess a.yaml --policy examples/policies/scale-up-fund.yaml
 
-    A bad profile is reported and the others are still assessed (exit 3). With --policy or
-    --fail-under, a profile that does not meet it makes the exit code 1.
+    A bad profile is reported and the others are still assessed (exit 3, or 4 for an internal
+    error). With --policy or --fail-under, a profile that does not meet it makes the exit code 1.
     """
     several_html = output_format == "html" and len(profiles) > 1
     if several_html and (output is None or output.suffix):
@@ -470,14 +470,16 @@ def batch_command(ctx, sources, summary, scorecards, report, title, jobs, **opti
 
     CSV and XLSX: one profile per row; headers are dotted field paths, list items numbered from
     1 (partnerships.1.role); see `scaleready profile template --format csv`. A bad row or file is
-    reported and the rest are assessed. Outputs are written whole at the end, or not at all.
+    reported and the rest are assessed. Outputs are put in place together at the end, or none
+    (an interrupt leaves none); an output that would overwrite an input is refused.
 
     \b
     Examples:
         scaleready batch applications/ --summary round.xlsx --report round.html
         scaleready batch round.csv --policy examples/policies/scale-up-fund.yaml --summary out.csv
 
-    Exit 3 if any item could not be assessed, else 1 if any failed the policy's gate.
+    Exit 4 if an item met an internal error, else 3 if any item could not be assessed, else 1
+    if any failed the policy's gate.
     """
     if summary is not None:
         outputs.check_table_suffix(summary)  # before the work, not after it
