@@ -564,18 +564,20 @@ class _RoundWriter:
             self._portfolio.add(outcome)
 
     def finish(self, title: str) -> None:
-        """Write the summary and the report into their staged files (not yet in place)."""
+        """Write the report and the summary into their staged files (not yet in place); the
+        report first, so that the round's portfolio is let go before the summary is written."""
         if self._scorecards is not None:
             with outputs.writing(self.targets["--scorecards"]):
                 self._scorecards.close()
+        if self._portfolio is not None:
+            report, html = self.targets["--report"], self._portfolio.html(title)
+            self._portfolio = None
+            with outputs.writing(report):
+                self._staged["--report"].write_text(html, encoding="utf-8")
         summary = self.targets["--summary"]
         if summary is not None:
             rows = self._rows.rows()
             outputs.write_table_staged(self._staged["--summary"], summary, self.columns, rows)
-        if self._portfolio is not None:
-            report = self.targets["--report"]
-            with outputs.writing(report):
-                self._staged["--report"].write_text(self._portfolio.html(title), encoding="utf-8")
 
     def print_summary_if_asked(self) -> None:
         """Without --summary, the summary is printed as CSV."""

@@ -30,6 +30,7 @@ from scaleready.errors import InputError, OutputError
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".jsonl")
 STREAM_FOLDERS = ("/dev/", "/proc/")  # outputs there are devices or streams: written straight
+_CAN_BLOCK_SIGNALS = hasattr(signal, "pthread_sigmask")  # POSIX
 _NO_TMPFILE = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT}  # O_TMPFILE unsupported
 
 
@@ -228,7 +229,7 @@ def _cannot_write(target: Path, error: OSError) -> OutputError:
 @contextmanager
 def _signals_deferred() -> Iterator[None]:
     """SIGINT and SIGTERM arrive only after the block: outputs are all put in place, or none."""
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or not _CAN_BLOCK_SIGNALS:
         yield
         return
     blocked = {signal.SIGINT, signal.SIGTERM}
