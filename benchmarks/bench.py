@@ -32,6 +32,7 @@ TARGETS = {
     "durable_per_core": 2000,  # profiles/s end to end on one core, durable_rules backend
     "batch_10k_seconds": 5.0,  # 10,000 profiles in a batch on 2 cores
     "cold_start_seconds": 0.5,  # a cold `scaleready assess` of one profile
+    "memory_growth_mib": 40,  # peak memory growth from 300 to 3,000 (assess), 1k to 10k (batch)
 }
 
 
@@ -108,6 +109,96 @@ def batch_seconds(count: int, jobs: int) -> float:
         return time.perf_counter() - start
 
 
+def _descendants(root: int) -> list[int]:
+    """The pids of a process's children, grandchildren... (from /proc: no psutil here)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:  # it ended while we looked
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            parents.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def _rss_mib(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, IndexError):
+        return 0.0
+
+
+# Linux carries a process's peak RSS across exec, and a child starts from its parent's: measured
+# straight from this (large) process, a small command would seem as large as the benchmark. So a
+# bare interpreter (a few MiB) starts the command and reports its peak.
+LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as report:
+    report.write(str(usage.ru_maxrss))
+sys.exit(min(abs(os.waitstatus_to_exitcode(status)), 255))
+"""
+
+
+def peak_memory(args: list[str], cwd: Path) -> tuple[float, float]:
+    """Peak resident memory of a command, in MiB: of its largest process (from wait4), and of
+    all its processes together (sampled every 50 ms from /proc)."""
+    peak_file, errors = cwd / ".peak_kib", cwd / ".stderr"
+    launcher = [sys.executable, "-S", "-c", LAUNCHER, str(peak_file), *args]
+    with errors.open("wb") as stderr:
+        process = subprocess.Popen(launcher, cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr)
+    together = 0.0
+    while process.poll() is None:
+        pids = _descendants(process.pid)
+        together = max(together, sum(_rss_mib(p) for p in pids))
+        time.sleep(0.05)
+    if process.returncode not in (0, 1, 3):
+        raise RuntimeError(f"{args[:2]} failed: {errors.read_text()[-2000:]}")
+    return int(peak_file.read_text()) / 1024, together
+
+
+def assess_memory(count: int) -> tuple[float, float]:
+    """Peak memory of `scaleready assess --format json` over ``count`` profile files."""
+    with tempfile.TemporaryDirectory() as folder:
+        names = []
+        for number, profile in enumerate(synthetic_profiles(count, seed=2028)):
+            names.append(f"p{number}.json")
+            (Path(folder) / names[-1]).write_text(json.dumps(profile), encoding="utf-8")
+        args = [str(SCALEREADY), "assess", *names, "--format", "json", "--output", "cards.json"]
+        return peak_memory(args, Path(folder))
+
+
+def batch_memory(count: int) -> tuple[float, float]:
+    """Peak memory of `scaleready batch` over a JSONL round with every output on."""
+    with tempfile.TemporaryDirectory() as folder:
+        lines = (json.dumps(profile) for profile in synthetic_profiles(count, seed=2029))
+        (Path(folder) / "round.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        args = [str(SCALEREADY), "batch", "round.jsonl", "--summary", "s.xlsx"]
+        args += ["--scorecards", "cards.jsonl", "--report", "round.html", "--jobs", "2"]
+        return peak_memory(args, Path(folder))
+
+
+def print_memory_growth(label: str, measure, small: int, large: int) -> None:
+    """Peak memory at two sizes and the growth between them (the target: under 40 MiB)."""
+    (small_one, small_all), (large_one, large_all) = measure(small), measure(large)
+    print(
+        f"peak memory, {label:<22} {small:>6,}: {small_one:6.1f} MiB   {large:>6,}: "
+        f"{large_one:6.1f} MiB   growth {large_one - small_one:+6.1f} MiB"
+        f"   (all processes: {small_all:.0f} -> {large_all:.0f} MiB)"
+    )
+
+
 def speed_in_fresh_process(kind: str, count: int) -> float:
     """Profiles/s of one speed test, run in a process of its own.
 
@@ -133,6 +224,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts")
     parser.add_argument("--profiles", type=int, default=None, help="profiles per speed test")
+    parser.add_argument("--memory-only", action="store_true", help="only the peak-memory figures")
     parser.add_argument(
         "--measure", choices=["floor", "durable_rules", "python"], help=argparse.SUPPRESS
     )
@@ -142,6 +234,9 @@ def main() -> None:
         measure(options.measure, count)
         return
     long_run = 10_000 if options.quick else 100_000
+    if options.memory_only:
+        print_peak_memory()
+        return
 
     print(
         f"scaleready benchmark: {count:,} seeded synthetic profiles, four built-in rulesets, cores={os.cpu_count()}"
@@ -179,6 +274,14 @@ def main() -> None:
             f"batch of {batch_count:,} on {jobs} core(s)    {seconds:.2f} s  ({rate(batch_count, seconds).strip()})"
         )
     print(f"  target: 10,000 in under {TARGETS['batch_10k_seconds']} s on 2 cores")
+    print_peak_memory()
+
+
+def print_peak_memory() -> None:
+    """Peak memory of whole commands as the round grows: it must not grow with the round."""
+    print_memory_growth("assess --format json", assess_memory, 300, 3_000)
+    print_memory_growth("batch, every output", batch_memory, 1_000, 10_000)
+    print(f"  target: growth under {TARGETS['memory_growth_mib']} MiB")
 
 
 if __name__ == "__main__":

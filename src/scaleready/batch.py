@@ -12,15 +12,24 @@ import json
 import os
 import signal
 import sys
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
+from itertools import chain, islice
+from multiprocessing import Pipe, Process
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from queue import SimpleQueue
+from typing import NamedTuple
 
 from scaleready import flat
 from scaleready.documents import SUFFIXES
 from scaleready.engine import Engine, create_engine, data_sha256
-from scaleready.errors import InputError, ProfileError
+from scaleready.errors import InputError, ProfileError, ScaleReadyError
+from scaleready.html_report import UNMET, portfolio_html
 from scaleready.policy import Policy, load_policy
 from scaleready.profile import load_profile_with_hash, profile_from_data
 from scaleready.scorecard import Scorecard
@@ -48,6 +57,8 @@ class Outcome:
     row: dict
     scorecard_json: str | None = None
     error: str | None = None
+    exit_code: int = 0  # why it could not be assessed: 3 bad input, 4 engine, plugin or bug
+    portfolio: PortfolioCard | None = None  # what the portfolio report needs, if asked for
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,7 @@ class BatchOptions:
     backend: str = "auto"
     policy: str | None = None
     keep_scorecards: bool = False
+    keep_portfolio: bool = False
 
 
 def read_items(
@@ -175,6 +187,13 @@ def _flat_item(label: str, header: flat.Header, row: flat.Row) -> Item:
 
 # --- assessing, in this process or in workers ----------------------------------------------------
 
+CHUNK_OF_SCORECARDS = 50  # items per task when whole scorecards (about 40 KB each) come back
+WORKER_QUEUE = 2  # chunks a worker holds: the one it works on and the next, so it never waits
+CHUNKS_AHEAD = 3  # chunks out per worker, done or not: bounds what a round holds in memory
+WATCHDOG_SECONDS = 1.0  # where prctl is missing, how often a worker checks its parent lives
+_PR_SET_PDEATHSIG = 1  # from linux/prctl.h
+_SIGNALS = set(signal.Signals)
+
 
 @dataclass(frozen=True)
 class Assessor:
@@ -201,21 +220,30 @@ class Assessor:
         return cls(options, engine, policy, columns)
 
     def assess(self, item: Item) -> Outcome:
-        """Load, validate and assess one item; bad input is its outcome, not an exception."""
+        """Load, validate and assess one item; whatever fails is this item's outcome alone."""
         try:
             card = self._scorecard(item)
         except InputError as error:
-            return Outcome(
-                item.label,
-                summary_row(item.label, None, self.columns, str(error)),
-                error=str(error),
-            )
+            return self._failed(item, str(error), error.exit_code)
+        except ScaleReadyError as error:  # the engine or a plugin failed on this item
+            return self._failed(item, _naming(item.label, str(error)), error.exit_code)
+        except Exception as error:  # a bug met on this item: reported as one (exit 4)
+            if os.environ.get("SCALEREADY_DEBUG"):
+                raise
+            reason = f"internal error: {type(error).__name__}: {error}"
+            return self._failed(item, _naming(item.label, reason), ScaleReadyError.exit_code)
         scorecard_json = (
             Scorecard.model_validate(card).model_dump_json()
             if self.options.keep_scorecards
             else None
         )
-        return Outcome(item.label, summary_row(item.label, card, self.columns), scorecard_json)
+        portfolio = portfolio_card(card) if self.options.keep_portfolio else None
+        row = summary_row(item.label, card, self.columns)
+        return Outcome(item.label, row, scorecard_json, portfolio=portfolio)
+
+    def _failed(self, item: Item, reason: str, exit_code: int) -> Outcome:
+        row = summary_row(item.label, None, self.columns, reason)
+        return Outcome(item.label, row, error=reason, exit_code=exit_code)
 
     def _scorecard(self, item: Item) -> dict:
         """The item's scorecard as plain data; validated only if it is kept whole."""
@@ -234,45 +262,354 @@ class Assessor:
         return self.policy.apply_to_data(card) if self.policy is not None else card
 
 
-_worker: Assessor | None = None
+def _naming(label: str, reason: str) -> str:
+    """The reason, starting with the item it is about."""
+    return reason if reason.startswith(label) else f"{label}: {reason}"
 
 
-def _start_worker(options: BatchOptions) -> None:
-    global _worker
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    _worker = Assessor.build(options)
-
-
-def _assess_chunk(items: Sequence[Item]) -> list[Outcome]:
-    return [_worker.assess(item) for item in items]
-
-
-def assess_all(
-    items: Sequence[Item],
-    assessor: Assessor,
-    jobs: int,
-    progress: Callable[[int], None] = lambda n: None,
-) -> Iterator[Outcome]:
-    """Outcomes in input order; on several cores when the batch is large enough to gain."""
-    chunks = [items[start : start + CHUNK] for start in range(0, len(items), CHUNK)]
-    if jobs <= 1 or len(items) < INLINE_BELOW:
+def assess_all(items: Iterable[Item], assessor: Assessor, jobs: int) -> Iterator[Outcome]:
+    """Outcomes in input order, items read only as they are needed; on several cores when the
+    round is large enough to gain. Close it (or let it finish) to stop the workers."""
+    items = iter(items)
+    first = list(islice(items, INLINE_BELOW))
+    size = CHUNK_OF_SCORECARDS if assessor.options.keep_scorecards else CHUNK
+    chunks = _chunks(chain(first, items), size)
+    if jobs <= 1 or len(first) < INLINE_BELOW:
         for chunk in chunks:
             yield from map(assessor.assess, chunk)
-            progress(len(chunk))
         return
-    pool = ProcessPoolExecutor(
-        max_workers=jobs, initializer=_start_worker, initargs=(assessor.options,)
-    )
-    try:
-        for outcomes in pool.map(_assess_chunk, chunks):
+    with _Workers(assessor, jobs) as workers:
+        for outcomes in workers.assess(chunks):
             yield from outcomes
-            progress(len(outcomes))
-    finally:  # on an interrupt, drop the chunks not started rather than finish them
-        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _chunks(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
+    while chunk := list(islice(items, size)):
+        yield chunk
 
 
 def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class _Workers:
+    """Worker processes, each with its own engine, each holding up to WORKER_QUEUE chunks.
+
+    Results come back in input order, with at most CHUNKS_AHEAD chunks per worker out. A worker
+    that dies (a crash in native code, a plugin's os._exit, the OOM killer) costs only the item
+    that killed it: its chunks are assessed again one item at a time in a fresh worker. On an
+    interrupt the workers are killed at once; they also end if this process is killed.
+    """
+
+    def __init__(self, assessor: Assessor, jobs: int) -> None:
+        self._options, self._columns = assessor.options, assessor.columns
+        self._workers = [_Worker(self._options) for _ in range(jobs)]
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        for worker in self._workers:
+            worker.stop(kill=kind is not None)
+
+    def assess(self, chunks: Iterator[list[Item]]) -> Iterator[list[Outcome]]:
+        finished: dict[int, list[Outcome]] = {}
+        queue = _ChunkQueue(chunks, limit=len(self._workers) * CHUNKS_AHEAD)
+        while True:
+            self._feed(queue)
+            if not any(worker.tasks for worker in self._workers):
+                return
+            for index, outcomes in self._replies():
+                finished[index] = outcomes
+            self._feed(queue)  # before the caller's work on the outcomes: keep workers busy
+            while queue.next_out in finished:
+                yield finished.pop(queue.next_out)
+                queue.next_out += 1
+
+    def _feed(self, queue: _ChunkQueue) -> None:
+        """Give chunks to the workers holding fewest, up to WORKER_QUEUE each."""
+        while queue.ready():
+            worker = min(self._workers, key=lambda w: len(w.tasks))
+            if len(worker.tasks) >= WORKER_QUEUE:
+                return
+            worker.send(*queue.take())
+
+    def _replies(self) -> Iterator[tuple[int, list[Outcome]]]:
+        """The replies of the workers that are done; a dead worker's chunks, item by item."""
+        busy = {worker.connection: worker for worker in self._workers if worker.tasks}
+        for connection in wait(list(busy)):
+            worker = busy[connection]
+            try:
+                yield worker.tasks[0][0], worker.receive()
+            except (EOFError, OSError):
+                worker.stop(kill=True)
+                self._workers[self._workers.index(worker)] = _Worker(self._options)
+                for index, chunk in worker.tasks:
+                    yield index, _one_by_one(chunk, self._options, self._columns)
+
+
+class _ChunkQueue:
+    """Chunks to send, numbered; one is read ahead, and no more than ``limit`` are out at once."""
+
+    def __init__(self, chunks: Iterator[list[Item]], limit: int) -> None:
+        self._chunks, self._limit = chunks, limit
+        self._next: list[Item] | None = next(chunks, None)
+        self.sent = self.next_out = 0
+
+    def ready(self) -> bool:
+        return self._next is not None and self.sent - self.next_out < self._limit
+
+    def take(self) -> tuple[int, list[Item]]:
+        taken = (self.sent, self._next)
+        self.sent += 1
+        self._next = next(self._chunks, None)
+        return taken
+
+
+def _one_by_one(chunk: Sequence[Item], options: BatchOptions, columns: list[str]) -> list[Outcome]:
+    """A chunk whose worker died, each item alone in a worker: only the culprit is lost."""
+    outcomes = []
+    worker = _Worker(options)
+    try:
+        for item in chunk:
+            try:
+                worker.send(0, [item])
+                outcomes += worker.receive()
+            except (EOFError, OSError):
+                died = worker.stop(kill=True)
+                worker = _Worker(options)
+                outcomes.append(_worker_died(item, died, columns))
+    finally:
+        worker.stop(kill=True)
+    return outcomes
+
+
+def _worker_died(item: Item, exit_code: int | None, columns: list[str]) -> Outcome:
+    how = f"exit code {exit_code}"
+    if exit_code is not None and exit_code < 0:
+        name = signal.Signals(-exit_code).name if -exit_code in _SIGNALS else -exit_code
+        how = f"killed by signal {name}"
+    reason = f"{item.label}: internal error: the worker process assessing it stopped ({how})"
+    row = summary_row(item.label, None, columns, reason)
+    return Outcome(item.label, row, error=reason, exit_code=ScaleReadyError.exit_code)
+
+
+class _Worker:
+    """One worker process and the pipe to it; ``tasks`` are the chunks it holds, in order."""
+
+    def __init__(self, options: BatchOptions) -> None:
+        self.connection, theirs = Pipe()
+        self.process = Process(target=_work, args=(theirs, options, os.getpid()), daemon=True)
+        self.process.start()
+        theirs.close()
+        self.tasks: deque[tuple[int, list[Item]]] = deque()
+
+    def send(self, index: int, chunk: list[Item]) -> None:
+        self.tasks.append((index, chunk))
+        self.connection.send(chunk)
+
+    def receive(self) -> list[Outcome]:
+        reply = self.connection.recv()
+        self.tasks.popleft()
+        if isinstance(reply, BaseException):  # e.g. a KeyboardInterrupt raised in a plugin
+            raise reply
+        return reply
+
+    def stop(self, kill: bool) -> int | None:
+        """End the worker (at once if ``kill``, else once it is idle); its exit code."""
+        if kill:
+            self.process.kill()
+        else:  # other workers hold a copy of this pipe: closing it is no signal to stop
+            with suppress(OSError):
+                self.connection.send(None)
+        self.connection.close()
+        self.process.join()
+        return self.process.exitcode
+
+
+def _work(connection: Connection, options: BatchOptions, parent: int) -> None:
+    """A worker's life: build the engine, then assess each chunk sent until the pipe closes."""
+    _end_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the handler inherited from the parent
+    try:
+        assessor: Assessor | BaseException = Assessor.build(options)
+    except BaseException as error:  # sent back with the first chunk, raised in the main process
+        assessor = error
+    chunks: SimpleQueue[list[Item] | None] = SimpleQueue()
+    threading.Thread(target=_receive_chunks, args=(connection, chunks), daemon=True).start()
+    for chunk in iter(chunks.get, None):
+        connection.send(_assess_chunk(assessor, chunk))
+
+
+def _receive_chunks(connection: Connection, chunks: SimpleQueue) -> None:
+    """Take chunks off the pipe as they come: the main process never waits to send one (the
+    engine is used by the worker's main thread only; durable_rules is not thread-safe)."""
+    try:
+        for chunk in iter(connection.recv, None):
+            chunks.put(chunk)
+    except EOFError:
+        pass
+    finally:
+        chunks.put(None)
+
+
+def _assess_chunk(assessor: Assessor | BaseException, chunk: list[Item]):
+    if isinstance(assessor, BaseException):
+        return assessor
+    try:
+        return [assessor.assess(item) for item in chunk]
+    except BaseException as error:  # a plugin's KeyboardInterrupt or SystemExit: the caller's
+        return error
+
+
+def _end_with_parent(parent: int) -> None:
+    """Make sure this worker ends when the main process does, even if it is killed (SIGKILL)."""
+    if not _kill_me_when_parent_dies():
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # it died before we asked
+        os._exit(1)
+
+
+def _kill_me_when_parent_dies() -> bool:
+    """Linux's PR_SET_PDEATHSIG; False where it is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes  # only here: a worker on Linux
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(WATCHDOG_SECONDS)
+    os._exit(1)
+
+
+# --- the portfolio report: what it needs of each scorecard ---------------------------------------
+
+
+class PortfolioProfile(NamedTuple):
+    name: str
+    source: str | None
+
+
+class PortfolioOverall(NamedTuple):
+    score: float
+    level: int
+    bottleneck: tuple[str, ...]
+
+
+class PortfolioRule(NamedTuple):
+    id: str
+    title: str
+    level: int
+    outcome: str
+
+
+class PortfolioDimension(NamedTuple):
+    id: str
+    title: str
+    level: int
+    score: float
+    rules: tuple[PortfolioRule, ...]  # only those not passed: all the report counts
+
+
+class PortfolioGate(NamedTuple):
+    passed: bool
+
+
+class PortfolioRuleset(NamedTuple):
+    id: str
+    version: str
+    sha256: str
+
+
+class PortfolioProvenance(NamedTuple):
+    scaleready_version: str
+    backend: str
+    assessed_at: str
+    rulesets: tuple[PortfolioRuleset, ...]
+
+
+class PortfolioCard(NamedTuple):
+    """The parts of a scorecard that html_report.portfolio_html reads, by the same names."""
+
+    profile: PortfolioProfile
+    overall: PortfolioOverall
+    dimensions: tuple[PortfolioDimension, ...]
+    gate: PortfolioGate | None
+    provenance: PortfolioProvenance
+
+
+def portfolio_card(card: dict) -> PortfolioCard:
+    """What the portfolio report needs of a scorecard (as plain data)."""
+    overall, provenance, gate = card["overall"], card["provenance"], card.get("gate")
+    return PortfolioCard(
+        PortfolioProfile(card["profile"]["name"], card["profile"]["source"]),
+        PortfolioOverall(float(overall["score"]), overall["level"], tuple(overall["bottleneck"])),
+        tuple(_portfolio_dimension(d) for d in card["dimensions"]),
+        None if gate is None else PortfolioGate(gate["passed"]),
+        PortfolioProvenance(
+            provenance["scaleready_version"],
+            provenance["backend"],
+            provenance["assessed_at"],
+            tuple(
+                PortfolioRuleset(r["id"], r["version"], r["sha256"]) for r in provenance["rulesets"]
+            ),
+        ),
+    )
+
+
+def _portfolio_dimension(d: dict) -> PortfolioDimension:
+    unmet = tuple(
+        PortfolioRule(r["id"], r["title"], r["level"], r["outcome"])
+        for r in d["rules"]
+        if r["outcome"] in UNMET
+    )
+    return PortfolioDimension(d["id"], d["title"], d["level"], float(d["score"]), unmet)
+
+
+class Portfolio:
+    """A round as its portfolio report sees it, in a few hundred bytes per profile.
+
+    The parts that repeat from profile to profile (dimensions, rules, provenance) are kept once.
+    """
+
+    def __init__(self) -> None:
+        self.cards: list[PortfolioCard] = []
+        self.errors: list[tuple[str, str]] = []
+        self._kept: dict = {}
+
+    def add(self, outcome: Outcome) -> None:
+        if outcome.error is not None:
+            self.errors.append((outcome.label, outcome.error))
+        elif outcome.portfolio is not None:
+            self.cards.append(self._compact(outcome.portfolio))
+
+    def html(self, title: str) -> str:
+        """The portfolio report: the last use of the round, so the index of shared parts goes."""
+        self._kept.clear()
+        # portfolio_html reads these by the names a Scorecard has (it is typed for Scorecard)
+        return portfolio_html(self.cards, title=title, errors=self.errors)  # type: ignore[arg-type]
+
+    def _once(self, value):
+        return self._kept.setdefault(value, value)
+
+    def _compact(self, card: PortfolioCard) -> PortfolioCard:
+        dimensions = self._once(
+            tuple(
+                self._once(d._replace(rules=self._once(tuple(map(self._once, d.rules)))))
+                for d in card.dimensions
+            )
+        )
+        overall = card.overall._replace(bottleneck=self._once(card.overall.bottleneck))
+        gate = None if card.gate is None else self._once(card.gate)
+        provenance = self._once(card.provenance)
+        return card._replace(
+            overall=overall, dimensions=dimensions, gate=gate, provenance=provenance
+        )
 
 
 # --- the summary: one row per item --------------------------------------------------------------

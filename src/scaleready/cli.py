@@ -1,22 +1,29 @@
 """The scaleready command line: thin commands over the library.
 
-Exit codes (a contract): 0 done, 1 gate failed (--fail-under, --policy), 2 usage error,
-3 invalid input (profile, ruleset, policy), 4 plugin or internal error.
+Exit codes (a contract): 0 done, 1 gate failed (--fail-under, --policy), 2 usage error
+(including an output that cannot be written, or that would overwrite an input), 3 invalid input
+(profile, ruleset, policy), 4 plugin or internal error, 130 interrupted (SIGINT), 143 terminated
+(SIGTERM).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import click
 
 from scaleready import __version__, batch, flat, outputs, render, ruleset_tests
+from scaleready.documents import SUFFIXES
 from scaleready.engine import BACKENDS, create_engine
 from scaleready.errors import RulesetError, ScaleReadyError
-from scaleready.html_report import portfolio_html
 from scaleready.plugins import load_registry
 from scaleready.profile import load_profile_with_hash, profile_json_schema, profile_template
 from scaleready.rules import condition_text, load_ruleset
@@ -26,23 +33,85 @@ from scaleready.scorecard import Scorecard, scorecard_json_schema
 EXIT_GATE_FAILED = 1
 EXIT_INVALID_INPUT = 3
 EXIT_INTERNAL = 4
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as shells report it
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
 EXIT_CODES_HELP = (
     "\b\nExit codes: 0 done, 1 gate failed (--fail-under, --policy), 2 usage error,\n"
-    "3 invalid input (profile, ruleset, policy), 4 plugin or internal error."
+    "3 invalid input (profile, ruleset, policy), 4 plugin or internal error,\n"
+    "130 interrupted (SIGINT), 143 terminated (SIGTERM)."
 )
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread as SIGINT raises KeyboardInterrupt."""
+
+
+_SIGNALLED: list[int] = []  # signals received by this command, even if their exception was lost
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    _SIGNALLED.append(signum)
+    _raise_for(signum)
+
+
+def _raise_for(signum: int) -> None:
+    raise KeyboardInterrupt if signum == signal.SIGINT else _Terminated
+
+
+def _check_signals() -> None:
+    """Raise again for a signal whose exception Python dropped: one raised while a finalizer
+    (``__del__``) runs is printed and ignored. Called before outputs are put in place."""
+    if _SIGNALLED:
+        _raise_for(_SIGNALLED[0])
+
+
+@contextmanager
+def _signals_as_exceptions() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt and SIGTERM _Terminated, in the main thread, unless the
+    caller ignored them; an exception of theirs lost in a finalizer is not printed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _SIGNALLED.clear()
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number, handler in previous.items():
+        if handler in (signal.default_int_handler, signal.SIG_DFL):
+            signal.signal(number, _on_signal)
+    hook, sys.unraisablehook = sys.unraisablehook, _quiet_about_lost_signals
+    try:
+        yield
+    finally:
+        sys.unraisablehook = hook
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _quiet_about_lost_signals(unraisable) -> None:
+    if not isinstance(unraisable.exc_value, KeyboardInterrupt | _Terminated):
+        sys.__unraisablehook__(unraisable)
 
 
 class _Commands(click.Group):
     """Turns scaleready's errors into a message and the documented exit code, never a traceback."""
 
     def invoke(self, ctx: click.Context):
+        with _signals_as_exceptions():
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            _check_signals()
+            return result
         except ScaleReadyError as error:
             click.echo(f"error: {error}", err=True)
             ctx.exit(error.exit_code)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except KeyboardInterrupt:  # Ctrl-C, or raised by a plugin: the same to the caller
+            _stop(ctx, "interrupted (SIGINT)", EXIT_INTERRUPTED)
+        except _Terminated:
+            _stop(ctx, "terminated (SIGTERM)", EXIT_TERMINATED)
         except Exception as error:  # a bug: say so plainly, keep the exit code contract
             if os.environ.get("SCALEREADY_DEBUG"):
                 raise
@@ -52,6 +121,15 @@ class _Commands(click.Group):
                 err=True,
             )
             ctx.exit(EXIT_INTERNAL)
+
+
+def _stop(ctx: click.Context, why: str, exit_code: int) -> None:
+    """End after an interrupt; a second Ctrl-C now would only cut this message short."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    click.echo(f"{why}: stopped; no output was left half-written", err=True)
+    ctx.exit(exit_code)
 
 
 @click.group(cls=_Commands, epilog=EXIT_CODES_HELP)
@@ -119,6 +197,35 @@ def _write(text: str, output: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         outputs.write_text(output, text)
+
+
+def _refuse_clashes(targets: dict[str, Path | None], inputs: Iterable[Path | str | None]) -> None:
+    """Refuse, before any work, an output that would overwrite an input or another output."""
+    named = [(option, Path(t)) for option, t in targets.items() if t is not None]
+    named = [(option, target) for option, target in named if not outputs.is_stream(target)]
+    sources = [Path(source) for source in inputs if source is not None]
+    for number, (option, target) in enumerate(named):
+        for other_option, other in named[:number]:
+            if outputs.same_file(target, other):
+                raise click.UsageError(
+                    f"{other_option} and {option} both name {target}: give each its own file"
+                )
+        for source in sources:
+            if _overwrites(target, source):
+                raise click.UsageError(
+                    f"{option} {target} would overwrite the input {source}; choose another file"
+                )
+
+
+def _overwrites(target: Path, source: Path) -> bool:
+    """True if writing ``target`` would replace ``source``, or a profile in the folder source."""
+    if source.is_dir():
+        return (
+            target.suffix.lower() in SUFFIXES
+            and target.is_file()
+            and outputs.same_file(target.parent, source)
+        )
+    return outputs.same_file(target, source)
 
 
 rules_option = click.option(
@@ -193,39 +300,148 @@ def assess(ctx, profiles, output_format, output, fail_under, **options):
         scaleready assess a.yaml b.json --format json --output cards.json
         scaleready assess a.yaml --policy examples/policies/scale-up-fund.yaml
 
-    A bad profile is reported and the others are still assessed (exit 3). With --policy or
-    --fail-under, a profile that does not meet it makes the exit code 1.
+    A bad profile is reported and the others are still assessed (exit 3, or 4 for an internal
+    error). With --policy or --fail-under, a profile that does not meet it makes the exit code 1.
     """
+    several_html = output_format == "html" and len(profiles) > 1
+    if several_html and (output is None or output.suffix):
+        raise click.UsageError("with several profiles, --format html needs --output FOLDER")
+    inputs = [*profiles, *options["rule_files"], options["policy"]]
+    _refuse_clashes({"--output": None if several_html else output}, inputs)
     assessor = _assessor(ctx, **options)
-    cards, failed = [], 0
-    for path in profiles:
-        outcome = assessor.assess(batch.Item(str(path), path=str(path)))
-        if outcome.error:
-            click.echo(f"error: {outcome.error}", err=True)
-            failed += 1
+    with outputs.OutputSet() as staged:
+        if several_html:
+            sink: _CardSink = _HtmlFolder(output, profiles, inputs)
         else:
-            cards.append(Scorecard.model_validate_json(outcome.scorecard_json))
-    if output_format == "html" and len(cards) > 1:
-        _write_html_reports(cards, output)
-    elif cards:
-        _write(render.render(cards, output_format), output)
-    if failed:
-        ctx.exit(EXIT_INVALID_INPUT)
-    if _gate_failures(cards, fail_under):
+            sink = _Rendered(output_format, output, staged)
+        with closing(sink):
+            exit_codes, gate_reasons = _assess_each(assessor, profiles, sink, fail_under)
+        if sink.count:
+            _check_signals()
+            staged.commit()
+    for reason in gate_reasons:
+        click.echo(f"gate failed: {reason}", err=True)
+    if exit_codes:
+        ctx.exit(max(exit_codes))
+    if gate_reasons:
         ctx.exit(EXIT_GATE_FAILED)
 
 
-def _write_html_reports(cards, folder: Path | None) -> None:
-    """One HTML report per profile, named after its file, into the --output folder."""
-    if folder is None or folder.suffix:
-        raise click.UsageError("with several profiles, --format html needs --output FOLDER")
-    for card in cards:
-        target = folder / f"{Path(card.profile.source).stem}.html"
-        outputs.write_text(target, render.render([card], "html"))
-        click.echo(f"wrote {target}", err=True)
+def _assess_each(assessor, profiles, sink, fail_under) -> tuple[set[int], list[str]]:
+    """Assess and write each profile as it comes (memory stays flat); the exit codes of those
+    that could not be assessed, and the gate's reasons for those that failed it."""
+    exit_codes, gate_reasons = set(), []
+    for number, path in enumerate(profiles):
+        _check_signals()
+        outcome = assessor.assess(batch.Item(str(path), path=str(path)))
+        if outcome.error:
+            click.echo(f"error: {outcome.error}", err=True)
+            exit_codes.add(outcome.exit_code)
+            continue
+        card = Scorecard.model_validate_json(outcome.scorecard_json)
+        sink.add(number, card)
+        reasons = _gate_failures(card, fail_under)
+        if reasons:
+            gate_reasons.append(f"{card.profile.name}: {'; '.join(reasons)}")
+    return exit_codes, gate_reasons
 
 
-def _assessor(ctx, rulesets, rule_files, policy, backend, strict_plugins, keep_scorecards=True):
+class _CardSink:
+    """Where assess puts each scorecard as it is made."""
+
+    count = 0
+
+    def add(self, number: int, card: Scorecard) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Finish what was written (nothing is in place before the caller commits)."""
+
+
+class _Rendered(_CardSink):
+    """Scorecards rendered one by one, giving the bytes render.render gives for all of them."""
+
+    def __init__(self, output_format: str, output: Path | None, staged: outputs.OutputSet):
+        self.format, self.output, self._first_json = output_format, output, None
+        self._handle = None
+        if output is not None:
+            with outputs.writing(output):
+                self._handle = open(staged.stage(output), "w", encoding="utf-8")  # noqa: SIM115
+
+    def add(self, number: int, card: Scorecard) -> None:
+        text = render.render([card], self.format)
+        if self.format != "json":
+            self._put(("\n" if self.count else "") + text)
+        elif self.count == 0:
+            self._first_json = text.removesuffix("\n")  # alone, or the first of an array
+        else:
+            first, self._first_json = self._first_json, None
+            self._put("[\n" + _indented(first) if first is not None else "")
+            self._put(",\n" + _indented(text.removesuffix("\n")))
+        self.count += 1
+
+    def close(self) -> None:
+        if self.format == "json" and self.count:
+            self._put(self._first_json + "\n" if self.count == 1 else "\n]\n")
+        if self._handle is not None:
+            with outputs.writing(self.output):
+                self._handle.close()
+
+    def _put(self, text: str) -> None:
+        if self._handle is None:
+            click.echo(text, nl=False)
+        else:
+            with outputs.writing(self.output):
+                self._handle.write(text)
+
+
+def _indented(json_text: str) -> str:
+    """An object's JSON as an item of an indented array (JSON strings hold no newline)."""
+    return "\n".join("  " + line for line in json_text.split("\n"))
+
+
+class _HtmlFolder(_CardSink):
+    """One HTML report per profile, each written whole as soon as it is made."""
+
+    def __init__(self, folder: Path, profiles: Sequence[Path], inputs: list) -> None:
+        self.targets = [folder / name for name in _report_names(profiles)]
+        for target in self.targets:
+            _refuse_clashes({"--output": target}, inputs)
+
+    def add(self, number: int, card: Scorecard) -> None:
+        outputs.write_text(self.targets[number], render.render([card], "html"))
+        click.echo(f"wrote {self.targets[number]}", err=True)
+        self.count += 1
+
+
+def _report_names(profiles: Sequence[Path]) -> list[str]:
+    """A report file name per profile, after its file; names shared by profiles in different
+    folders (or given twice) get -1, -2... in the order given, so none overwrites another."""
+    stems = [Path(profile).stem for profile in profiles]
+    shared = Counter(stem.casefold() for stem in stems)
+    taken = {stem.casefold() for stem in stems if shared[stem.casefold()] == 1}
+    numbers: Counter[str] = Counter()
+    names = []
+    for stem in stems:
+        name = stem
+        while shared[stem.casefold()] > 1 and (name == stem or name.casefold() in taken):
+            numbers[stem.casefold()] += 1
+            name = f"{stem}-{numbers[stem.casefold()]}"
+        taken.add(name.casefold())
+        names.append(f"{name}.html")
+    return names
+
+
+def _assessor(
+    ctx,
+    rulesets,
+    rule_files,
+    policy,
+    backend,
+    strict_plugins,
+    keep_scorecards=True,
+    keep_portfolio=False,
+):
     """The batch assessor for these options, after reporting plugin problems once."""
     engine = _engine(ctx, strict_plugins, rulesets=rulesets, rule_files=rule_files, backend=backend)
     options = batch.BatchOptions(
@@ -234,21 +450,17 @@ def _assessor(ctx, rulesets, rule_files, policy, backend, strict_plugins, keep_s
         backend,
         str(policy) if policy else None,
         keep_scorecards,
+        keep_portfolio,
     )
     return batch.Assessor.around(engine, options)
 
 
-def _gate_failures(cards, fail_under) -> int:
-    """Report every profile below --fail-under or failing its policy's gate; return how many."""
-    failures = 0
-    for card in cards:
-        reasons = list(card.gate.reasons) if card.gate else []
-        if fail_under is not None and card.overall.score < fail_under:
-            reasons.append(f"overall score {card.overall.score:g} is below {fail_under:g}")
-        if reasons:
-            click.echo(f"gate failed: {card.profile.name}: {'; '.join(reasons)}", err=True)
-            failures += 1
-    return failures
+def _gate_failures(card: Scorecard, fail_under: float | None) -> list[str]:
+    """Why a profile fails --fail-under or its policy's gate; empty if it does not."""
+    reasons = list(card.gate.reasons) if card.gate else []
+    if fail_under is not None and card.overall.score < fail_under:
+        reasons.append(f"overall score {card.overall.score:g} is below {fail_under:g}")
+    return reasons
 
 
 @cli.command(name="batch", epilog=EXIT_CODES_HELP)
@@ -294,69 +506,137 @@ def batch_command(
 
     CSV and XLSX: one profile per row; headers are dotted field paths, list items numbered from
     1 (partnerships.1.role); see `scaleready profile template --format csv`. A bad row or file is
-    reported and the rest are assessed. Outputs are written whole at the end, or not at all.
+    reported and the rest are assessed. Outputs are put in place together at the end, or none
+    (an interrupt leaves none); an output that would overwrite an input is refused.
 
     \b
     Examples:
         scaleready batch applications/ --summary round.xlsx --report round.html
         scaleready batch round.csv --policy examples/policies/scale-up-fund.yaml --summary out.csv
 
-    Exit 3 if any item could not be assessed, else 1 if any failed the policy's gate.
+    Exit 4 if an item met an internal error, else 3 if any item could not be assessed, else 1
+    if any failed the policy's gate.
     """
     if summary is not None:
         outputs.check_table_suffix(summary)  # before the work, not after it
-    assessor = _assessor(ctx, **options, keep_scorecards=bool(scorecards or report))
-    items = list(
-        batch.read_items(
-            sources,
-            strict_columns=strict_columns,
-            warn=lambda message: click.echo(f"warning: {message}", err=True),
-        )
+    targets = {"--summary": summary, "--scorecards": scorecards, "--report": report}
+    _refuse_clashes(targets, [*sources, *options["rule_files"], options["policy"]])
+    assessor = _assessor(
+        ctx, **options, keep_scorecards=scorecards is not None, keep_portfolio=report is not None
     )
-    outcomes = _run_with_progress(items, assessor, jobs)
-    for outcome in outcomes:
+    with outputs.OutputSet() as staged, _RoundWriter(assessor, targets, staged) as writer:
+        warn = lambda message: click.echo(f"warning: {message}", err=True)  # noqa: E731
+        items = _Counted(batch.read_items(sources, strict_columns=strict_columns, warn=warn))
+        with closing(batch.assess_all(items, assessor, jobs)) as outcomes:
+            for outcome in _run_with_progress(outcomes, items):
+                writer.add(outcome)
+        writer.finish(title)
+        _check_signals()
+        staged.commit()
+        writer.print_summary_if_asked()
+    _report_round(ctx, writer.tally, with_gate=assessor.policy is not None)
+
+
+class _Counted:
+    """Items as they are read: how many so far, and whether every source has been read."""
+
+    def __init__(self, items: Iterable[batch.Item]) -> None:
+        self._items, self.count, self.done = items, 0, False
+
+    def __iter__(self) -> Iterator[batch.Item]:
+        for item in self._items:
+            self.count += 1
+            yield item
+        self.done = True
+
+
+def _run_with_progress(outcomes: Iterator, items: _Counted) -> Iterator:
+    """The outcomes; a progress bar on a terminal (its total known once every item is read)."""
+    if not sys.stderr.isatty():
+        yield from outcomes
+        return
+    with click.progressbar(outcomes, label="assessing", file=sys.stderr) as bar:
+        for outcome in bar:
+            if items.done and bar.length is None:
+                bar.length = items.count
+            yield outcome
+
+
+class _RoundWriter:
+    """A round's outputs, written as outcomes arrive: summary rows to a spool (written at the
+    end), scorecards straight to their staged file, and a compact portfolio for the report."""
+
+    def __init__(self, assessor, targets: dict[str, Path | None], staged) -> None:
+        self.columns, self.targets = assessor.columns, targets
+        self.tally: Counter[str] = Counter()
+        self._staged = {o: staged.stage(t) for o, t in targets.items() if t is not None}
+        self._rows = outputs.RowSpool()
+        self._portfolio = batch.Portfolio() if targets["--report"] is not None else None
+        self._scorecards = None
+        if targets["--scorecards"] is not None:
+            with outputs.writing(targets["--scorecards"]):
+                self._scorecards = open(self._staged["--scorecards"], "w", encoding="utf-8")  # noqa: SIM115
+
+    def __enter__(self) -> _RoundWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._rows.close()
+        if self._scorecards is not None:
+            self._scorecards.close()
+
+    def add(self, outcome: batch.Outcome) -> None:
+        _check_signals()
+        self.tally["items"] += 1
         if outcome.error:
             click.echo(f"error: {outcome.error}", err=True)
-    _write_batch_outputs(assessor, outcomes, summary, scorecards, report, title)
-    errors = sum(o.error is not None for o in outcomes)
-    gate_failed = sum(o.row.get("gate") == "failed" for o in outcomes)
+            self.tally["errors"] += 1
+            self.tally["internal"] += outcome.exit_code == EXIT_INTERNAL
+        self.tally["gate failed"] += outcome.row.get("gate") == "failed"
+        self._rows.add(outcome.row)
+        if self._scorecards is not None and outcome.scorecard_json:
+            with outputs.writing(self.targets["--scorecards"]):
+                self._scorecards.write(outcome.scorecard_json + "\n")
+        if self._portfolio is not None:
+            self._portfolio.add(outcome)
+
+    def finish(self, title: str) -> None:
+        """Write the report and the summary into their staged files (not yet in place); the
+        report first, so that the round's portfolio is let go before the summary is written."""
+        if self._scorecards is not None:
+            with outputs.writing(self.targets["--scorecards"]):
+                self._scorecards.close()
+        if self._portfolio is not None:
+            report, html = self.targets["--report"], self._portfolio.html(title)
+            self._portfolio = None
+            with outputs.writing(report):
+                self._staged["--report"].write_text(html, encoding="utf-8")
+        summary = self.targets["--summary"]
+        if summary is not None:
+            rows = self._rows.rows()
+            outputs.write_table_staged(self._staged["--summary"], summary, self.columns, rows)
+
+    def print_summary_if_asked(self) -> None:
+        """Without --summary, the summary is printed as CSV."""
+        if self.targets["--summary"] is None:
+            click.echo(outputs.csv_text(self.columns, self._rows.rows()), nl=False)
+
+
+def _report_round(ctx, tally: Counter, with_gate: bool) -> None:
+    """The round in one line, and its exit code: 4 internal error, 3 bad input, 1 gate failed."""
+    errors, items = tally["errors"], tally["items"]
+    internal = f" ({tally['internal']} by an internal error)" if tally["internal"] else ""
     click.echo(
-        f"assessed {len(outcomes) - errors} of {len(outcomes)} profiles; "
-        f"{errors} could not be assessed"
-        + (f"; {gate_failed} failed the gate" if assessor.policy else ""),
+        f"assessed {items - errors} of {items} profiles; {errors} could not be assessed{internal}"
+        + (f"; {tally['gate failed']} failed the gate" if with_gate else ""),
         err=True,
     )
+    if tally["internal"]:
+        ctx.exit(EXIT_INTERNAL)
     if errors:
         ctx.exit(EXIT_INVALID_INPUT)
-    if gate_failed:
+    if tally["gate failed"]:
         ctx.exit(EXIT_GATE_FAILED)
-
-
-def _run_with_progress(items, assessor, jobs):
-    """Assess every item; a progress bar on a terminal, quiet otherwise."""
-    if not sys.stderr.isatty():
-        return list(batch.assess_all(items, assessor, jobs))
-    with click.progressbar(length=len(items), label="assessing", file=sys.stderr) as bar:
-        return list(batch.assess_all(items, assessor, jobs, bar.update))
-
-
-def _write_batch_outputs(assessor, outcomes, summary, scorecards, report, title) -> None:
-    """Every output whole, or none: each is written to a temporary file and renamed."""
-    rows = [o.row for o in outcomes]
-    if summary is None:
-        click.echo(outputs.csv_text(assessor.columns, rows), nl=False)
-    else:
-        outputs.write_table(summary, assessor.columns, rows)
-    if scorecards is not None:
-        outputs.write_text(
-            scorecards, "".join(o.scorecard_json + "\n" for o in outcomes if o.scorecard_json)
-        )
-    if report is not None:
-        cards = [
-            Scorecard.model_validate_json(o.scorecard_json) for o in outcomes if o.scorecard_json
-        ]
-        problems = [(o.label, o.error) for o in outcomes if o.error]
-        outputs.write_text(report, portfolio_html(cards, title=title, errors=problems))
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

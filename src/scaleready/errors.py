@@ -54,3 +54,9 @@ class SettingError(ScaleReadyError):
     """An environment variable that configures scaleready has a value it cannot use."""
 
     exit_code = 2
+
+
+class OutputError(ScaleReadyError):
+    """An output cannot be written where it was asked for: a usage error, choose another target."""
+
+    exit_code = 2

@@ -1,43 +1,258 @@
-"""Output files written whole or not at all: to a temporary file, renamed into place at the end."""
+"""Output files written whole or not at all, and the outputs of one command committed together.
+
+Each output is written to an unnamed file beside its target (Linux: ``O_TMPFILE``; elsewhere a
+hidden temporary file) and only named at the end, so an interrupt, even SIGKILL, leaves neither a
+half-written output nor, on Linux, a temporary file. A target that is not a regular file (a device
+such as /dev/stdout, a FIFO, anything under /dev or /proc) is written straight, at the end.
+"""
 
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
+import pickle
+import secrets
+import shutil
+import signal
+import stat
+import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
 
-from scaleready.errors import InputError
+from scaleready.errors import InputError, OutputError
 from scaleready.safe_text import SPREADSHEET_CELL_CHARS, spreadsheet_text, utf8_text
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".jsonl")
+STREAM_FOLDERS = ("/dev/", "/proc/")  # outputs there are devices or streams: written straight
+_CAN_BLOCK_SIGNALS = hasattr(signal, "pthread_sigmask")  # POSIX
+_NO_TMPFILE = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT}  # O_TMPFILE unsupported
+
+
+class OutputSet:
+    """Outputs committed together: each written beside its target, all put in place at the end.
+
+    A context manager: whatever is not committed when the block ends is discarded.
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[_Staged] = []
+
+    def __enter__(self) -> OutputSet:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.discard()
+
+    def stage(self, target: Path) -> Path:
+        """Where to write ``target``'s content now; it appears at ``target`` only on commit."""
+        staged = _Staged.open(Path(target))
+        self._staged.append(staged)
+        return staged.path
+
+    def commit(self) -> None:
+        """Put every output in place; SIGINT and SIGTERM wait until that is done."""
+        with _signals_deferred():
+            for staged in self._staged:
+                staged.name_beside_target()
+            for staged in self._staged:
+                staged.put_in_place()
+        self.discard()
+
+    def discard(self) -> None:
+        for staged in self._staged:
+            staged.close()
+        self._staged.clear()
+
+
+class _Staged:
+    """One output being written: an unnamed file beside its target, or the content for a stream.
+
+    ``fd`` is the unnamed file (O_TMPFILE) while it has no name; ``folder`` an open handle on the
+    target's folder (None for a stream); ``hidden`` the temporary name beside the target, if any.
+    """
+
+    def __init__(self, target: Path, path: Path, fd: int | None, folder: int | None) -> None:
+        self.target, self.path, self._fd, self._folder = target, path, fd, folder
+        self._hidden = path.name if fd is None and folder is not None else None
+
+    @classmethod
+    def open(cls, target: Path) -> _Staged:
+        if is_stream(target):
+            return cls._for_stream(target)
+        target = Path(os.path.realpath(target))  # through a symlink: the file it points to
+        if target.is_dir():
+            raise OutputError("is a folder; name a file", source=str(target))
+        with _naming_the(target):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folder = os.open(target.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            with _naming_the(target):
+                fd = _unnamed_file(target.parent)
+                if fd is not None:
+                    return cls(target, Path(f"/proc/self/fd/{fd}"), fd, folder)
+                handle, name = tempfile.mkstemp(
+                    dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+                )
+                os.close(handle)
+                return cls(target, Path(name), None, folder)
+        except BaseException:
+            os.close(folder)
+            raise
+
+    @classmethod
+    def _for_stream(cls, target: Path) -> _Staged:
+        """A device or FIFO gets its content at commit time, from an unnamed temporary file."""
+        fd = _unnamed_file(Path(tempfile.gettempdir()))
+        if fd is not None:
+            return cls(target, Path(f"/proc/self/fd/{fd}"), fd, None)
+        handle, name = tempfile.mkstemp(suffix=".tmp")
+        os.close(handle)
+        return cls(target, Path(name), None, None)
+
+    def name_beside_target(self) -> None:
+        """Give an unnamed file a hidden name beside its target (the step that can fail)."""
+        if self._folder is None or self._hidden is not None:
+            return
+        while self._hidden is None:
+            name = f".{self.target.name}.{secrets.token_hex(4)}.tmp"
+            try:
+                os.link(self.path, name, dst_dir_fd=self._folder, follow_symlinks=True)
+            except FileExistsError:
+                continue
+            except OSError as error:
+                raise _cannot_write(self.target, error) from None
+            self._hidden = name
+
+    def put_in_place(self) -> None:
+        if self._folder is None:
+            self._write_stream()
+            return
+        folder = self._folder
+        with _naming_the(self.target):
+            if self._fd is None:  # mkstemp makes it private; outputs are ordinary files
+                os.chmod(self._hidden, 0o666 & ~_umask(), dir_fd=folder)
+            os.replace(self._hidden, self.target.name, src_dir_fd=folder, dst_dir_fd=folder)
+        self._hidden = None
+
+    def _write_stream(self) -> None:
+        """Append, so that /dev/stdout redirected to a file (``>> log``) is not truncated."""
+        sys.stdout.flush()  # what was printed before comes before it
+        with (
+            _naming_the(self.target),
+            open(self.path, "rb") as content,
+            open(self.target, "ab") as stream,
+        ):
+            shutil.copyfileobj(content, stream)
+
+    def close(self) -> None:
+        """Forget the content unless it was put in place."""
+        if self._hidden is not None:
+            with suppress(FileNotFoundError):
+                os.unlink(self._hidden, dir_fd=self._folder)
+            self._hidden = None
+        if self._folder is None and self._fd is None:
+            self.path.unlink(missing_ok=True)  # a stream's named temporary file
+        for fd in (self._fd, self._folder):
+            if fd is not None:
+                os.close(fd)
+        self._fd = self._folder = None
+
+
+def is_stream(target: Path) -> bool:
+    """True for a target that is written straight: a device, a FIFO, or a path in /dev or /proc."""
+    if _goes_through_stream_folders(Path(target)):
+        return True
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """True if two paths name one file (or, where one does not exist yet, one place)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _goes_through_stream_folders(path: Path) -> bool:
+    """True if the path, or a symlink it leads through, is in /dev or /proc (as /dev/stdout is)."""
+    for _ in range(40):  # the kernel's own limit on symlinks followed
+        path = Path(os.path.normpath(path.absolute()))
+        if str(path).startswith(STREAM_FOLDERS):
+            return True
+        if not path.is_symlink():
+            return False
+        path = path.parent / os.readlink(path)
+    return False
+
+
+def _unnamed_file(folder: Path) -> int | None:
+    """A file with no name yet in ``folder`` (Linux O_TMPFILE), or None where there is none."""
+    if not hasattr(os, "O_TMPFILE") or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(folder, os.O_TMPFILE | os.O_RDWR, 0o666)
+    except OSError as error:
+        if error.errno in _NO_TMPFILE:
+            return None
+        raise
+
+
+@contextmanager
+def _naming_the(target: Path) -> Iterator[None]:
+    """Report an OS error about an output as a problem with its target, not a temporary file."""
+    try:
+        yield
+    except OSError as error:
+        raise _cannot_write(target, error) from None
+
+
+def writing(target: Path):
+    """Around the code that writes an output: a failure names the target (disk full...)."""
+    return _naming_the(target)
+
+
+def _cannot_write(target: Path, error: OSError) -> OutputError:
+    reason = error.strerror or str(error)
+    return OutputError(f"cannot write it: {reason}", source=str(target))
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM arrive only after the block: outputs are all put in place, or none."""
+    if threading.current_thread() is not threading.main_thread() or not _CAN_BLOCK_SIGNALS:
+        yield
+        return
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside ``target``; renamed to it only if the block completes."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        yield temporary
-        os.chmod(
-            temporary, 0o666 & ~_umask()
-        )  # mkstemp makes it private; outputs are ordinary files
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
+    """Where to write ``target``; it appears there whole, only if the block completes."""
+    with OutputSet() as output:
+        path = output.stage(target)
+        yield path
+        output.commit()
 
 
 def write_text(target: Path, text: str) -> None:
-    with atomic_path(target) as temporary:
-        temporary.write_text(text, encoding="utf-8")
+    with atomic_path(target) as path, writing(target):
+        path.write_text(text, encoding="utf-8")
 
 
 def check_table_suffix(path: Path) -> None:
@@ -52,6 +267,48 @@ def write_table(target: Path, columns: Sequence[str], rows: Sequence[dict]) -> N
     writer = {".csv": _csv, ".xlsx": _xlsx, ".jsonl": _jsonl}[target.suffix.lower()]
     with atomic_path(target) as temporary:
         writer(temporary, columns, rows)
+
+
+def write_table_staged(path: Path, target: Path, columns: Sequence[str], rows: Iterable[dict]):
+    """Rows into a staged ``path``, in the format of ``target``'s suffix; rows may stream."""
+    check_table_suffix(target)
+    writer = {".csv": _csv, ".xlsx": _xlsx, ".jsonl": _jsonl}[target.suffix.lower()]
+    with writing(target):
+        writer(path, columns, rows)
+
+
+class RowSpool:
+    """Summary rows kept on disk (an unnamed temporary file) until the summary is written."""
+
+    def __init__(self, batch_size: int = 250) -> None:
+        self._file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        self._batch: list[dict] = []
+        self._batch_size = batch_size
+        self.count = 0
+
+    def add(self, row: dict) -> None:
+        self._batch.append(row)
+        self.count += 1
+        if len(self._batch) >= self._batch_size:
+            self._flush()
+
+    def rows(self) -> Iterator[dict]:
+        """Every row added, in order, read back once."""
+        self._flush()
+        self._file.seek(0)
+        while True:
+            try:
+                yield from pickle.load(self._file)  # our own unnamed file: no one else writes it
+            except EOFError:
+                return
+
+    def close(self) -> None:
+        self._file.close()
+
+    def _flush(self) -> None:
+        if self._batch:
+            pickle.dump(self._batch, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self._batch = []
 
 
 def _csv(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None:

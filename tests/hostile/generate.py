@@ -230,3 +230,13 @@ def ruleset_of_citing_rules(count: int, condition: str) -> bytes:
 
 GENERATORS["ruleset_with_rule"] = ruleset_with_rule
 GENERATORS["ruleset_of_citing_rules"] = ruleset_of_citing_rules
+
+
+def synthetic_round(count: int, seed: int = 0) -> bytes:
+    """A JSONL round of ``count`` seeded synthetic profiles (valid, with gaps)."""
+    from scaleready.synthetic import synthetic_profiles  # the package under test, imported late
+
+    return "".join(json.dumps(p) + "\n" for p in synthetic_profiles(count, seed=seed)).encode()
+
+
+GENERATORS["synthetic_round"] = synthetic_round
