@@ -19,7 +19,6 @@ from scaleready.engine import Engine
 from scaleready.errors import EngineError
 from scaleready.flat import flatten
 from scaleready.html_report import portfolio_html
-from scaleready.plugins import load_registry
 from scaleready.profile import load_profile_with_hash
 from scaleready.scorecard import Scorecard
 from scaleready.synthetic import synthetic_profiles
@@ -340,7 +339,3 @@ def test_one_process_and_two_give_the_same_outputs(tmp_path):
         assert result.returncode in (0, 1), result.stderr
         made[jobs] = [(out / name).read_bytes() for name in ("s.csv", "c.jsonl", "r.html")]
     assert made["1"] == made["2"]
-
-
-def test_the_registry_is_untouched_by_the_trouble_plugin_outside_its_tests():
-    assert "trouble" not in load_registry().rulesets
