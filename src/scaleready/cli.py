@@ -21,10 +21,17 @@ from pathlib import Path
 import click
 
 from scaleready import __version__, batch, flat, outputs, render, ruleset_tests
-from scaleready.documents import SUFFIXES
-from scaleready.engine import BACKENDS, create_engine
+from scaleready.documents import SUFFIXES, max_document_bytes
+from scaleready.engine import BACKENDS, create_engine, fixed_clock
 from scaleready.errors import RulesetError, ScaleReadyError
-from scaleready.plugins import load_registry
+from scaleready.plugins import (
+    DEFAULT_FACT_TIMEOUT,
+    DEFAULT_PLUGIN_TIMEOUT,
+    FACT_TIMEOUT_VARIABLE,
+    PLUGIN_TIMEOUT_VARIABLE,
+    load_registry,
+    time_limit,
+)
 from scaleready.profile import load_profile_with_hash, profile_json_schema, profile_template
 from scaleready.rules import condition_text, load_ruleset
 from scaleready.ruleset_docs import ruleset_markdown
@@ -144,6 +151,15 @@ def cli(ctx: click.Context, strict_plugins: bool) -> None:
         scaleready assess examples/code-club.yaml
     """
     ctx.obj = {"strict_plugins": strict_plugins}
+    _check_settings()
+
+
+def _check_settings() -> None:
+    """Refuse a bad SCALEREADY_* or SOURCE_DATE_EPOCH value (exit 2) before any work is done."""
+    fixed_clock()
+    max_document_bytes()
+    time_limit(PLUGIN_TIMEOUT_VARIABLE, DEFAULT_PLUGIN_TIMEOUT)
+    time_limit(FACT_TIMEOUT_VARIABLE, DEFAULT_FACT_TIMEOUT)
 
 
 def strict_plugins_option(command):

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import cache, partial
 
 from scaleready import __version__, durable_backend
-from scaleready.errors import EngineError, InputError
+from scaleready.errors import EngineError, InputError, SettingError
 from scaleready.evaluate import MISSING, Context, Step, lookup, truth
 from scaleready.plugins import (
     DerivedFact,
@@ -337,21 +337,26 @@ def _choose_backend(requested: str) -> str:
 
 def _timestamp(assessed_at: datetime | None) -> str:
     """The assessment time: given, else SOURCE_DATE_EPOCH (for reproducible output), else now."""
-    from scaleready.errors import SettingError
-
     if assessed_at is None:
-        epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-        try:  # the reproducible-builds form: whole seconds since 1970-01-01 UTC, digits only
-            if epoch and not (epoch.isascii() and epoch.isdigit()):
-                raise ValueError(epoch)
-            assessed_at = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
-        except (ValueError, OverflowError, OSError):
-            raise SettingError(
-                f"{epoch[:40]!r} is not a time scaleready can use; write whole seconds since "
-                "1970-01-01 UTC (as `date +%s` prints them), e.g. SOURCE_DATE_EPOCH=1700000000",
-                source="SOURCE_DATE_EPOCH",
-            ) from None
+        assessed_at = fixed_clock() or datetime.now(UTC)
     return assessed_at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def fixed_clock() -> datetime | None:
+    """The time SOURCE_DATE_EPOCH fixes, if set; SettingError if it is not a time."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch:
+        return None
+    try:  # the reproducible-builds form: whole seconds since 1970-01-01 UTC, digits only
+        if not (epoch.isascii() and epoch.isdigit()):
+            raise ValueError(epoch)
+        return datetime.fromtimestamp(int(epoch), UTC)
+    except (ValueError, OverflowError, OSError):
+        raise SettingError(
+            f"{epoch[:40]!r} is not a time scaleready can use; write whole seconds since "
+            "1970-01-01 UTC (as `date +%s` prints them), e.g. SOURCE_DATE_EPOCH=1700000000",
+            source="SOURCE_DATE_EPOCH",
+        ) from None
 
 
 def create_engine(
