@@ -35,6 +35,7 @@ from scaleready.plugins import (
 from scaleready.profile import load_profile_with_hash, profile_json_schema, profile_template
 from scaleready.rules import condition_text, load_ruleset
 from scaleready.ruleset_docs import ruleset_markdown
+from scaleready.safe_text import plain_text
 from scaleready.scorecard import Scorecard, scorecard_json_schema
 
 EXIT_GATE_FAILED = 1
@@ -111,7 +112,7 @@ class _Commands(click.Group):
             _check_signals()
             return result
         except ScaleReadyError as error:
-            click.echo(f"error: {error}", err=True)
+            say(f"error: {error}")
             ctx.exit(error.exit_code)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
@@ -162,6 +163,11 @@ def _check_settings() -> None:
     time_limit(FACT_TIMEOUT_VARIABLE, DEFAULT_FACT_TIMEOUT)
 
 
+def say(message: str) -> None:
+    """A message on stderr; text from profiles and plugins in it cannot control the terminal."""
+    click.echo(plain_text(message, keep_line_breaks=True), err=True)
+
+
 def strict_plugins_option(command):
     return click.option(
         "--strict-plugins", is_flag=True, help="Fail (exit 4) if any plugin fails to load."
@@ -193,13 +199,13 @@ def _registry(ctx: click.Context, strict: bool):
 def _refuse(ctx: click.Context, registry) -> None:
     """--strict-plugins: every plugin problem is an error, and the exit code is 4."""
     for problem in _distinct(registry.problems):
-        click.echo(f"error: {problem}", err=True)
+        say(f"error: {problem}")
     ctx.exit(EXIT_INTERNAL)
 
 
 def _warn_about(registry) -> None:
     for problem in _distinct(registry.problems):
-        click.echo(f"warning: {problem} (--strict-plugins makes this an error)", err=True)
+        say(f"warning: {problem} (--strict-plugins makes this an error)")
 
 
 def _distinct(problems) -> list[str]:
@@ -336,7 +342,7 @@ def assess(ctx, profiles, output_format, output, fail_under, **options):
             _check_signals()
             staged.commit()
     for reason in gate_reasons:
-        click.echo(f"gate failed: {reason}", err=True)
+        say(f"gate failed: {reason}")
     if exit_codes:
         ctx.exit(max(exit_codes))
     if gate_reasons:
@@ -351,7 +357,7 @@ def _assess_each(assessor, profiles, sink, fail_under) -> tuple[set[int], list[s
         _check_signals()
         outcome = assessor.assess(batch.Item(str(path), path=str(path)))
         if outcome.error:
-            click.echo(f"error: {outcome.error}", err=True)
+            say(f"error: {outcome.error}")
             exit_codes.add(outcome.exit_code)
             continue
         card = Scorecard.model_validate_json(outcome.scorecard_json)
@@ -541,7 +547,7 @@ def batch_command(
         ctx, **options, keep_scorecards=scorecards is not None, keep_portfolio=report is not None
     )
     with outputs.OutputSet() as staged, _RoundWriter(assessor, targets, staged) as writer:
-        warn = lambda message: click.echo(f"warning: {message}", err=True)  # noqa: E731
+        warn = lambda message: say(f"warning: {message}")  # noqa: E731
         items = _Counted(batch.read_items(sources, strict_columns=strict_columns, warn=warn))
         with closing(batch.assess_all(items, assessor, jobs)) as outcomes:
             for outcome in _run_with_progress(outcomes, items):
@@ -605,7 +611,7 @@ class _RoundWriter:
         _check_signals()
         self.tally["items"] += 1
         if outcome.error:
-            click.echo(f"error: {outcome.error}", err=True)
+            say(f"error: {outcome.error}")
             self.tally["errors"] += 1
             self.tally["internal"] += outcome.exit_code == EXIT_INTERNAL
         self.tally["gate failed"] += outcome.row.get("gate") == "failed"
@@ -774,7 +780,7 @@ def _check_each(files, check) -> None:
         try:
             click.echo(f"ok: {path} ({check(path)})")
         except ScaleReadyError as error:
-            click.echo(f"error: {error}", err=True)
+            say(f"error: {error}")
             failed += 1
     if failed:
         click.get_current_context().exit(EXIT_INVALID_INPUT)
