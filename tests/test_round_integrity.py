@@ -121,8 +121,9 @@ def test_the_xlsx_summary_of_a_hostile_round_holds_texts_not_formulas(broken_rou
     summary = tmp_path / "summary.xlsx"
     result = run_scaleready("batch", source, "--summary", summary, "--jobs", "2")
     assert result.returncode == 3, result.stderr[-2000:]
-    sheet = load_workbook(summary, read_only=True).worksheets[0]
-    rows = list(sheet.iter_rows(min_row=2))
+    workbook = load_workbook(summary)
+    rows = list(workbook.worksheets[0].iter_rows(min_row=2))
+    workbook.close()
     assert len(rows) == ROWS
     hostile = [row[1] for row in rows[18:22]]  # the name cells of rows 20 to 23
     assert all(cell.data_type == "s" for cell in hostile)
