@@ -473,7 +473,7 @@ def test_a_keyboard_interrupt_in_a_derived_fact_propagates(time_limit):
 
 def test_an_installed_plugin_that_raises_keyboard_interrupt_is_not_called_broken(installed):
     result = run_scaleready("assess", CODE_CLUB, env=installed("scaleready-interrupt-in-hook"))
-    assert result.returncode != 0  # 130 once the CLI maps interrupts (issue 7, item 10)
+    assert result.returncode == 130  # interrupted, never "gate failed" (1) or a broken plugin
     assert "interrupt_in_hook" not in result.stderr and "Traceback" not in result.stderr
     assert not result.stdout
 
