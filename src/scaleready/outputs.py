@@ -264,9 +264,8 @@ def check_table_suffix(path: Path) -> None:
 def write_table(target: Path, columns: Sequence[str], rows: Sequence[dict]) -> None:
     """Rows as CSV, XLSX or JSON lines, chosen by the file's suffix."""
     check_table_suffix(target)
-    writer = {".csv": _csv, ".xlsx": _xlsx, ".jsonl": _jsonl}[target.suffix.lower()]
     with atomic_path(target) as temporary:
-        writer(temporary, columns, rows)
+        write_table_staged(temporary, target, columns, rows)
 
 
 def write_table_staged(path: Path, target: Path, columns: Sequence[str], rows: Iterable[dict]):
