@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scaleready.engine import Engine
+from scaleready.assessment.engine import Engine
+from scaleready.language.ruleset import load_ruleset
 from scaleready.plugins import load_registry
-from scaleready.rules import load_ruleset
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))

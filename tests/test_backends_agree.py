@@ -6,16 +6,16 @@ import importlib.util
 
 import pytest
 
-from scaleready import durable_backend
-from scaleready.engine import Engine
+from scaleready.assessment.engine import Engine
+from scaleready.language import durable
+from scaleready.language.ruleset import load_ruleset
 from scaleready.plugins import load_registry
 from scaleready.profile import load_profile, profile_from_data
-from scaleready.rules import load_ruleset
 from scaleready.synthetic import synthetic_profiles
 from tests.conftest import EXAMPLES, LANGUAGE_RULESET, REPO, TEST_PROFILES
 
 pytestmark = pytest.mark.skipif(
-    not durable_backend.AVAILABLE, reason="durable_rules cannot be imported here"
+    not durable.AVAILABLE, reason="durable_rules cannot be imported here"
 )
 SOCIAL_VALUE_PLUGIN = (
     REPO / "tests/plugins/scaleready-social-value/scaleready_social_value/__init__.py"

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from openpyxl import Workbook, load_workbook
 
-from scaleready.flat import flatten, template_header
+from scaleready.rounds.spreadsheets import flatten, template_header
 from scaleready.synthetic import synthetic_profiles
 from tests.conftest import EXAMPLES, REPO, SCALEREADY, run_scaleready, write
 

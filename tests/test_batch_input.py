@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from scaleready import batch, flat
-from scaleready.batch import _parse_json_line, read_items
 from scaleready.errors import InputError
+from scaleready.rounds import batch, spreadsheets
+from scaleready.rounds.batch import _parse_json_line, read_items
 from tests.conftest import run_scaleready, write
 
 HEADER = ["name", "organisation.yearly_income", "reach.sites", "summary"]
@@ -439,7 +439,7 @@ NEAR_MISSES = {
 
 @pytest.mark.parametrize("heading, field", NEAR_MISSES.items(), ids=NEAR_MISSES.keys())
 def test_a_heading_within_a_typing_slip_of_a_field_is_a_near_miss(heading, field):
-    assert flat.near_miss(heading) == field
+    assert spreadsheets.near_miss(heading) == field
 
 
 @pytest.mark.parametrize(
@@ -558,7 +558,7 @@ def test_a_workbook_that_expands_a_thousand_times_is_refused_before_it_is_opened
 
 
 def test_a_workbook_part_larger_than_the_limit_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(flat, "MAX_XLSX_MEMBER_BYTES", 2 * 1024 * 1024)
+    monkeypatch.setattr(spreadsheets, "MAX_XLSX_MEMBER_BYTES", 2 * 1024 * 1024)
     path = bomb(tmp_path / "round.xlsx", expanded_mib=3, compresslevel=0)  # stored-like: ratio 1
     items, _ = read(path)
     assert "expands to 3 MiB, more than 2 MiB; save the round as CSV" in items[str(path)].error
@@ -574,7 +574,7 @@ def test_a_zip_with_thousands_of_parts_is_refused_before_its_directory_is_read(t
 
 
 def test_a_sheet_with_more_cells_than_the_limit_stops_with_its_row_named(tmp_path, monkeypatch):
-    monkeypatch.setattr(flat, "MAX_XLSX_CELLS", 1_000)
+    monkeypatch.setattr(spreadsheets, "MAX_XLSX_CELLS", 1_000)
     rows = [HEADER] + [[f"P{n}", 1, 2, "t"] for n in range(1, 400)]
     path = write_xlsx(tmp_path / "round.xlsx", rows)
     items, _ = read(path)
@@ -613,7 +613,9 @@ CELLS = st.one_of(
 def flat_files(draw):
     headings = draw(
         st.lists(
-            st.sampled_from(flat.template_header()[:60] + JUNK_HEADINGS), min_size=1, max_size=8
+            st.sampled_from(spreadsheets.template_header()[:60] + JUNK_HEADINGS),
+            min_size=1,
+            max_size=8,
         )
     )
     rows = draw(st.lists(st.lists(CELLS, max_size=len(headings) + 2), max_size=12))

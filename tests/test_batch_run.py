@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from scaleready import batch
-from scaleready.engine import Engine
+from scaleready.assessment.engine import Engine
+from scaleready.assessment.scorecard import Scorecard
 from scaleready.errors import EngineError
-from scaleready.flat import flatten
-from scaleready.html_report import portfolio_html
 from scaleready.profile import load_profile_with_hash
-from scaleready.scorecard import Scorecard
+from scaleready.report.html import portfolio_html
+from scaleready.rounds import batch
+from scaleready.rounds.spreadsheets import flatten
 from scaleready.synthetic import synthetic_profiles
 from tests.conftest import EXAMPLES, REPO, SCALEREADY, pip, run_scaleready, write
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scaleready.rules import load_ruleset
+from scaleready.language.ruleset import load_ruleset
 from scaleready_builtins import ruleset_path
 
 BUILTINS = ("evidence", "partnership", "contract_fit", "replicability")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scaleready import outputs
+from scaleready.report import outputs
 from tests.conftest import EXAMPLES, REPO, SCALEREADY, run_scaleready, write
 
 CODE_CLUB = REPO / "examples" / "code-club.yaml"

@@ -18,14 +18,14 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from scaleready import durable_backend
-from scaleready.conditions import ConditionError, Vocabulary, parse_condition
-from scaleready.engine import Engine
+from scaleready.assessment.engine import Engine
 from scaleready.errors import RulesetError
-from scaleready.evaluate import Context, truth
+from scaleready.language import durable
+from scaleready.language.conditions import ConditionError, Vocabulary, parse_condition
+from scaleready.language.evaluate import Context, truth
+from scaleready.language.ruleset import load_ruleset, profile_fields
 from scaleready.plugins import load_registry
 from scaleready.profile import load_profile, profile_from_data
-from scaleready.rules import load_ruleset, profile_fields
 from scaleready.synthetic import synthetic_profiles
 from tests.conftest import EXAMPLES
 from tests.test_rules import compiled_json, durable_json_size
@@ -192,7 +192,7 @@ def outcomes(card) -> dict[str, str]:
     return {f"{d.id}.{r.id}": r.outcome for d in card.dimensions for r in d.rules}
 
 
-@pytest.mark.skipif(not durable_backend.AVAILABLE, reason="durable_rules cannot be imported here")
+@pytest.mark.skipif(not durable.AVAILABLE, reason="durable_rules cannot be imported here")
 @seeded(examples=60)
 @given(text=CONDITIONS, applies=st.one_of(st.none(), condition(None, depth=1)))
 def test_drawn_conditions_load_or_are_named_and_then_both_backends_agree(tmp_path, text, applies):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scaleready.conditions import (
+from scaleready.language.conditions import (
     MAX_CONDITION_LENGTH,
     MAX_NESTING,
     MAX_TEXT_LENGTH,
@@ -22,7 +22,7 @@ from scaleready.conditions import (
     unparse,
     walk,
 )
-from scaleready.rules import profile_fields
+from scaleready.language.ruleset import profile_fields
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from scaleready import __version__, durable_backend
-from scaleready.engine import Engine, create_engine
+from scaleready import __version__
+from scaleready.assessment.engine import Engine, create_engine
 from scaleready.errors import InputError
+from scaleready.language import durable
 from scaleready.profile import load_profile, profile_from_data
 from scaleready.synthetic import synthetic_profiles
 from tests.conftest import EXAMPLES, REPO
 
 needs_durable = pytest.mark.skipif(
-    not durable_backend.AVAILABLE, reason="durable_rules cannot be imported here"
+    not durable.AVAILABLE, reason="durable_rules cannot be imported here"
 )
 FIXED_CLOCK = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from scaleready.conditions import Vocabulary, parse_condition
-from scaleready.evaluate import MISSING, Context, truth, value_of
-from scaleready.rules import profile_fields
+from scaleready.language.conditions import Vocabulary, parse_condition
+from scaleready.language.evaluate import MISSING, Context, truth, value_of
+from scaleready.language.ruleset import profile_fields
 
 
 @pytest.fixture(scope="module")

@@ -18,18 +18,18 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from scaleready import durable_backend
-from scaleready.conditions import Compare, Const, Derived, Field
-from scaleready.durable_backend import DurableProgram, RuleToRun
-from scaleready.engine import Engine
+from scaleready.assessment.engine import Engine
 from scaleready.errors import EngineError
-from scaleready.evaluate import Context
+from scaleready.language import durable
+from scaleready.language.conditions import Compare, Const, Derived, Field
+from scaleready.language.durable import DurableProgram, RuleToRun
+from scaleready.language.evaluate import Context
+from scaleready.language.ruleset import load_ruleset
 from scaleready.profile import InnovationProfile, _item_type, _unwrap, profile_from_data
-from scaleready.rules import load_ruleset
 from tests.test_backends_agree import assert_backends_agree, both_engines  # noqa: F401
 
 pytestmark = pytest.mark.skipif(
-    not durable_backend.AVAILABLE, reason="durable_rules cannot be imported here"
+    not durable.AVAILABLE, reason="durable_rules cannot be imported here"
 )
 
 # Rules that compare with constants at the C core's limits, and fields with each other.

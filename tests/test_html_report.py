@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from scaleready.engine import Engine
-from scaleready.html_report import portfolio_html, scorecard_html
-from scaleready.profile import load_profile
-from scaleready.scorecard import (
+from scaleready.assessment.engine import Engine
+from scaleready.assessment.scorecard import (
     DataGap,
     Dimension,
     Gate,
@@ -26,6 +24,8 @@ from scaleready.scorecard import (
     RulesetProvenance,
     Scorecard,
 )
+from scaleready.profile import load_profile
+from scaleready.report.html import portfolio_html, scorecard_html
 from tests.conftest import EXAMPLES, run_scaleready, write
 from tests.test_render import hostile_ruleset
 

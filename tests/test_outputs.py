@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from scaleready.flat import template_header
-from scaleready.outputs import write_table
-from scaleready.safe_text import SPREADSHEET_CELL_CHARS
+from scaleready.report.outputs import write_table
+from scaleready.report.safe_text import SPREADSHEET_CELL_CHARS
+from scaleready.rounds.spreadsheets import template_header
 from tests.conftest import run_scaleready, write
 
 # Each name begins with a character a spreadsheet reads as the start of a formula (OWASP).

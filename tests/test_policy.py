@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from scaleready.assessment.policy import load_policy
 from scaleready.documents import MAX_LIST_ITEMS, MAX_PROBLEMS_SHOWN
 from scaleready.errors import PolicyError
-from scaleready.policy import load_policy
 from scaleready.profile import load_profile
 from tests.conftest import REPO, run_scaleready, write
 

@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from scaleready.safe_text import FORMULA_TRIGGERS, markdown_text, plain_text, spreadsheet_text
+from scaleready.report.safe_text import (
+    FORMULA_TRIGGERS,
+    markdown_text,
+    plain_text,
+    spreadsheet_text,
+)
 from tests.conftest import run_scaleready, write
 
 # Raw HTML, a script link, a tracking image, an autolink, table cells, a heading and a link

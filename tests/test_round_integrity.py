@@ -12,7 +12,7 @@ import io
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from scaleready.flat import flatten, template_header
+from scaleready.rounds.spreadsheets import flatten, template_header
 from scaleready.synthetic import synthetic_profiles
 from tests.conftest import run_scaleready
 

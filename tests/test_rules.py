@@ -6,12 +6,12 @@ import math
 
 import pytest
 
-from scaleready import durable_backend
-from scaleready.conditions import MAX_ALTERNATIVES, MAX_DEPTH, MAX_GROUPS
-from scaleready.engine import Engine
+from scaleready.assessment.engine import Engine
 from scaleready.errors import RulesetError
+from scaleready.language import durable
+from scaleready.language.conditions import MAX_ALTERNATIVES, MAX_DEPTH, MAX_GROUPS
+from scaleready.language.ruleset import MAX_WEIGHT, MIN_WEIGHT, load_ruleset
 from scaleready.profile import profile_from_data
-from scaleready.rules import MAX_WEIGHT, MIN_WEIGHT, load_ruleset
 from tests.conftest import LANGUAGE_RULESET, write
 
 HEADER = """\
@@ -258,7 +258,7 @@ def outcomes_on_both_backends(ruleset, data: dict = EVERYTHING_MATCHES) -> list[
     return [{r.id: r.outcome for d in card.dimensions for r in d.rules} for card in cards]
 
 
-@pytest.mark.skipif(not durable_backend.AVAILABLE, reason="durable_rules cannot be imported here")
+@pytest.mark.skipif(not durable.AVAILABLE, reason="durable_rules cannot be imported here")
 @pytest.mark.parametrize("rule_id", AT_THE_BOUNDS)
 def test_a_rule_at_the_bounds_runs_on_durable_rules_with_every_alternative_matching(
     tmp_path, rule_id
@@ -268,14 +268,14 @@ def test_a_rule_at_the_bounds_runs_on_durable_rules_with_every_alternative_match
     assert durable == python and durable[rule_id] in ("pass", "fail")
 
 
-@pytest.mark.skipif(not durable_backend.AVAILABLE, reason="durable_rules cannot be imported here")
+@pytest.mark.skipif(not durable.AVAILABLE, reason="durable_rules cannot be imported here")
 def test_rules_at_the_bounds_run_together_in_one_ruleset(tmp_path):
     ruleset = load(tmp_path, "".join(rule(key, text) for key, text in AT_THE_BOUNDS.items()))
     durable, python = outcomes_on_both_backends(ruleset)
     assert durable == python and len(durable) == len(AT_THE_BOUNDS)
 
 
-@pytest.mark.skipif(not durable_backend.AVAILABLE, reason="durable_rules cannot be imported here")
+@pytest.mark.skipif(not durable.AVAILABLE, reason="durable_rules cannot be imported here")
 def test_wide_rules_together_stay_within_the_engines_stack(tmp_path):
     fields = ("reach.sites", "reach.areas", "reach.people_per_year")
     body = "".join(
@@ -310,8 +310,8 @@ def compiled_json(ruleset, rule_) -> dict[str, dict]:
     def cited(rule_id):
         return ruleset.rule(rule_id).condition, ruleset.rule(rule_id).applies
 
-    to_run = durable_backend.RuleToRun("k", rule_.condition, rule_.applies, cited)
-    return durable_backend._Compiler().outcome_conditions(to_run)
+    to_run = durable.RuleToRun("k", rule_.condition, rule_.applies, cited)
+    return durable._Compiler().outcome_conditions(to_run)
 
 
 def test_the_measured_size_is_the_size_of_what_durable_backend_compiles(registry):

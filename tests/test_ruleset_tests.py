@@ -6,14 +6,14 @@ import shutil
 
 import pytest
 
-from scaleready import ruleset_tests
+from scaleready.assessment import ruleset_cases
 from tests.conftest import BUILTIN_RULESETS, REPO, run_scaleready, write
 
 
 def test_tests_files_sit_beside_their_rulesets():
-    tests_file = ruleset_tests.tests_file_for("rulesets/evidence.yaml")
+    tests_file = ruleset_cases.tests_file_for("rulesets/evidence.yaml")
     assert tests_file.as_posix() == "rulesets/evidence.tests.yaml"
-    assert ruleset_tests.ruleset_file_for(tests_file).as_posix() == "rulesets/evidence.yaml"
+    assert ruleset_cases.ruleset_file_for(tests_file).as_posix() == "rulesets/evidence.yaml"
 
 
 @pytest.mark.parametrize("ruleset_id", [p.stem for p in BUILTIN_RULESETS], ids=str)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from scaleready.rules import load_ruleset
-from scaleready.scoring import (
+from scaleready.assessment.scoring import (
     Judgement,
     dimension_score,
     overall_verdict,
     reached_level,
     score_dimension,
 )
+from scaleready.language.ruleset import load_ruleset
 from tests.conftest import write
 from tests.test_rules import HEADER, rule
 

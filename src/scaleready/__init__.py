@@ -8,13 +8,13 @@ __version__ = "0.1.0"
 
 # The public API, imported on first use so that `import scaleready` stays cheap.
 _EXPORTS = {
-    "Engine": "scaleready.engine",
-    "create_engine": "scaleready.engine",
+    "Engine": "scaleready.assessment.engine",
+    "create_engine": "scaleready.assessment.engine",
     "InnovationProfile": "scaleready.profile",
     "load_profile": "scaleready.profile",
     "load_profile_with_hash": "scaleready.profile",
     "profile_from_data": "scaleready.profile",
-    "Scorecard": "scaleready.scorecard",
+    "Scorecard": "scaleready.assessment.scorecard",
     "ScaleReadyError": "scaleready.errors",
     "hookimpl": "scaleready.hookspecs",
 }

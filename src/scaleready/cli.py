@@ -20,10 +20,13 @@ from pathlib import Path
 
 import click
 
-from scaleready import __version__, batch, flat, outputs, render, ruleset_tests
+from scaleready import __version__
+from scaleready.assessment import ruleset_cases
+from scaleready.assessment.engine import BACKENDS, create_engine, fixed_clock
+from scaleready.assessment.scorecard import Scorecard, scorecard_json_schema
 from scaleready.documents import SUFFIXES, max_document_bytes
-from scaleready.engine import BACKENDS, create_engine, fixed_clock
 from scaleready.errors import RulesetError, ScaleReadyError
+from scaleready.language.ruleset import condition_text, load_ruleset
 from scaleready.plugins import (
     DEFAULT_FACT_TIMEOUT,
     DEFAULT_PLUGIN_TIMEOUT,
@@ -33,10 +36,10 @@ from scaleready.plugins import (
     time_limit,
 )
 from scaleready.profile import load_profile_with_hash, profile_json_schema, profile_template
-from scaleready.rules import condition_text, load_ruleset
-from scaleready.ruleset_docs import ruleset_markdown
-from scaleready.safe_text import plain_text
-from scaleready.scorecard import Scorecard, scorecard_json_schema
+from scaleready.report import outputs, render
+from scaleready.report.ruleset_docs import ruleset_markdown
+from scaleready.report.safe_text import plain_text
+from scaleready.rounds import batch, spreadsheets
 
 EXIT_GATE_FAILED = 1
 EXIT_INVALID_INPUT = 3
@@ -810,10 +813,10 @@ def rulesets_test(ctx, targets, require_coverage, strict_plugins):
     registry = _registry(ctx, strict_plugins)
     failed = 0
     for ruleset, cases_file in _test_targets(registry, targets):
-        cases = ruleset_tests.load_cases(cases_file, ruleset)
-        results = ruleset_tests.run_cases(ruleset, cases, registry.derived_facts)
+        cases = ruleset_cases.load_cases(cases_file, ruleset)
+        results = ruleset_cases.run_cases(ruleset, cases, registry.derived_facts)
         failed += _report_cases(ruleset, cases_file, results)
-        gaps = _report_coverage(ruleset_tests.coverage(ruleset, cases))
+        gaps = _report_coverage(ruleset_cases.coverage(ruleset, cases))
         failed += int(require_coverage and gaps)
     if failed:
         click.get_current_context().exit(EXIT_GATE_FAILED)
@@ -825,9 +828,9 @@ def _test_targets(registry, targets):
         chosen = [
             rs
             for rs in sorted(registry.rulesets.values(), key=lambda r: r.id)
-            if ruleset_tests.tests_file_for(rs.source).is_file()
+            if ruleset_cases.tests_file_for(rs.source).is_file()
         ]
-        return [(rs, ruleset_tests.tests_file_for(rs.source)) for rs in chosen]
+        return [(rs, ruleset_cases.tests_file_for(rs.source)) for rs in chosen]
     pairs = []
     for target in targets:
         if target in registry.rulesets:
@@ -836,11 +839,11 @@ def _test_targets(registry, targets):
             installed = ", ".join(sorted(registry.rulesets))
             message = f"{target!r} is neither an installed ruleset ({installed}) nor a file"
             raise RulesetError(message)
-        elif target.endswith(ruleset_tests.TESTS_SUFFIX):
-            ruleset = load_ruleset(ruleset_tests.ruleset_file_for(target), registry.fact_kinds())
+        elif target.endswith(ruleset_cases.TESTS_SUFFIX):
+            ruleset = load_ruleset(ruleset_cases.ruleset_file_for(target), registry.fact_kinds())
         else:
             ruleset = load_ruleset(Path(target), registry.fact_kinds())
-        cases_file = ruleset_tests.tests_file_for(ruleset.source)
+        cases_file = ruleset_cases.tests_file_for(ruleset.source)
         if not cases_file.is_file():
             raise RulesetError(
                 f"ruleset {ruleset.id!r} has no test cases; write them in {cases_file}"
@@ -929,7 +932,7 @@ def profile_template_command(template_format):
           (list items numbered from 1; texts in a list separated by ";").
     """
     if template_format == "csv":
-        click.echo(outputs.csv_text(flat.template_header(), []), nl=False)
+        click.echo(outputs.csv_text(spreadsheets.template_header(), []), nl=False)
     else:
         click.echo(profile_template(), nl=False)
 

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from .errors import InputError, SettingError
+from scaleready.errors import InputError, SettingError
 
 __all__ = [
     "MAX_DOCUMENT_MIB",

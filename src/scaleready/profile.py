@@ -16,7 +16,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .documents import (
+from scaleready.documents import (
     MAX_LIST_ITEMS,
     MAX_NESTED_LIST_ITEMS,
     MAX_PROBLEMS_SHOWN,
@@ -28,7 +28,7 @@ from .documents import (
     looks_like_number,
     nearest,
 )
-from .errors import ProfileError
+from scaleready.errors import ProfileError
 
 __all__ = [
     "EVALUATION_DESIGNS",

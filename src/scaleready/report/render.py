@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from scaleready.engine import Explanation
-from scaleready.evaluate import MISSING, Step
-from scaleready.html_report import OUTCOMES, scorecard_html
-from scaleready.rules import condition_text
-from scaleready.safe_text import markdown_text, terminal_json, terminal_line
-from scaleready.scorecard import Dimension, Scorecard
+from scaleready.assessment.engine import Explanation
+from scaleready.assessment.scorecard import Dimension, Scorecard
+from scaleready.language.evaluate import MISSING, Step
+from scaleready.language.ruleset import condition_text
+from scaleready.report.html import OUTCOMES, scorecard_html
+from scaleready.report.safe_text import markdown_text, terminal_json, terminal_line
 
 FORMATS = ("table", "json", "markdown", "html")
 MARKS = {outcome: symbol for outcome, (symbol, _) in OUTCOMES.items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scaleready.conditions import (
+from scaleready.language.conditions import (
     NEGATED,
     And,
     Arith,
@@ -22,7 +22,7 @@ from scaleready.conditions import (
     RuleRef,
     Term,
 )
-from scaleready.rules import Rule, Ruleset
+from scaleready.language.ruleset import Rule, Ruleset
 
 _SAYS = {
     "==": "is",

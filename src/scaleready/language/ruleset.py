@@ -11,7 +11,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from scaleready.conditions import (
+from scaleready.documents import Document, load_document, nearest
+from scaleready.errors import RulesetError
+from scaleready.language.conditions import (
     CompiledSize,
     Cond,
     ConditionError,
@@ -24,11 +26,9 @@ from scaleready.conditions import (
     unparse,
     walk,
 )
-from scaleready.conditions import (
+from scaleready.language.conditions import (
     Field as FieldNode,
 )
-from scaleready.documents import Document, load_document, nearest
-from scaleready.errors import RulesetError
 from scaleready.profile import InnovationProfile, field_catalogue
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]

@@ -13,14 +13,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scaleready import durable_backend
+from scaleready.assessment.engine import Engine
+from scaleready.assessment.scorecard import Dimension, Outcome
 from scaleready.documents import Document, load_document
-from scaleready.engine import Engine
 from scaleready.errors import ProfileError, RulesetError
+from scaleready.language import durable
+from scaleready.language.ruleset import Ruleset
 from scaleready.plugins import DerivedFact
 from scaleready.profile import profile_from_data
-from scaleready.rules import Ruleset
-from scaleready.scorecard import Dimension, Outcome
 
 TESTS_SUFFIX = ".tests.yaml"
 LEVELS = range(6)
@@ -117,7 +117,7 @@ def _describe(error: ValidationError, document: Document) -> str:
 
 
 def available_backends() -> tuple[str, ...]:
-    return ("durable_rules", "python") if durable_backend.AVAILABLE else ("python",)
+    return ("durable_rules", "python") if durable.AVAILABLE else ("python",)
 
 
 def run_cases(

@@ -32,7 +32,8 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from scaleready.conditions import (
+from scaleready.errors import EngineError
+from scaleready.language.conditions import (
     NEGATED,
     And,
     Arith,
@@ -49,8 +50,7 @@ from scaleready.conditions import (
     Term,
     unparse,
 )
-from scaleready.errors import EngineError
-from scaleready.evaluate import MISSING, Context, truth, value_of
+from scaleready.language.evaluate import MISSING, Context, truth, value_of
 
 try:
     import durable_rules_engine as core  # the C core that durable-rules' Python API wraps

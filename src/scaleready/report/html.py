@@ -15,9 +15,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from scaleready.safe_text import plain_text
-from scaleready.scorecard import Dimension, NextStep, RuleResult, Scorecard
-from scaleready.scoring import MAX_LEVEL
+from scaleready.assessment.scorecard import Dimension, NextStep, RuleResult, Scorecard
+from scaleready.assessment.scoring import MAX_LEVEL
+from scaleready.report.safe_text import plain_text
 
 __all__ = ["portfolio_html", "scorecard_html"]
 

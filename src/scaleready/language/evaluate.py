@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from scaleready.conditions import (
+from scaleready.language.conditions import (
     And,
     Arith,
     Compare,

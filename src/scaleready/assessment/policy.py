@@ -9,6 +9,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from scaleready.assessment.scorecard import Scorecard
+from scaleready.assessment.scoring import overall_verdict
 from scaleready.documents import (
     MAX_LIST_ITEMS,
     MAX_PROBLEMS_SHOWN,
@@ -20,9 +22,7 @@ from scaleready.documents import (
     nearest,
 )
 from scaleready.errors import PolicyError
-from scaleready.rules import Ruleset
-from scaleready.scorecard import Scorecard
-from scaleready.scoring import overall_verdict
+from scaleready.language.ruleset import Ruleset
 
 Level = Annotated[int, Field(ge=0, le=5)]
 

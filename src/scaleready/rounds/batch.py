@@ -25,14 +25,14 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import NamedTuple
 
-from scaleready import flat
+from scaleready.assessment.engine import Engine, create_engine, data_sha256
+from scaleready.assessment.policy import Policy, load_policy
+from scaleready.assessment.scorecard import Scorecard
 from scaleready.documents import SUFFIXES
-from scaleready.engine import Engine, create_engine, data_sha256
 from scaleready.errors import InputError, ProfileError, ScaleReadyError
-from scaleready.html_report import UNMET, portfolio_html
-from scaleready.policy import Policy, load_policy
 from scaleready.profile import load_profile_with_hash, profile_from_data
-from scaleready.scorecard import Scorecard
+from scaleready.report.html import UNMET, portfolio_html
+from scaleready.rounds import spreadsheets
 
 CHUNK = 250  # items per task sent to a worker: large enough to make the hand-over cheap
 INLINE_BELOW = 400  # fewer items than this are assessed in this process: a pool costs more
@@ -77,7 +77,7 @@ def read_items(
     sources: Iterable[str | Path],
     *,
     strict_columns: bool = False,
-    warn: flat.Warn = flat.ignore_warning,
+    warn: spreadsheets.Warn = spreadsheets.ignore_warning,
 ) -> Iterator[Item]:
     """Every profile in the sources: folders of YAML/JSON files, JSONL, CSV and XLSX files.
 
@@ -90,7 +90,7 @@ def read_items(
             yield from _folder_items(source)
         elif source.suffix.lower() == ".jsonl":
             yield from _guarded(source, _jsonl_items)
-        elif source.suffix.lower() in flat.FLAT_SUFFIXES:
+        elif source.suffix.lower() in spreadsheets.FLAT_SUFFIXES:
             yield from _guarded(source, functools.partial(_flat_items, strict_columns, warn))
         else:
             yield Item(str(source), path=str(source))
@@ -116,7 +116,7 @@ def _folder_items(folder: Path) -> Iterator[Item]:
 
 def _jsonl_items(path: Path) -> Iterator[Item]:
     """One item per line that is not blank; JSON Lines are UTF-8 (or UTF-16 with its mark)."""
-    for row in flat.jsonl_rows(path):
+    for row in spreadsheets.jsonl_rows(path):
         label = f"{path}:line {row.number}"
         if row.error:
             yield Item(label, error=f"{label}: {row.error}")
@@ -152,12 +152,16 @@ def _parse_json_line(label: str, line: str) -> dict:
     return data
 
 
-def _flat_items(strict_columns: bool, warn: flat.Warn, path: Path) -> Iterator[Item]:
+def _flat_items(strict_columns: bool, warn: spreadsheets.Warn, path: Path) -> Iterator[Item]:
     """One item per row that is not blank, under the first such row, the header."""
-    rows = flat.xlsx_rows(path) if path.suffix.lower() == ".xlsx" else flat.csv_rows(path, warn)
+    rows = (
+        spreadsheets.xlsx_rows(path)
+        if path.suffix.lower() == ".xlsx"
+        else spreadsheets.csv_rows(path, warn)
+    )
     header = None
     for row in rows:
-        if row.error is None and not row.undecodable and flat.is_blank(row.cells):
+        if row.error is None and not row.undecodable and spreadsheets.is_blank(row.cells):
             continue
         if header is None:
             header = _header(row, path, strict_columns, warn)
@@ -167,20 +171,24 @@ def _flat_items(strict_columns: bool, warn: flat.Warn, path: Path) -> Iterator[I
         warn(f"{path}: the file holds no rows: nothing to assess")
 
 
-def _header(row: flat.Row, path: Path, strict_columns: bool, warn: flat.Warn) -> flat.Header:
+def _header(
+    row: spreadsheets.Row, path: Path, strict_columns: bool, warn: spreadsheets.Warn
+) -> spreadsheets.Header:
     if row.error:
-        return flat.Header((), problem=f"the header (row {row.number}) cannot be read: {row.error}")
-    header = flat.parse_header(row.cells, row.number, strict_columns)
+        return spreadsheets.Header(
+            (), problem=f"the header (row {row.number}) cannot be read: {row.error}"
+        )
+    header = spreadsheets.parse_header(row.cells, row.number, strict_columns)
     if header.ignored and not strict_columns:
-        warn(flat.ignored_columns_warning(str(path), header))
+        warn(spreadsheets.ignored_columns_warning(str(path), header))
     return header
 
 
-def _flat_item(label: str, header: flat.Header, row: flat.Row) -> Item:
+def _flat_item(label: str, header: spreadsheets.Header, row: spreadsheets.Row) -> Item:
     if row.error or header.problem:
         return Item(label, error=f"{label}: {row.error or header.problem}")
     try:
-        return Item(label, data=flat.row_to_profile(header, row, label))
+        return Item(label, data=spreadsheets.row_to_profile(header, row, label))
     except ProfileError as error:
         return Item(label, error=str(error))
 
@@ -534,7 +542,7 @@ class PortfolioProvenance(NamedTuple):
 
 
 class PortfolioCard(NamedTuple):
-    """The parts of a scorecard that html_report.portfolio_html reads, by the same names."""
+    """The parts of a scorecard that report.html.portfolio_html reads, by the same names."""
 
     profile: PortfolioProfile
     overall: PortfolioOverall

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from scaleready.errors import InputError, OutputError
-from scaleready.safe_text import SPREADSHEET_CELL_CHARS, spreadsheet_text, utf8_text
+from scaleready.report.safe_text import SPREADSHEET_CELL_CHARS, spreadsheet_text, utf8_text
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".jsonl")
 STREAM_FOLDERS = ("/dev/", "/proc/")  # outputs there are devices or streams: written straight

@@ -717,7 +717,7 @@ def _literal_text(value: object) -> str:
 
 @dataclass(frozen=True)
 class Shape:
-    """The size of a condition compiled as durable_rules JSON (mirrors durable_backend).
+    """The size of a condition compiled as durable_rules JSON (mirrors language.durable).
 
     The compiler pushes negation down to the tests (Kleene logic), flattens nested groups of the
     same kind, and inlines the conditions of the rules a condition cites, so a short text can
@@ -736,7 +736,7 @@ TEST = Shape("test", 1, 1, 1, 0)
 
 
 def _group(kind: str, parts: list[Shape]) -> Shape:
-    """Parts joined into one and/or group, flattened as durable_backend's _all/_any do."""
+    """Parts joined into one and/or group, flattened as language.durable's _all/_any do."""
     elements = sum(part.elements if part.kind == kind else 1 for part in parts)
     if elements == 1:
         return parts[0]
@@ -759,7 +759,7 @@ class CompiledSize:
     depth: int  # levels of the condition tree, cited rules included
 
     def outcomes(self) -> dict[str, Shape]:
-        """The durable_rules condition of each outcome, as durable_backend composes them."""
+        """The durable_rules condition of each outcome, as language.durable composes them."""
         if self.applies is None:
             return {"pass": self.condition[True], "fail": self.condition[False]}
         return {
@@ -841,7 +841,7 @@ class _Measure:
         self.shapes: dict[tuple[int, bool, str | None], Shape] = {}
 
     def shape(self, node: Cond, wanted: bool, scope: str | None) -> Shape:
-        """As durable_backend's ``when``: inside an item scope an "or" becomes one flag test."""
+        """As language.durable's ``when``: inside an item scope an "or" becomes one flag test."""
         key = (id(node), wanted, scope)
         if key not in self.shapes:
             shape = self.translate(node, wanted, scope)

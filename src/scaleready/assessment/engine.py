@@ -10,9 +10,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, partial
 
-from scaleready import __version__, durable_backend
+from scaleready import __version__
+from scaleready.assessment.scorecard import Scorecard
+from scaleready.assessment.scoring import (
+    Judgement,
+    ordered_next_steps,
+    overall_verdict,
+    score_dimension,
+)
 from scaleready.errors import EngineError, InputError, SettingError
-from scaleready.evaluate import MISSING, Context, Step, lookup, truth
+from scaleready.language import durable
+from scaleready.language.evaluate import MISSING, Context, Step, lookup, truth
+from scaleready.language.ruleset import Rule, Ruleset, profile_fields
 from scaleready.plugins import (
     DerivedFact,
     Registry,
@@ -21,9 +30,6 @@ from scaleready.plugins import (
     load_registry,
 )
 from scaleready.profile import InnovationProfile
-from scaleready.rules import Rule, Ruleset, profile_fields
-from scaleready.scorecard import Scorecard
-from scaleready.scoring import Judgement, ordered_next_steps, overall_verdict, score_dimension
 
 BACKENDS = ("auto", "durable_rules", "python")
 
@@ -63,16 +69,16 @@ class Engine:
         self.backend = _choose_backend(backend)
         self._program = None
         if self.backend == "durable_rules":
-            self._program = durable_backend.DurableProgram(
+            self._program = durable.DurableProgram(
                 self._rules_to_run(), reference=partial(evaluate_outcomes, self.rulesets)
             )
 
-    def _rules_to_run(self) -> list[durable_backend.RuleToRun]:
+    def _rules_to_run(self) -> list[durable.RuleToRun]:
         def citer(ruleset: Ruleset):
             return lambda rule_id: (ruleset.rule(rule_id).condition, ruleset.rule(rule_id).applies)
 
         return [
-            durable_backend.RuleToRun(
+            durable.RuleToRun(
                 _key(rs, rule), rule.condition, rule.applies, citer(rs), _alternatives(rule)
             )
             for rs in self.rulesets
@@ -329,8 +335,8 @@ def _choose_backend(requested: str) -> str:
     if requested not in BACKENDS:
         raise InputError(f"unknown backend {requested!r}; choose one of {', '.join(BACKENDS)}")
     if requested == "auto":
-        return "durable_rules" if durable_backend.AVAILABLE else "python"
-    if requested == "durable_rules" and not durable_backend.AVAILABLE:
+        return "durable_rules" if durable.AVAILABLE else "python"
+    if requested == "durable_rules" and not durable.AVAILABLE:
         raise EngineError("durable_rules cannot be imported on this Python; use --backend python")
     return requested
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from scaleready.rules import Rule, Ruleset
+from scaleready.language.ruleset import Rule, Ruleset
 
 MET = ("pass", "not_applicable")  # outcomes that do not stand in the way of a level
 MAX_LEVEL = 5

@@ -9,7 +9,7 @@ false, 1 or 0.  A comma in a number separates thousands (``1,234.5``).
 
 Reading is forgiving where a funder's tools differ and strict where a value could be lost:
 
-- Encoding of a text file (CSV, and JSONL in :mod:`scaleready.batch`): a byte-order mark
+- Encoding of a text file (CSV, and JSONL in :mod:`scaleready.rounds.batch`): a byte-order mark
   decides (UTF-8, or UTF-16 as Excel's "Unicode Text" writes); a file that starts with an
   ASCII character and a zero byte is UTF-16 without one.  Otherwise each line is read as
   UTF-8, and a CSV line that is not UTF-8 as Windows-1252 (what Excel's "CSV" writes on
@@ -46,7 +46,7 @@ from typing import TextIO
 from xml.etree.ElementTree import ParseError
 
 from scaleready.errors import ProfileError
-from scaleready.rules import profile_fields
+from scaleready.language.ruleset import profile_fields
 
 # Limits (read when used, so a library user may change them; see docs/limits.md).
 MAX_ROW_CHARS = 131_072  # a CSV/XLSX row or a JSONL line: longer is that row's error

@@ -1,0 +1,1 @@
+"""Grant rounds: many profiles from folders, JSONL, CSV or XLSX, assessed on every core."""
