@@ -12,15 +12,11 @@ from scaleready.documents import (
     MAX_DOCUMENT_MIB,
     MAX_DOCUMENT_MIB_VARIABLE,
     MAX_NESTING_DEPTH,
-    MAX_PROBLEMS_SHOWN,
-    brief,
-    item_path,
-    join_problems,
     load_document,
     looks_like_number,
-    nearest,
 )
 from scaleready.errors import InputError, PolicyError, ProfileError, RulesetError, SettingError
+from scaleready.problems import MAX_PROBLEMS_SHOWN, brief, item_path, join_problems, nearest
 from tests.conftest import run_scaleready
 
 

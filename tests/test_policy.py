@@ -7,8 +7,9 @@ import json
 import pytest
 
 from scaleready.assessment.policy import load_policy
-from scaleready.documents import MAX_LIST_ITEMS, MAX_PROBLEMS_SHOWN
+from scaleready.documents import MAX_LIST_ITEMS
 from scaleready.errors import PolicyError
+from scaleready.problems import MAX_PROBLEMS_SHOWN
 from scaleready.profile import load_profile
 from tests.conftest import REPO, run_scaleready, write
 

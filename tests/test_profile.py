@@ -13,8 +13,9 @@ import yaml
 from annotated_types import MaxLen
 from pydantic import BaseModel
 
-from scaleready.documents import MAX_LIST_ITEMS, MAX_NESTED_LIST_ITEMS, MAX_PROBLEMS_SHOWN
+from scaleready.documents import MAX_LIST_ITEMS, MAX_NESTED_LIST_ITEMS
 from scaleready.errors import ProfileError
+from scaleready.problems import MAX_PROBLEMS_SHOWN
 from scaleready.profile import (
     EVALUATION_DESIGNS,
     InnovationProfile,

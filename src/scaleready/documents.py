@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
-import math
 import os
 import re
 import stat
 import sys
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -18,6 +16,7 @@ from typing import Any, NoReturn
 import yaml
 
 from scaleready.errors import InputError, SettingError
+from scaleready.problems import Location
 
 __all__ = [
     "MAX_DOCUMENT_MIB",
@@ -25,20 +24,14 @@ __all__ = [
     "MAX_LIST_ITEMS",
     "MAX_NESTED_LIST_ITEMS",
     "MAX_NESTING_DEPTH",
-    "MAX_PROBLEMS_SHOWN",
     "SUFFIXES",
     "Document",
-    "brief",
-    "item_path",
-    "join_problems",
     "load_document",
     "looks_like_number",
     "max_document_bytes",
-    "nearest",
 ]
 
 SUFFIXES = (".yaml", ".yml", ".json")
-Location = tuple[str | int, ...]
 
 # ---------------------------------------------------------------- limits (docs/limits.md)
 # The most scaleready reads from one profile, ruleset or policy file. Real ones are 1-15 KB; a
@@ -59,8 +52,6 @@ MAX_NESTING_DEPTH = 32
 # (error 314) on 100,000 partnerships or 1,000 x 1,000 outcome findings.
 MAX_LIST_ITEMS = 1_000
 MAX_NESTED_LIST_ITEMS = 50
-# The most problems one message lists; the rest are counted ("... and 999,990 more").
-MAX_PROBLEMS_SHOWN = 20
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STANDARD_TAG = "tag:yaml.org,2002:"
@@ -263,59 +254,6 @@ def load_document(path: Path, error: type[InputError]) -> Document:
     if _deeper_than(data, MAX_NESTING_DEPTH):
         raise error(_too_deep_message(_decode(raw), suffix), source=str(path))
     return Document(data=data, path=path, raw=raw)
-
-
-_BRIEF_BITS = 128  # whole numbers longer than this are described by their size
-
-
-def brief(value: Any) -> str:
-    """A value as a message quotes it: short, and never the whole of a long one."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, dict):
-        return "a section of keys"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int) and value.bit_length() > _BRIEF_BITS:  # str() of it may fail
-        return f"a whole number of about {int(value.bit_length() * math.log10(2)):,} digits"
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def item_path(location: Location) -> str:
-    """A field path as messages and CSV columns write it: `contracts.1.pbr_share`.
-
-    List items are numbered from 1, as the columns of a grant round number them.
-    """
-    return ".".join(_step(step) for step in location)
-
-
-def _step(step: str | int) -> str:
-    if isinstance(step, int):
-        return str(step + 1)
-    return step if step.isprintable() else repr(step)  # a key may hold a newline or an escape
-
-
-def join_problems(problems: Sequence[str], total: int | None = None) -> str:
-    """One message for a document's problems: the first MAX_PROBLEMS_SHOWN, the rest counted.
-
-    `total` is how many there are, when only the first few were made into `problems`.
-    """
-    total = len(problems) if total is None else total
-    if total == 1:
-        return problems[0]
-    shown = [f"  {problem}" for problem in problems[:MAX_PROBLEMS_SHOWN]]
-    if total > len(shown):
-        shown.append(f"  ... and {total - len(shown):,} more")
-    return f"{total:,} problems:\n" + "\n".join(shown)
-
-
-def nearest(name: str, candidates: Iterable[str]) -> str | None:
-    """The candidate closest to a misspelt name, for 'did you mean ...?', or None."""
-    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return matches[0] if matches else None
 
 
 def max_document_bytes() -> int:

@@ -31,10 +31,10 @@ from pathlib import Path
 import pluggy
 
 from scaleready import hookspecs
-from scaleready.documents import nearest
 from scaleready.errors import InputError, PluginError, SettingError
 from scaleready.language.conditions import kind_of_value
 from scaleready.language.ruleset import Ruleset, load_ruleset, profile_fields
+from scaleready.problems import nearest
 
 ENTRY_POINT_GROUP = "scaleready"
 AUTOLOAD_OFF_VARIABLE = "SCALEREADY_DISABLE_PLUGIN_AUTOLOAD"

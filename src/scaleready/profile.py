@@ -19,16 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from scaleready.documents import (
     MAX_LIST_ITEMS,
     MAX_NESTED_LIST_ITEMS,
-    MAX_PROBLEMS_SHOWN,
     Document,
-    brief,
-    item_path,
-    join_problems,
     load_document,
     looks_like_number,
-    nearest,
 )
 from scaleready.errors import ProfileError
+from scaleready.problems import MAX_PROBLEMS_SHOWN, brief, item_path, join_problems, nearest
 
 __all__ = [
     "EVALUATION_DESIGNS",

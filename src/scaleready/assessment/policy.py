@@ -11,18 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scaleready.assessment.scorecard import Scorecard
 from scaleready.assessment.scoring import overall_verdict
-from scaleready.documents import (
-    MAX_LIST_ITEMS,
-    MAX_PROBLEMS_SHOWN,
-    Document,
-    brief,
-    item_path,
-    join_problems,
-    load_document,
-    nearest,
-)
+from scaleready.documents import MAX_LIST_ITEMS, Document, load_document
 from scaleready.errors import PolicyError
 from scaleready.language.ruleset import Ruleset
+from scaleready.problems import MAX_PROBLEMS_SHOWN, brief, item_path, join_problems, nearest
 
 Level = Annotated[int, Field(ge=0, le=5)]
 

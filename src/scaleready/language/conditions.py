@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from scaleready.documents import nearest
+from scaleready.problems import nearest
 
 FUNCTIONS = ("any", "all", "count", "missing", "present", "passed", "failed")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")

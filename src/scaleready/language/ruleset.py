@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from scaleready.documents import Document, load_document, nearest
+from scaleready.documents import Document, load_document
 from scaleready.errors import RulesetError
 from scaleready.language.conditions import (
     CompiledSize,
@@ -29,6 +29,7 @@ from scaleready.language.conditions import (
 from scaleready.language.conditions import (
     Field as FieldNode,
 )
+from scaleready.problems import nearest
 from scaleready.profile import InnovationProfile, field_catalogue
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
