@@ -33,8 +33,9 @@ import pluggy
 from scaleready import hookspecs
 from scaleready.errors import InputError, PluginError, SettingError
 from scaleready.language.conditions import kind_of_value
-from scaleready.language.ruleset import Ruleset, load_ruleset, profile_fields
+from scaleready.language.ruleset import Ruleset, load_ruleset
 from scaleready.problems import nearest
+from scaleready.profile import profile_fields
 
 ENTRY_POINT_GROUP = "scaleready"
 AUTOLOAD_OFF_VARIABLE = "SCALEREADY_DISABLE_PLUGIN_AUTOLOAD"

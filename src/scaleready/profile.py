@@ -33,6 +33,7 @@ __all__ = [
     "field_catalogue",
     "load_profile",
     "load_profile_with_hash",
+    "profile_fields",
     "profile_from_data",
     "profile_json_schema",
     "profile_template",
@@ -634,6 +635,12 @@ class FieldInfo:
 def field_catalogue(model: type[BaseModel] = InnovationProfile) -> dict[str, FieldInfo]:
     """Every dotted field path of `model` (nested sections and list items too) -> FieldInfo."""
     return dict(_catalogue(model))
+
+
+@functools.cache
+def profile_fields() -> dict[str, FieldInfo]:
+    """The profile's field catalogue, computed once and shared: read it, never change it."""
+    return field_catalogue(InnovationProfile)
 
 
 @functools.cache

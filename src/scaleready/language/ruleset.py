@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import cache
 from pathlib import Path
 from typing import Annotated
 
@@ -30,7 +29,7 @@ from scaleready.language.conditions import (
     Field as FieldNode,
 )
 from scaleready.problems import nearest
-from scaleready.profile import InnovationProfile, field_catalogue
+from scaleready.profile import profile_fields
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 SemanticVersion = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")]
@@ -136,12 +135,6 @@ class Ruleset:
 
     def rule(self, rule_id: str) -> Rule:
         return next(rule for rule in self.rules if rule.id == rule_id)
-
-
-@cache
-def profile_fields() -> Mapping:
-    """The profile's field catalogue, computed once."""
-    return field_catalogue(InnovationProfile)
 
 
 def load_ruleset(path: Path, derived: Mapping[str, str] | None = None) -> Ruleset:
