@@ -11,12 +11,14 @@ import sys
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import yaml
 
 from scaleready.errors import InputError, SettingError
-from scaleready.problems import Location
+
+if TYPE_CHECKING:  # problems.py words validation errors, with lines from here
+    from scaleready.problems import Location
 
 __all__ = [
     "MAX_DOCUMENT_MIB",

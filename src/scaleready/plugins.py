@@ -34,7 +34,7 @@ from scaleready import hookspecs
 from scaleready.errors import InputError, PluginError, SettingError
 from scaleready.language.conditions import kind_of_value
 from scaleready.language.ruleset import Ruleset, load_ruleset
-from scaleready.problems import nearest
+from scaleready.problems import did_you_mean
 from scaleready.profile import profile_fields
 
 ENTRY_POINT_GROUP = "scaleready"
@@ -310,10 +310,10 @@ def _fact_registrar(registered: list) -> Callable:
             raise ValueError(f"derived fact {name!r}: kind must be one of {', '.join(FACT_KINDS)}")
         unknown = [path for path in inputs if path not in profile_fields()]
         if unknown:
-            hint = nearest(unknown[0], profile_fields())
-            suggestion = f"; did you mean {hint!r}?" if hint else ""
+            advice = did_you_mean(unknown[0], profile_fields())
             raise ValueError(
-                f"derived fact {name!r}: input {unknown[0]!r} is not a profile field{suggestion}"
+                f"derived fact {name!r}: input {unknown[0]!r} is not a profile field"
+                + (f"; {advice}" if advice else "")
             )
         registered.append((name, function, kind, description, tuple(inputs)))
 

@@ -13,7 +13,8 @@ from typing import Any, Literal, get_args, get_origin
 from annotated_types import Ge, Le
 from pydantic import BaseModel
 
-from scaleready.profile import InnovationProfile, _item_type, _unwrap
+from scaleready.problems import unwrap as _unwrap
+from scaleready.profile import InnovationProfile, _item_type
 
 NUMBER_SCALES = (1, 10, 100, 10_000, 1_000_000)  # drawn at random: small counts to large incomes
 

@@ -28,7 +28,7 @@ from scaleready.language.conditions import (
 from scaleready.language.conditions import (
     Field as FieldNode,
 )
-from scaleready.problems import nearest
+from scaleready.problems import nearest, validation_problems
 from scaleready.profile import profile_fields
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -171,32 +171,10 @@ def _validate_spec(document: Document) -> RulesetSpec:
     try:
         return RulesetSpec.model_validate(document.data)
     except ValidationError as error:
-        problems = [_describe_problem(problem, document) for problem in error.errors()]
-        raise RulesetError(
-            "invalid ruleset:\n  " + "\n  ".join(problems), source=str(document.path)
-        ) from None
-
-
-def _describe_problem(problem: Mapping, document: Document) -> str:
-    location = tuple(problem["loc"])
-    line = document.line_of(location)
-    where = ".".join(str(part) for part in location) or "(top level)"
-    rule = _rule_id_at(location, document)
-    message = problem["msg"]
-    if problem["type"] == "extra_forbidden":
-        hint = nearest(str(location[-1]), _allowed_keys(location))
-        message = f"unknown key {location[-1]!r}" + (f"; did you mean {hint!r}?" if hint else "")
-    prefix = f"line {line}: " if line else ""
-    return f"{prefix}{rule}{where}: {message}"
-
-
-def _allowed_keys(location: tuple) -> list[str]:
-    model = (
-        RuleSpec
-        if "rules" in location
-        else (Reference if "references" in location[:1] else RulesetSpec)
-    )
-    return [info.alias or name for name, info in model.model_fields.items()]
+        message = validation_problems(
+            error, RulesetSpec, document, lambda location: _rule_id_at(location, document)
+        )
+        raise RulesetError(message, source=str(document.path)) from None
 
 
 def _rule_id_at(location: tuple, document: Document) -> str:
