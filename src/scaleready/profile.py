@@ -11,9 +11,10 @@ import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, TypeGuard, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo as PydanticField
 
 from scaleready.documents import MAX_LIST_ITEMS, MAX_NESTED_LIST_ITEMS, Document, load_document
 from scaleready.errors import ProfileError
@@ -529,6 +530,10 @@ class FieldInfo:
     item_kind: str | None = None  # for lists: the kind of each item
     item: type[BaseModel] | None = None  # for lists of objects: the item model
     in_list: str | None = None  # for fields of list items: the path of the innermost list
+    required: bool = False  # only a profile's name is
+    whole: bool = False  # for numbers: True if only whole numbers are allowed
+    minimum: float | None = None  # for numbers: the least allowed, if any
+    maximum: float | None = None  # for numbers: the most allowed, if any
 
 
 def field_catalogue(model: type[BaseModel] = InnovationProfile) -> dict[str, FieldInfo]:
@@ -549,23 +554,38 @@ def _catalogue(model: type[BaseModel]) -> tuple[tuple[str, FieldInfo], ...]:
 
 def _walk(model: type[BaseModel], prefix: str, in_list: str | None) -> Iterator[FieldInfo]:
     for name, spec in model.model_fields.items():
-        path, annotation = prefix + name, unwrap(spec.annotation)
-        kind, choices = _kind(annotation)
-        item = _item_type(annotation) if kind == "list" else None
-        item_kind, item_choices = _kind(item) if item is not None else (None, None)
-        yield FieldInfo(
-            path,
-            kind,
-            spec.description or "",
-            choices or item_choices,
-            item_kind,
-            item if _is_model(item) else None,
-            in_list,
-        )
+        info = _field_info(prefix + name, spec, in_list)
+        yield info
+        annotation = unwrap(spec.annotation)
         if _is_model(annotation):
-            yield from _walk(annotation, path + ".", in_list)
-        elif _is_model(item):
-            yield from _walk(item, path + ".", path)
+            yield from _walk(annotation, info.path + ".", in_list)
+        elif info.item is not None:
+            yield from _walk(info.item, info.path + ".", info.path)
+
+
+def _field_info(path: str, spec: PydanticField, in_list: str | None) -> FieldInfo:
+    annotation = unwrap(spec.annotation)
+    kind, choices = _kind(annotation)
+    item = _item_type(annotation) if kind == "list" else None
+    item_kind, item_choices = _kind(item) if item is not None else (None, None)
+    return FieldInfo(
+        path,
+        kind,
+        spec.description or "",
+        choices or item_choices,
+        item_kind,
+        item if _is_model(item) else None,
+        in_list,
+        required=spec.is_required(),
+        whole=annotation is int,
+        minimum=_bound(spec, "ge"),
+        maximum=_bound(spec, "le"),
+    )
+
+
+def _bound(spec: PydanticField, name: str) -> float | None:
+    """A bound as pydantic keeps it in a field's metadata (an object with `ge` or `le`)."""
+    return next((getattr(m, name) for m in spec.metadata if hasattr(m, name)), None)
 
 
 def _kind(annotation: Any) -> tuple[str, tuple[str, ...] | None]:
@@ -585,5 +605,5 @@ def _item_type(annotation: Any) -> Any:
     return get_args(annotation)[0] if get_origin(annotation) is list else annotation
 
 
-def _is_model(annotation: Any) -> bool:
+def _is_model(annotation: Any) -> TypeGuard[type[BaseModel]]:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
