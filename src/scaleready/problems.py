@@ -10,7 +10,7 @@ import difflib
 import math
 import types
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, TypeGuard, Union, get_args, get_origin
 
 from scaleready.documents import Document, looks_like_number
 
@@ -206,7 +206,7 @@ def _too_long(ctx: dict[str, Any]) -> str:
 
 def _section_at(model: type[BaseModel], location: Location) -> type[BaseModel] | None:
     """The model of the section found at `location` in data for `model`, if it is one."""
-    annotation, _ = _expected_at(model, location)
+    annotation = _expected_at(model, location)[0]
     return annotation if _is_model(annotation) else None
 
 
@@ -248,7 +248,7 @@ def unwrap(annotation: Any) -> Any:
     return annotation
 
 
-def _is_model(annotation: Any) -> bool:
-    from pydantic import BaseModel
+def _is_model(annotation: Any) -> TypeGuard[type[BaseModel]]:
+    from pydantic import BaseModel  # here, so that importing this module does not load pydantic
 
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
