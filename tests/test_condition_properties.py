@@ -23,9 +23,9 @@ from scaleready.errors import RulesetError
 from scaleready.language import durable
 from scaleready.language.conditions import ConditionError, Vocabulary, parse_condition
 from scaleready.language.evaluate import Context, truth
-from scaleready.language.ruleset import load_ruleset, profile_fields
+from scaleready.language.ruleset import load_ruleset
 from scaleready.plugins import load_registry
-from scaleready.profile import load_profile, profile_from_data
+from scaleready.profile import load_profile, profile_fields, profile_from_data
 from scaleready.synthetic import synthetic_profiles
 from tests.conftest import EXAMPLES
 from tests.test_rules import compiled_json, durable_json_size

@@ -22,7 +22,7 @@ from scaleready.language.conditions import (
     unparse,
     walk,
 )
-from scaleready.language.ruleset import profile_fields
+from scaleready.profile import profile_fields
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 
 from scaleready.language.conditions import Vocabulary, parse_condition
 from scaleready.language.evaluate import MISSING, Context, truth, value_of
-from scaleready.language.ruleset import profile_fields
+from scaleready.profile import profile_fields
 
 
 @pytest.fixture(scope="module")

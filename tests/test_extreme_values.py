@@ -25,7 +25,8 @@ from scaleready.language.conditions import Compare, Const, Derived, Field
 from scaleready.language.durable import DurableProgram, RuleToRun
 from scaleready.language.evaluate import Context
 from scaleready.language.ruleset import load_ruleset
-from scaleready.profile import InnovationProfile, _item_type, _unwrap, profile_from_data
+from scaleready.problems import unwrap as _unwrap
+from scaleready.profile import InnovationProfile, _item_type, profile_from_data
 from tests.test_backends_agree import assert_backends_agree, both_engines  # noqa: F401
 
 pytestmark = pytest.mark.skipif(

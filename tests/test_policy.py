@@ -156,7 +156,7 @@ def test_a_policy_list_over_its_bound_is_one_problem(tmp_path, engine):
     rules = ", ".join(["evidence.x"] * (MAX_LIST_ITEMS + 1))
     with pytest.raises(PolicyError) as caught:
         policy(tmp_path, engine, f"disqualifying_rules: [{rules}]\n")
-    assert "line 2: disqualifying_rules: List should have at most 1000 items" in str(caught.value)
+    assert "line 2: disqualifying_rules: holds 1,001 items, more than the" in str(caught.value)
 
 
 def test_a_weight_of_true_exits_3_naming_the_field(tmp_path):

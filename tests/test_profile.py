@@ -222,6 +222,15 @@ def test_catalogue_gives_kinds_choices_and_list_membership():
     assert catalogue["reach.sites"].in_list is None
 
 
+def test_catalogue_gives_what_a_value_needs_to_be_valid():
+    catalogue = field_catalogue()
+    year, share = catalogue["figures_year"], catalogue["contracts.pbr_share"]
+    assert (year.whole, year.minimum, year.maximum) == (True, 1900, 2100)
+    assert (share.whole, share.minimum, share.maximum) == (False, 0, 1)
+    assert catalogue["reach.people_per_year"].maximum is None
+    assert catalogue["name"].required and not catalogue["summary"].required
+
+
 def test_catalogue_works_for_any_pydantic_model():
     from scaleready.profile import GrowthPoint
 

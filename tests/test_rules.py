@@ -332,15 +332,15 @@ def test_the_measured_size_is_the_size_of_what_durable_backend_compiles(registry
     [
         (".inf", "Input should be a finite number"),
         (".nan", "Input should be a finite number"),
-        ("1001", "less than or equal to 1000"),
-        ("0.0001", "greater than or equal to 0.001"),
-        ("0", "greater than or equal to 0.001"),
+        ("1001", "must be at most 1000, got 1001"),
+        ("0.0001", "must be at least 0.001, got 0.0001"),
+        ("0", "must be at least 0.001, got 0"),
     ],
     ids=["infinite", "nan", "too_large", "too_small", "zero"],
 )
 def test_a_weight_outside_the_documented_range_is_rejected(tmp_path, weight, message):
     rule_weight = problem(tmp_path, rule("a", "reach.sites > 1", extra=f"    weight: {weight}\n"))
-    assert "line 17: rule 'a': rules.0.weight" in rule_weight and message in rule_weight
+    assert "line 17: rule 'a': rules.1.weight" in rule_weight and message in rule_weight
     text = (HEADER + rule("a", "reach.sites > 1")).replace(
         "summary:", f"weight: {weight}\nsummary:"
     )

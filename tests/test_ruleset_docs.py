@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scaleready.language.conditions import Vocabulary, parse_condition
-from scaleready.language.ruleset import profile_fields
+from scaleready.profile import profile_fields
 from scaleready.report.ruleset_docs import in_words, ruleset_markdown
 from tests.conftest import REPO, run_scaleready
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from scaleready.hookspecs import hookimpl
 from scaleready.profile import Contract, InnovationProfile
 from scaleready_builtins import ruleset_path
@@ -77,9 +79,10 @@ def block_contract_income_share(profile: InnovationProfile) -> float | None:
     if any(contract.payment_model is None for contract in current):
         return None
     values = [_annual_value(c) for c in current if c.payment_model == "block"]
-    if any(value is None for value in values):
+    known = [value for value in values if value is not None]
+    if len(known) < len(values):
         return None
-    return sum(values) / income
+    return sum(known) / income
 
 
 def _current(profile: InnovationProfile) -> list[Contract]:
@@ -88,9 +91,10 @@ def _current(profile: InnovationProfile) -> list[Contract]:
 
 def _largest(values: list[float | None]) -> float | None:
     """The largest value; None when there is none or any is unknown."""
-    if not values or any(value is None for value in values):
+    known = [value for value in values if value is not None]
+    if not values or len(known) < len(values):
         return None
-    return max(values)
+    return max(known)
 
 
 def _annual_value(contract: Contract) -> float | None:
@@ -111,12 +115,13 @@ def _money_at_risk(contract: Contract) -> float | None:
 
 
 def _net_exposure(contract: Contract) -> float | None:
-    at_risk = _money_at_risk(contract)
-    if at_risk is None or at_risk == 0:
+    at_risk, share, value = _money_at_risk(contract), contract.pbr_share, _whole_value(contract)
+    # Money at risk means the share paid on results and the whole value are known.
+    if at_risk is None or at_risk == 0 or share is None or value is None:
         return at_risk
     if contract.upfront_share is None:
         return None
-    return max(contract.pbr_share - contract.upfront_share, 0) * _whole_value(contract)
+    return max(share - contract.upfront_share, 0) * value
 
 
 def _whole_value(contract: Contract) -> float | None:
@@ -128,7 +133,7 @@ def _whole_value(contract: Contract) -> float | None:
 
 
 @hookimpl
-def register_derived_facts(register):
+def register_derived_facts(register: Callable[..., None]) -> None:
     register(
         "largest_contract_annual_value",
         largest_contract_annual_value,
@@ -204,5 +209,5 @@ def register_derived_facts(register):
 
 
 @hookimpl
-def register_rulesets(register):
+def register_rulesets(register: Callable[..., None]) -> None:
     register(ruleset_path("contract_fit.yaml"))

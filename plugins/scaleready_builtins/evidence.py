@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from scaleready.hookspecs import hookimpl
 from scaleready.profile import InnovationProfile
 from scaleready_builtins import ruleset_path
@@ -24,7 +26,7 @@ def eif_cost_rating(profile: InnovationProfile) -> float | None:
 
 
 @hookimpl
-def register_derived_facts(register):
+def register_derived_facts(register: Callable[..., None]) -> None:
     register(
         "eif_cost_rating",
         eif_cost_rating,
@@ -36,5 +38,5 @@ def register_derived_facts(register):
 
 
 @hookimpl
-def register_rulesets(register):
+def register_rulesets(register: Callable[..., None]) -> None:
     register(ruleset_path("evidence.yaml"))

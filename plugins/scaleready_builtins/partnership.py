@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 from scaleready.hookspecs import hookimpl
 from scaleready.profile import InnovationProfile
@@ -22,7 +23,7 @@ def largest_funder_share(profile: InnovationProfile) -> float | None:
         return None
     by_funder: dict[str, float] = defaultdict(float)
     for index, source in enumerate(sources):
-        by_funder[_name_key(source.funder) or f"#unnamed-{index}"] += source.amount
+        by_funder[_name_key(source.funder) or f"#unnamed-{index}"] += source.amount or 0.0
     total = sum(by_funder.values())
     return max(by_funder.values()) / total if total > 0 else None
 
@@ -45,7 +46,7 @@ def _name_key(name: str | None) -> str | None:
 
 
 @hookimpl
-def register_derived_facts(register):
+def register_derived_facts(register: Callable[..., None]) -> None:
     register(
         "largest_funder_share",
         largest_funder_share,
@@ -65,5 +66,5 @@ def register_derived_facts(register):
 
 
 @hookimpl
-def register_rulesets(register):
+def register_rulesets(register: Callable[..., None]) -> None:
     register(ruleset_path("partnership.yaml"))

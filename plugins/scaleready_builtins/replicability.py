@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from scaleready.hookspecs import hookimpl
 from scaleready_builtins import ruleset_path
 
 
 @hookimpl
-def register_rulesets(register):
+def register_rulesets(register: Callable[..., None]) -> None:
     register(ruleset_path("replicability.yaml"))

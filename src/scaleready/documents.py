@@ -11,12 +11,14 @@ import sys
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import yaml
 
 from scaleready.errors import InputError, SettingError
-from scaleready.problems import Location
+
+if TYPE_CHECKING:  # problems.py words validation errors, with lines from here
+    from scaleready.problems import Location
 
 __all__ = [
     "MAX_DOCUMENT_MIB",
@@ -53,7 +55,7 @@ MAX_NESTING_DEPTH = 32
 MAX_LIST_ITEMS = 1_000
 MAX_NESTED_LIST_ITEMS = 50
 
-_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
 _STANDARD_TAG = "tag:yaml.org,2002:"
 _YAML_ADVICE = (
     ("tab", "indent with spaces, not tabs"),
@@ -74,7 +76,7 @@ class _Rejected(yaml.MarkedYAMLError):
         super().__init__(problem=problem, problem_mark=node.start_mark)
 
 
-class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _StrictLoader(_BaseLoader):
     """The safe loader, refusing duplicate keys, aliases, merge keys and unknown tags."""
 
     noun = "document"  # what the documents are called in messages: "profile", "ruleset"

@@ -27,14 +27,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pluggy
 
 from scaleready import hookspecs
 from scaleready.errors import InputError, PluginError, SettingError
 from scaleready.language.conditions import kind_of_value
-from scaleready.language.ruleset import Ruleset, load_ruleset, profile_fields
-from scaleready.problems import nearest
+from scaleready.language.ruleset import Ruleset, load_ruleset
+from scaleready.problems import did_you_mean
+from scaleready.profile import profile_fields
 
 ENTRY_POINT_GROUP = "scaleready"
 AUTOLOAD_OFF_VARIABLE = "SCALEREADY_DISABLE_PLUGIN_AUTOLOAD"
@@ -201,7 +203,12 @@ def _load_entry_points(manager: pluggy.PluginManager, registry: Registry) -> Non
             _record_copy(registry, name, chosen, other)
 
 
-def _load_one(manager, registry: Registry, info: PluginInfo, entry_point) -> None:
+def _load_one(
+    manager: pluggy.PluginManager,
+    registry: Registry,
+    info: PluginInfo,
+    entry_point: importlib.metadata.EntryPoint,
+) -> None:
     """Import one plugin within the time limit and register it; a failure skips it, named."""
     try:
         plugin = _call_plugin(entry_point.load, registry.plugin_timeout)
@@ -278,8 +285,11 @@ def collect(manager: pluggy.PluginManager, registry: Registry) -> Registry:
 
 
 def _call_each(
-    manager, registry: Registry, hook_name: str, make_registrar: Callable
-) -> list[tuple]:
+    manager: pluggy.PluginManager,
+    registry: Registry,
+    hook_name: str,
+    make_registrar: Callable[[list[Any]], Callable[..., None]],
+) -> list[tuple[PluginInfo, list[Any]]]:
     """Call one hook plugin by plugin; keep what each registered unless it failed.
 
     The built-ins come first, then the others by name: the first to register a name keeps it.
@@ -290,7 +300,7 @@ def _call_each(
         info = registry.plugins.setdefault(name, PluginInfo(name, None))
         if name in registry.skipped:
             continue  # failed in another hook: skipped as a whole
-        registered: list = []
+        registered: list[Any] = []
         arguments = {arg: make_registrar(registered) for arg in implementation.argnames}
         try:
             _call_plugin(partial(implementation.function, **arguments), registry.plugin_timeout)
@@ -301,7 +311,7 @@ def _call_each(
     return sorted(contributions, key=lambda pair: (not pair[0].builtin, pair[0].name))
 
 
-def _fact_registrar(registered: list) -> Callable:
+def _fact_registrar(registered: list[Any]) -> Callable[..., None]:
     def register(
         name: str, function: Callable, *, kind: str, description: str, inputs: Iterable[str] = ()
     ) -> None:
@@ -309,17 +319,17 @@ def _fact_registrar(registered: list) -> Callable:
             raise ValueError(f"derived fact {name!r}: kind must be one of {', '.join(FACT_KINDS)}")
         unknown = [path for path in inputs if path not in profile_fields()]
         if unknown:
-            hint = nearest(unknown[0], profile_fields())
-            suggestion = f"; did you mean {hint!r}?" if hint else ""
+            advice = did_you_mean(unknown[0], profile_fields())
             raise ValueError(
-                f"derived fact {name!r}: input {unknown[0]!r} is not a profile field{suggestion}"
+                f"derived fact {name!r}: input {unknown[0]!r} is not a profile field"
+                + (f"; {advice}" if advice else "")
             )
         registered.append((name, function, kind, description, tuple(inputs)))
 
     return register
 
 
-def _path_registrar(registered: list) -> Callable:
+def _path_registrar(registered: list[Any]) -> Callable[..., None]:
     def register(path: str | Path) -> None:
         registered.append(Path(path))
 
@@ -392,7 +402,7 @@ def compute_derived_facts(
     """
     values: dict[str, object] = {}
     errors: dict[str, str] = {}
-    limited = []
+    limited: list[tuple[DerivedFact, float]] = []  # third-party facts, with their time limits
     for name in names:
         fact = facts[name]
         if fact.time_limit is None:  # a built-in: called here, no thread to hand over to
@@ -406,20 +416,26 @@ def compute_derived_facts(
         elif fact.state.hung is not None:
             errors[name] = fact.state.hung
         else:
-            limited.append(fact)
+            limited.append((fact, fact.time_limit))
     while limited:
-        calls = [(partial(fact.function, profile), fact.time_limit) for fact in limited]
+        calls = [(partial(fact.function, profile), limit) for fact, limit in limited]
         outcomes, stuck = _call_in_turn(calls)
-        for fact, outcome in zip(limited, outcomes, strict=False):
+        for (fact, _), outcome in zip(limited, outcomes, strict=False):
             _judge(fact, *outcome, values, errors)
         if stuck is None:
             break
-        _give_up_on(limited[stuck], errors)
+        _give_up_on(limited[stuck][0], errors)
         limited = limited[stuck + 1 :]
     return values, errors
 
 
-def _judge(fact: DerivedFact, value, error, values: dict, errors: dict) -> None:
+def _judge(
+    fact: DerivedFact,
+    value: object,
+    error: BaseException | None,
+    values: dict[str, object],
+    errors: dict[str, str],
+) -> None:
     """Keep a fact's value, or say why the rules that need it cannot be assessed."""
     if error is None and (value is None or _usable(fact, value)):
         if value is not None:
@@ -436,7 +452,7 @@ def _usable(fact: DerivedFact, value: object) -> bool:
     )
 
 
-def _problem_with(fact: DerivedFact, value, error) -> str:
+def _problem_with(fact: DerivedFact, value: object, error: BaseException | None) -> str:
     """What is wrong with what a fact's function returned or raised."""
     if isinstance(error, KeyboardInterrupt):
         raise error
@@ -450,7 +466,7 @@ def _problem_with(fact: DerivedFact, value, error) -> str:
     )
 
 
-def _give_up_on(fact: DerivedFact, errors: dict) -> None:
+def _give_up_on(fact: DerivedFact, errors: dict[str, str]) -> None:
     """A fact that ran out of time is not called again: its thread may still be running."""
     fact.state.hung = (
         f"derived fact {fact.name!r} from plugin {fact.plugin!r} did not return within "
@@ -460,6 +476,9 @@ def _give_up_on(fact: DerivedFact, errors: dict) -> None:
 
 
 # --- calling plugin code with a time limit -------------------------------------------------------
+
+
+_CallOutcome = tuple[object, BaseException | None]  # what a call returned, or what it raised
 
 
 class _PluginCallFailed(Exception):
@@ -484,7 +503,7 @@ class _Calls:
 
     def __init__(self, calls: Sequence[tuple[Callable[[], object], float]]) -> None:
         self.calls = calls
-        self.outcomes: list[tuple[object, BaseException | None]] = []
+        self.outcomes: list[_CallOutcome] = []
         self.progress = (0, time.monotonic())  # the call running, and when it started
         self.finished = threading.Lock()
         self.finished.acquire()
@@ -494,6 +513,7 @@ class _Calls:
             if helper.abandoned:
                 return
             self.progress = (index, time.monotonic())
+            outcome: _CallOutcome
             try:
                 outcome = (call(), None)
             except BaseException as error:  # plugin code: the caller judges what it raised
@@ -506,7 +526,9 @@ class _Calls:
         return started + self.calls[index][1] - time.monotonic()
 
 
-def _call_in_turn(calls: Sequence[tuple[Callable[[], object], float]]):
+def _call_in_turn(
+    calls: Sequence[tuple[Callable[[], object], float]],
+) -> tuple[list[_CallOutcome], int | None]:
     """(value, error) of each call made in turn, each within its limit; and the index of the
     call that ran out of time (the outcomes stop before it), or None."""
     job = _Calls(calls)

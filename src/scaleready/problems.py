@@ -1,4 +1,5 @@
-"""Messages about bad input: the nearest name, a value quoted briefly, a field path, many problems.
+"""Messages about bad input: the nearest name, a value quoted briefly, a field path, many problems,
+and one formatter of pydantic's validation errors for every document scaleready reads.
 
 Every message that names a problem goes through these, so they read the same everywhere.
 """
@@ -7,8 +8,16 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterable, Sequence
-from typing import Any
+import types
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, TypeGuard, Union, get_args, get_origin
+
+from scaleready.documents import Document, looks_like_number
+
+if TYPE_CHECKING:  # pydantic is imported by whoever has a ValidationError to describe
+    from pydantic import BaseModel, ValidationError
+    from pydantic.fields import FieldInfo
+    from pydantic_core import ErrorDetails
 
 # The most problems one message lists; the rest are counted ("... and 999,990 more").
 MAX_PROBLEMS_SHOWN = 20
@@ -72,3 +81,174 @@ def did_you_mean(name: str, candidates: Iterable[str], otherwise: str = "") -> s
     """ "did you mean 'x'?" for the nearest candidate, else ``otherwise`` (say, what is allowed)."""
     hint = nearest(name, candidates)
     return f"did you mean {hint!r}?" if hint else otherwise
+
+
+# ---------------------------------------------------------------- pydantic's validation errors
+
+
+def validation_problems(
+    error: ValidationError,
+    model: type[BaseModel],
+    document: Document | None = None,
+    owner: Callable[[Location], str] | None = None,
+) -> str:
+    """One message for data that does not match `model`: its problems in document order.
+
+    Each names its line (when `document` is given), its field path and what to do; the first
+    MAX_PROBLEMS_SHOWN are shown, the rest counted. `owner` names what a field belongs to, put
+    before its path (a ruleset's "rule 'a': ").
+    """
+    errors = error.errors(include_url=False)
+    lines = [document.line_of(tuple(e["loc"])) if document else None for e in errors]
+    # Document order reads best; problems without a line keep pydantic's (field) order.
+    order = sorted(range(len(errors)), key=lambda i: (lines[i] is None, lines[i] or 0))
+    shown = [_problem(errors[i], lines[i], model, owner) for i in order[:MAX_PROBLEMS_SHOWN]]
+    return join_problems(shown, len(errors))
+
+
+def _problem(
+    error: ErrorDetails,
+    line: int | None,
+    model: type[BaseModel],
+    owner: Callable[[Location], str] | None,
+) -> str:
+    location = tuple(error["loc"])
+    where = (f"line {line}: " if line else "") + (owner(location) if owner else "")
+    if error["type"] in ("extra_forbidden", "invalid_key"):  # the key's own place is its section
+        return f"{where}{item_path(location[:-1]) or 'top level'}: {_unknown_key(model, location)}"
+    field = _field_at(model, location)
+    return f"{where}{item_path(location) or 'top level'}: {_explain(error, field)}"
+
+
+def _unknown_key(model: type[BaseModel], location: Location) -> str:
+    section = _section_at(model, location[:-1])
+    keys = [spec.alias or name for name, spec in section.model_fields.items()] if section else []
+    key = str(location[-1])
+    allowed = "the keys allowed here are " + ", ".join(keys) if keys else ""
+    advice = did_you_mean(key, keys, otherwise=allowed)
+    return f"unknown key {brief(key)}" + (f"; {advice}" if advice else "")
+
+
+# The words for a value of the wrong type, and how to write one of the right type.
+_EXPECTED = {
+    "float_type": ("a number", "write a plain number without units or commas, e.g. {}"),
+    "int_type": ("a whole number", "write a whole number without units or commas, e.g. {}"),
+    "string_type": ("text", ""),
+    "bool_type": ("true or false", "write true or false"),
+    "list_type": ("a list", "write one '- ' item per line, or [] for none"),
+    "model_type": ("a section of keys", "write its keys indented beneath it"),
+    "model_attributes_type": ("a section of keys", "write its keys indented beneath it"),
+    "dict_type": ("a section of keys", "write its keys indented beneath it"),
+}
+_NUMBER_TYPES = ("float_type", "int_type")
+# Patterns a field may have to match, in words.
+_PATTERNS = {r"^https?://\S+$": "a web address starting with https:// or http://"}
+
+
+def _explain(error: ErrorDetails, field: FieldInfo | None) -> str:
+    kind, value = error["type"], error.get("input")
+    if kind in _EXPECTED:
+        return _wrong_type(kind, value, field.examples if field else None)
+    if kind == "missing":
+        return "is required; add it"
+    if kind in ("literal_error", "enum"):
+        return _choice_problem(value, (error.get("ctx") or {}).get("expected", ""))
+    return _constraint_problem(kind, error.get("ctx") or {}, value, error["msg"])
+
+
+def _wrong_type(kind: str, value: Any, examples: list[Any] | None) -> str:
+    expected, advice = _EXPECTED[kind]
+    if kind in _NUMBER_TYPES and isinstance(value, bool):  # so are YAML's yes, no, on and off
+        not_numbers = "true, false and quoted numbers are not numbers"
+        return f"expected {expected} ({not_numbers}), got {brief(value)}"
+    if kind in _NUMBER_TYPES and isinstance(value, str) and looks_like_number(value):
+        advice = "remove the quotes around the number"
+    advice = advice.format(examples[0] if examples else 12)
+    return f"expected {expected}, got {brief(value)}" + (f"; {advice}" if advice else "")
+
+
+def _choice_problem(value: Any, expected: str) -> str:
+    choices = [c.strip(" '") for c in expected.replace(" or ", ", ").split(",")]
+    allowed = "use one of: " + ", ".join(choices)
+    advice = did_you_mean(value, choices, otherwise=allowed) if isinstance(value, str) else allowed
+    return f"{brief(value)} is not one of the choices; {advice}"
+
+
+def _constraint_problem(kind: str, ctx: dict[str, Any], value: Any, message: str) -> str:
+    got = brief(value)
+    if kind in ("greater_than_equal", "greater_than"):
+        bound = ctx.get("ge", ctx.get("gt"))
+        return f"must be {'at least' if 'ge' in ctx else 'more than'} {bound:g}, got {got}"
+    if kind in ("less_than_equal", "less_than"):
+        bound = ctx.get("le", ctx.get("lt"))
+        tip = "; shares are fractions: write 0.3 for 30%" if bound == 1 else ""
+        return f"must be {'at most' if 'le' in ctx else 'less than'} {bound:g}, got {got}{tip}"
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return "must not be empty"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in _PATTERNS:
+        return f"expected {_PATTERNS[ctx['pattern']]}, got {got}"
+    if kind == "too_long":
+        return _too_long(ctx)
+    return message.removeprefix("Value error, ")
+
+
+def _too_long(ctx: dict[str, Any]) -> str:
+    count = f"{ctx['actual_length']:,} items" if ctx.get("actual_length") else "more items"
+    holder = "a list" if ctx.get("field_type") == "List" else "a section"
+    return (
+        f"holds {count}, more than the {ctx['max_length']:,} {holder} may hold here; "
+        "keep the ones that matter most"
+    )
+
+
+# ---------------------------------------------------------------- what a model expects where
+
+
+def _section_at(model: type[BaseModel], location: Location) -> type[BaseModel] | None:
+    """The model of the section found at `location` in data for `model`, if it is one."""
+    annotation = _expected_at(model, location)[0]
+    return annotation if _is_model(annotation) else None
+
+
+def _field_at(model: type[BaseModel], location: Location) -> FieldInfo | None:
+    """The model field that `location` names (None for a list item or a mapping's value)."""
+    return _expected_at(model, location)[1]
+
+
+def _expected_at(model: type[BaseModel], location: Location) -> tuple[Any, FieldInfo | None]:
+    """The type expected at `location`, and the field it belongs to if it is one."""
+    annotation: Any = model
+    field: FieldInfo | None = None
+    for step in location:
+        annotation = unwrap(annotation)
+        origin = get_origin(annotation)
+        if _is_model(annotation):
+            field = _field_named(annotation, step)
+            annotation = field.annotation if field else None
+        elif origin in (list, tuple, dict):  # an item, or a mapping's value
+            annotation, field = get_args(annotation)[-1 if origin is dict else 0], None
+        else:
+            return None, None
+    return unwrap(annotation), field
+
+
+def _field_named(model: type[BaseModel], key: str | int) -> FieldInfo | None:
+    """The field a key names: by its name, or by its alias (a ruleset rule's `pass`)."""
+    return next((f for name, f in model.model_fields.items() if key in (name, f.alias)), None)
+
+
+def unwrap(annotation: Any) -> Any:
+    """The type inside `X | None` and `Annotated[X, ...]`."""
+    if get_origin(annotation) is Annotated:
+        return unwrap(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return unwrap(args[0])
+    return annotation
+
+
+def _is_model(annotation: Any) -> TypeGuard[type[BaseModel]]:
+    from pydantic import BaseModel  # here, so that importing this module does not load pydantic
+
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)

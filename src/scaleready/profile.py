@@ -8,23 +8,17 @@ from __future__ import annotations
 
 import functools
 import textwrap
-import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, TypeGuard, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo as PydanticField
 
-from scaleready.documents import (
-    MAX_LIST_ITEMS,
-    MAX_NESTED_LIST_ITEMS,
-    Document,
-    load_document,
-    looks_like_number,
-)
+from scaleready.documents import MAX_LIST_ITEMS, MAX_NESTED_LIST_ITEMS, Document, load_document
 from scaleready.errors import ProfileError
-from scaleready.problems import MAX_PROBLEMS_SHOWN, brief, item_path, join_problems, nearest
+from scaleready.problems import brief, did_you_mean, unwrap, validation_problems
 
 __all__ = [
     "EVALUATION_DESIGNS",
@@ -33,6 +27,7 @@ __all__ = [
     "field_catalogue",
     "load_profile",
     "load_profile_with_hash",
+    "profile_fields",
     "profile_from_data",
     "profile_json_schema",
     "profile_template",
@@ -424,10 +419,8 @@ class InnovationProfile(_Section):
         known = field_catalogue(cls)
         for path in paths or ():
             if path not in known:
-                hint = nearest(path, known)
-                raise ValueError(
-                    f"unknown field path '{path}'" + (f"; did you mean '{hint}'?" if hint else "")
-                )
+                advice = did_you_mean(path, known)
+                raise ValueError(f"unknown field path '{path}'" + (f"; {advice}" if advice else ""))
         return paths
 
 
@@ -457,101 +450,9 @@ def profile_from_data(data: Any, source: str = "<data>") -> InnovationProfile:
 def _validate(data: dict[str, Any], source: str, document: Document | None) -> InnovationProfile:
     try:
         return InnovationProfile.model_validate(data)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        lines = [document.line_of(tuple(err["loc"])) if document else None for err in errors]
-        # Document order reads best; problems without a line keep pydantic's (field) order.
-        order = sorted(range(len(errors)), key=lambda i: (lines[i] is None, lines[i] or 0))
-        shown = [_problem(errors[i], lines[i]) for i in order[:MAX_PROBLEMS_SHOWN]]
-        raise ProfileError(join_problems(shown, len(errors)), source=source) from None
-
-
-def _problem(err: Any, line: int | None) -> str:
-    loc = tuple(err["loc"])
-    where = f"line {line}: " if line else ""
-    if err["type"] in ("extra_forbidden", "invalid_key"):
-        return f"{where}{item_path(loc[:-1]) or 'top level'}: {_unknown_key(loc)}"
-    return f"{where}{item_path(loc) or 'top level'}: {_explain(err, _example(loc))}"
-
-
-def _unknown_key(loc: tuple[str | int, ...]) -> str:
-    names = list(_model_at(InnovationProfile, loc[:-1]).model_fields)
-    hint = nearest(str(loc[-1]), names)
-    advice = f"did you mean '{hint}'?" if hint else "the keys allowed here are " + ", ".join(names)
-    return f"unknown key {brief(str(loc[-1]))}; {advice}"
-
-
-def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel]:
-    """The model class that describes the mapping found at `loc`."""
-    for step in loc:
-        if isinstance(step, str):
-            model = _item_type(_unwrap(model.model_fields[step].annotation))  # type: ignore[assignment]
-    return model
-
-
-_EXPECTED = {
-    "float_type": ("a number", "write a plain number without units or commas, e.g. {}"),
-    "int_type": ("a whole number", "write a whole number without units or commas, e.g. {}"),
-    "string_type": ("text", "write text, in quotes if it looks like a number or true/false"),
-    "bool_type": ("true or false", "write true or false"),
-    "list_type": ("a list", "write one '- ' item per line, or [] for none"),
-    "model_type": ("a section of keys", "write its keys indented beneath it"),
-    "model_attributes_type": ("a section of keys", "write its keys indented beneath it"),
-    "dict_type": ("a section of keys", "write its keys indented beneath it"),
-}
-
-
-def _example(loc: tuple[str | int, ...]) -> Any:
-    """The example given for the field at `loc`, if that is a field that has one."""
-    if not loc or not isinstance(loc[-1], str):
-        return None
-    spec = _model_at(InnovationProfile, loc[:-1]).model_fields.get(loc[-1])
-    return spec.examples[0] if spec and spec.examples else None
-
-
-def _explain(err: Any, example: Any) -> str:
-    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
-    if kind in _EXPECTED:
-        expected, advice = _EXPECTED[kind]
-        advice = advice.format(example if example is not None else 12)
-        quoted_number = isinstance(value, str) and looks_like_number(value)
-        if quoted_number and kind in ("float_type", "int_type"):
-            advice = "remove the quotes around the number"
-        return f"expected {expected}, got {brief(value)}; {advice}"
-    if kind == "missing":
-        return "is required; add it"
-    if kind == "literal_error":
-        return _choice_problem(value, ctx.get("expected", ""))
-    return _constraint_problem(kind, ctx, value, err["msg"])
-
-
-def _choice_problem(value: Any, expected: str) -> str:
-    choices = [c.strip(" '") for c in expected.replace(" or ", ", ").split(",")]
-    hint = nearest(value, choices) if isinstance(value, str) else None
-    advice = f"did you mean '{hint}'?" if hint else "use one of: " + ", ".join(choices)
-    return f"{brief(value)} is not one of the choices; {advice}"
-
-
-def _constraint_problem(kind: str, ctx: dict[str, Any], value: Any, msg: str) -> str:
-    got = brief(value)
-    if kind == "greater_than_equal":
-        return f"must be at least {ctx['ge']:g}, got {got}"
-    if kind == "less_than_equal":
-        tip = "; shares are fractions: write 0.3 for 30%" if ctx["le"] == 1 else ""
-        return f"must be at most {ctx['le']:g}, got {got}{tip}"
-    if kind == "finite_number":
-        return f"expected an ordinary number, got {got}; leave it empty if unknown"
-    if kind == "string_too_short":
-        return "must not be empty"
-    if kind == "string_pattern_mismatch":
-        return f"expected a web address starting with https:// or http://, got {got}"
-    if kind == "too_long":
-        count = f"{ctx['actual_length']:,} items" if ctx.get("actual_length") else "more items"
-        return (
-            f"holds {count}, more than the {ctx['max_length']:,} a list may hold here; "
-            "keep the ones that matter most"
-        )
-    return msg.removeprefix("Value error, ")
+    except ValidationError as error:
+        message = validation_problems(error, InnovationProfile, document)
+        raise ProfileError(message, source=source) from None
 
 
 # ---------------------------------------------------------------- schema, template, catalogue
@@ -576,7 +477,7 @@ def profile_template() -> str:
 def _template_lines(model: type[BaseModel], indent: str) -> Iterator[str]:
     for name, spec in model.model_fields.items():
         yield from _comment(spec.description or "", indent)
-        kind = _unwrap(spec.annotation)
+        kind = unwrap(spec.annotation)
         item = _item_type(kind) if get_origin(kind) is list else None
         if _is_model(kind):
             yield f"{indent}{name}:"
@@ -629,11 +530,21 @@ class FieldInfo:
     item_kind: str | None = None  # for lists: the kind of each item
     item: type[BaseModel] | None = None  # for lists of objects: the item model
     in_list: str | None = None  # for fields of list items: the path of the innermost list
+    required: bool = False  # only a profile's name is
+    whole: bool = False  # for numbers: True if only whole numbers are allowed
+    minimum: float | None = None  # for numbers: the least allowed, if any
+    maximum: float | None = None  # for numbers: the most allowed, if any
 
 
 def field_catalogue(model: type[BaseModel] = InnovationProfile) -> dict[str, FieldInfo]:
     """Every dotted field path of `model` (nested sections and list items too) -> FieldInfo."""
     return dict(_catalogue(model))
+
+
+@functools.cache
+def profile_fields() -> dict[str, FieldInfo]:
+    """The profile's field catalogue, computed once and shared: read it, never change it."""
+    return field_catalogue(InnovationProfile)
 
 
 @functools.cache
@@ -643,23 +554,38 @@ def _catalogue(model: type[BaseModel]) -> tuple[tuple[str, FieldInfo], ...]:
 
 def _walk(model: type[BaseModel], prefix: str, in_list: str | None) -> Iterator[FieldInfo]:
     for name, spec in model.model_fields.items():
-        path, annotation = prefix + name, _unwrap(spec.annotation)
-        kind, choices = _kind(annotation)
-        item = _item_type(annotation) if kind == "list" else None
-        item_kind, item_choices = _kind(item) if item is not None else (None, None)
-        yield FieldInfo(
-            path,
-            kind,
-            spec.description or "",
-            choices or item_choices,
-            item_kind,
-            item if _is_model(item) else None,
-            in_list,
-        )
+        info = _field_info(prefix + name, spec, in_list)
+        yield info
+        annotation = unwrap(spec.annotation)
         if _is_model(annotation):
-            yield from _walk(annotation, path + ".", in_list)
-        elif _is_model(item):
-            yield from _walk(item, path + ".", path)
+            yield from _walk(annotation, info.path + ".", in_list)
+        elif info.item is not None:
+            yield from _walk(info.item, info.path + ".", info.path)
+
+
+def _field_info(path: str, spec: PydanticField, in_list: str | None) -> FieldInfo:
+    annotation = unwrap(spec.annotation)
+    kind, choices = _kind(annotation)
+    item = _item_type(annotation) if kind == "list" else None
+    item_kind, item_choices = _kind(item) if item is not None else (None, None)
+    return FieldInfo(
+        path,
+        kind,
+        spec.description or "",
+        choices or item_choices,
+        item_kind,
+        item if _is_model(item) else None,
+        in_list,
+        required=spec.is_required(),
+        whole=annotation is int,
+        minimum=_bound(spec, "ge"),
+        maximum=_bound(spec, "le"),
+    )
+
+
+def _bound(spec: PydanticField, name: str) -> float | None:
+    """A bound as pydantic keeps it in a field's metadata (an object with `ge` or `le`)."""
+    return next((getattr(m, name) for m in spec.metadata if hasattr(m, name)), None)
 
 
 def _kind(annotation: Any) -> tuple[str, tuple[str, ...] | None]:
@@ -675,18 +601,9 @@ def _kind(annotation: Any) -> tuple[str, tuple[str, ...] | None]:
     return kinds[annotation], None
 
 
-def _unwrap(annotation: Any) -> Any:
-    """`X | None` -> X."""
-    if get_origin(annotation) in (Union, types.UnionType):
-        args = [a for a in get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return annotation
-
-
 def _item_type(annotation: Any) -> Any:
     return get_args(annotation)[0] if get_origin(annotation) is list else annotation
 
 
-def _is_model(annotation: Any) -> bool:
+def _is_model(annotation: Any) -> TypeGuard[type[BaseModel]]:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)

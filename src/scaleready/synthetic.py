@@ -1,66 +1,87 @@
 """Seeded synthetic innovation profiles, for tests that compare backends and for benchmarks.
 
-Values are drawn from each field's own type and limits, so every profile is valid; fields are
-left out at random so that data gaps are exercised too.  The same seed gives the same profiles.
+Values are drawn from each field's own type and limits, as the profile's field catalogue gives
+them, so every profile is valid; fields are left out at random so that data gaps are exercised
+too.  The same seed gives the same profiles.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Iterator
-from typing import Any, Literal, get_args, get_origin
+from typing import Any
 
-from annotated_types import Ge, Le
-from pydantic import BaseModel
-
-from scaleready.profile import InnovationProfile, _item_type, _unwrap
+from scaleready.profile import FieldInfo, profile_fields
 
 NUMBER_SCALES = (1, 10, 100, 10_000, 1_000_000)  # drawn at random: small counts to large incomes
+LIST_LENGTHS = (0, 1, 1, 2, 3)
+TEXTS = ("alpha", "beta", "gamma", "https://example.org/report")
 
 
 def synthetic_profiles(count: int, seed: int = 0, missing: float = 0.2) -> Iterator[dict[str, Any]]:
     """``count`` valid profile dicts; each optional field is left out with chance ``missing``."""
     rng = random.Random(seed)
     for number in range(count):
-        profile = _model_value(InnovationProfile, rng, missing)
+        profile = _section("", rng, missing)
         profile["name"] = f"Synthetic innovation {number}"
         yield profile
 
 
-def _model_value(model: type[BaseModel], rng: random.Random, missing: float) -> dict[str, Any]:
+@functools.cache
+def _sections() -> dict[str, list[FieldInfo]]:
+    """The fields of each section (a list's path holds its items' fields), in declared order."""
+    sections: dict[str, list[FieldInfo]] = {}
+    for path, info in profile_fields().items():
+        sections.setdefault(path.rpartition(".")[0], []).append(info)
+    return sections
+
+
+def _section(path: str, rng: random.Random, missing: float) -> dict[str, Any]:
     values = {}
-    for name, spec in model.model_fields.items():
-        if not spec.is_required() and rng.random() < missing:
+    for info in _sections()[path]:
+        if not info.required and rng.random() < missing:
             continue
-        values[name] = _value(_unwrap(spec.annotation), spec.metadata, rng, missing)
-    return _fit_validators(model, values)
+        values[info.path.rpartition(".")[2]] = _value(info, rng, missing)
+    return _fit_validators(values)
 
 
-def _value(annotation: Any, limits: list, rng: random.Random, missing: float) -> Any:
-    if get_origin(annotation) is Literal:
-        return rng.choice(get_args(annotation))
-    if get_origin(annotation) is list:
-        item = _item_type(annotation)
-        return [_value(item, [], rng, missing) for _ in range(rng.choice((0, 1, 1, 2, 3)))]
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return _model_value(annotation, rng, missing)
-    if annotation is bool:
+def _value(info: FieldInfo, rng: random.Random, missing: float) -> Any:
+    if info.kind == "list":
+        return [_item(info, rng, missing) for _ in range(rng.choice(LIST_LENGTHS))]
+    if info.kind == "object":
+        return _section(info.path, rng, missing)
+    return _scalar(info, rng)
+
+
+def _item(field: FieldInfo, rng: random.Random, missing: float) -> Any:
+    """One item of a list: a section of the item's fields, or a value of the item's kind."""
+    if field.item_kind == "object":
+        return _section(field.path, rng, missing)
+    item = FieldInfo(field.path, field.item_kind or "string", field.description, field.choices)
+    return _scalar(item, rng)
+
+
+def _scalar(info: FieldInfo, rng: random.Random) -> Any:
+    if info.choices:
+        return rng.choice(info.choices)
+    if info.kind == "boolean":
         return rng.random() < 0.5
-    if annotation is str:
-        return rng.choice(("alpha", "beta", "gamma", "https://example.org/report"))
-    return _number(annotation, limits, rng)
+    if info.kind == "string":
+        return rng.choice(TEXTS)
+    return _number(info, rng)
 
 
-def _number(annotation: Any, limits: list, rng: random.Random) -> int | float:
-    low = next((limit.ge for limit in limits if isinstance(limit, Ge)), 0)
-    high = next((limit.le for limit in limits if isinstance(limit, Le)), None)
+def _number(info: FieldInfo, rng: random.Random) -> int | float:
+    low = info.minimum if info.minimum is not None else 0
+    high = info.maximum
     if high is None:
         high = low + rng.choice(NUMBER_SCALES)
     value = rng.uniform(low, high)
-    return round(value) if annotation is int else round(value, 2)
+    return round(value) if info.whole else round(value, 2)
 
 
-def _fit_validators(model: type[BaseModel], values: dict[str, Any]) -> dict[str, Any]:
+def _fit_validators(values: dict[str, Any]) -> dict[str, Any]:
     """Repair combinations a model's own validators forbid (shares that add up to more than 1)."""
     if {"pbr_share", "upfront_share"} <= set(values) and values["pbr_share"] + values[
         "upfront_share"

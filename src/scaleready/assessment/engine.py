@@ -21,7 +21,7 @@ from scaleready.assessment.scoring import (
 from scaleready.errors import EngineError, InputError, SettingError
 from scaleready.language import durable
 from scaleready.language.evaluate import MISSING, Context, Step, lookup, truth
-from scaleready.language.ruleset import Rule, Ruleset, profile_fields
+from scaleready.language.ruleset import Rule, Ruleset
 from scaleready.plugins import (
     DerivedFact,
     Registry,
@@ -29,7 +29,7 @@ from scaleready.plugins import (
     compute_derived_facts,
     load_registry,
 )
-from scaleready.profile import InnovationProfile
+from scaleready.profile import InnovationProfile, profile_fields
 
 BACKENDS = ("auto", "durable_rules", "python")
 

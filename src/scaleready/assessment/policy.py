@@ -11,10 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scaleready.assessment.scorecard import Scorecard
 from scaleready.assessment.scoring import overall_verdict
-from scaleready.documents import MAX_LIST_ITEMS, Document, load_document
+from scaleready.documents import MAX_LIST_ITEMS, load_document
 from scaleready.errors import PolicyError
 from scaleready.language.ruleset import Ruleset
-from scaleready.problems import MAX_PROBLEMS_SHOWN, brief, item_path, join_problems, nearest
+from scaleready.problems import nearest, validation_problems
 
 Level = Annotated[int, Field(ge=0, le=5)]
 
@@ -131,39 +131,9 @@ def load_policy(path: str | Path, rulesets: Sequence[Ruleset]) -> Policy:
     try:
         spec = PolicySpec.model_validate(document.data)
     except ValidationError as error:
-        raise PolicyError(_problems(error, document), source=str(path)) from None
+        raise PolicyError(
+            validation_problems(error, PolicySpec, document), source=str(path)
+        ) from None
     policy = Policy(spec, str(path), hashlib.sha256(document.raw).hexdigest())
     policy.check_against(rulesets)
     return policy
-
-
-def _problems(error: ValidationError, document: Document) -> str:
-    """The first problems in document order, each with its line and field, the rest counted."""
-    problems = error.errors(include_url=False)
-    lines = [document.line_of(tuple(problem["loc"])) for problem in problems]
-    order = sorted(range(len(problems)), key=lambda i: (lines[i] is None, lines[i] or 0))
-    shown = [_problem(problems[i], lines[i]) for i in order[:MAX_PROBLEMS_SHOWN]]
-    return join_problems(shown, len(problems))
-
-
-def _problem(problem: dict, line: int | None) -> str:
-    location = tuple(problem["loc"])
-    where = f"line {line}: " if line else ""
-    if problem["type"] == "extra_forbidden":
-        key = str(location[-1])
-        hint = nearest(key, PolicySpec.model_fields)
-        advice = f"; did you mean {hint!r}?" if hint else ""
-        return f"{where}{item_path(location[:-1]) or 'top level'}: unknown key {brief(key)}{advice}"
-    message = problem["msg"]
-    if problem["type"] in _WRONG_TYPE:
-        message = f"expected {_WRONG_TYPE[problem['type']]}, got {brief(problem['input'])}"
-    return f"{where}{item_path(location) or 'top level'}: {message}"
-
-
-_WRONG_TYPE = {
-    "float_type": "a number (true, false and quoted numbers are not numbers)",
-    "int_type": "a whole number (true, false and quoted numbers are not numbers)",
-    "string_type": "text",
-    "list_type": "a list",
-    "dict_type": "a mapping of 'key: value' entries",
-}

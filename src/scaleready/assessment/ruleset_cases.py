@@ -14,16 +14,18 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scaleready.assessment.engine import Engine
-from scaleready.assessment.scorecard import Dimension, Outcome
-from scaleready.documents import Document, load_document
+from scaleready.assessment.scorecard import Dimension
+from scaleready.documents import load_document
 from scaleready.errors import ProfileError, RulesetError
 from scaleready.language import durable
 from scaleready.language.ruleset import Ruleset
+from scaleready.outcome import MAX_LEVEL, Outcome
 from scaleready.plugins import DerivedFact
+from scaleready.problems import validation_problems
 from scaleready.profile import profile_from_data
 
 TESTS_SUFFIX = ".tests.yaml"
-LEVELS = range(6)
+LEVELS = range(MAX_LEVEL + 1)
 
 
 class _Strict(BaseModel):
@@ -31,7 +33,7 @@ class _Strict(BaseModel):
 
 
 class Expectation(_Strict):
-    level: Annotated[int, Field(ge=0, le=5)] | None = Field(
+    level: Annotated[int, Field(ge=0, le=MAX_LEVEL)] | None = Field(
         None, description="Expected dimension level."
     )
     rules: dict[str, Outcome] = Field(
@@ -89,7 +91,9 @@ def load_cases(path: Path, ruleset: Ruleset) -> list[Case]:
     try:
         spec = CaseFile.model_validate(document.data)
     except ValidationError as error:
-        raise RulesetError(_describe(error, document), source=str(path)) from None
+        raise RulesetError(
+            validation_problems(error, CaseFile, document), source=str(path)
+        ) from None
     if spec.ruleset != ruleset.id:
         raise RulesetError(
             f"the cases are for ruleset {spec.ruleset!r}, not {ruleset.id!r}", source=str(path)
@@ -104,16 +108,6 @@ def load_cases(path: Path, ruleset: Ruleset) -> list[Case]:
                 f"case {case.name!r} names unknown rule {unknown[0]!r}", source=where
             )
     return spec.cases
-
-
-def _describe(error: ValidationError, document: Document) -> str:
-    problems = []
-    for problem in error.errors():
-        location = tuple(problem["loc"])
-        line = document.line_of(location)
-        place = ".".join(map(str, location)) or "(top level)"
-        problems.append(f"{f'line {line}: ' if line else ''}{place}: {problem['msg']}")
-    return "invalid test cases:\n  " + "\n  ".join(problems)
 
 
 def available_backends() -> tuple[str, ...]:
@@ -161,7 +155,7 @@ def coverage(ruleset: Ruleset, cases: Iterable[Case]) -> Coverage:
     expected = [(rule, outcome) for case in cases for rule, outcome in case.expect.rules.items()]
     ids = [rule.id for rule in ruleset.rules]
     return Coverage(
-        never_pass=tuple(i for i in ids if (i, "pass") not in expected),
-        never_fail=tuple(i for i in ids if (i, "fail") not in expected),
+        never_pass=tuple(i for i in ids if (i, Outcome.PASS) not in expected),
+        never_fail=tuple(i for i in ids if (i, Outcome.FAIL) not in expected),
         levels_untested=tuple(n for n in LEVELS if n not in {c.expect.level for c in cases}),
     )

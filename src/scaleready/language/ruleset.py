@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import cache
 from pathlib import Path
 from typing import Annotated
 
@@ -29,8 +28,8 @@ from scaleready.language.conditions import (
 from scaleready.language.conditions import (
     Field as FieldNode,
 )
-from scaleready.problems import nearest
-from scaleready.profile import InnovationProfile, field_catalogue
+from scaleready.problems import nearest, validation_problems
+from scaleready.profile import profile_fields
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 SemanticVersion = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")]
@@ -138,12 +137,6 @@ class Ruleset:
         return next(rule for rule in self.rules if rule.id == rule_id)
 
 
-@cache
-def profile_fields() -> Mapping:
-    """The profile's field catalogue, computed once."""
-    return field_catalogue(InnovationProfile)
-
-
 def load_ruleset(path: Path, derived: Mapping[str, str] | None = None) -> Ruleset:
     """Load and check a ruleset file; ``derived`` maps registered derived-fact names to kinds."""
     document = load_document(Path(path), RulesetError)
@@ -178,32 +171,10 @@ def _validate_spec(document: Document) -> RulesetSpec:
     try:
         return RulesetSpec.model_validate(document.data)
     except ValidationError as error:
-        problems = [_describe_problem(problem, document) for problem in error.errors()]
-        raise RulesetError(
-            "invalid ruleset:\n  " + "\n  ".join(problems), source=str(document.path)
-        ) from None
-
-
-def _describe_problem(problem: Mapping, document: Document) -> str:
-    location = tuple(problem["loc"])
-    line = document.line_of(location)
-    where = ".".join(str(part) for part in location) or "(top level)"
-    rule = _rule_id_at(location, document)
-    message = problem["msg"]
-    if problem["type"] == "extra_forbidden":
-        hint = nearest(str(location[-1]), _allowed_keys(location))
-        message = f"unknown key {location[-1]!r}" + (f"; did you mean {hint!r}?" if hint else "")
-    prefix = f"line {line}: " if line else ""
-    return f"{prefix}{rule}{where}: {message}"
-
-
-def _allowed_keys(location: tuple) -> list[str]:
-    model = (
-        RuleSpec
-        if "rules" in location
-        else (Reference if "references" in location[:1] else RulesetSpec)
-    )
-    return [info.alias or name for name, info in model.model_fields.items()]
+        message = validation_problems(
+            error, RulesetSpec, document, lambda location: _rule_id_at(location, document)
+        )
+        raise RulesetError(message, source=str(document.path)) from None
 
 
 def _rule_id_at(location: tuple, document: Document) -> str:

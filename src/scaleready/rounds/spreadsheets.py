@@ -46,7 +46,7 @@ from typing import TextIO
 from xml.etree.ElementTree import ParseError
 
 from scaleready.errors import ProfileError
-from scaleready.language.ruleset import profile_fields
+from scaleready.profile import profile_fields
 
 # Limits (read when used, so a library user may change them; see docs/limits.md).
 MAX_ROW_CHARS = 131_072  # a CSV/XLSX row or a JSONL line: longer is that row's error
