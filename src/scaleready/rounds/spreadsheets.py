@@ -40,9 +40,9 @@ import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, NamedTuple, TextIO
 from xml.etree.ElementTree import ParseError
 
 from scaleready.errors import ProfileError
@@ -492,11 +492,11 @@ def _lists_from_numbered_items(node: object) -> object:
 # --- rows of a file --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One row of a file, numbered from 1, and its cells, or why it could not be read.
 
-    A JSONL line is a row of one cell.
+    A JSONL line is a row of one cell.  (A tuple: rows cross to worker processes by the
+    thousand.)
     """
 
     number: int
@@ -620,18 +620,32 @@ def _unclosed_quote(lines: int) -> str:
 
 
 @contextlib.contextmanager
-def text_lines(path: Path, *, quote: str | None, windows_1252: bool) -> Iterator[TextLines]:
+def text_lines(
+    path: Path, *, quote: str | None, windows_1252: bool, start: int = 0, end: int | None = None
+) -> Iterator[TextLines]:
     """The file's lines; ``quote`` for CSV, ``windows_1252`` to allow the CSV fallback.
 
     CSV lines end at a line feed, a carriage return or both (old Macs wrote CR alone); JSON
     Lines end at a line feed only, as the JSON Lines format says (CR is whitespace in JSON).
+    ``start`` and ``end`` read only those bytes of a UTF-8 file, from a line's start to a line's
+    end.
     """
     with open(path, "rb") as raw:
         encoding = encoding_of(raw.read(4), windows_1252)
-        raw.seek(0)
+        if start:  # a byte-order mark only starts a file: one after a line feed is text
+            encoding = replace(encoding, codec="utf-8")
+        raw.seek(start)
+        source = raw if end is None else io.BytesIO(_read_exactly(raw, end - start))
         newline = "" if quote else "\n"
-        with io.TextIOWrapper(raw, encoding.codec, errors=_ESCAPE, newline=newline) as stream:
+        with io.TextIOWrapper(source, encoding.codec, errors=_ESCAPE, newline=newline) as stream:
             yield TextLines(stream, encoding, quote)
+
+
+def _read_exactly(raw: BinaryIO, size: int) -> bytes:
+    data = raw.read(size)
+    if len(data) < size:
+        raise OSError(0, "the file is shorter than when the round was read: it changed")
+    return data
 
 
 def _undecodable(heading: str, cell: str, encoding: str) -> str:
@@ -655,10 +669,11 @@ def csv_rows(path: Path, warn: Warn = ignore_warning) -> Iterator[Row]:
 
 
 def _records(
-    reader: Iterator[list[str]], lines: TextLines, windows_1252: list[int]
+    reader: Iterator[list[str]], lines: TextLines, windows_1252: list[int], first: int = 1
 ) -> Iterator[Row]:
-    """Rows from the reader, numbered; a row it cannot give is a row with its error."""
-    number = 0
+    """Rows from the reader, numbered from ``first``; a row it cannot give is a row with its
+    error."""
+    number = first - 1
     while True:
         try:
             cells, error = next(reader), None
@@ -676,11 +691,12 @@ def _records(
         yield Row(number, cells, error, undecodable)
 
 
-def jsonl_rows(path: Path) -> Iterator[Row]:
-    """Every line of a JSON Lines file as a row of one cell, numbered from 1."""
-    with text_lines(path, quote=None, windows_1252=False) as lines:
+def jsonl_rows(path: Path, start: int = 0, end: int | None = None, first: int = 1) -> Iterator[Row]:
+    """Every line of a JSON Lines file as a row of one cell, numbered from 1; or the lines in
+    bytes ``start`` to ``end`` (of a UTF-8 file), the first of them numbered ``first``."""
+    with text_lines(path, quote=None, windows_1252=False, start=start, end=end) as lines:
         # map, not a generator expression: it goes on after RowTooLong, a generator would end
-        yield from _records(map(_one_cell, lines), lines, [])
+        yield from _records(map(_one_cell, lines), lines, [], first)
 
 
 def _one_cell(line: str) -> list[str]:
