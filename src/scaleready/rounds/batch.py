@@ -43,7 +43,8 @@ from scaleready.rounds import spreadsheets
 
 CHUNK = 250  # items per task sent to a worker: large enough to make the hand-over cheap
 INLINE_BELOW = 400  # fewer items than this are assessed in this process: a pool costs more
-_SCAN_BYTES = 1 << 20  # the main process finds JSONL line ends reading at most this at a time
+_SCAN_BYTES = 1 << 20  # the main process reads at most this of a line at a time
+_RANGE_BYTES = 8 << 20  # ... and at most this of a range at a time (lines may be long)
 T = TypeVar("T")
 V = TypeVar("V")
 
@@ -97,14 +98,17 @@ class Lines(NamedTuple):
 
     def read(self) -> Iterator[Item]:
         """An item per line that is not blank, as reading the whole file gives it."""
-        label = f"{self.path}:line {self.first}"
+        unread = self.first
         try:
-            rows = spreadsheets.jsonl_rows(Path(self.path), self.start, self.end, self.first)
-            yield from _jsonl_items(self.path, rows)
+            for row in spreadsheets.jsonl_rows(Path(self.path), self.start, self.end, self.first):
+                unread = row.number + 1
+                if (item := _jsonl_item(self.path, row)) is not None:
+                    yield item
         except (InputError, OSError) as error:  # the file changed since it was cut up
             last = self.first + self.size - 1
-            reason = getattr(error, "strerror", None) or error
-            yield Item(label, error=f"{label}: lines {self.first} to {last} not read: {reason}")
+            unread = min(unread, last)
+            label, reason = f"{self.path}:line {unread}", getattr(error, "strerror", None) or error
+            yield Item(label, error=f"{label}: lines {unread} to {last} not read: {reason}")
 
 
 class FlatRows(NamedTuple):
@@ -227,29 +231,36 @@ def _folder_items(folder: Path) -> Iterator[Item]:
 
 
 def _jsonl_tasks(path: Path, size: int) -> Iterator[Task]:
-    """A UTF-8 file as ranges of ``size`` lines (found without decoding them); a UTF-16 one
-    (rare: its line ends are two bytes) is read here."""
+    """A UTF-8 file as byte ranges of about ``size`` lines (found without decoding them); a
+    UTF-16 one (rare: its line ends are two bytes) is read here."""
     with open(path, "rb") as raw:
         if spreadsheets.encoding_of(raw.read(4), windows_1252=False).name != "UTF-8":
             items = _jsonl_items(str(path), spreadsheets.jsonl_rows(path))
             yield from (Items(tuple(batch)) for batch in _batches(items, size))
             return
         raw.seek(0)
-        start, first = 0, 1
-        while count := _skip_lines(raw, size):
-            yield Lines(str(path), start, raw.tell(), first, count)
-            start, first = raw.tell(), first + count
+        first = 1
+        for start, end, lines in _line_ranges(raw, size):
+            yield Lines(str(path), start, end, first, lines)
+            first += lines
 
 
-def _skip_lines(raw: BinaryIO, lines: int) -> int:
-    """Read past up to ``lines`` lines (the last may lack its line feed); how many there were."""
-    count = 0
-    while count < lines:
-        line = raw.readline(_SCAN_BYTES)
-        if not line:
-            break
-        count += line.endswith(b"\n") or len(line) < _SCAN_BYTES  # else: more of this line
-    return count
+def _line_ranges(raw: BinaryIO, size: int) -> Iterator[tuple[int, int, int]]:
+    """(start, end, lines) of ranges of whole lines, about ``size`` each: a range's length in
+    bytes is guessed from the lines before it, so no line is looked at one by one here."""
+    head = raw.read(_SCAN_BYTES)
+    line_bytes = len(head) // (head.count(b"\n") + 1) + 1
+    raw.seek(start := 0)
+    counted = 0
+    while block := raw.read(min(line_bytes * size, _RANGE_BYTES)):
+        lines = block.count(b"\n")
+        if not block.endswith(b"\n"):  # the range ends where the line it cut ends
+            lines += 1
+            while (rest := raw.readline(_SCAN_BYTES)) and not rest.endswith(b"\n"):
+                pass
+        yield start, raw.tell(), lines
+        start, counted = raw.tell(), counted + lines
+        line_bytes = start // counted + 1
 
 
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -272,14 +283,18 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
 def _jsonl_items(path: str, rows: Iterator[spreadsheets.Row]) -> Iterator[Item]:
     """One item per line that is not blank; JSON Lines are UTF-8 (or UTF-16 with its mark)."""
     for row in rows:
-        label = f"{path}:line {row.number}"
-        line = str(row.cells[0]) if row.cells else ""
-        if row.error:
-            yield Item(label, error=f"{label}: {row.error}")
-        elif row.undecodable:
-            yield Item(label, error=f"{label}: {_not_utf8(line)}")
-        elif line.strip():
-            yield Item(label, json_text=line)
+        if (item := _jsonl_item(path, row)) is not None:
+            yield item
+
+
+def _jsonl_item(path: str, row: spreadsheets.Row) -> Item | None:
+    label = f"{path}:line {row.number}"
+    line = str(row.cells[0]) if row.cells else ""
+    if row.error:
+        return Item(label, error=f"{label}: {row.error}")
+    if row.undecodable:
+        return Item(label, error=f"{label}: {_not_utf8(line)}")
+    return Item(label, json_text=line) if line.strip() else None
 
 
 def _not_utf8(line: str) -> str:

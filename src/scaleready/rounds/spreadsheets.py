@@ -42,7 +42,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO, NamedTuple, TextIO
+from typing import Any, BinaryIO, NamedTuple, TextIO
 from xml.etree.ElementTree import ParseError
 
 from scaleready.errors import ProfileError
@@ -635,17 +635,30 @@ def text_lines(
         if start:  # a byte-order mark only starts a file: one after a line feed is text
             encoding = replace(encoding, codec="utf-8")
         raw.seek(start)
-        source = raw if end is None else io.BytesIO(_read_exactly(raw, end - start))
+        source = raw if end is None else io.BufferedReader(_ByteRange(raw, end))
         newline = "" if quote else "\n"
         with io.TextIOWrapper(source, encoding.codec, errors=_ESCAPE, newline=newline) as stream:
             yield TextLines(stream, encoding, quote)
 
 
-def _read_exactly(raw: BinaryIO, size: int) -> bytes:
-    data = raw.read(size)
-    if len(data) < size:
-        raise OSError(0, "the file is shorter than when the round was read: it changed")
-    return data
+class _ByteRange(io.RawIOBase):
+    """A file's bytes from where it stands up to ``end``, read as a file of their own."""
+
+    def __init__(self, raw: BinaryIO, end: int) -> None:
+        self._raw, self._left = raw, end - raw.tell()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left <= 0:
+            return 0
+        data = self._raw.read(min(len(buffer), self._left))
+        if not data:
+            raise OSError(0, "the file is shorter than when the round was read: it changed")
+        buffer[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
 
 
 def _undecodable(heading: str, cell: str, encoding: str) -> str:
