@@ -35,7 +35,7 @@ from scaleready.assessment.engine import Engine, create_engine, data_sha256
 from scaleready.assessment.policy import Policy, load_policy
 from scaleready.assessment.scorecard import Scorecard
 from scaleready.documents import SUFFIXES
-from scaleready.errors import InputError, ScaleReadyError
+from scaleready.errors import InputError, ProfileError, ScaleReadyError
 from scaleready.outcome import UNMET
 from scaleready.profile import InnovationProfile, load_profile_with_hash, profile_from_data
 from scaleready.report.html import portfolio_html
@@ -198,13 +198,12 @@ def _gathered(tasks: Iterator[Task], size: int) -> Iterator[Task]:
     """Tasks as they come, with runs of small Items tasks joined into tasks of ``size`` items."""
     held: list[Item] = []
     for task in tasks:
-        if isinstance(task, Items) and len(held) + task.size <= size:
-            held += task.items
-            continue
-        if held:
+        if held and (not isinstance(task, Items) or len(held) + task.size > size):
             yield Items(tuple(held))
-        held = list(task.items) if isinstance(task, Items) else []
-        if not isinstance(task, Items):
+            held = []
+        if isinstance(task, Items):
+            held += task.items
+        else:
             yield task
     if held:
         yield Items(tuple(held))
@@ -360,7 +359,7 @@ def _flat_item(label: str, header: spreadsheets.Header, row: spreadsheets.Row) -
         return Item(label, error=f"{label}: {row.error or header.problem}")
     try:
         return Item(label, data=spreadsheets.row_to_profile(header, row, label))
-    except InputError as error:
+    except ProfileError as error:
         return Item(label, error=str(error))
 
 

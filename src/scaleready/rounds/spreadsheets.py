@@ -47,6 +47,7 @@ from xml.etree.ElementTree import ParseError
 
 from scaleready.errors import ProfileError
 from scaleready.language.ruleset import profile_fields
+from scaleready.problems import did_you_mean
 
 # Limits (read when used, so a library user may change them; see docs/limits.md).
 MAX_ROW_CHARS = 131_072  # a CSV/XLSX row or a JSONL line: longer is that row's error
@@ -227,8 +228,9 @@ def _not_a_field(heading: str) -> _NotAColumn:
     field = near_miss(heading)
     if field is None:
         return _NotAColumn(heading, ignorable=True)
+    column = _numbered(field, heading)  # near_miss chose it; did_you_mean words it
     return _NotAColumn(
-        f"column {heading!r} is not a profile field; did you mean {_numbered(field, heading)!r}?"
+        f"column {heading!r} is not a profile field; {did_you_mean(column, [column])}"
     )
 
 
@@ -292,18 +294,18 @@ def _edits(a: str, b: str, limit: int) -> int:
 
 
 def _duplicates(columns: Sequence[Column | None]) -> list[str]:
-    first: dict[tuple, int] = {}
+    first: dict[tuple, tuple[int, Column]] = {}
     problems = []
     for index, column in enumerate(columns):
         if column is None:
             continue
         if column.steps in first:
-            other = first[column.steps]
+            other, earlier = first[column.steps]
             problems.append(
                 f"columns {column_letter(other)} and {column_letter(index)} are the same field "
-                f"({columns[other].header!r}, {column.header!r}); keep one"
+                f"({earlier.header!r}, {column.header!r}); keep one"
             )
-        first.setdefault(column.steps, index)
+        first.setdefault(column.steps, (index, column))
     return problems
 
 
@@ -345,7 +347,7 @@ def row_to_profile(header: Header, row: Row, source: str) -> dict:
         if row.undecodable and isinstance(cell, str) and _ESCAPED.search(cell):
             raise ProfileError(_undecodable(column.header, cell, row.undecodable), source=source)
         _place(data, column, _convert(cell, column, source), source)
-    return _lists_from_numbered_items(data)
+    return {key: _lists_from_numbered_items(value) for key, value in data.items()}
 
 
 def is_empty(cell: object) -> bool:
@@ -515,7 +517,9 @@ _ESCAPE = "scaleready.escape"
 _ESCAPED = re.compile("[\ud800-\udfff]")
 
 
-def _escape_undecodable(error: UnicodeDecodeError) -> tuple[str, int]:
+def _escape_undecodable(error: UnicodeError) -> tuple[str | bytes, int]:
+    if not isinstance(error, UnicodeDecodeError):  # only decoding names this handler
+        raise error
     bad = error.object[error.start : error.end]
     return "".join(chr(0xDC00 + byte) for byte in bad), error.end
 
