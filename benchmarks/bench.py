@@ -2,7 +2,7 @@
 
 Run from the repository, in the project's virtualenv:
 
-    .venv/bin/python benchmarks/bench.py            # the full run (about 5 minutes)
+    .venv/bin/python benchmarks/bench.py            # the full run (about 6 minutes)
     .venv/bin/python benchmarks/bench.py --quick    # smaller counts, for a first look
 
 Everything is measured in one run on this machine, so compare figures with each other (the
@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from scaleready.assessment.engine import create_engine
 from scaleready.profile import profile_from_data
@@ -107,6 +108,58 @@ def batch_seconds(count: int, jobs: int) -> float:
         start = time.perf_counter()
         subprocess.run(args, check=True, capture_output=True)
         return time.perf_counter() - start
+
+
+# `scaleready batch` run in a process whose own CPU time (not its workers') is printed at the end:
+# the main process's work per item is what bounds the speedup as workers are added.
+BATCH_MAIN_CPU = """
+import resource, sys
+from scaleready.cli import cli
+before = resource.getrusage(resource.RUSAGE_SELF)
+cli.main(["batch", *sys.argv[1:]], standalone_mode=False)
+after = resource.getrusage(resource.RUSAGE_SELF)
+print(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+"""
+
+
+class BatchRun(NamedTuple):
+    seconds: float  # wall time
+    main_cpu: float  # CPU seconds of the main process alone (after imports)
+    summary: bytes
+
+
+def batch_run(round_file: Path, jobs: int) -> BatchRun:
+    """One `scaleready batch` of a JSONL round on ``jobs`` workers."""
+    summary = round_file.with_name(f"summary-{jobs}.csv")
+    args = [sys.executable, "-c", BATCH_MAIN_CPU, str(round_file), "--jobs", str(jobs)]
+    start = time.perf_counter()
+    done = subprocess.run([*args, "--summary", str(summary)], check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    return BatchRun(seconds, float(done.stdout), summary.read_bytes())
+
+
+def print_parallel_scaling(count: int) -> None:
+    """A large JSONL round on one worker and on two: the speedup, the main process's CPU per
+    item (what bounds the speedup on many cores), and whether the summaries are the same."""
+    with tempfile.TemporaryDirectory() as folder:
+        round_file = Path(folder) / "round.jsonl"
+        lines = (json.dumps(profile) for profile in synthetic_profiles(count, seed=2030))
+        round_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        runs = {jobs: batch_run(round_file, jobs) for jobs in (1, 2)}
+    one, two = runs[1], runs[2]
+    main_cpu = two.main_cpu / count  # with one worker, all the work is in the main process
+    print(
+        f"batch of {count:,}, 1 worker     {one.seconds:6.2f} s  ({rate(count, one.seconds).strip()})"
+    )
+    print(
+        f"batch of {count:,}, 2 workers    {two.seconds:6.2f} s  ({rate(count, two.seconds).strip()})"
+        f"   main process CPU {main_cpu * 1e6:.1f} us/profile"
+    )
+    same = "identical" if one.summary == two.summary else "DIFFERENT"
+    print(
+        f"  1 -> 2 workers: {one.seconds / two.seconds:.2f}x the speed; summaries {same}; the main "
+        f"process's share stops the speedup at about {one.seconds / count / main_cpu:.0f} workers"
+    )
 
 
 def _descendants(root: int) -> list[int]:
@@ -274,6 +327,7 @@ def main() -> None:
             f"batch of {batch_count:,} on {jobs} core(s)    {seconds:.2f} s  ({rate(batch_count, seconds).strip()})"
         )
     print(f"  target: 10,000 in under {TARGETS['batch_10k_seconds']} s on 2 cores")
+    print_parallel_scaling(2_000 if options.quick else 20_000)
     print_peak_memory()
 
 

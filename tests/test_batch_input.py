@@ -356,6 +356,65 @@ def test_an_over_long_jsonl_line_is_that_lines_error_and_the_next_is_read(tmp_pa
     assert json.loads(items[f"{path}:line 2"].json_text) == {"name": "next"}
 
 
+def awkward_jsonl(path: Path) -> Path:
+    """A JSONL file with all a reader can meet: a byte-order mark, blank lines, a line that is
+    not UTF-8, one starting with a mark of its own, an over-long one, and no final line feed."""
+    lines = [json.dumps({"name": f"P{n}"}).encode() for n in range(12)]
+    lines[2] = b""
+    lines[4] = '{"name": "Caf\u00e9"}'.encode("latin-1")
+    lines[6] = codecs.BOM_UTF8 + lines[6]
+    lines[8] = json.dumps({"name": "long", "summary": "x" * 140_000}).encode()
+    lines[9] = b"   \r"
+    return write_bytes(path, codecs.BOM_UTF8 + b"\n".join(lines))
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 100])
+def test_a_jsonl_file_cut_into_byte_ranges_gives_the_items_reading_it_whole_gives(tmp_path, size):
+    path = awkward_jsonl(tmp_path / "round.jsonl")
+    whole = list(batch._jsonl_items(str(path), spreadsheets.jsonl_rows(path)))
+    tasks = list(batch.Round([path]).tasks(size))
+    assert all(isinstance(task, batch.Lines) for task in tasks)
+    assert sum(task.size for task in tasks) == 12 and (size >= 12 or len(tasks) > 1)
+    assert [item for task in tasks for item in task.read()] == whole
+    assert len(whole) == 10 and "not text in UTF-8" in whole[3].error
+    assert "longer than 131,072" in whole[7].error and whole[-1].label == f"{path}:line 12"
+
+
+def test_the_main_process_hands_out_a_jsonl_file_as_ranges_of_whole_lines(tmp_path):
+    path = awkward_jsonl(tmp_path / "round.jsonl")
+    tasks = list(batch.Round([path]).tasks(3))
+    assert [(t.start, t.first) for t in tasks[1:]] == [
+        (t.end, t.first + t.size) for t in tasks[:-1]
+    ]
+    assert tasks[0].start == 0 and tasks[-1].end == path.stat().st_size
+    assert all(path.read_bytes()[t.end - 1 : t.end] == b"\n" for t in tasks[:-1])
+
+
+def test_lines_of_a_jsonl_file_that_shrank_after_it_was_cut_up_are_named_as_not_read(tmp_path):
+    path = awkward_jsonl(tmp_path / "round.jsonl")
+    *_, last = batch.Round([path]).tasks(2)
+    path.write_bytes(path.read_bytes()[: last.start + 3])  # into the range's first line
+    items = list(last.read())
+    lines = f"lines {last.first} to {last.first + last.size - 1}"
+    assert [item.label for item in items] == [f"{path}:line {last.first}"]
+    assert items[0].error == (
+        f"{path}:line {last.first}: {lines} not read: the file is shorter than when the round "
+        "was read: it changed"
+    )
+
+
+def test_csv_rows_go_to_the_worker_as_cells_and_become_profiles_there(tmp_path):
+    rows = [HEADER, ["A", "1,000", "", "ok"], [], ["B", "lots", "", ""], ["C", "", "", ""]]
+    path = write_bytes(tmp_path / "round.csv", csv_bytes(rows))
+    tasks = list(batch.Round([path]).tasks(2))
+    assert all(isinstance(task, batch.FlatRows) for task in tasks)
+    assert [row.number for task in tasks for row in task.rows] == [2, 3, 4, 5]
+    items = [item for task in tasks for item in task.read()]
+    assert [item.label.rsplit(":", 1)[1] for item in items] == ["row 2", "row 4", "row 5"]
+    assert items[0].data == {"name": "A", "organisation": {"yearly_income": 1000}, "summary": "ok"}
+    assert "'lots' is not a number" in items[1].error
+
+
 # --- item 5: columns ----------------------------------------------------------------------------
 
 

@@ -551,7 +551,7 @@ def batch_command(
     )
     with outputs.OutputSet() as staged, _RoundWriter(assessor, targets, staged) as writer:
         warn = lambda message: say(f"warning: {message}")  # noqa: E731
-        items = _Counted(batch.read_items(sources, strict_columns=strict_columns, warn=warn))
+        items = batch.Round(sources, strict_columns=strict_columns, warn=warn)
         with closing(batch.assess_all(items, assessor, jobs)) as outcomes:
             for outcome in _run_with_progress(outcomes, items):
                 writer.add(outcome)
@@ -562,20 +562,7 @@ def batch_command(
     _report_round(ctx, writer.tally, with_gate=assessor.policy is not None)
 
 
-class _Counted:
-    """Items as they are read: how many so far, and whether every source has been read."""
-
-    def __init__(self, items: Iterable[batch.Item]) -> None:
-        self._items, self.count, self.done = items, 0, False
-
-    def __iter__(self) -> Iterator[batch.Item]:
-        for item in self._items:
-            self.count += 1
-            yield item
-        self.done = True
-
-
-def _run_with_progress(outcomes: Iterator, items: _Counted) -> Iterator:
+def _run_with_progress(outcomes: Iterator, items: batch.Round) -> Iterator:
     """The outcomes; a progress bar on a terminal (its total known once every item is read)."""
     if not sys.stderr.isatty():
         yield from outcomes

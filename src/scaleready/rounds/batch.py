@@ -1,8 +1,14 @@
 """Assessing a whole grant round: many profiles from folders, JSONL, CSV or XLSX, on every core.
 
-Items are read in the main process (a bad row or file becomes a failed item, never a stop),
-assessed in worker processes that each build their own engine (durable_rules is per process),
-and returned in input order.
+The main process cuts the round into tasks and does little per item, so the speed follows the
+number of cores: a JSONL file is handed out as byte ranges of whole lines, which the worker reads,
+parses, validates and assesses; a folder as its files' names; a CSV or XLSX file as its rows'
+cells (a CSV row may hold line breaks inside quotes and a line may be read as Windows-1252, so
+only reading it from the start finds its rows and their numbers; an XLSX sheet is one zipped XML
+stream), which the worker makes into profiles. A bad row or file becomes a failed item, never a
+stop. Workers build their own engine (durable_rules is per process) and send back each item's
+summary row as a tuple, its scorecard JSON only if kept and its portfolio card only if asked;
+outcomes come back in input order.
 """
 
 from __future__ import annotations
@@ -15,31 +21,35 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from itertools import chain, islice
+from itertools import chain
 from multiprocessing import Pipe, Process
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from queue import SimpleQueue
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple, TypeAlias, TypeVar
 
 from scaleready.assessment.engine import Engine, create_engine, data_sha256
 from scaleready.assessment.policy import Policy, load_policy
 from scaleready.assessment.scorecard import Scorecard
 from scaleready.documents import SUFFIXES
 from scaleready.errors import InputError, ProfileError, ScaleReadyError
-from scaleready.profile import load_profile_with_hash, profile_from_data
-from scaleready.report.html import UNMET, portfolio_html
+from scaleready.outcome import UNMET
+from scaleready.profile import InnovationProfile, load_profile_with_hash, profile_from_data
+from scaleready.report.html import portfolio_html
 from scaleready.rounds import spreadsheets
 
 CHUNK = 250  # items per task sent to a worker: large enough to make the hand-over cheap
 INLINE_BELOW = 400  # fewer items than this are assessed in this process: a pool costs more
+_SCAN_BYTES = 1 << 20  # the main process reads at most this of a line at a time
+_RANGE_BYTES = 8 << 20  # ... and at most this of a range at a time (lines may be long)
+T = TypeVar("T")
+V = TypeVar("V")
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """One profile to assess: where it came from, and either its data, its file, or why not."""
 
     label: str
@@ -47,18 +57,6 @@ class Item:
     path: str | None = None
     error: str | None = None
     json_text: str | None = None  # a JSONL line, parsed by the worker that assesses it
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one item: its summary row, its scorecard (JSON, if kept), or its error."""
-
-    label: str
-    row: dict
-    scorecard_json: str | None = None
-    error: str | None = None
-    exit_code: int = 0  # why it could not be assessed: 3 bad input, 4 engine, plugin or bug
-    portfolio: PortfolioCard | None = None  # what the portfolio report needs, if asked for
 
 
 @dataclass(frozen=True)
@@ -73,6 +71,92 @@ class BatchOptions:
     keep_portfolio: bool = False
 
 
+# --- tasks: a round cut into pieces, each read by the process that assesses it --------------------
+
+
+class Items(NamedTuple):
+    """Items the main process has made: files of a folder, lines of a UTF-16 file, errors."""
+
+    items: tuple[Item, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.items)
+
+    def read(self) -> Iterator[Item]:
+        return iter(self.items)
+
+
+class Lines(NamedTuple):
+    """Whole lines of a UTF-8 JSONL file, bytes ``start`` to ``end``: read by the worker."""
+
+    path: str
+    start: int
+    end: int
+    first: int  # the number of its first line
+    size: int  # lines in the range (blank ones are no item: the most items it holds)
+
+    def read(self) -> Iterator[Item]:
+        """An item per line that is not blank, as reading the whole file gives it."""
+        unread = self.first
+        try:
+            for row in spreadsheets.jsonl_rows(Path(self.path), self.start, self.end, self.first):
+                unread = row.number + 1
+                if (item := _jsonl_item(self.path, row)) is not None:
+                    yield item
+        except (InputError, OSError) as error:  # the file changed since it was cut up
+            last = self.first + self.size - 1
+            unread = min(unread, last)
+            label, reason = f"{self.path}:line {unread}", getattr(error, "strerror", None) or error
+            yield Item(label, error=f"{label}: lines {unread} to {last} not read: {reason}")
+
+
+class FlatRows(NamedTuple):
+    """Rows of a CSV or XLSX file and the header above them: the worker makes them profiles."""
+
+    path: str
+    header: spreadsheets.Header
+    rows: tuple[spreadsheets.Row, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.rows)
+
+    def read(self) -> Iterator[Item]:
+        for row in self.rows:
+            if row.error is None and not row.undecodable and spreadsheets.is_blank(row.cells):
+                continue
+            yield _flat_item(f"{self.path}:row {row.number}", self.header, row)
+
+
+Task: TypeAlias = Items | Lines | FlatRows
+
+
+class Round:
+    """A round's sources, read as tasks; how many items were found so far (for JSONL, lines),
+    and whether every source has been read."""
+
+    def __init__(
+        self,
+        sources: Iterable[str | Path],
+        *,
+        strict_columns: bool = False,
+        warn: spreadsheets.Warn = spreadsheets.ignore_warning,
+    ) -> None:
+        self._sources, self._strict, self._warn = sources, strict_columns, warn
+        self.count, self.done = 0, False
+
+    def tasks(self, size: int = CHUNK) -> Iterator[Task]:
+        """The round in tasks of about ``size`` items, in input order."""
+        for task in read_tasks(self._sources, size, self._strict, self._warn):
+            self.count += task.size
+            yield task
+        self.done = True
+
+    def __iter__(self) -> Iterator[Item]:
+        return chain.from_iterable(task.read() for task in self.tasks())
+
+
 def read_items(
     sources: Iterable[str | Path],
     *,
@@ -85,28 +169,59 @@ def read_items(
     all is one item with its error.  ``warn`` hears, once per file, of columns ignored
     (``strict_columns`` refuses them instead) and rows read as Windows-1252.
     """
-    for source in map(Path, sources):
-        if source.is_dir():
-            yield from _folder_items(source)
-        elif source.suffix.lower() == ".jsonl":
-            yield from _guarded(source, _jsonl_items)
-        elif source.suffix.lower() in spreadsheets.FLAT_SUFFIXES:
-            yield from _guarded(source, functools.partial(_flat_items, strict_columns, warn))
+    return iter(Round(sources, strict_columns=strict_columns, warn=warn))
+
+
+def read_tasks(
+    sources: Iterable[str | Path], size: int, strict_columns: bool, warn: spreadsheets.Warn
+) -> Iterator[Task]:
+    """The sources as tasks of up to ``size`` items; items made here are gathered into one."""
+    return _gathered(
+        chain.from_iterable(_source_tasks(Path(s), size, strict_columns, warn) for s in sources),
+        size,
+    )
+
+
+def _source_tasks(
+    source: Path, size: int, strict_columns: bool, warn: spreadsheets.Warn
+) -> Iterator[Task]:
+    if source.is_dir():
+        return (Items((item,)) for item in _folder_items(source))
+    if source.suffix.lower() == ".jsonl":
+        return _guarded(source, functools.partial(_jsonl_tasks, size=size))
+    if source.suffix.lower() in spreadsheets.FLAT_SUFFIXES:
+        return _guarded(source, functools.partial(_flat_tasks, strict_columns, warn, size))
+    return iter([Items((Item(str(source), path=str(source)),))])
+
+
+def _gathered(tasks: Iterator[Task], size: int) -> Iterator[Task]:
+    """Tasks as they come, with runs of small Items tasks joined into tasks of ``size`` items."""
+    held: list[Item] = []
+    for task in tasks:
+        if held and (not isinstance(task, Items) or len(held) + task.size > size):
+            yield Items(tuple(held))
+            held = []
+        if isinstance(task, Items):
+            held += task.items
         else:
-            yield Item(str(source), path=str(source))
+            yield task
+    if held:
+        yield Items(tuple(held))
 
 
-def _guarded(source: Path, read: Callable[[Path], Iterator[Item]]) -> Iterator[Item]:
-    """Items of a file; a file that cannot be read (any further) becomes one failed item."""
+def _guarded(source: Path, read: Callable[[Path], Iterator[Task]]) -> Iterator[Task]:
+    """Tasks of a file; a file that cannot be read (any further) becomes one failed item."""
     if not source.is_file():  # a device or a pipe could be read forever
-        yield Item(str(source), error=f"{source}: not a regular file; a round must be a file")
+        error = f"{source}: not a regular file; a round must be a file"
+        yield Items((Item(str(source), error=error),))
         return
     try:
         yield from read(source)
     except InputError as error:
-        yield Item(str(source), error=str(error))
+        yield Items((Item(str(source), error=str(error)),))
     except OSError as error:
-        yield Item(str(source), error=f"{source}: cannot read the file: {error.strerror or error}")
+        reason = f"{source}: cannot read the file: {error.strerror or error}"
+        yield Items((Item(str(source), error=reason),))
 
 
 def _folder_items(folder: Path) -> Iterator[Item]:
@@ -114,16 +229,71 @@ def _folder_items(folder: Path) -> Iterator[Item]:
         yield Item(str(path), path=str(path))
 
 
-def _jsonl_items(path: Path) -> Iterator[Item]:
+def _jsonl_tasks(path: Path, size: int) -> Iterator[Task]:
+    """A UTF-8 file as byte ranges of about ``size`` lines (found without decoding them); a
+    UTF-16 one (rare: its line ends are two bytes) is read here."""
+    with open(path, "rb") as raw:
+        if spreadsheets.encoding_of(raw.read(4), windows_1252=False).name != "UTF-8":
+            items = _jsonl_items(str(path), spreadsheets.jsonl_rows(path))
+            yield from (Items(tuple(batch)) for batch in _batches(items, size))
+            return
+        raw.seek(0)
+        first = 1
+        for start, end, lines in _line_ranges(raw, size):
+            yield Lines(str(path), start, end, first, lines)
+            first += lines
+
+
+def _line_ranges(raw: BinaryIO, size: int) -> Iterator[tuple[int, int, int]]:
+    """(start, end, lines) of ranges of whole lines, about ``size`` each: a range's length in
+    bytes is guessed from the lines before it, so no line is looked at one by one here."""
+    head = raw.read(_SCAN_BYTES)
+    line_bytes = len(head) // (head.count(b"\n") + 1) + 1
+    raw.seek(start := 0)
+    counted = 0
+    while block := raw.read(min(line_bytes * size, _RANGE_BYTES)):
+        lines = block.count(b"\n")
+        if not block.endswith(b"\n"):  # the range ends where the line it cut ends
+            lines += 1
+            while (rest := raw.readline(_SCAN_BYTES)) and not rest.endswith(b"\n"):
+                pass
+        yield start, raw.tell(), lines
+        start, counted = raw.tell(), counted + lines
+        line_bytes = start // counted + 1
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Items ``size`` at a time; those read before an error are kept before it."""
+    held: list[T] = []
+    try:
+        for item in items:
+            held.append(item)
+            if len(held) == size:
+                yield held
+                held = []
+    except (InputError, OSError):
+        if held:
+            yield held
+        raise
+    if held:
+        yield held
+
+
+def _jsonl_items(path: str, rows: Iterator[spreadsheets.Row]) -> Iterator[Item]:
     """One item per line that is not blank; JSON Lines are UTF-8 (or UTF-16 with its mark)."""
-    for row in spreadsheets.jsonl_rows(path):
-        label = f"{path}:line {row.number}"
-        if row.error:
-            yield Item(label, error=f"{label}: {row.error}")
-        elif row.undecodable:
-            yield Item(label, error=f"{label}: {_not_utf8(row.cells[0])}")
-        elif row.cells[0].strip():
-            yield Item(label, json_text=row.cells[0])
+    for row in rows:
+        if (item := _jsonl_item(path, row)) is not None:
+            yield item
+
+
+def _jsonl_item(path: str, row: spreadsheets.Row) -> Item | None:
+    label = f"{path}:line {row.number}"
+    line = str(row.cells[0]) if row.cells else ""
+    if row.error:
+        return Item(label, error=f"{label}: {row.error}")
+    if row.undecodable:
+        return Item(label, error=f"{label}: {_not_utf8(line)}")
+    return Item(label, json_text=line) if line.strip() else None
 
 
 def _not_utf8(line: str) -> str:
@@ -152,23 +322,23 @@ def _parse_json_line(label: str, line: str) -> dict:
     return data
 
 
-def _flat_items(strict_columns: bool, warn: spreadsheets.Warn, path: Path) -> Iterator[Item]:
-    """One item per row that is not blank, under the first such row, the header."""
+def _flat_tasks(
+    strict_columns: bool, warn: spreadsheets.Warn, size: int, path: Path
+) -> Iterator[Task]:
+    """The rows under the first row that is not blank, the header, ``size`` rows a task."""
     rows = (
         spreadsheets.xlsx_rows(path)
         if path.suffix.lower() == ".xlsx"
         else spreadsheets.csv_rows(path, warn)
     )
-    header = None
     for row in rows:
         if row.error is None and not row.undecodable and spreadsheets.is_blank(row.cells):
             continue
-        if header is None:
-            header = _header(row, path, strict_columns, warn)
-        else:
-            yield _flat_item(f"{path}:row {row.number}", header, row)
-    if header is None:
-        warn(f"{path}: the file holds no rows: nothing to assess")
+        header = _header(row, path, strict_columns, warn)
+        for batch in _batches(rows, size):
+            yield FlatRows(str(path), header, tuple(batch))
+        return
+    warn(f"{path}: the file holds no rows: nothing to assess")
 
 
 def _header(
@@ -203,6 +373,27 @@ _PR_SET_PDEATHSIG = 1  # from linux/prctl.h
 _SIGNALS = set(signal.Signals)
 
 
+class Outcome(NamedTuple):
+    """What became of one item: its summary row, its scorecard (JSON, if kept), or its error.
+
+    A tuple, with the row as values in the order of ``columns``: outcomes cross from the workers
+    by the thousand, and the main process does as little as it can for each.
+    """
+
+    label: str
+    values: tuple[object, ...]  # the summary row
+    columns: tuple[str, ...]  # the summary's columns (one tuple, shared by every outcome)
+    scorecard_json: str | None = None
+    error: str | None = None
+    exit_code: int = 0  # why it could not be assessed: 3 bad input, 4 engine, plugin or bug
+    portfolio: PortfolioCard | None = None  # what the portfolio report needs, if asked for
+
+    @property
+    def row(self) -> dict[str, object]:
+        """The summary row, by column."""
+        return dict(zip(self.columns, self.values, strict=True))
+
+
 @dataclass(frozen=True)
 class Assessor:
     """An engine, the policy to apply, and the summary columns: all a worker needs."""
@@ -210,7 +401,7 @@ class Assessor:
     options: BatchOptions
     engine: Engine
     policy: Policy | None
-    columns: list[str]
+    columns: tuple[str, ...]
 
     @classmethod
     def build(cls, options: BatchOptions) -> Assessor:
@@ -225,12 +416,12 @@ class Assessor:
         """An assessor using an engine already built (from the same options)."""
         policy = load_policy(options.policy, engine.rulesets) if options.policy else None
         columns = summary_columns([rs.id for rs in engine.rulesets], with_gate=policy is not None)
-        return cls(options, engine, policy, columns)
+        return cls(options, engine, policy, tuple(columns))
 
     def assess(self, item: Item) -> Outcome:
         """Load, validate and assess one item; whatever fails is this item's outcome alone."""
         try:
-            card = self._scorecard(item)
+            card = self._judge(*self._profile(item), item.label)
         except InputError as error:
             return self._failed(item, str(error), error.exit_code)
         except ScaleReadyError as error:  # the engine or a plugin failed on this item
@@ -246,27 +437,26 @@ class Assessor:
             else None
         )
         portfolio = portfolio_card(card) if self.options.keep_portfolio else None
-        row = summary_row(item.label, card, self.columns)
-        return Outcome(item.label, row, scorecard_json, portfolio=portfolio)
+        values = summary_values(item.label, card, self.columns)
+        return Outcome(item.label, values, self.columns, scorecard_json, portfolio=portfolio)
 
     def _failed(self, item: Item, reason: str, exit_code: int) -> Outcome:
-        row = summary_row(item.label, None, self.columns, reason)
-        return Outcome(item.label, row, error=reason, exit_code=exit_code)
+        values = summary_values(item.label, None, self.columns, reason)
+        return Outcome(item.label, values, self.columns, error=reason, exit_code=exit_code)
 
-    def _scorecard(self, item: Item) -> dict:
-        """The item's scorecard as plain data; validated only if it is kept whole."""
+    def _profile(self, item: Item) -> tuple[InnovationProfile, str]:
+        """The item's profile, validated, and the SHA-256 of its file or data."""
         if item.error:
             raise InputError(item.error)
         if item.path is not None:
-            profile, digest = load_profile_with_hash(item.path)
-        else:
-            data = (
-                item.data
-                if item.json_text is None
-                else _parse_json_line(item.label, item.json_text)
-            )
-            profile, digest = profile_from_data(data, source=item.label), data_sha256(data)
-        card = self.engine.assess_data(profile, source=item.label, profile_sha256=digest)
+            return load_profile_with_hash(item.path)
+        data = item.data if item.json_text is None else _parse_json_line(item.label, item.json_text)
+        profile = profile_from_data(data, source=item.label)  # refuses anything but a dict
+        return profile, data_sha256(data or {})
+
+    def _judge(self, profile: InnovationProfile, digest: str, label: str) -> dict:
+        """The scorecard as plain data, the policy applied: the one place calling the engine."""
+        card = self.engine.assess_data(profile, source=label, profile_sha256=digest)
         return self.policy.apply_to_data(card) if self.policy is not None else card
 
 
@@ -275,25 +465,32 @@ def _naming(label: str, reason: str) -> str:
     return reason if reason.startswith(label) else f"{label}: {reason}"
 
 
-def assess_all(items: Iterable[Item], assessor: Assessor, jobs: int) -> Iterator[Outcome]:
+def assess_all(
+    items: Iterable[Item] | Round, assessor: Assessor, jobs: int
+) -> Generator[Outcome, None, None]:
     """Outcomes in input order, items read only as they are needed; on several cores when the
     round is large enough to gain. Close it (or let it finish) to stop the workers."""
-    items = iter(items)
-    first = list(islice(items, INLINE_BELOW))
     size = CHUNK_OF_SCORECARDS if assessor.options.keep_scorecards else CHUNK
-    chunks = _chunks(chain(first, items), size)
-    if jobs <= 1 or len(first) < INLINE_BELOW:
-        for chunk in chunks:
-            yield from map(assessor.assess, chunk)
+    if isinstance(items, Round):
+        tasks = items.tasks(size)
+    else:
+        tasks = _gathered((Items((item,)) for item in items), size)
+    first = _first_items(tasks, INLINE_BELOW)
+    if jobs <= 1 or sum(task.size for task in first) < INLINE_BELOW:
+        for task in chain(first, tasks):
+            yield from map(assessor.assess, task.read())
         return
     with _Workers(assessor, jobs) as workers:
-        for outcomes in workers.assess(chunks):
+        for outcomes in workers.assess(chain(first, tasks)):
             yield from outcomes
 
 
-def _chunks(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
-    while chunk := list(islice(items, size)):
-        yield chunk
+def _first_items(tasks: Iterator[Task], count: int) -> list[Task]:
+    """The first tasks, up to the one that brings their items to ``count`` (or all of them)."""
+    first: list[Task] = []
+    while sum(task.size for task in first) < count and (task := next(tasks, None)) is not None:
+        first.append(task)
+    return first
 
 
 def default_jobs() -> int:
@@ -301,11 +498,11 @@ def default_jobs() -> int:
 
 
 class _Workers:
-    """Worker processes, each with its own engine, each holding up to WORKER_QUEUE chunks.
+    """Worker processes, each with its own engine, each holding up to WORKER_QUEUE tasks.
 
-    Results come back in input order, with at most CHUNKS_AHEAD chunks per worker out. A worker
+    Results come back in input order, with at most CHUNKS_AHEAD tasks per worker out. A worker
     that dies (a crash in native code, a plugin's os._exit, the OOM killer) costs only the item
-    that killed it: its chunks are assessed again one item at a time in a fresh worker. On an
+    that killed it: its tasks are assessed again one item at a time in a fresh worker. On an
     interrupt the workers are killed at once; they also end if this process is killed.
     """
 
@@ -320,9 +517,9 @@ class _Workers:
         for worker in self._workers:
             worker.stop(kill=kind is not None)
 
-    def assess(self, chunks: Iterator[list[Item]]) -> Iterator[list[Outcome]]:
+    def assess(self, tasks: Iterator[Task]) -> Iterator[list[Outcome]]:
         finished: dict[int, list[Outcome]] = {}
-        queue = _ChunkQueue(chunks, limit=len(self._workers) * CHUNKS_AHEAD)
+        queue = _TaskQueue(tasks, limit=len(self._workers) * CHUNKS_AHEAD)
         while True:
             self._feed(queue)
             if not any(worker.tasks for worker in self._workers):
@@ -334,8 +531,8 @@ class _Workers:
                 yield finished.pop(queue.next_out)
                 queue.next_out += 1
 
-    def _feed(self, queue: _ChunkQueue) -> None:
-        """Give chunks to the workers holding fewest, up to WORKER_QUEUE each."""
+    def _feed(self, queue: _TaskQueue) -> None:
+        """Give tasks to the workers holding fewest, up to WORKER_QUEUE each."""
         while queue.ready():
             worker = min(self._workers, key=lambda w: len(w.tasks))
             if len(worker.tasks) >= WORKER_QUEUE:
@@ -343,45 +540,49 @@ class _Workers:
             worker.send(*queue.take())
 
     def _replies(self) -> Iterator[tuple[int, list[Outcome]]]:
-        """The replies of the workers that are done; a dead worker's chunks, item by item."""
+        """The replies of the workers that are done; a dead worker's tasks, item by item."""
         busy = {worker.connection: worker for worker in self._workers if worker.tasks}
         for connection in wait(list(busy)):
-            worker = busy[connection]
+            worker = busy[connection]  # type: ignore[index]  # wait() gives back what it was given
             try:
                 yield worker.tasks[0][0], worker.receive()
             except (EOFError, OSError):
                 worker.stop(kill=True)
                 self._workers[self._workers.index(worker)] = _Worker(self._options)
-                for index, chunk in worker.tasks:
-                    yield index, _one_by_one(chunk, self._options, self._columns)
+                for index, task in worker.tasks:
+                    yield index, _one_by_one(task, self._options, self._columns)
 
 
-class _ChunkQueue:
-    """Chunks to send, numbered; one is read ahead, and no more than ``limit`` are out at once."""
+class _TaskQueue:
+    """Tasks to send, numbered; one is read ahead, and no more than ``limit`` are out at once."""
 
-    def __init__(self, chunks: Iterator[list[Item]], limit: int) -> None:
-        self._chunks, self._limit = chunks, limit
-        self._next: list[Item] | None = next(chunks, None)
+    def __init__(self, tasks: Iterator[Task], limit: int) -> None:
+        self._tasks, self._limit = tasks, limit
+        self._next: Task | None = next(tasks, None)
         self.sent = self.next_out = 0
 
     def ready(self) -> bool:
         return self._next is not None and self.sent - self.next_out < self._limit
 
-    def take(self) -> tuple[int, list[Item]]:
+    def take(self) -> tuple[int, Task]:
+        assert self._next is not None  # the caller asked ready() first
         taken = (self.sent, self._next)
         self.sent += 1
-        self._next = next(self._chunks, None)
+        self._next = next(self._tasks, None)
         return taken
 
 
-def _one_by_one(chunk: Sequence[Item], options: BatchOptions, columns: list[str]) -> list[Outcome]:
-    """A chunk whose worker died, each item alone in a worker: only the culprit is lost."""
-    outcomes = []
+def _one_by_one(task: Task, options: BatchOptions, columns: tuple[str, ...]) -> list[Outcome]:
+    """A task whose worker died, each item alone in a worker: only the culprit is lost.
+
+    Its items are read here (this is rare), and each is sent as a task of its own.
+    """
+    outcomes: list[Outcome] = []
     worker = _Worker(options)
     try:
-        for item in chunk:
+        for item in task.read():
             try:
-                worker.send(0, [item])
+                worker.send(0, Items((item,)))
                 outcomes += worker.receive()
             except (EOFError, OSError):
                 died = worker.stop(kill=True)
@@ -392,29 +593,29 @@ def _one_by_one(chunk: Sequence[Item], options: BatchOptions, columns: list[str]
     return outcomes
 
 
-def _worker_died(item: Item, exit_code: int | None, columns: list[str]) -> Outcome:
+def _worker_died(item: Item, exit_code: int | None, columns: tuple[str, ...]) -> Outcome:
     how = f"exit code {exit_code}"
     if exit_code is not None and exit_code < 0:
         name = signal.Signals(-exit_code).name if -exit_code in _SIGNALS else -exit_code
         how = f"killed by signal {name}"
     reason = f"{item.label}: internal error: the worker process assessing it stopped ({how})"
-    row = summary_row(item.label, None, columns, reason)
-    return Outcome(item.label, row, error=reason, exit_code=ScaleReadyError.exit_code)
+    values = summary_values(item.label, None, columns, reason)
+    return Outcome(item.label, values, columns, error=reason, exit_code=ScaleReadyError.exit_code)
 
 
 class _Worker:
-    """One worker process and the pipe to it; ``tasks`` are the chunks it holds, in order."""
+    """One worker process and the pipe to it; ``tasks`` are the tasks it holds, in order."""
 
     def __init__(self, options: BatchOptions) -> None:
         self.connection, theirs = Pipe()
         self.process = Process(target=_work, args=(theirs, options, os.getpid()), daemon=True)
         self.process.start()
         theirs.close()
-        self.tasks: deque[tuple[int, list[Item]]] = deque()
+        self.tasks: deque[tuple[int, Task]] = deque()
 
-    def send(self, index: int, chunk: list[Item]) -> None:
-        self.tasks.append((index, chunk))
-        self.connection.send(chunk)
+    def send(self, index: int, task: Task) -> None:
+        self.tasks.append((index, task))
+        self.connection.send(task)
 
     def receive(self) -> list[Outcome]:
         reply = self.connection.recv()
@@ -436,37 +637,38 @@ class _Worker:
 
 
 def _work(connection: Connection, options: BatchOptions, parent: int) -> None:
-    """A worker's life: build the engine, then assess each chunk sent until the pipe closes."""
+    """A worker's life: build the engine, then read and assess each task sent until the pipe
+    closes."""
     _end_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the handler inherited from the parent
     try:
         assessor: Assessor | BaseException = Assessor.build(options)
-    except BaseException as error:  # sent back with the first chunk, raised in the main process
+    except BaseException as error:  # sent back with the first task, raised in the main process
         assessor = error
-    chunks: SimpleQueue[list[Item] | None] = SimpleQueue()
-    threading.Thread(target=_receive_chunks, args=(connection, chunks), daemon=True).start()
-    for chunk in iter(chunks.get, None):
-        connection.send(_assess_chunk(assessor, chunk))
+    tasks: SimpleQueue[Task | None] = SimpleQueue()
+    threading.Thread(target=_receive_tasks, args=(connection, tasks), daemon=True).start()
+    for task in iter(tasks.get, None):
+        connection.send(_assess_task(assessor, task))
 
 
-def _receive_chunks(connection: Connection, chunks: SimpleQueue) -> None:
-    """Take chunks off the pipe as they come: the main process never waits to send one (the
+def _receive_tasks(connection: Connection, tasks: SimpleQueue[Task | None]) -> None:
+    """Take tasks off the pipe as they come: the main process never waits to send one (the
     engine is used by the worker's main thread only; durable_rules is not thread-safe)."""
     try:
-        for chunk in iter(connection.recv, None):
-            chunks.put(chunk)
+        for task in iter(connection.recv, None):
+            tasks.put(task)
     except EOFError:
         pass
     finally:
-        chunks.put(None)
+        tasks.put(None)
 
 
-def _assess_chunk(assessor: Assessor | BaseException, chunk: list[Item]):
+def _assess_task(assessor: Assessor | BaseException, task: Task) -> list[Outcome] | BaseException:
     if isinstance(assessor, BaseException):
         return assessor
     try:
-        return [assessor.assess(item) for item in chunk]
+        return [assessor.assess(item) for item in task.read()]
     except BaseException as error:  # a plugin's KeyboardInterrupt or SystemExit: the caller's
         return error
 
@@ -602,7 +804,7 @@ class Portfolio:
         # portfolio_html reads these by the names a Scorecard has (it is typed for Scorecard)
         return portfolio_html(self.cards, title=title, errors=self.errors)  # type: ignore[arg-type]
 
-    def _once(self, value):
+    def _once(self, value: V) -> V:
         return self._kept.setdefault(value, value)
 
     def _compact(self, card: PortfolioCard) -> PortfolioCard:
@@ -628,6 +830,13 @@ def summary_columns(dimension_ids: Sequence[str], with_gate: bool) -> list[str]:
     columns += [f"{d}_{what}" for d in dimension_ids for what in ("score", "level")]
     columns += ["gate", "gate_reasons"] if with_gate else []
     return [*columns, "error"]
+
+
+def summary_values(
+    label: str, card: dict | None, columns: Sequence[str], error: str = ""
+) -> tuple[object, ...]:
+    """A summary row's values, in the order of the columns."""
+    return tuple(summary_row(label, card, columns, error).values())
 
 
 def summary_row(label: str, card: dict | None, columns: Sequence[str], error: str = "") -> dict:

@@ -40,12 +40,13 @@ import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any, BinaryIO, NamedTuple, TextIO
 from xml.etree.ElementTree import ParseError
 
 from scaleready.errors import ProfileError
+from scaleready.problems import did_you_mean
 from scaleready.profile import profile_fields
 
 # Limits (read when used, so a library user may change them; see docs/limits.md).
@@ -227,8 +228,9 @@ def _not_a_field(heading: str) -> _NotAColumn:
     field = near_miss(heading)
     if field is None:
         return _NotAColumn(heading, ignorable=True)
+    column = _numbered(field, heading)  # near_miss chose it; did_you_mean words it
     return _NotAColumn(
-        f"column {heading!r} is not a profile field; did you mean {_numbered(field, heading)!r}?"
+        f"column {heading!r} is not a profile field; {did_you_mean(column, [column])}"
     )
 
 
@@ -292,18 +294,18 @@ def _edits(a: str, b: str, limit: int) -> int:
 
 
 def _duplicates(columns: Sequence[Column | None]) -> list[str]:
-    first: dict[tuple, int] = {}
+    first: dict[tuple, tuple[int, Column]] = {}
     problems = []
     for index, column in enumerate(columns):
         if column is None:
             continue
         if column.steps in first:
-            other = first[column.steps]
+            other, earlier = first[column.steps]
             problems.append(
                 f"columns {column_letter(other)} and {column_letter(index)} are the same field "
-                f"({columns[other].header!r}, {column.header!r}); keep one"
+                f"({earlier.header!r}, {column.header!r}); keep one"
             )
-        first.setdefault(column.steps, index)
+        first.setdefault(column.steps, (index, column))
     return problems
 
 
@@ -345,7 +347,7 @@ def row_to_profile(header: Header, row: Row, source: str) -> dict:
         if row.undecodable and isinstance(cell, str) and _ESCAPED.search(cell):
             raise ProfileError(_undecodable(column.header, cell, row.undecodable), source=source)
         _place(data, column, _convert(cell, column, source), source)
-    return _lists_from_numbered_items(data)
+    return {key: _lists_from_numbered_items(value) for key, value in data.items()}
 
 
 def is_empty(cell: object) -> bool:
@@ -492,11 +494,11 @@ def _lists_from_numbered_items(node: object) -> object:
 # --- rows of a file --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One row of a file, numbered from 1, and its cells, or why it could not be read.
 
-    A JSONL line is a row of one cell.
+    A JSONL line is a row of one cell.  (A tuple: rows cross to worker processes by the
+    thousand.)
     """
 
     number: int
@@ -515,7 +517,9 @@ _ESCAPE = "scaleready.escape"
 _ESCAPED = re.compile("[\ud800-\udfff]")
 
 
-def _escape_undecodable(error: UnicodeDecodeError) -> tuple[str, int]:
+def _escape_undecodable(error: UnicodeError) -> tuple[str | bytes, int]:
+    if not isinstance(error, UnicodeDecodeError):  # only decoding names this handler
+        raise error
     bad = error.object[error.start : error.end]
     return "".join(chr(0xDC00 + byte) for byte in bad), error.end
 
@@ -620,18 +624,45 @@ def _unclosed_quote(lines: int) -> str:
 
 
 @contextlib.contextmanager
-def text_lines(path: Path, *, quote: str | None, windows_1252: bool) -> Iterator[TextLines]:
+def text_lines(
+    path: Path, *, quote: str | None, windows_1252: bool, start: int = 0, end: int | None = None
+) -> Iterator[TextLines]:
     """The file's lines; ``quote`` for CSV, ``windows_1252`` to allow the CSV fallback.
 
     CSV lines end at a line feed, a carriage return or both (old Macs wrote CR alone); JSON
     Lines end at a line feed only, as the JSON Lines format says (CR is whitespace in JSON).
+    ``start`` and ``end`` read only those bytes of a UTF-8 file, from a line's start to a line's
+    end.
     """
     with open(path, "rb") as raw:
         encoding = encoding_of(raw.read(4), windows_1252)
-        raw.seek(0)
+        if start:  # a byte-order mark only starts a file: one after a line feed is text
+            encoding = replace(encoding, codec="utf-8")
+        raw.seek(start)
+        source = raw if end is None else io.BufferedReader(_ByteRange(raw, end))
         newline = "" if quote else "\n"
-        with io.TextIOWrapper(raw, encoding.codec, errors=_ESCAPE, newline=newline) as stream:
+        with io.TextIOWrapper(source, encoding.codec, errors=_ESCAPE, newline=newline) as stream:
             yield TextLines(stream, encoding, quote)
+
+
+class _ByteRange(io.RawIOBase):
+    """A file's bytes from where it stands up to ``end``, read as a file of their own."""
+
+    def __init__(self, raw: BinaryIO, end: int) -> None:
+        self._raw, self._left = raw, end - raw.tell()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left <= 0:
+            return 0
+        data = self._raw.read(min(len(buffer), self._left))
+        if not data:
+            raise OSError(0, "the file is shorter than when the round was read: it changed")
+        buffer[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
 
 
 def _undecodable(heading: str, cell: str, encoding: str) -> str:
@@ -655,10 +686,11 @@ def csv_rows(path: Path, warn: Warn = ignore_warning) -> Iterator[Row]:
 
 
 def _records(
-    reader: Iterator[list[str]], lines: TextLines, windows_1252: list[int]
+    reader: Iterator[list[str]], lines: TextLines, windows_1252: list[int], first: int = 1
 ) -> Iterator[Row]:
-    """Rows from the reader, numbered; a row it cannot give is a row with its error."""
-    number = 0
+    """Rows from the reader, numbered from ``first``; a row it cannot give is a row with its
+    error."""
+    number = first - 1
     while True:
         try:
             cells, error = next(reader), None
@@ -676,11 +708,12 @@ def _records(
         yield Row(number, cells, error, undecodable)
 
 
-def jsonl_rows(path: Path) -> Iterator[Row]:
-    """Every line of a JSON Lines file as a row of one cell, numbered from 1."""
-    with text_lines(path, quote=None, windows_1252=False) as lines:
+def jsonl_rows(path: Path, start: int = 0, end: int | None = None, first: int = 1) -> Iterator[Row]:
+    """Every line of a JSON Lines file as a row of one cell, numbered from 1; or the lines in
+    bytes ``start`` to ``end`` (of a UTF-8 file), the first of them numbered ``first``."""
+    with text_lines(path, quote=None, windows_1252=False, start=start, end=end) as lines:
         # map, not a generator expression: it goes on after RowTooLong, a generator would end
-        yield from _records(map(_one_cell, lines), lines, [])
+        yield from _records(map(_one_cell, lines), lines, [], first)
 
 
 def _one_cell(line: str) -> list[str]:
