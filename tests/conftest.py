@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from scaleready.assessment.engine import Engine
+from scaleready.cli import cli
 from scaleready.language.ruleset import load_ruleset
 from scaleready.plugins import load_registry
 
@@ -26,6 +28,14 @@ SCALEREADY = Path(sys.executable).with_name("scaleready")
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+def invoke(runner: CliRunner, *args: object, env: Mapping[str, str] | None = None) -> Result:
+    """Run a command in this process, as `scaleready` runs it for a user (the same group
+    callback, error mapping and exit codes); an exception the CLI lets escape fails the test."""
+    return runner.invoke(
+        cli, [str(a) for a in args], env=env, prog_name="scaleready", catch_exceptions=False
+    )
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +55,7 @@ def engine(registry) -> Engine:
 
 
 def run_scaleready(
-    *args: str, env: dict | None = None, cwd: Path | None = None
+    *args: object, env: dict | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess:
     """Run the installed console script as a user would, in a real subprocess."""
     return subprocess.run(
