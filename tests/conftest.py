@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ BUILTIN_RULESETS = sorted(
     p for p in (REPO / "rulesets").glob("*.yaml") if not p.name.endswith(".tests.yaml")
 )
 LANGUAGE_RULESET = REPO / "tests" / "rulesets" / "language.yaml"
+PLUGINS = REPO / "tests" / "plugins"
 SCALEREADY = Path(sys.executable).with_name("scaleready")
 
 
@@ -52,6 +55,27 @@ def language_ruleset(registry):
 @pytest.fixture(scope="session")
 def engine(registry) -> Engine:
     return Engine(list(registry.rulesets.values()), registry.derived_facts, backend="durable_rules")
+
+
+@pytest.fixture(scope="session")
+def plugin_sites(tmp_path_factory) -> Iterator[Callable[..., dict[str, str]]]:
+    """PYTHONPATH that shows a subprocess the named packages of tests/plugins, each installed
+    for real once per session into a folder of its own (the test venv stays clean); removed
+    when the session ends."""
+    sites: dict[str, Path] = {}
+
+    def pythonpath(*packages: str) -> dict[str, str]:
+        for package in packages:
+            if package not in sites:
+                site = tmp_path_factory.mktemp(package)
+                pip("install", "--target", str(site), str(PLUGINS / package))
+                sites[package] = site
+        paths = [*(str(sites[p]) for p in packages), os.environ.get("PYTHONPATH")]
+        return {"PYTHONPATH": os.pathsep.join(filter(None, paths))}
+
+    yield pythonpath
+    for site in sites.values():
+        shutil.rmtree(site, ignore_errors=True)
 
 
 def run_scaleready(
