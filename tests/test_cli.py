@@ -15,6 +15,7 @@ CODE_CLUB = REPO / "examples" / "code-club.yaml"
 LOCAL = REPO / "examples" / "local-start.yaml"
 
 
+@pytest.mark.slow
 def test_assess_prints_a_readable_table_by_default():
     result = run_scaleready("assess", CODE_CLUB)
     assert result.returncode == 0, result.stderr

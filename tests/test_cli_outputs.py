@@ -102,6 +102,7 @@ def test_batch_refuses_two_outputs_naming_one_file(runner, tmp_path, first, seco
 # --- devices, FIFOs and /dev/stdout are written straight ----------------------------------------
 
 
+@pytest.mark.slow
 def test_an_output_through_proc_self_fd_goes_to_the_stream_and_the_link_stays(tmp_path):
     """What /dev/stdout is: a symlink to /proc/self/fd/1 (tested through a link of our own, so
     that a regression replaces a file in tmp_path rather than the machine's /dev/stdout)."""
@@ -114,6 +115,7 @@ def test_an_output_through_proc_self_fd_goes_to_the_stream_and_the_link_stays(tm
     assert files_in(tmp_path) == ["stdout"]
 
 
+@pytest.mark.slow
 def test_an_output_to_stdout_redirected_to_a_file_appends_to_it(tmp_path):
     stdout = tmp_path / "stdout"
     stdout.symlink_to("/proc/self/fd/1")
@@ -139,6 +141,7 @@ def read_fifo(fifo: Path, into: list[bytes]) -> threading.Thread:
     return reader
 
 
+@pytest.mark.slow
 def test_a_fifo_output_gets_the_content_and_stays_a_fifo(tmp_path):
     fifo = tmp_path / "cards.fifo"
     os.mkfifo(fifo)

@@ -21,6 +21,8 @@ CASES = sorted(CORPUS.rglob("*.yaml"))
 DEFAULT_SECONDS = 30
 DEFAULT_MEMORY_MIB = 600
 
+pytestmark = pytest.mark.slow  # every case runs the installed command in a subprocess
+
 
 def _write_files(folder: Path, files: dict) -> None:
     for name, recipe in (files or {}).items():

@@ -15,6 +15,8 @@ from tests.conftest import REPO, pip
 
 BUILTINS = ["contract_fit", "evidence", "partnership", "replicability"]
 
+pytestmark = pytest.mark.slow  # builds a wheel and installs it into fresh virtualenvs
+
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
