@@ -1,5 +1,5 @@
 """The example profiles: each loads, real ones are dated and sourced, synthetic ones say so, and
-each can be assessed by the installed command."""
+each can be assessed by the assess command."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def test_a_synthetic_example_says_so_in_its_summary(path):
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
-def test_every_example_is_assessed_by_the_installed_command(runner, path):
+def test_every_example_is_assessed_by_the_assess_command(runner, path):
     result = invoke(runner, "assess", path, "--format", "json")
     assert result.exit_code == 0, result.stderr
     card = json.loads(result.stdout)
