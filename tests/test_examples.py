@@ -67,7 +67,7 @@ def test_a_synthetic_example_says_so_in_its_summary(path):
     if name in {"local-start.yaml", "evidenced-misfit.yaml", "data-gaps.yaml"}:
         assert _is_synthetic(profile), f"{name}: a synthetic example says SYNTHETIC in its summary"
     if _is_synthetic(profile):
-        assert "not a real organisation" in profile.summary
+        assert "not a real organisation" in (profile.summary or "")
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)

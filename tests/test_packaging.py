@@ -85,11 +85,15 @@ def python_3_13() -> str | None:
     return None
 
 
-@pytest.mark.skipif(python_3_13() is None, reason="no Python 3.13 on this machine")
+PYTHON_3_13 = python_3_13()
+
+
+@pytest.mark.skipif(PYTHON_3_13 is None, reason="no Python 3.13 on this machine")
 def test_on_python_3_13_it_installs_without_durable_rules_and_uses_the_python_backend(
     wheel, tmp_path
 ):
-    bin_folder = fresh_install(python_3_13(), wheel, tmp_path / "venv")
+    assert PYTHON_3_13 is not None  # for the type checker: the test is skipped without it
+    bin_folder = fresh_install(PYTHON_3_13, wheel, tmp_path / "venv")
     card = assess_outside_the_checkout(bin_folder, tmp_path)
     assert card["provenance"]["backend"] == "python"
     assert sorted(d["id"] for d in card["dimensions"]) == BUILTINS
