@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from scaleready.assessment.engine import Engine
+from scaleready.cli import cli
 from scaleready.language.ruleset import load_ruleset
 from scaleready.plugins import load_registry
 
@@ -20,12 +24,21 @@ BUILTIN_RULESETS = sorted(
     p for p in (REPO / "rulesets").glob("*.yaml") if not p.name.endswith(".tests.yaml")
 )
 LANGUAGE_RULESET = REPO / "tests" / "rulesets" / "language.yaml"
+PLUGINS = REPO / "tests" / "plugins"
 SCALEREADY = Path(sys.executable).with_name("scaleready")
 
 
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+def invoke(runner: CliRunner, *args: object, env: Mapping[str, str] | None = None) -> Result:
+    """Run a command in this process, as `scaleready` runs it for a user (the same group
+    callback, error mapping and exit codes); an exception the CLI lets escape fails the test."""
+    return runner.invoke(
+        cli, [str(a) for a in args], env=env, prog_name="scaleready", catch_exceptions=False
+    )
 
 
 @pytest.fixture(scope="session")
@@ -44,8 +57,29 @@ def engine(registry) -> Engine:
     return Engine(list(registry.rulesets.values()), registry.derived_facts, backend="durable_rules")
 
 
+@pytest.fixture(scope="session")
+def plugin_sites(tmp_path_factory) -> Iterator[Callable[..., dict[str, str]]]:
+    """PYTHONPATH that shows a subprocess the named packages of tests/plugins, each installed
+    for real once per session into a folder of its own (the test venv stays clean); removed
+    when the session ends."""
+    sites: dict[str, Path] = {}
+
+    def pythonpath(*packages: str) -> dict[str, str]:
+        for package in packages:
+            if package not in sites:
+                site = tmp_path_factory.mktemp(package)
+                pip("install", "--target", str(site), str(PLUGINS / package))
+                sites[package] = site
+        paths = [*(str(sites[p]) for p in packages), os.environ.get("PYTHONPATH")]
+        return {"PYTHONPATH": os.pathsep.join(filter(None, paths))}
+
+    yield pythonpath
+    for site in sites.values():
+        shutil.rmtree(site, ignore_errors=True)
+
+
 def run_scaleready(
-    *args: str, env: dict | None = None, cwd: Path | None = None
+    *args: object, env: dict | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess:
     """Run the installed console script as a user would, in a real subprocess."""
     return subprocess.run(

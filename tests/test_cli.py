@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 import yaml
 
 from scaleready.cli import cli
-from tests.conftest import REPO, run_scaleready, write
+from tests.conftest import REPO, invoke, run_scaleready, write
 from tests.test_rules import HEADER, rule
 
 CODE_CLUB = REPO / "examples" / "code-club.yaml"
 LOCAL = REPO / "examples" / "local-start.yaml"
 
 
-def invoke(runner, *args):
-    return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-
+@pytest.mark.slow
 def test_assess_prints_a_readable_table_by_default():
     result = run_scaleready("assess", CODE_CLUB)
     assert result.returncode == 0, result.stderr
@@ -50,11 +46,11 @@ def test_assess_writes_every_format_whole_to_a_file(runner, tmp_path, output_for
         assert text.startswith("# Code Club") and "## Provenance" in text
 
 
-def test_json_output_is_byte_identical_when_the_clock_is_fixed(tmp_path):
-    env = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}
-    first = run_scaleready("assess", CODE_CLUB, "--format", "json", env=env)
-    second = run_scaleready("assess", CODE_CLUB, "--format", "json", env=env)
-    assert first.returncode == 0 and first.stdout == second.stdout
+def test_json_output_is_byte_identical_when_the_clock_is_fixed(runner):
+    env = {"SOURCE_DATE_EPOCH": "1767225600"}
+    first = invoke(runner, "assess", CODE_CLUB, "--format", "json", env=env)
+    second = invoke(runner, "assess", CODE_CLUB, "--format", "json", env=env)
+    assert first.exit_code == 0 and first.stdout == second.stdout
     card = json.loads(first.stdout)
     assert card["provenance"]["assessed_at"] == "2026-01-01T00:00:00Z"
     assert card["provenance"]["backend"] in ("durable_rules", "python")
@@ -73,22 +69,24 @@ BAD_PROFILES = {
 
 
 @pytest.mark.parametrize("case", BAD_PROFILES, ids=list(BAD_PROFILES))
-def test_a_bad_profile_exits_3_naming_the_file_and_the_line_or_field(tmp_path, case):
+def test_a_bad_profile_exits_3_naming_the_file_and_the_line_or_field(runner, tmp_path, case):
     text, expected = BAD_PROFILES[case]
     path = write(tmp_path / "bad.yaml", text)
-    result = run_scaleready("assess", path)
-    assert result.returncode == 3
+    result = invoke(runner, "assess", path)
+    assert result.exit_code == 3
     assert str(path) in result.stderr and expected in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
-def test_a_yaml_tag_that_would_construct_a_python_object_is_rejected_and_runs_nothing(tmp_path):
+def test_a_yaml_tag_that_would_construct_a_python_object_is_rejected_and_runs_nothing(
+    runner, tmp_path
+):
     marker = tmp_path / "pwned"
     path = write(
         tmp_path / "evil.yaml", f"name: !!python/object/apply:os.system ['touch {marker}']\n"
     )
-    result = run_scaleready("assess", path)
-    assert result.returncode == 3 and "line 1" in result.stderr and "not allowed" in result.stderr
+    result = invoke(runner, "assess", path)
+    assert result.exit_code == 3 and "line 1" in result.stderr and "not allowed" in result.stderr
     assert not marker.exists()
 
 
@@ -141,10 +139,12 @@ def test_explain_names_an_unknown_rule(runner):
     assert result.exit_code == 3 and "rule 'evidence.nope' does not exist" in result.stderr
 
 
-def test_rulesets_validate_rejects_a_condition_that_calls_a_function_naming_the_rule(tmp_path):
+def test_rulesets_validate_rejects_a_condition_that_calls_a_function_naming_the_rule(
+    runner, tmp_path
+):
     path = write(tmp_path / "evil.yaml", HEADER + rule("sneaky", '__import__("os").system("ls")'))
-    result = run_scaleready("rulesets", "validate", path)
-    assert result.returncode == 3
+    result = invoke(runner, "rulesets", "validate", path)
+    assert result.exit_code == 3
     assert "rule 'sneaky'" in result.stderr and "unknown function '__import__'" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -10,17 +10,18 @@ import threading
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from scaleready.report import outputs
-from tests.conftest import EXAMPLES, REPO, SCALEREADY, run_scaleready, write
+from tests.conftest import EXAMPLES, REPO, SCALEREADY, invoke, run_scaleready, write
 
 CODE_CLUB = REPO / "examples" / "code-club.yaml"
 LOCAL = REPO / "examples" / "local-start.yaml"
 POLICY = REPO / "examples" / "policies" / "scale-up-fund.yaml"
-FROZEN_CLOCK = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
+FROZEN_CLOCK = {"SOURCE_DATE_EPOCH": "1700000000"}
 
 
-def no_traceback(result: subprocess.CompletedProcess) -> bool:
+def no_traceback(result: subprocess.CompletedProcess | Result) -> bool:
     return "Traceback" not in result.stdout + result.stderr
 
 
@@ -31,58 +32,58 @@ def files_in(folder: Path) -> list[str]:
 # --- an output never overwrites an input, or another output -------------------------------------
 
 
-def test_assess_refuses_an_output_that_is_the_profile_it_reads(tmp_path):
+def test_assess_refuses_an_output_that_is_the_profile_it_reads(runner, tmp_path):
     profile = write(tmp_path / "code-club.yaml", CODE_CLUB.read_text(encoding="utf-8"))
-    result = run_scaleready("assess", profile, "--output", profile)
-    assert result.returncode == 2 and no_traceback(result)
+    result = invoke(runner, "assess", profile, "--output", profile)
+    assert result.exit_code == 2 and no_traceback(result)
     assert f"--output {profile} would overwrite the input {profile}" in result.stderr
     assert profile.read_text(encoding="utf-8") == CODE_CLUB.read_text(encoding="utf-8")
 
 
-def test_the_same_file_by_another_path_or_a_symlink_is_refused_too(tmp_path):
+def test_the_same_file_by_another_path_or_a_symlink_is_refused_too(runner, tmp_path):
     profile = write(tmp_path / "p" / "code-club.yaml", CODE_CLUB.read_text(encoding="utf-8"))
     (tmp_path / "link.yaml").symlink_to(profile)
     for target in (tmp_path / "p" / ".." / "p" / "code-club.yaml", tmp_path / "link.yaml"):
-        result = run_scaleready("assess", profile, "--output", target)
-        assert result.returncode == 2, result.stderr
+        result = invoke(runner, "assess", profile, "--output", target)
+        assert result.exit_code == 2, result.stderr
         assert "would overwrite the input" in result.stderr
     assert profile.read_text(encoding="utf-8") == CODE_CLUB.read_text(encoding="utf-8")
 
 
-def test_a_policy_or_rules_file_is_an_input_too(tmp_path):
+def test_a_policy_or_rules_file_is_an_input_too(runner, tmp_path):
     policy = write(tmp_path / "policy.yaml", POLICY.read_text(encoding="utf-8"))
-    result = run_scaleready("assess", CODE_CLUB, "--policy", policy, "--output", policy)
-    assert result.returncode == 2 and "would overwrite the input" in result.stderr
+    result = invoke(runner, "assess", CODE_CLUB, "--policy", policy, "--output", policy)
+    assert result.exit_code == 2 and "would overwrite the input" in result.stderr
     assert policy.read_text(encoding="utf-8") == POLICY.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("option", ["--summary", "--scorecards", "--report"])
-def test_batch_refuses_an_output_that_is_the_round_it_reads(tmp_path, option):
+def test_batch_refuses_an_output_that_is_the_round_it_reads(runner, tmp_path, option):
     lines = [json.dumps({"name": "One"}), json.dumps({"name": "Two"})]
     round_file = write(tmp_path / "round.jsonl", "\n".join(lines) + "\n")
     before = round_file.read_bytes()
-    result = run_scaleready("batch", round_file, option, round_file)
-    assert result.returncode == 2 and no_traceback(result)
+    result = invoke(runner, "batch", round_file, option, round_file)
+    assert result.exit_code == 2 and no_traceback(result)
     assert f"{option} {round_file} would overwrite the input {round_file}" in result.stderr
     assert round_file.read_bytes() == before
 
 
-def test_batch_refuses_an_output_over_a_profile_in_a_folder_it_reads(tmp_path):
+def test_batch_refuses_an_output_over_a_profile_in_a_folder_it_reads(runner, tmp_path):
     folder = tmp_path / "applications"
     for example in EXAMPLES[:2]:
         write(folder / example.name, example.read_text(encoding="utf-8"))
     target = folder / EXAMPLES[0].name
-    result = run_scaleready("batch", folder, "--summary", tmp_path / "s.csv", "--report", target)
-    assert result.returncode == 2 and "would overwrite the input" in result.stderr
+    result = invoke(runner, "batch", folder, "--summary", tmp_path / "s.csv", "--report", target)
+    assert result.exit_code == 2 and "would overwrite the input" in result.stderr
     assert target.read_bytes() == EXAMPLES[0].read_bytes()
     assert not (tmp_path / "s.csv").exists()
 
 
-def test_a_new_output_in_a_folder_it_reads_is_allowed(tmp_path):
+def test_a_new_output_in_a_folder_it_reads_is_allowed(runner, tmp_path):
     folder = tmp_path / "applications"
     write(folder / CODE_CLUB.name, CODE_CLUB.read_text(encoding="utf-8"))
-    result = run_scaleready("batch", folder, "--summary", folder / "summary.csv")
-    assert result.returncode == 0, result.stderr
+    result = invoke(runner, "batch", folder, "--summary", folder / "summary.csv")
+    assert result.exit_code == 0, result.stderr
     assert len((folder / "summary.csv").read_text(encoding="utf-8").splitlines()) == 2
 
 
@@ -90,10 +91,10 @@ def test_a_new_output_in_a_folder_it_reads_is_allowed(tmp_path):
     ("first", "second"),
     [("--summary", "--scorecards"), ("--summary", "--report"), ("--scorecards", "--report")],
 )
-def test_batch_refuses_two_outputs_naming_one_file(tmp_path, first, second):
+def test_batch_refuses_two_outputs_naming_one_file(runner, tmp_path, first, second):
     target = tmp_path / "out.jsonl"
-    result = run_scaleready("batch", CODE_CLUB, first, target, second, target)
-    assert result.returncode == 2 and no_traceback(result)
+    result = invoke(runner, "batch", CODE_CLUB, first, target, second, target)
+    assert result.exit_code == 2 and no_traceback(result)
     assert f"{first} and {second} both name {target}" in result.stderr
     assert not target.exists()
 
@@ -101,6 +102,7 @@ def test_batch_refuses_two_outputs_naming_one_file(tmp_path, first, second):
 # --- devices, FIFOs and /dev/stdout are written straight ----------------------------------------
 
 
+@pytest.mark.slow
 def test_an_output_through_proc_self_fd_goes_to_the_stream_and_the_link_stays(tmp_path):
     """What /dev/stdout is: a symlink to /proc/self/fd/1 (tested through a link of our own, so
     that a regression replaces a file in tmp_path rather than the machine's /dev/stdout)."""
@@ -113,6 +115,7 @@ def test_an_output_through_proc_self_fd_goes_to_the_stream_and_the_link_stays(tm
     assert files_in(tmp_path) == ["stdout"]
 
 
+@pytest.mark.slow
 def test_an_output_to_stdout_redirected_to_a_file_appends_to_it(tmp_path):
     stdout = tmp_path / "stdout"
     stdout.symlink_to("/proc/self/fd/1")
@@ -138,6 +141,7 @@ def read_fifo(fifo: Path, into: list[bytes]) -> threading.Thread:
     return reader
 
 
+@pytest.mark.slow
 def test_a_fifo_output_gets_the_content_and_stays_a_fifo(tmp_path):
     fifo = tmp_path / "cards.fifo"
     os.mkfifo(fifo)
@@ -153,16 +157,16 @@ def test_a_fifo_output_gets_the_content_and_stays_a_fifo(tmp_path):
     assert fifo.is_fifo()
 
 
-def test_a_batch_summary_into_a_fifo_alongside_files(tmp_path):
+def test_a_batch_summary_into_a_fifo_alongside_files(runner, tmp_path):
     fifo = tmp_path / "summary.fifo"
     os.mkfifo(fifo)
     received: list[bytes] = []
     reader = read_fifo(fifo, received)
-    result = run_scaleready(
-        "batch", *EXAMPLES, "--summary", tmp_path / "s.csv", "--scorecards", fifo
+    result = invoke(
+        runner, "batch", *EXAMPLES, "--summary", tmp_path / "s.csv", "--scorecards", fifo
     )
     reader.join(timeout=30)
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     assert len(received[0].decode().splitlines()) == len(EXAMPLES)
     assert fifo.is_fifo() and (tmp_path / "s.csv").is_file()
 
@@ -170,51 +174,51 @@ def test_a_batch_summary_into_a_fifo_alongside_files(tmp_path):
 # --- one HTML report per profile, even when file names repeat -----------------------------------
 
 
-def test_profiles_with_one_file_name_in_different_folders_get_a_report_each(tmp_path):
+def test_profiles_with_one_file_name_in_different_folders_get_a_report_each(runner, tmp_path):
     first = write(tmp_path / "a" / "x.yaml", CODE_CLUB.read_text(encoding="utf-8"))
     second = write(tmp_path / "b" / "x.yaml", LOCAL.read_text(encoding="utf-8"))
     other = write(tmp_path / "x-1.yaml", EXAMPLES[0].read_text(encoding="utf-8"))
     reports = tmp_path / "reports"
-    result = run_scaleready("assess", first, second, other, "--format", "html", "--output", reports)
-    assert result.returncode == 0, result.stderr
+    result = invoke(runner, "assess", first, second, other, "--format", "html", "--output", reports)
+    assert result.exit_code == 0, result.stderr
     assert files_in(reports) == ["x-1.html", "x-2.html", "x-3.html"]
     assert "Code Club" in (reports / "x-2.html").read_text(encoding="utf-8")
     assert "Walk and Talk Lewisham" in (reports / "x-3.html").read_text(encoding="utf-8")
     assert f"wrote {reports / 'x-2.html'}" in result.stderr
-    again = run_scaleready("assess", first, second, other, "--format", "html", "--output", reports)
+    again = invoke(runner, "assess", first, second, other, "--format", "html", "--output", reports)
     assert again.stderr == result.stderr  # the same names every time
 
 
-def test_several_html_reports_need_a_folder_before_any_work(tmp_path):
-    result = run_scaleready("assess", CODE_CLUB, LOCAL, "--format", "html")
-    assert result.returncode == 2 and "--output FOLDER" in result.stderr
+def test_several_html_reports_need_a_folder_before_any_work(runner, tmp_path):
+    result = invoke(runner, "assess", CODE_CLUB, LOCAL, "--format", "html")
+    assert result.exit_code == 2 and "--output FOLDER" in result.stderr
 
 
 # --- a target that cannot be written is named, with exit 2 --------------------------------------
 
 
-def test_a_target_under_a_file_is_named_with_exit_2(tmp_path):
+def test_a_target_under_a_file_is_named_with_exit_2(runner, tmp_path):
     target = tmp_path / "code-club.yaml" / "card.json"
     write(tmp_path / "code-club.yaml", CODE_CLUB.read_text(encoding="utf-8"))
-    result = run_scaleready("assess", CODE_CLUB, "--output", target)
-    assert result.returncode == 2 and no_traceback(result)
+    result = invoke(runner, "assess", CODE_CLUB, "--output", target)
+    assert result.exit_code == 2 and no_traceback(result)
     assert f"{target}: cannot write it" in result.stderr
     assert ".tmp" not in result.stderr and "internal error" not in result.stderr
 
 
-def test_a_target_that_is_a_folder_is_named_with_exit_2(tmp_path):
-    result = run_scaleready("assess", CODE_CLUB, "--output", tmp_path)
-    assert result.returncode == 2 and f"{tmp_path}: is a folder" in result.stderr
+def test_a_target_that_is_a_folder_is_named_with_exit_2(runner, tmp_path):
+    result = invoke(runner, "assess", CODE_CLUB, "--output", tmp_path)
+    assert result.exit_code == 2 and f"{tmp_path}: is a folder" in result.stderr
     assert files_in(tmp_path) == []
 
 
-def test_a_batch_output_that_cannot_be_written_is_named_before_any_work(tmp_path):
+def test_a_batch_output_that_cannot_be_written_is_named_before_any_work(runner, tmp_path):
     write(tmp_path / "file", "")
     target = tmp_path / "file" / "cards.jsonl"
-    result = run_scaleready(
-        "batch", *EXAMPLES, "--summary", tmp_path / "s.csv", "--scorecards", target
+    result = invoke(
+        runner, "batch", *EXAMPLES, "--summary", tmp_path / "s.csv", "--scorecards", target
     )
-    assert result.returncode == 2 and f"{target}: cannot write it" in result.stderr
+    assert result.exit_code == 2 and f"{target}: cannot write it" in result.stderr
     assert "assessed" not in result.stderr  # refused before the round was assessed
     assert files_in(tmp_path) == ["file"]
 
@@ -222,22 +226,22 @@ def test_a_batch_output_that_cannot_be_written_is_named_before_any_work(tmp_path
 # --- the outputs of a command are written whole, and together -----------------------------------
 
 
-def test_streamed_assess_output_is_the_same_bytes_as_before(tmp_path):
+def test_streamed_assess_output_is_the_same_bytes_as_before(runner, tmp_path):
     """JSON of several profiles is an array, of one profile an object, as it always was."""
-    several = run_scaleready("assess", *EXAMPLES, "--format", "json", env=FROZEN_CLOCK)
+    several = invoke(runner, "assess", *EXAMPLES, "--format", "json", env=FROZEN_CLOCK)
     cards = json.loads(several.stdout)
     assert several.stdout == json.dumps(cards, indent=2, ensure_ascii=False) + "\n"
-    one = run_scaleready("assess", EXAMPLES[0], "--format", "json", env=FROZEN_CLOCK)
+    one = invoke(runner, "assess", EXAMPLES[0], "--format", "json", env=FROZEN_CLOCK)
     assert json.loads(one.stdout) == cards[0]
-    tables = run_scaleready("assess", *EXAMPLES, env=FROZEN_CLOCK).stdout
-    singles = [run_scaleready("assess", p, env=FROZEN_CLOCK).stdout for p in EXAMPLES]
+    tables = invoke(runner, "assess", *EXAMPLES, env=FROZEN_CLOCK).stdout
+    singles = [invoke(runner, "assess", p, env=FROZEN_CLOCK).stdout for p in EXAMPLES]
     assert tables == "\n".join(singles)
 
 
-def test_nothing_is_written_when_every_profile_fails(tmp_path):
+def test_nothing_is_written_when_every_profile_fails(runner, tmp_path):
     bad = write(tmp_path / "bad.yaml", "name: [\n")
-    result = run_scaleready("assess", bad, "--output", tmp_path / "out.txt")
-    assert result.returncode == 3
+    result = invoke(runner, "assess", bad, "--output", tmp_path / "out.txt")
+    assert result.exit_code == 3
     assert files_in(tmp_path) == ["bad.yaml"]
 
 

@@ -13,13 +13,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, SCALEREADY, pip
+from tests.conftest import REPO, SCALEREADY
 from tests.hostile.generate import GENERATORS
 
 CORPUS = REPO / "tests" / "hostile"
 CASES = sorted(CORPUS.rglob("*.yaml"))
 DEFAULT_SECONDS = 30
 DEFAULT_MEMORY_MIB = 600
+
+pytestmark = pytest.mark.slow  # every case runs the installed command in a subprocess
 
 
 def _write_files(folder: Path, files: dict) -> None:
@@ -39,12 +41,6 @@ def _write_files(folder: Path, files: dict) -> None:
         else:
             parameters = {k: v for k, v in recipe.items() if k != "generate"}
             target.write_bytes(GENERATORS[recipe["generate"]](**parameters))
-
-
-def _install_plugins(site: Path, packages: list[str]) -> dict:
-    """Install the case's plugin packages (folders of tests/plugins/) into ``site``, for real."""
-    pip("install", "--target", str(site), *(str(REPO / "tests" / "plugins" / p) for p in packages))
-    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
 
 
 def _run(case: dict, folder: Path, plugins_env: dict) -> tuple[int, str, str, float]:
@@ -96,15 +92,13 @@ def _high_water_kib(pid: int) -> int:
 
 
 @pytest.mark.parametrize("case_file", CASES, ids=[str(p.relative_to(CORPUS)) for p in CASES])
-def test_hostile_input_ends_as_documented(case_file: Path, tmp_path: Path):
+def test_hostile_input_ends_as_documented(case_file: Path, tmp_path: Path, plugin_sites):
     case = yaml.safe_load(case_file.read_text(encoding="utf-8"))
     _write_files(tmp_path, case.get("files"))
-    site = tmp_path.with_name(f"{tmp_path.name}-plugins")  # outside the folder the case sees
-    plugins_env = _install_plugins(site, case["plugins"]) if case.get("plugins") else {}
-    try:
-        code, stdout, stderr, peak_mib = _run(case, tmp_path, plugins_env)
-    finally:
-        shutil.rmtree(site, ignore_errors=True)  # uninstalled: the next case starts clean
+    # each plugin package is installed for real once a session, outside the case's folder;
+    # a case sees only its own packages
+    plugins_env = plugin_sites(*case["plugins"]) if case.get("plugins") else {}
+    code, stdout, stderr, peak_mib = _run(case, tmp_path, plugins_env)
     assert code == case["exit"], f"exit {code}, expected {case['exit']}\n{stderr[-3000:]}"
     assert "Traceback" not in stdout + stderr, stderr[-3000:]
     for text in case.get("stderr") or []:

@@ -6,6 +6,7 @@ Each takes the case's parameters and returns the file's bytes.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import yaml
 
@@ -22,7 +23,7 @@ def repeat(text: str, times: int, before: str = "", after: str = "") -> bytes:
     return (before + text * times + after).encode()
 
 
-GENERATORS = {"deep_json_lines": deep_json_lines, "repeat": repeat}
+GENERATORS: dict[str, Callable[..., bytes]] = {"deep_json_lines": deep_json_lines, "repeat": repeat}
 
 
 def nested(depth: int, before: str = "", after: str = "", pair: str = "[]") -> bytes:
@@ -49,11 +50,14 @@ ROUND_HEADER = ["name", "organisation.yearly_income", "reach.sites", "model.deli
 
 
 def _round_rows(rows: int) -> list[list[object]]:
-    """``rows`` simple valid applications with accented names (numbered from row 2)."""
+    """The header and ``rows`` simple valid applications with accented names (from row 2)."""
     models = ["volunteer_led", "staff_led", "digital", "blended"]
     return [
-        [f"Café Ñandú {number}", 10_000 * number, number % 7 + 1, models[number % 4]]
-        for number in range(2, rows + 2)
+        [*ROUND_HEADER],
+        *(
+            [f"Café Ñandú {number}", 10_000 * number, number % 7 + 1, models[number % 4]]
+            for number in range(2, rows + 2)
+        ),
     ]
 
 
@@ -74,9 +78,9 @@ def round_csv(
     import io
 
     lines = []
-    for number, row in enumerate([ROUND_HEADER, *_round_rows(rows)], start=1):
+    for number, row in enumerate(_round_rows(rows), start=1):
         if number == long_cell_row:
-            row = [row[0] + " " + "x" * 140_000, *row[1:]]
+            row = [f"{row[0]} {'x' * 140_000}", *row[1:]]
         if number == extra_cells_row:
             row = [*row, "stray", "cells"]
         text = io.StringIO()
@@ -97,7 +101,7 @@ def round_xlsx(rows: int) -> bytes:
     from openpyxl import Workbook
 
     workbook = Workbook()  # not write_only: that leaves out the sheet's size, as Excel does not
-    for row in [ROUND_HEADER, *_round_rows(rows)]:
+    for row in _round_rows(rows):
         workbook.active.append(row)
     data = io.BytesIO()
     workbook.save(data)
@@ -209,7 +213,12 @@ def ruleset_with_rule(
     )
     body = {"id": "hostile_rule", "title": "t", "level": 1, "condition": text}
     body |= {"pass": "p", "fail": "f", "advice": "a", **(rule or {})}
-    document = {"id": "hostile", "title": "t", "version": "1.0.0", "summary": "s"}
+    document: dict[str, object] = {
+        "id": "hostile",
+        "title": "t",
+        "version": "1.0.0",
+        "summary": "s",
+    }
     document |= {**(ruleset or {}), "rules": [body]}
     return yaml.safe_dump(document, width=1_000_000, sort_keys=False).encode()
 
@@ -223,7 +232,12 @@ def ruleset_of_citing_rules(count: int, condition: str) -> bytes:
         for i in range(1, count)
     ]
     texts = {"title": "t", "level": 1, "pass": "p", "fail": "f", "advice": "a"}
-    document = {"id": "hostile", "title": "t", "version": "1.0.0", "summary": "s"}
+    document: dict[str, object] = {
+        "id": "hostile",
+        "title": "t",
+        "version": "1.0.0",
+        "summary": "s",
+    }
     document["rules"] = [rule | texts for rule in rules]
     return yaml.safe_dump(document, width=1_000_000, sort_keys=False).encode()
 
