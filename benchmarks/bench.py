@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scaleready.assessment.engine import create_engine
+from scaleready.assessment.build import create_engine
 from scaleready.profile import profile_from_data
 from scaleready.synthetic import synthetic_profiles
 

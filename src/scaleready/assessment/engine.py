@@ -5,12 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache, partial
 
 from scaleready import __version__
+from scaleready.assessment.gaps import GapFinder, missing_data
+from scaleready.assessment.programs import (
+    choose_backend,
+    durable_program,
+    evaluate_outcomes,
+    rule_key,
+)
 from scaleready.assessment.scorecard import Scorecard
 from scaleready.assessment.scoring import (
     Judgement,
@@ -18,20 +24,11 @@ from scaleready.assessment.scoring import (
     overall_verdict,
     score_dimension,
 )
-from scaleready.errors import EngineError, InputError, SettingError
-from scaleready.language import durable
-from scaleready.language.evaluate import MISSING, Context, Step, lookup, truth
-from scaleready.language.ruleset import Rule, Ruleset, profile_fields
-from scaleready.plugins import (
-    DerivedFact,
-    Registry,
-    add_ruleset_files,
-    compute_derived_facts,
-    load_registry,
-)
+from scaleready.errors import InputError, SettingError
+from scaleready.language.evaluate import Context, Step, truth
+from scaleready.language.ruleset import Rule, Ruleset
+from scaleready.plugins import DerivedFact, compute_derived_facts
 from scaleready.profile import InnovationProfile
-
-BACKENDS = ("auto", "durable_rules", "python")
 
 
 @dataclass
@@ -66,24 +63,10 @@ class Engine:
         self._needed_facts = sorted(
             {name for rs in self.rulesets for rule in rs.rules for name in rule.derived}
         )
-        self.backend = _choose_backend(backend)
+        self.backend = choose_backend(backend)
         self._program = None
         if self.backend == "durable_rules":
-            self._program = durable.DurableProgram(
-                self._rules_to_run(), reference=partial(evaluate_outcomes, self.rulesets)
-            )
-
-    def _rules_to_run(self) -> list[durable.RuleToRun]:
-        def citer(ruleset: Ruleset):
-            return lambda rule_id: (ruleset.rule(rule_id).condition, ruleset.rule(rule_id).applies)
-
-        return [
-            durable.RuleToRun(
-                _key(rs, rule), rule.condition, rule.applies, citer(rs), _alternatives(rule)
-            )
-            for rs in self.rulesets
-            for rule in rs.rules
-        ]
+            self._program = durable_program(self.rulesets)
 
     def assess(
         self,
@@ -114,7 +97,7 @@ class Engine:
             self.derived_facts, self._needed_facts, profile
         )
         outcomes = self._outcomes(data, Context(data, derived))
-        gaps = _GapFinder(data)
+        gaps = GapFinder(data)
         dimensions = [
             score_dimension(rs, self._judgements(rs, outcomes, gaps, derived, failed_facts))
             for rs in self.rulesets
@@ -145,25 +128,14 @@ class Engine:
             if error:
                 judgements[rule.id] = Judgement("error", error=error)
                 continue
-            outcome = outcomes.get(_key(ruleset, rule), "unknown")
+            outcome = outcomes.get(rule_key(ruleset, rule), "unknown")
             missing = (
-                self._missing_data(ruleset, rule, gaps, derived) if outcome == "unknown" else ()
+                missing_data(ruleset, rule, gaps, derived, self.derived_facts)
+                if outcome == "unknown"
+                else ()
             )
             judgements[rule.id] = Judgement(outcome, missing)
         return judgements
-
-    def _missing_data(
-        self, ruleset: Ruleset, rule: Rule, gaps: _GapFinder, derived: Mapping
-    ) -> tuple[str, ...]:
-        """Profile fields a rule (or a derived fact or rule it reads) needs and lacks."""
-        missing = {gap for path in rule.fields for gap in gaps.of(path)}
-        for name in rule.derived:
-            if name not in derived:
-                inputs = {gap for path in self.derived_facts[name].inputs for gap in gaps.of(path)}
-                missing |= inputs or {f"derived.{name}"}
-        for cited in rule.depends_on:
-            missing |= set(self._missing_data(ruleset, ruleset.rule(cited), gaps, derived))
-        return tuple(sorted(missing))
 
     def _provenance(
         self, data: dict, profile_sha256: str | None, assessed_at: datetime | None
@@ -199,7 +171,7 @@ class Engine:
             (rs, rule) for rs, rule_id in candidates for rule in rs.rules if rule.id == rule_id
         ]
         if len(found) != 1:
-            known = ", ".join(_key(rs, rule, ".") for rs in self.rulesets for rule in rs.rules)
+            known = ", ".join(rule_key(rs, rule, ".") for rs in self.rulesets for rule in rs.rules)
             reason = "is ambiguous; name it as ruleset.rule" if found else "does not exist"
             raise InputError(f"rule {rule_ref!r} {reason}; rules: {known}")
         return found[0]
@@ -212,10 +184,10 @@ class Engine:
             self.derived_facts, self._needed_facts, profile
         )
         outcomes = evaluate_outcomes([ruleset], Context(data, derived))
-        judgement = self._judgements(ruleset, outcomes, _GapFinder(data), derived, failed_facts)[
+        judgement = self._judgements(ruleset, outcomes, GapFinder(data), derived, failed_facts)[
             rule.id
         ]
-        cited = {r.id: outcomes.get(_key(ruleset, r), "unknown") for r in ruleset.rules}
+        cited = {r.id: outcomes.get(rule_key(ruleset, r), "unknown") for r in ruleset.rules}
         steps = {}
         for name, condition in (("applies", rule.applies), ("condition", rule.condition)):
             trace: list[Step] = []
@@ -240,38 +212,6 @@ def data_sha256(data: Mapping) -> str:
     ).hexdigest()
 
 
-def evaluate_outcomes(rulesets: Iterable[Ruleset], context: Context) -> dict[str, str]:
-    """Outcome per rule key, by the plain-Python evaluator (the reference semantics)."""
-    outcomes: dict[str, str] = {}
-    for ruleset in rulesets:
-        local: dict[str, str] = {}
-        scoped = Context(context.profile, context.derived, local.__getitem__)
-        for rule in ruleset.evaluation_order:
-            applies = True if rule.applies is None else truth(rule.applies, context.profile, scoped)
-            holds = truth(rule.condition, context.profile, scoped) if applies else None
-            local[rule.id] = decide(applies, holds)
-        outcomes.update({f"{ruleset.id}/{rule_id}": outcome for rule_id, outcome in local.items()})
-    return {key: outcome for key, outcome in outcomes.items() if outcome != "unknown"}
-
-
-def decide(applies: bool | None, holds: bool | None) -> str:
-    """A rule's outcome from whether it applies and whether its condition holds."""
-    if applies is False:
-        return "not_applicable"
-    if applies is None or holds is None:
-        return "unknown"
-    return "pass" if holds else "fail"
-
-
-def _alternatives(rule: Rule) -> int:
-    """Branches a rule's outcomes can put on durable_rules' match stack (measured at load)."""
-    return rule.size.alternatives() if rule.size is not None else 2
-
-
-def _key(ruleset: Ruleset, rule: Rule, separator: str = "/") -> str:
-    return f"{ruleset.id}{separator}{rule.id}"
-
-
 def _error_of(
     rule: Rule, judgements: Mapping[str, Judgement], failed_facts: Mapping[str, str]
 ) -> str | None:
@@ -283,62 +223,6 @@ def _error_of(
         if judgements[cited].outcome == "error":
             return f"it depends on rule {cited!r}, which could not be assessed"
     return None
-
-
-class _GapFinder:
-    """The missing-data labels of field paths in one profile, each worked out once."""
-
-    def __init__(self, data: Mapping) -> None:
-        self.data = data
-        self.found: dict[str, list[str]] = {}
-
-    def of(self, path: str) -> list[str]:
-        if path not in self.found:
-            self.found[path] = missing_paths(self.data, path)
-        return self.found[path]
-
-
-def missing_paths(data: Mapping, path: str) -> list[str]:
-    """The ways ``path`` is missing from the profile, e.g. ``evidence.evaluations[].design``."""
-    in_list, keys, label = _plan(path)
-    if in_list is None:
-        return [label] if lookup(data, keys) is MISSING else []
-    outer = missing_paths(data, in_list)
-    if outer:
-        return outer
-    return (
-        [label] if any(lookup(item, keys) is MISSING for item in _items_of(data, in_list)) else []
-    )
-
-
-@cache
-def _plan(path: str) -> tuple[str | None, tuple[str, ...], str]:
-    """A field's enclosing list, its keys below that list's items (or the root), its gap label."""
-    info = profile_fields()[path]
-    if info.in_list is None:
-        return None, tuple(path.split(".")), path
-    relative = path[len(info.in_list) + 1 :]
-    return info.in_list, tuple(relative.split(".")), f"{_plan(info.in_list)[2]}[].{relative}"
-
-
-def _items_of(data: Mapping, list_path: str) -> list[Mapping]:
-    in_list, keys, _ = _plan(list_path)
-    scopes = [data] if in_list is None else _items_of(data, in_list)
-    found: list[Mapping] = []
-    for scope in scopes:
-        value = lookup(scope, keys)
-        found.extend(value if value is not MISSING else ())
-    return found
-
-
-def _choose_backend(requested: str) -> str:
-    if requested not in BACKENDS:
-        raise InputError(f"unknown backend {requested!r}; choose one of {', '.join(BACKENDS)}")
-    if requested == "auto":
-        return "durable_rules" if durable.AVAILABLE else "python"
-    if requested == "durable_rules" and not durable.AVAILABLE:
-        raise EngineError("durable_rules cannot be imported on this Python; use --backend python")
-    return requested
 
 
 def _timestamp(assessed_at: datetime | None) -> str:
@@ -363,28 +247,3 @@ def fixed_clock() -> datetime | None:
             "1970-01-01 UTC (as `date +%s` prints them), e.g. SOURCE_DATE_EPOCH=1700000000",
             source="SOURCE_DATE_EPOCH",
         ) from None
-
-
-def create_engine(
-    rulesets: Sequence[str] = (),
-    *,
-    rule_files: Sequence[str] = (),
-    plugins: Iterable[object] = (),
-    load_entry_points: bool | None = None,
-    backend: str = "auto",
-    strict_plugins: bool = False,
-) -> tuple[Engine, Registry]:
-    """An engine over the installed (and given) plugins' rulesets, or just ``rulesets``."""
-    registry = load_registry(plugins, load_entry_points=load_entry_points)
-    if strict_plugins and registry.problems:
-        raise registry.problems[0]
-    add_ruleset_files(registry, rule_files)
-    chosen = list(rulesets) or sorted(registry.rulesets)
-    unknown = [name for name in chosen if name not in registry.rulesets]
-    if unknown:
-        known = ", ".join(sorted(registry.rulesets)) or "none installed"
-        raise InputError(f"unknown ruleset {unknown[0]!r}; available: {known}")
-    engine = Engine(
-        [registry.rulesets[name] for name in chosen], registry.derived_facts, backend=backend
-    )
-    return engine, registry

@@ -25,7 +25,8 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import NamedTuple
 
-from scaleready.assessment.engine import Engine, create_engine, data_sha256
+from scaleready.assessment.build import create_engine
+from scaleready.assessment.engine import Engine, data_sha256
 from scaleready.assessment.policy import Policy, load_policy
 from scaleready.assessment.scorecard import Scorecard
 from scaleready.documents import SUFFIXES

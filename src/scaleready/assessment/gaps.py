@@ -1,0 +1,74 @@
+"""Data gaps: which profile fields a rule left unknown needs and the profile lacks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+
+from scaleready.language.evaluate import MISSING, lookup
+from scaleready.language.ruleset import Rule, Ruleset, profile_fields
+from scaleready.plugins import DerivedFact
+
+
+class GapFinder:
+    """The missing-data labels of field paths in one profile, each worked out once."""
+
+    def __init__(self, data: Mapping) -> None:
+        self.data = data
+        self.found: dict[str, list[str]] = {}
+
+    def of(self, path: str) -> list[str]:
+        if path not in self.found:
+            self.found[path] = missing_paths(self.data, path)
+        return self.found[path]
+
+
+def missing_data(
+    ruleset: Ruleset,
+    rule: Rule,
+    gaps: GapFinder,
+    derived: Mapping,
+    derived_facts: Mapping[str, DerivedFact],
+) -> tuple[str, ...]:
+    """Profile fields a rule (or a derived fact or rule it reads) needs and lacks."""
+    missing = {gap for path in rule.fields for gap in gaps.of(path)}
+    for name in rule.derived:
+        if name not in derived:
+            inputs = {gap for path in derived_facts[name].inputs for gap in gaps.of(path)}
+            missing |= inputs or {f"derived.{name}"}
+    for cited in rule.depends_on:
+        missing |= set(missing_data(ruleset, ruleset.rule(cited), gaps, derived, derived_facts))
+    return tuple(sorted(missing))
+
+
+def missing_paths(data: Mapping, path: str) -> list[str]:
+    """The ways ``path`` is missing from the profile, e.g. ``evidence.evaluations[].design``."""
+    in_list, keys, label = _plan(path)
+    if in_list is None:
+        return [label] if lookup(data, keys) is MISSING else []
+    outer = missing_paths(data, in_list)
+    if outer:
+        return outer
+    return (
+        [label] if any(lookup(item, keys) is MISSING for item in _items_of(data, in_list)) else []
+    )
+
+
+@cache
+def _plan(path: str) -> tuple[str | None, tuple[str, ...], str]:
+    """A field's enclosing list, its keys below that list's items (or the root), its gap label."""
+    info = profile_fields()[path]
+    if info.in_list is None:
+        return None, tuple(path.split(".")), path
+    relative = path[len(info.in_list) + 1 :]
+    return info.in_list, tuple(relative.split(".")), f"{_plan(info.in_list)[2]}[].{relative}"
+
+
+def _items_of(data: Mapping, list_path: str) -> list[Mapping]:
+    in_list, keys, _ = _plan(list_path)
+    scopes = [data] if in_list is None else _items_of(data, in_list)
+    found: list[Mapping] = []
+    for scope in scopes:
+        value = lookup(scope, keys)
+        found.extend(value if value is not MISSING else ())
+    return found
