@@ -10,23 +10,29 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from scaleready import __version__
-from scaleready.assessment.gaps import GapFinder, missing_data
-from scaleready.assessment.programs import (
-    choose_backend,
-    durable_program,
-    evaluate_outcomes,
-    rule_key,
+from scaleready.assessment.gaps import GapFinder, RuleNeeds
+from scaleready.assessment.policy import Policy
+from scaleready.assessment.programs import PythonProgram, choose_backend, program_for, rule_key
+from scaleready.assessment.scorecard import (
+    SCHEMA_VERSION,
+    Backend,
+    DimensionData,
+    ProvenanceData,
+    RulesetProvenanceData,
+    Scorecard,
+    ScorecardData,
+    scorecard_of,
 )
-from scaleready.assessment.scorecard import Scorecard
 from scaleready.assessment.scoring import (
+    DimensionPlan,
     Judgement,
     ordered_next_steps,
     overall_verdict,
-    score_dimension,
 )
 from scaleready.errors import InputError, SettingError
 from scaleready.language.evaluate import Context, Step, truth
 from scaleready.language.ruleset import Rule, Ruleset
+from scaleready.outcome import Outcome
 from scaleready.plugins import DerivedFact, compute_derived_facts
 from scaleready.profile import InnovationProfile
 
@@ -37,7 +43,7 @@ class Explanation:
 
     ruleset: str
     rule: Rule
-    outcome: str
+    outcome: Outcome
     applies_steps: list[Step]
     condition_steps: list[Step]
     missing: tuple[str, ...]
@@ -63,47 +69,58 @@ class Engine:
         self._needed_facts = sorted(
             {name for rs in self.rulesets for rule in rs.rules for name in rule.derived}
         )
-        self.backend = choose_backend(backend)
-        self._program = None
-        if self.backend == "durable_rules":
-            self._program = durable_program(self.rulesets)
+        self.backend: Backend = choose_backend(backend)
+        self._program = program_for(self.backend, self.rulesets)
+        self._judging = [_Judging(ruleset) for ruleset in self.rulesets]
+        self._rulesets_used: list[RulesetProvenanceData] = [
+            {"id": rs.id, "version": rs.version, "sha256": rs.sha256} for rs in self.rulesets
+        ]
 
     def assess(
         self,
         profile: InnovationProfile,
         *,
+        policy: Policy | None = None,
         source: str | None = None,
         profile_sha256: str | None = None,
         assessed_at: datetime | None = None,
     ) -> Scorecard:
-        """Assess one profile; the scorecard is identical for identical input and clock."""
-        return Scorecard.model_validate(
-            self.assess_data(
-                profile, source=source, profile_sha256=profile_sha256, assessed_at=assessed_at
+        """Assess one profile, and apply the policy; identical for identical input and clock."""
+        return scorecard_of(
+            self.assess_raw(
+                profile,
+                policy=policy,
+                source=source,
+                profile_sha256=profile_sha256,
+                assessed_at=assessed_at,
             )
         )
 
-    def assess_data(
+    def assess_raw(
         self,
         profile: InnovationProfile,
         *,
+        policy: Policy | None = None,
         source: str | None = None,
         profile_sha256: str | None = None,
         assessed_at: datetime | None = None,
-    ) -> dict:
-        """The scorecard as plain data, not yet validated: for batches that only need a summary."""
+    ) -> ScorecardData:
+        """``assess``, its scorecard as typed plain data, not validated: for rounds of thousands.
+
+        The building block of ``assess`` and of ``rounds.batch``, which only summarise most
+        scorecards and write the rest as JSON (``scorecard.dump_json``); embedders want
+        ``assess``.
+        """
         data = profile.model_dump(mode="json", exclude_none=True)
         derived, failed_facts = compute_derived_facts(
             self.derived_facts, self._needed_facts, profile
         )
-        outcomes = self._outcomes(data, Context(data, derived))
-        gaps = GapFinder(data)
-        dimensions = [
-            score_dimension(rs, self._judgements(rs, outcomes, gaps, derived, failed_facts))
-            for rs in self.rulesets
-        ]
+        outcomes = self._program.run(data, Context(data, derived))
+        found = _Found(GapFinder(data), derived, failed_facts, self.derived_facts)
+        dimensions = [judging.dimension(outcomes, found) for judging in self._judging]
         overall = overall_verdict(dimensions)
-        return {
+        card: ScorecardData = {
+            "schema_version": SCHEMA_VERSION,
             "profile": {
                 "name": profile.name,
                 "source": source,
@@ -112,34 +129,16 @@ class Engine:
             "overall": overall,
             "dimensions": dimensions,
             "next_steps": ordered_next_steps(dimensions, overall["bottleneck"]),
+            "gate": None,
             "provenance": self._provenance(data, profile_sha256, assessed_at),
         }
-
-    def _outcomes(self, data: dict, context: Context) -> dict[str, str]:
-        """Outcome per rule key from the chosen backend; keys it leaves out are unknown."""
-        if self._program is not None:
-            return self._program.run(data, context)
-        return evaluate_outcomes(self.rulesets, context)
-
-    def _judgements(self, ruleset, outcomes, gaps, derived, failed_facts) -> dict[str, Judgement]:
-        judgements: dict[str, Judgement] = {}
-        for rule in ruleset.evaluation_order:
-            error = _error_of(rule, judgements, failed_facts)
-            if error:
-                judgements[rule.id] = Judgement("error", error=error)
-                continue
-            outcome = outcomes.get(rule_key(ruleset, rule), "unknown")
-            missing = (
-                missing_data(ruleset, rule, gaps, derived, self.derived_facts)
-                if outcome == "unknown"
-                else ()
-            )
-            judgements[rule.id] = Judgement(outcome, missing)
-        return judgements
+        if policy is not None:
+            policy.apply(card)
+        return card
 
     def _provenance(
         self, data: dict, profile_sha256: str | None, assessed_at: datetime | None
-    ) -> dict:
+    ) -> ProvenanceData:
         if profile_sha256 is None:
             profile_sha256 = data_sha256(data)
         return {
@@ -147,9 +146,7 @@ class Engine:
             "backend": self.backend,
             "assessed_at": _timestamp(assessed_at),
             "profile_sha256": profile_sha256,
-            "rulesets": [
-                {"id": rs.id, "version": rs.version, "sha256": rs.sha256} for rs in self.rulesets
-            ],
+            "rulesets": [used.copy() for used in self._rulesets_used],
         }
 
     def ruleset(self, ruleset_id: str) -> Ruleset:
@@ -183,11 +180,10 @@ class Engine:
         derived, failed_facts = compute_derived_facts(
             self.derived_facts, self._needed_facts, profile
         )
-        outcomes = evaluate_outcomes([ruleset], Context(data, derived))
-        judgement = self._judgements(ruleset, outcomes, GapFinder(data), derived, failed_facts)[
-            rule.id
-        ]
-        cited = {r.id: outcomes.get(rule_key(ruleset, r), "unknown") for r in ruleset.rules}
+        outcomes = PythonProgram([ruleset]).run(data, Context(data, derived))
+        found = _Found(GapFinder(data), derived, failed_facts, self.derived_facts)
+        judgement = _Judging(ruleset).judgements(outcomes, found)[rule.id]
+        cited = {r.id: outcomes.get(rule_key(ruleset, r), Outcome.UNKNOWN) for r in ruleset.rules}
         steps = {}
         for name, condition in (("applies", rule.applies), ("condition", rule.condition)):
             trace: list[Step] = []
@@ -205,6 +201,49 @@ class Engine:
         )
 
 
+@dataclass(frozen=True)
+class _Found:
+    """What judging one profile reads besides the outcomes: its gaps and derived facts."""
+
+    gaps: GapFinder
+    derived: Mapping[str, object]
+    failed_facts: Mapping[str, str]
+    derived_facts: Mapping[str, DerivedFact]
+
+
+class _Judging:
+    """One ruleset's judging, planned once: rule keys in citation order, needs, scoring."""
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self.scoring = DimensionPlan(ruleset)
+        self.order = [
+            (rule, rule_key(ruleset, rule), RuleNeeds(ruleset, rule))
+            for rule in ruleset.evaluation_order
+        ]
+
+    def dimension(self, outcomes: Mapping[str, str], found: _Found) -> DimensionData:
+        return self.scoring.score(self.judgements(outcomes, found))
+
+    def judgements(self, outcomes: Mapping[str, str], found: _Found) -> dict[str, Judgement]:
+        """Each rule's outcome, with what is missing where it is unknown, and errors."""
+        judgements: dict[str, Judgement] = {}
+        for rule, key, needs in self.order:
+            error = _error_of(rule, judgements, found.failed_facts) if found.failed_facts else None
+            if error:
+                judgements[rule.id] = Judgement(Outcome.ERROR, error=error)
+                continue
+            outcome = _OUTCOMES[outcomes.get(key, Outcome.UNKNOWN)]
+            if outcome is Outcome.UNKNOWN:
+                missing = needs.missing(found.gaps, found.derived, found.derived_facts)
+                judgements[rule.id] = Judgement(outcome, missing)
+            else:
+                judgements[rule.id] = Judgement(outcome)
+        return judgements
+
+
+_OUTCOMES = {outcome.value: outcome for outcome in Outcome}  # programs give plain strings
+
+
 def data_sha256(data: Mapping) -> str:
     """SHA-256 of profile data as canonical JSON: the hash of a profile that has no file."""
     return hashlib.sha256(
@@ -220,7 +259,7 @@ def _error_of(
         if name in failed_facts:
             return failed_facts[name]
     for cited in rule.depends_on:
-        if judgements[cited].outcome == "error":
+        if judgements[cited].outcome == Outcome.ERROR:
             return f"it depends on rule {cited!r}, which could not be assessed"
     return None
 

@@ -23,22 +23,40 @@ class GapFinder:
         return self.found[path]
 
 
-def missing_data(
-    ruleset: Ruleset,
-    rule: Rule,
-    gaps: GapFinder,
-    derived: Mapping,
-    derived_facts: Mapping[str, DerivedFact],
-) -> tuple[str, ...]:
-    """Profile fields a rule (or a derived fact or rule it reads) needs and lacks."""
-    missing = {gap for path in rule.fields for gap in gaps.of(path)}
-    for name in rule.derived:
-        if name not in derived:
-            inputs = {gap for path in derived_facts[name].inputs for gap in gaps.of(path)}
-            missing |= inputs or {f"derived.{name}"}
-    for cited in rule.depends_on:
-        missing |= set(missing_data(ruleset, ruleset.rule(cited), gaps, derived, derived_facts))
-    return tuple(sorted(missing))
+class RuleNeeds:
+    """The profile fields and derived facts a rule reads, itself or through the rules it cites."""
+
+    def __init__(self, ruleset: Ruleset, rule: Rule) -> None:
+        fields: set[str] = set()
+        derived: set[str] = set()
+        for needed in _cited_closure(ruleset, rule):
+            fields.update(needed.fields)
+            derived.update(needed.derived)
+        self.fields = tuple(sorted(fields))
+        self.derived = tuple(sorted(derived))
+
+    def missing(
+        self, gaps: GapFinder, derived: Mapping, derived_facts: Mapping[str, DerivedFact]
+    ) -> tuple[str, ...]:
+        """Profile fields the rule needs and lacks (a derived fact's inputs, or the fact)."""
+        missing = {gap for path in self.fields for gap in gaps.of(path)}
+        for name in self.derived:
+            if name not in derived:
+                inputs = {gap for path in derived_facts[name].inputs for gap in gaps.of(path)}
+                missing |= inputs or {f"derived.{name}"}
+        return tuple(sorted(missing))
+
+
+def _cited_closure(ruleset: Ruleset, rule: Rule) -> list[Rule]:
+    """The rule and every rule it cites, directly or not (citations have no cycles)."""
+    found = {rule.id: rule}
+    waiting = [rule]
+    while waiting:
+        for cited in waiting.pop().depends_on:
+            if cited not in found:
+                found[cited] = ruleset.rule(cited)
+                waiting.append(found[cited])
+    return list(found.values())
 
 
 def missing_paths(data: Mapping, path: str) -> list[str]:
@@ -70,5 +88,6 @@ def _items_of(data: Mapping, list_path: str) -> list[Mapping]:
     found: list[Mapping] = []
     for scope in scopes:
         value = lookup(scope, keys)
-        found.extend(value if value is not MISSING else ())
+        if isinstance(value, list):  # the profile's schema makes a list field a list of mappings
+            found.extend(value)
     return found

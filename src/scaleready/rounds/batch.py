@@ -28,7 +28,7 @@ from typing import NamedTuple
 from scaleready.assessment.build import create_engine
 from scaleready.assessment.engine import Engine, data_sha256
 from scaleready.assessment.policy import Policy, load_policy
-from scaleready.assessment.scorecard import Scorecard
+from scaleready.assessment.scorecard import ScorecardData, dump_json
 from scaleready.documents import SUFFIXES
 from scaleready.errors import InputError, ProfileError, ScaleReadyError
 from scaleready.profile import load_profile_with_hash, profile_from_data
@@ -241,11 +241,7 @@ class Assessor:
                 raise
             reason = f"internal error: {type(error).__name__}: {error}"
             return self._failed(item, _naming(item.label, reason), ScaleReadyError.exit_code)
-        scorecard_json = (
-            Scorecard.model_validate(card).model_dump_json()
-            if self.options.keep_scorecards
-            else None
-        )
+        scorecard_json = dump_json(card) if self.options.keep_scorecards else None
         portfolio = portfolio_card(card) if self.options.keep_portfolio else None
         row = summary_row(item.label, card, self.columns)
         return Outcome(item.label, row, scorecard_json, portfolio=portfolio)
@@ -254,7 +250,7 @@ class Assessor:
         row = summary_row(item.label, None, self.columns, reason)
         return Outcome(item.label, row, error=reason, exit_code=exit_code)
 
-    def _scorecard(self, item: Item) -> dict:
+    def _scorecard(self, item: Item) -> ScorecardData:
         """The item's scorecard as plain data; validated only if it is kept whole."""
         if item.error:
             raise InputError(item.error)
@@ -267,8 +263,9 @@ class Assessor:
                 else _parse_json_line(item.label, item.json_text)
             )
             profile, digest = profile_from_data(data, source=item.label), data_sha256(data)
-        card = self.engine.assess_data(profile, source=item.label, profile_sha256=digest)
-        return self.policy.apply_to_data(card) if self.policy is not None else card
+        return self.engine.assess_raw(
+            profile, policy=self.policy, source=item.label, profile_sha256=digest
+        )
 
 
 def _naming(label: str, reason: str) -> str:
@@ -552,7 +549,7 @@ class PortfolioCard(NamedTuple):
     provenance: PortfolioProvenance
 
 
-def portfolio_card(card: dict) -> PortfolioCard:
+def portfolio_card(card: ScorecardData) -> PortfolioCard:
     """What the portfolio report needs of a scorecard (as plain data)."""
     overall, provenance, gate = card["overall"], card["provenance"], card.get("gate")
     return PortfolioCard(
@@ -631,7 +628,9 @@ def summary_columns(dimension_ids: Sequence[str], with_gate: bool) -> list[str]:
     return [*columns, "error"]
 
 
-def summary_row(label: str, card: dict | None, columns: Sequence[str], error: str = "") -> dict:
+def summary_row(
+    label: str, card: ScorecardData | None, columns: Sequence[str], error: str = ""
+) -> dict:
     """One summary row: the verdict of a scorecard (as plain data), or the error of an item."""
     row: dict[str, object] = dict.fromkeys(columns, "")
     row.update(item=label, error=error)
