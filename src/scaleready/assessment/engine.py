@@ -217,7 +217,7 @@ class _Judging:
     def __init__(self, ruleset: Ruleset) -> None:
         self.scoring = DimensionPlan(ruleset)
         self.order = [
-            (rule, rule_key(ruleset, rule), RuleNeeds(ruleset, rule))
+            (rule.id, rule_key(ruleset, rule), RuleNeeds(ruleset, rule), rule)
             for rule in ruleset.evaluation_order
         ]
 
@@ -227,28 +227,33 @@ class _Judging:
     def judgements(self, outcomes: Mapping[str, str], found: _Found) -> dict[str, Judgement]:
         """Each rule's outcome, with what is missing where it is unknown, and errors."""
         judgements: dict[str, Judgement] = {}
-        for rule, key, needs in self.order:
+        for rule_id, key, needs, rule in self.order:
+            # only a derived fact that failed makes errors: a rule in error, and those citing it
             error = _error_of(rule, judgements, found.failed_facts) if found.failed_facts else None
             if error:
-                judgements[rule.id] = Judgement(Outcome.ERROR, error=error)
+                judgements[rule_id] = Judgement(Outcome.ERROR, error=error)
                 continue
-            outcome = _OUTCOMES[outcomes.get(key, Outcome.UNKNOWN)]
-            if outcome is Outcome.UNKNOWN:
+            outcome = _OUTCOMES[outcomes.get(key, "unknown")]
+            if outcome is _UNKNOWN:
                 missing = needs.missing(found.gaps, found.derived, found.derived_facts)
-                judgements[rule.id] = Judgement(outcome, missing)
+                judgements[rule_id] = Judgement(outcome, missing)
             else:
-                judgements[rule.id] = Judgement(outcome)
+                judgements[rule_id] = Judgement(outcome)
         return judgements
 
 
 _OUTCOMES = {outcome.value: outcome for outcome in Outcome}  # programs give plain strings
+_UNKNOWN = Outcome.UNKNOWN
 
 
 def data_sha256(data: Mapping) -> str:
     """SHA-256 of profile data as canonical JSON: the hash of a profile that has no file."""
-    return hashlib.sha256(
-        json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(data).encode()).hexdigest()
+
+
+# json.dumps(data, sort_keys=True, separators=(",", ":")), less its check for circular
+# references: profile data, freshly dumped from a model, cannot have one.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), check_circular=False)
 
 
 def _error_of(

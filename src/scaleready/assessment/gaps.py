@@ -16,11 +16,36 @@ class GapFinder:
     def __init__(self, data: Mapping) -> None:
         self.data = data
         self.found: dict[str, list[str]] = {}
+        self.items: dict[str | None, list[Mapping]] = {None: [data]}
 
     def of(self, path: str) -> list[str]:
-        if path not in self.found:
-            self.found[path] = missing_paths(self.data, path)
-        return self.found[path]
+        """The ways ``path`` is missing, e.g. ``["evidence.evaluations[].design"]``, or none."""
+        if path in self.found:
+            return self.found[path]
+        found = self.found[path] = self._missing(path)
+        return found
+
+    def _missing(self, path: str) -> list[str]:
+        in_list, keys, label = _plan(path)
+        if in_list is None:
+            return [label] if lookup(self.data, keys) is MISSING else []
+        outer = self.of(in_list)  # a missing list is the gap, not each field of its items
+        if outer:
+            return outer
+        items = self._items_of(in_list)
+        return [label] if any(lookup(item, keys) is MISSING for item in items) else []
+
+    def _items_of(self, list_path: str | None) -> list[Mapping]:
+        """The items of a (nested) list field, across the items of the lists around it."""
+        if list_path not in self.items:
+            in_list, keys, _ = _plan(list_path)
+            found: list[Mapping] = []
+            for scope in self._items_of(in_list):
+                value = lookup(scope, keys)
+                if isinstance(value, list):  # the profile's schema makes it a list of mappings
+                    found.extend(value)
+            self.items[list_path] = found
+        return self.items[list_path]
 
 
 class RuleNeeds:
@@ -39,7 +64,8 @@ class RuleNeeds:
         self, gaps: GapFinder, derived: Mapping, derived_facts: Mapping[str, DerivedFact]
     ) -> tuple[str, ...]:
         """Profile fields the rule needs and lacks (a derived fact's inputs, or the fact)."""
-        missing = {gap for path in self.fields for gap in gaps.of(path)}
+        of = gaps.of
+        missing = {gap for path in self.fields for gap in of(path)}
         for name in self.derived:
             if name not in derived:
                 inputs = {gap for path in derived_facts[name].inputs for gap in gaps.of(path)}
@@ -61,15 +87,7 @@ def _cited_closure(ruleset: Ruleset, rule: Rule) -> list[Rule]:
 
 def missing_paths(data: Mapping, path: str) -> list[str]:
     """The ways ``path`` is missing from the profile, e.g. ``evidence.evaluations[].design``."""
-    in_list, keys, label = _plan(path)
-    if in_list is None:
-        return [label] if lookup(data, keys) is MISSING else []
-    outer = missing_paths(data, in_list)
-    if outer:
-        return outer
-    return (
-        [label] if any(lookup(item, keys) is MISSING for item in _items_of(data, in_list)) else []
-    )
+    return GapFinder(data).of(path)
 
 
 @cache
@@ -80,14 +98,3 @@ def _plan(path: str) -> tuple[str | None, tuple[str, ...], str]:
         return None, tuple(path.split(".")), path
     relative = path[len(info.in_list) + 1 :]
     return info.in_list, tuple(relative.split(".")), f"{_plan(info.in_list)[2]}[].{relative}"
-
-
-def _items_of(data: Mapping, list_path: str) -> list[Mapping]:
-    in_list, keys, _ = _plan(list_path)
-    scopes = [data] if in_list is None else _items_of(data, in_list)
-    found: list[Mapping] = []
-    for scope in scopes:
-        value = lookup(scope, keys)
-        if isinstance(value, list):  # the profile's schema makes a list field a list of mappings
-            found.extend(value)
-    return found

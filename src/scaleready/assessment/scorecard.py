@@ -1,17 +1,18 @@
 """The scale-readiness scorecard: the stable JSON shape every output and embedder reads.
 
 It has two forms. The engine builds, and a policy adjusts, plain typed data (the ``...Data``
-TypedDicts): cheap to make, and ``json.dumps`` writes it as ``Scorecard.model_dump_json`` does.
+TypedDicts): cheap to make, and written as JSON without a model (``dump_json``).
 The pydantic models are the boundary: what ``Engine.assess`` returns and the JSON Schema.
 Both list the same keys in the same order (tests/test_scoring.py holds them in step).
 """
 
 from __future__ import annotations
 
-import json
-from typing import Final, Literal, TypedDict
+from functools import cache
+from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from typing_extensions import TypedDict  # pydantic reads only this one before Python 3.12
 
 from scaleready.outcome import MAX_LEVEL, Outcome
 
@@ -234,9 +235,14 @@ def scorecard_of(data: ScorecardData) -> Scorecard:
 
 
 def dump_json(data: ScorecardData) -> str:
-    """A scorecard's JSON, as ``Scorecard.model_dump_json`` writes it, without making a model.
+    """A scorecard's JSON, byte for byte as ``Scorecard.model_dump_json`` writes it.
 
-    Byte for byte the same, but for a number so large or small that Python writes it with an
-    exponent: ``1e-05`` where pydantic writes ``1e-5`` (only a policy's weight can be one).
+    Serialised by pydantic from the typed data without validating it or making a model: less
+    than half the time of either, and faster than ``json.dumps``.
     """
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _serializer().dump_json(data).decode()
+
+
+@cache
+def _serializer() -> TypeAdapter[ScorecardData]:
+    return TypeAdapter(ScorecardData)  # built on first use: it costs a cold start time
