@@ -3,7 +3,7 @@
 It has two forms. The engine builds, and a policy adjusts, plain typed data (the ``...Data``
 TypedDicts): cheap to make, and written as JSON without a model (``dump_json``).
 The pydantic models are the boundary: what ``Engine.assess`` returns and the JSON Schema.
-Both list the same keys in the same order (tests/test_scoring.py holds them in step).
+Both list the same keys in the same order (tests/test_scorecard.py holds them in step).
 """
 
 from __future__ import annotations
