@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from scaleready.assessment.engine import create_engine
+from scaleready.assessment.build import create_engine
 from scaleready.profile import profile_from_data
 from scaleready.synthetic import synthetic_profiles
 

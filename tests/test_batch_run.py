@@ -58,10 +58,10 @@ class FailingEngine(Engine):
 
     fail_on: tuple[str, ...] = ()
 
-    def assess_data(self, profile, **kwargs):
+    def assess_raw(self, profile, **kwargs):
         if profile.name in self.fail_on:
             raise EngineError("durable_rules failed: Could not assert fact, error code: 204")
-        return super().assess_data(profile, **kwargs)
+        return super().assess_raw(profile, **kwargs)
 
 
 def test_an_engine_error_on_one_item_is_that_items_outcome_with_exit_4(registry):
@@ -80,10 +80,10 @@ def test_an_engine_error_on_one_item_is_that_items_outcome_with_exit_4(registry)
 
 def test_a_bug_met_on_one_item_is_reported_as_an_internal_error_of_that_item(registry):
     class BuggyEngine(Engine):
-        def assess_data(self, profile, **kwargs):
+        def assess_raw(self, profile, **kwargs):
             if profile.name == "GoodSAM":
                 raise ZeroDivisionError("division by zero")
-            return super().assess_data(profile, **kwargs)
+            return super().assess_raw(profile, **kwargs)
 
     engine = BuggyEngine(list(registry.rulesets.values()), registry.derived_facts)
     assessor = batch.Assessor.around(engine, batch.BatchOptions())

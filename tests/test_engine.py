@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from scaleready import __version__
-from scaleready.assessment.engine import Engine, create_engine
+from scaleready.assessment.build import create_engine
+from scaleready.assessment.engine import Engine
 from scaleready.errors import InputError
 from scaleready.language import durable
 from scaleready.profile import load_profile, profile_from_data

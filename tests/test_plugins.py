@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from scaleready import hookspecs
-from scaleready.assessment.engine import create_engine
+from scaleready.assessment.build import create_engine
 from scaleready.plugins import (
     AUTOLOAD_OFF_VARIABLE,
     FACT_TIMEOUT_VARIABLE,

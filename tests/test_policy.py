@@ -32,7 +32,8 @@ def test_the_shipped_policies_load_against_the_built_in_rulesets(engine):
 
 
 def test_weights_change_the_overall_score_and_are_recorded(tmp_path, engine, card):
-    weighted = policy(tmp_path, engine, "weights: {evidence: 10}\n").apply(card)
+    weights = policy(tmp_path, engine, "weights: {evidence: 10}\n")
+    weighted = engine.assess(load_profile(MISFIT), policy=weights)
     evidence = next(d for d in weighted.dimensions if d.id == "evidence")
     assert evidence.weight == 10 and weighted.overall.score != card.overall.score
     assert weighted.gate.passed and weighted.gate.reasons == []
@@ -44,7 +45,7 @@ def test_each_unmet_criterion_is_a_reason_the_gate_fails(tmp_path, engine, card)
         "minimum_levels: {contract_fit: 3}\nminimum_overall_score: 99\nminimum_overall_level: 4\n"
         "disqualifying_rules: [contract_fit.contract_within_turnover_rule]\n"
     )
-    gate = policy(tmp_path, engine, text).apply(card).gate
+    gate = engine.assess(load_profile(MISFIT), policy=policy(tmp_path, engine, text)).gate
     assert not gate.passed
     assert any("Fit with public contracts is at level" in r for r in gate.reasons)
     assert any("overall score" in r for r in gate.reasons)

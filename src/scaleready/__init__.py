@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 # The public API, imported on first use so that `import scaleready` stays cheap.
 _EXPORTS = {
     "Engine": "scaleready.assessment.engine",
-    "create_engine": "scaleready.assessment.engine",
+    "create_engine": "scaleready.assessment.build",
     "InnovationProfile": "scaleready.profile",
     "load_profile": "scaleready.profile",
     "load_profile_with_hash": "scaleready.profile",

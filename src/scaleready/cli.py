@@ -22,7 +22,9 @@ import click
 
 from scaleready import __version__
 from scaleready.assessment import ruleset_cases
-from scaleready.assessment.engine import BACKENDS, create_engine, fixed_clock
+from scaleready.assessment.build import create_engine
+from scaleready.assessment.engine import fixed_clock
+from scaleready.assessment.programs import BACKENDS
 from scaleready.assessment.scorecard import Scorecard, scorecard_json_schema
 from scaleready.documents import SUFFIXES, max_document_bytes
 from scaleready.errors import RulesetError, ScaleReadyError

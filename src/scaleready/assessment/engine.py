@@ -5,33 +5,36 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache, partial
 
 from scaleready import __version__
-from scaleready.assessment.scorecard import Scorecard
+from scaleready.assessment.gaps import GapFinder, RuleNeeds
+from scaleready.assessment.policy import Policy
+from scaleready.assessment.programs import PythonProgram, choose_backend, program_for, rule_key
+from scaleready.assessment.scorecard import (
+    SCHEMA_VERSION,
+    Backend,
+    DimensionData,
+    ProvenanceData,
+    RulesetProvenanceData,
+    Scorecard,
+    ScorecardData,
+    scorecard_of,
+)
 from scaleready.assessment.scoring import (
+    DimensionPlan,
     Judgement,
     ordered_next_steps,
     overall_verdict,
-    score_dimension,
 )
-from scaleready.errors import EngineError, InputError, SettingError
-from scaleready.language import durable
-from scaleready.language.evaluate import MISSING, Context, Step, lookup, truth
+from scaleready.errors import InputError, SettingError
+from scaleready.language.evaluate import Context, Step, truth
 from scaleready.language.ruleset import Rule, Ruleset
-from scaleready.plugins import (
-    DerivedFact,
-    Registry,
-    add_ruleset_files,
-    compute_derived_facts,
-    load_registry,
-)
-from scaleready.profile import InnovationProfile, profile_fields
-
-BACKENDS = ("auto", "durable_rules", "python")
+from scaleready.outcome import Outcome
+from scaleready.plugins import DerivedFact, compute_derived_facts
+from scaleready.profile import InnovationProfile
 
 
 @dataclass
@@ -40,7 +43,7 @@ class Explanation:
 
     ruleset: str
     rule: Rule
-    outcome: str
+    outcome: Outcome
     applies_steps: list[Step]
     condition_steps: list[Step]
     missing: tuple[str, ...]
@@ -66,61 +69,58 @@ class Engine:
         self._needed_facts = sorted(
             {name for rs in self.rulesets for rule in rs.rules for name in rule.derived}
         )
-        self.backend = _choose_backend(backend)
-        self._program = None
-        if self.backend == "durable_rules":
-            self._program = durable.DurableProgram(
-                self._rules_to_run(), reference=partial(evaluate_outcomes, self.rulesets)
-            )
-
-    def _rules_to_run(self) -> list[durable.RuleToRun]:
-        def citer(ruleset: Ruleset):
-            return lambda rule_id: (ruleset.rule(rule_id).condition, ruleset.rule(rule_id).applies)
-
-        return [
-            durable.RuleToRun(
-                _key(rs, rule), rule.condition, rule.applies, citer(rs), _alternatives(rule)
-            )
-            for rs in self.rulesets
-            for rule in rs.rules
+        self.backend: Backend = choose_backend(backend)
+        self._program = program_for(self.backend, self.rulesets)
+        self._judging = [_Judging(ruleset) for ruleset in self.rulesets]
+        self._rulesets_used: list[RulesetProvenanceData] = [
+            {"id": rs.id, "version": rs.version, "sha256": rs.sha256} for rs in self.rulesets
         ]
 
     def assess(
         self,
         profile: InnovationProfile,
         *,
+        policy: Policy | None = None,
         source: str | None = None,
         profile_sha256: str | None = None,
         assessed_at: datetime | None = None,
     ) -> Scorecard:
-        """Assess one profile; the scorecard is identical for identical input and clock."""
-        return Scorecard.model_validate(
-            self.assess_data(
-                profile, source=source, profile_sha256=profile_sha256, assessed_at=assessed_at
+        """Assess one profile, and apply the policy; identical for identical input and clock."""
+        return scorecard_of(
+            self.assess_raw(
+                profile,
+                policy=policy,
+                source=source,
+                profile_sha256=profile_sha256,
+                assessed_at=assessed_at,
             )
         )
 
-    def assess_data(
+    def assess_raw(
         self,
         profile: InnovationProfile,
         *,
+        policy: Policy | None = None,
         source: str | None = None,
         profile_sha256: str | None = None,
         assessed_at: datetime | None = None,
-    ) -> dict:
-        """The scorecard as plain data, not yet validated: for batches that only need a summary."""
+    ) -> ScorecardData:
+        """``assess``, its scorecard as typed plain data, not validated: for rounds of thousands.
+
+        The building block of ``assess`` and of ``rounds.batch``, which only summarise most
+        scorecards and write the rest as JSON (``scorecard.dump_json``); embedders want
+        ``assess``.
+        """
         data = profile.model_dump(mode="json", exclude_none=True)
         derived, failed_facts = compute_derived_facts(
             self.derived_facts, self._needed_facts, profile
         )
-        outcomes = self._outcomes(data, Context(data, derived))
-        gaps = _GapFinder(data)
-        dimensions = [
-            score_dimension(rs, self._judgements(rs, outcomes, gaps, derived, failed_facts))
-            for rs in self.rulesets
-        ]
+        outcomes = self._program.run(data, Context(data, derived))
+        found = _Found(GapFinder(data), derived, failed_facts, self.derived_facts)
+        dimensions = [judging.dimension(outcomes, found) for judging in self._judging]
         overall = overall_verdict(dimensions)
-        return {
+        card: ScorecardData = {
+            "schema_version": SCHEMA_VERSION,
             "profile": {
                 "name": profile.name,
                 "source": source,
@@ -129,45 +129,16 @@ class Engine:
             "overall": overall,
             "dimensions": dimensions,
             "next_steps": ordered_next_steps(dimensions, overall["bottleneck"]),
+            "gate": None,
             "provenance": self._provenance(data, profile_sha256, assessed_at),
         }
-
-    def _outcomes(self, data: dict, context: Context) -> dict[str, str]:
-        """Outcome per rule key from the chosen backend; keys it leaves out are unknown."""
-        if self._program is not None:
-            return self._program.run(data, context)
-        return evaluate_outcomes(self.rulesets, context)
-
-    def _judgements(self, ruleset, outcomes, gaps, derived, failed_facts) -> dict[str, Judgement]:
-        judgements: dict[str, Judgement] = {}
-        for rule in ruleset.evaluation_order:
-            error = _error_of(rule, judgements, failed_facts)
-            if error:
-                judgements[rule.id] = Judgement("error", error=error)
-                continue
-            outcome = outcomes.get(_key(ruleset, rule), "unknown")
-            missing = (
-                self._missing_data(ruleset, rule, gaps, derived) if outcome == "unknown" else ()
-            )
-            judgements[rule.id] = Judgement(outcome, missing)
-        return judgements
-
-    def _missing_data(
-        self, ruleset: Ruleset, rule: Rule, gaps: _GapFinder, derived: Mapping
-    ) -> tuple[str, ...]:
-        """Profile fields a rule (or a derived fact or rule it reads) needs and lacks."""
-        missing = {gap for path in rule.fields for gap in gaps.of(path)}
-        for name in rule.derived:
-            if name not in derived:
-                inputs = {gap for path in self.derived_facts[name].inputs for gap in gaps.of(path)}
-                missing |= inputs or {f"derived.{name}"}
-        for cited in rule.depends_on:
-            missing |= set(self._missing_data(ruleset, ruleset.rule(cited), gaps, derived))
-        return tuple(sorted(missing))
+        if policy is not None:
+            policy.apply(card)
+        return card
 
     def _provenance(
         self, data: dict, profile_sha256: str | None, assessed_at: datetime | None
-    ) -> dict:
+    ) -> ProvenanceData:
         if profile_sha256 is None:
             profile_sha256 = data_sha256(data)
         return {
@@ -175,9 +146,7 @@ class Engine:
             "backend": self.backend,
             "assessed_at": _timestamp(assessed_at),
             "profile_sha256": profile_sha256,
-            "rulesets": [
-                {"id": rs.id, "version": rs.version, "sha256": rs.sha256} for rs in self.rulesets
-            ],
+            "rulesets": [used.copy() for used in self._rulesets_used],
         }
 
     def ruleset(self, ruleset_id: str) -> Ruleset:
@@ -199,7 +168,7 @@ class Engine:
             (rs, rule) for rs, rule_id in candidates for rule in rs.rules if rule.id == rule_id
         ]
         if len(found) != 1:
-            known = ", ".join(_key(rs, rule, ".") for rs in self.rulesets for rule in rs.rules)
+            known = ", ".join(rule_key(rs, rule, ".") for rs in self.rulesets for rule in rs.rules)
             reason = "is ambiguous; name it as ruleset.rule" if found else "does not exist"
             raise InputError(f"rule {rule_ref!r} {reason}; rules: {known}")
         return found[0]
@@ -211,11 +180,10 @@ class Engine:
         derived, failed_facts = compute_derived_facts(
             self.derived_facts, self._needed_facts, profile
         )
-        outcomes = evaluate_outcomes([ruleset], Context(data, derived))
-        judgement = self._judgements(ruleset, outcomes, _GapFinder(data), derived, failed_facts)[
-            rule.id
-        ]
-        cited = {r.id: outcomes.get(_key(ruleset, r), "unknown") for r in ruleset.rules}
+        outcomes = PythonProgram([ruleset]).run(data, Context(data, derived))
+        found = _Found(GapFinder(data), derived, failed_facts, self.derived_facts)
+        judgement = _Judging(ruleset).judgements(outcomes, found)[rule.id]
+        cited = {r.id: outcomes.get(rule_key(ruleset, r), Outcome.UNKNOWN) for r in ruleset.rules}
         steps = {}
         for name, condition in (("applies", rule.applies), ("condition", rule.condition)):
             trace: list[Step] = []
@@ -233,43 +201,59 @@ class Engine:
         )
 
 
+@dataclass(frozen=True)
+class _Found:
+    """What judging one profile reads besides the outcomes: its gaps and derived facts."""
+
+    gaps: GapFinder
+    derived: Mapping[str, object]
+    failed_facts: Mapping[str, str]
+    derived_facts: Mapping[str, DerivedFact]
+
+
+class _Judging:
+    """One ruleset's judging, planned once: rule keys in citation order, needs, scoring."""
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self.scoring = DimensionPlan(ruleset)
+        self.order = [
+            (rule.id, rule_key(ruleset, rule), RuleNeeds(ruleset, rule), rule)
+            for rule in ruleset.evaluation_order
+        ]
+
+    def dimension(self, outcomes: Mapping[str, str], found: _Found) -> DimensionData:
+        return self.scoring.score(self.judgements(outcomes, found))
+
+    def judgements(self, outcomes: Mapping[str, str], found: _Found) -> dict[str, Judgement]:
+        """Each rule's outcome, with what is missing where it is unknown, and errors."""
+        judgements: dict[str, Judgement] = {}
+        for rule_id, key, needs, rule in self.order:
+            # only a derived fact that failed makes errors: a rule in error, and those citing it
+            error = _error_of(rule, judgements, found.failed_facts) if found.failed_facts else None
+            if error:
+                judgements[rule_id] = Judgement(Outcome.ERROR, error=error)
+                continue
+            outcome = _OUTCOMES[outcomes.get(key, "unknown")]
+            if outcome is _UNKNOWN:
+                missing = needs.missing(found.gaps, found.derived, found.derived_facts)
+                judgements[rule_id] = Judgement(outcome, missing)
+            else:
+                judgements[rule_id] = Judgement(outcome)
+        return judgements
+
+
+_OUTCOMES = {outcome.value: outcome for outcome in Outcome}  # programs give plain strings
+_UNKNOWN = Outcome.UNKNOWN
+
+
 def data_sha256(data: Mapping) -> str:
     """SHA-256 of profile data as canonical JSON: the hash of a profile that has no file."""
-    return hashlib.sha256(
-        json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(data).encode()).hexdigest()
 
 
-def evaluate_outcomes(rulesets: Iterable[Ruleset], context: Context) -> dict[str, str]:
-    """Outcome per rule key, by the plain-Python evaluator (the reference semantics)."""
-    outcomes: dict[str, str] = {}
-    for ruleset in rulesets:
-        local: dict[str, str] = {}
-        scoped = Context(context.profile, context.derived, local.__getitem__)
-        for rule in ruleset.evaluation_order:
-            applies = True if rule.applies is None else truth(rule.applies, context.profile, scoped)
-            holds = truth(rule.condition, context.profile, scoped) if applies else None
-            local[rule.id] = decide(applies, holds)
-        outcomes.update({f"{ruleset.id}/{rule_id}": outcome for rule_id, outcome in local.items()})
-    return {key: outcome for key, outcome in outcomes.items() if outcome != "unknown"}
-
-
-def decide(applies: bool | None, holds: bool | None) -> str:
-    """A rule's outcome from whether it applies and whether its condition holds."""
-    if applies is False:
-        return "not_applicable"
-    if applies is None or holds is None:
-        return "unknown"
-    return "pass" if holds else "fail"
-
-
-def _alternatives(rule: Rule) -> int:
-    """Branches a rule's outcomes can put on durable_rules' match stack (measured at load)."""
-    return rule.size.alternatives() if rule.size is not None else 2
-
-
-def _key(ruleset: Ruleset, rule: Rule, separator: str = "/") -> str:
-    return f"{ruleset.id}{separator}{rule.id}"
+# json.dumps(data, sort_keys=True, separators=(",", ":")), less its check for circular
+# references: profile data, freshly dumped from a model, cannot have one.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), check_circular=False)
 
 
 def _error_of(
@@ -280,65 +264,9 @@ def _error_of(
         if name in failed_facts:
             return failed_facts[name]
     for cited in rule.depends_on:
-        if judgements[cited].outcome == "error":
+        if judgements[cited].outcome == Outcome.ERROR:
             return f"it depends on rule {cited!r}, which could not be assessed"
     return None
-
-
-class _GapFinder:
-    """The missing-data labels of field paths in one profile, each worked out once."""
-
-    def __init__(self, data: Mapping) -> None:
-        self.data = data
-        self.found: dict[str, list[str]] = {}
-
-    def of(self, path: str) -> list[str]:
-        if path not in self.found:
-            self.found[path] = missing_paths(self.data, path)
-        return self.found[path]
-
-
-def missing_paths(data: Mapping, path: str) -> list[str]:
-    """The ways ``path`` is missing from the profile, e.g. ``evidence.evaluations[].design``."""
-    in_list, keys, label = _plan(path)
-    if in_list is None:
-        return [label] if lookup(data, keys) is MISSING else []
-    outer = missing_paths(data, in_list)
-    if outer:
-        return outer
-    return (
-        [label] if any(lookup(item, keys) is MISSING for item in _items_of(data, in_list)) else []
-    )
-
-
-@cache
-def _plan(path: str) -> tuple[str | None, tuple[str, ...], str]:
-    """A field's enclosing list, its keys below that list's items (or the root), its gap label."""
-    info = profile_fields()[path]
-    if info.in_list is None:
-        return None, tuple(path.split(".")), path
-    relative = path[len(info.in_list) + 1 :]
-    return info.in_list, tuple(relative.split(".")), f"{_plan(info.in_list)[2]}[].{relative}"
-
-
-def _items_of(data: Mapping, list_path: str) -> list[Mapping]:
-    in_list, keys, _ = _plan(list_path)
-    scopes = [data] if in_list is None else _items_of(data, in_list)
-    found: list[Mapping] = []
-    for scope in scopes:
-        value = lookup(scope, keys)
-        found.extend(value if value is not MISSING else ())
-    return found
-
-
-def _choose_backend(requested: str) -> str:
-    if requested not in BACKENDS:
-        raise InputError(f"unknown backend {requested!r}; choose one of {', '.join(BACKENDS)}")
-    if requested == "auto":
-        return "durable_rules" if durable.AVAILABLE else "python"
-    if requested == "durable_rules" and not durable.AVAILABLE:
-        raise EngineError("durable_rules cannot be imported on this Python; use --backend python")
-    return requested
 
 
 def _timestamp(assessed_at: datetime | None) -> str:
@@ -363,28 +291,3 @@ def fixed_clock() -> datetime | None:
             "1970-01-01 UTC (as `date +%s` prints them), e.g. SOURCE_DATE_EPOCH=1700000000",
             source="SOURCE_DATE_EPOCH",
         ) from None
-
-
-def create_engine(
-    rulesets: Sequence[str] = (),
-    *,
-    rule_files: Sequence[str] = (),
-    plugins: Iterable[object] = (),
-    load_entry_points: bool | None = None,
-    backend: str = "auto",
-    strict_plugins: bool = False,
-) -> tuple[Engine, Registry]:
-    """An engine over the installed (and given) plugins' rulesets, or just ``rulesets``."""
-    registry = load_registry(plugins, load_entry_points=load_entry_points)
-    if strict_plugins and registry.problems:
-        raise registry.problems[0]
-    add_ruleset_files(registry, rule_files)
-    chosen = list(rulesets) or sorted(registry.rulesets)
-    unknown = [name for name in chosen if name not in registry.rulesets]
-    if unknown:
-        known = ", ".join(sorted(registry.rulesets)) or "none installed"
-        raise InputError(f"unknown ruleset {unknown[0]!r}; available: {known}")
-    engine = Engine(
-        [registry.rulesets[name] for name in chosen], registry.derived_facts, backend=backend
-    )
-    return engine, registry

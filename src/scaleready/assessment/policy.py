@@ -9,14 +9,15 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scaleready.assessment.scorecard import Scorecard
+from scaleready.assessment.scorecard import DimensionData, ScorecardData
 from scaleready.assessment.scoring import overall_verdict
 from scaleready.documents import MAX_LIST_ITEMS, load_document
 from scaleready.errors import PolicyError
 from scaleready.language.ruleset import Ruleset
-from scaleready.problems import nearest, validation_problems
+from scaleready.outcome import MAX_LEVEL, Outcome
+from scaleready.problems import did_you_mean, validation_problems
 
-Level = Annotated[int, Field(ge=0, le=5)]
+Level = Annotated[int, Field(ge=0, le=MAX_LEVEL)]
 
 
 class PolicySpec(BaseModel):
@@ -80,31 +81,23 @@ class Policy:
                 )
 
     def _error(self, message: str, name: str, known: Iterable[str]) -> PolicyError:
-        hint = nearest(name, known)
-        suggestion = (
-            f"; did you mean {hint!r}?" if hint else f"; assessed: {', '.join(sorted(known))}"
-        )
-        return PolicyError(message + suggestion, source=self.source)
+        suggestion = did_you_mean(name, known, otherwise=f"assessed: {', '.join(sorted(known))}")
+        return PolicyError(f"{message}; {suggestion}", source=self.source)
 
-    def apply(self, card: Scorecard) -> Scorecard:
-        """The scorecard re-weighted by the policy, with the gate's verdict and reasons."""
-        return Scorecard.model_validate(self.apply_to_data(card.model_dump()))
-
-    def apply_to_data(self, data: dict) -> dict:
-        """``apply`` for a scorecard as plain data (changed in place, and returned)."""
-        for dimension in data["dimensions"]:
+    def apply(self, card: ScorecardData) -> None:
+        """Re-weight the scorecard by the policy, and add the gate's verdict and reasons."""
+        for dimension in card["dimensions"]:
             dimension["weight"] = self.spec.weights.get(dimension["id"], dimension["weight"])
-        overall = data["overall"] = overall_verdict(data["dimensions"])
-        reasons = self._reasons(data["dimensions"], overall["score"], overall["level"])
-        data["gate"] = {
+        overall = card["overall"] = overall_verdict(card["dimensions"])
+        reasons = self._reasons(card["dimensions"], overall["score"], overall["level"])
+        card["gate"] = {
             "policy": self.spec.name,
             "policy_sha256": self.sha256,
             "passed": not reasons,
             "reasons": reasons,
         }
-        return data
 
-    def _reasons(self, dimensions: list[dict], score: float, level: int) -> list[str]:
+    def _reasons(self, dimensions: list[DimensionData], score: float, level: int) -> list[str]:
         spec = self.spec
         by_id = {d["id"]: d for d in dimensions}
         outcomes = {f"{d['id']}.{r['id']}": r["outcome"] for d in dimensions for r in d["rules"]}
@@ -120,7 +113,7 @@ class Policy:
         if spec.minimum_overall_score is not None and score < spec.minimum_overall_score:
             reasons.append(f"overall score {score:g} is below {spec.minimum_overall_score:g}")
         for rule in spec.disqualifying_rules:
-            if outcomes.get(rule) == "fail":
+            if outcomes.get(rule) == Outcome.FAIL:
                 reasons.append(f"disqualifying rule {rule} failed")
         return reasons
 

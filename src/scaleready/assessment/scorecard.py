@@ -1,13 +1,107 @@
-"""The scale-readiness scorecard: the stable JSON shape every output and embedder reads."""
+"""The scale-readiness scorecard: the stable JSON shape every output and embedder reads.
+
+It has two forms. The engine builds, and a policy adjusts, plain typed data (the ``...Data``
+TypedDicts): cheap to make, and written as JSON without a model (``dump_json``).
+The pydantic models are the boundary: what ``Engine.assess`` returns and the JSON Schema.
+Both list the same keys in the same order (tests/test_scorecard.py holds them in step).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from functools import cache
+from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from typing_extensions import TypedDict  # pydantic reads only this one before Python 3.12
 
-Outcome = Literal["pass", "fail", "unknown", "not_applicable", "error"]
-SCHEMA_VERSION = "1"
+from scaleready.outcome import MAX_LEVEL, Outcome
+
+SCHEMA_VERSION: Final = "1"
+Backend = Literal["durable_rules", "python"]
+
+
+class RuleResultData(TypedDict):
+    id: str
+    title: str
+    level: int
+    weight: float
+    outcome: Outcome
+    finding: str
+    advice: str | None
+    missing: list[str]
+    references: list[str]
+
+
+class NextStepData(TypedDict):
+    dimension: str
+    rule: str
+    level: int
+    outcome: Outcome
+    action: str
+
+
+class DataGapData(TypedDict):
+    field: str
+    rules: list[str]
+
+
+class DimensionData(TypedDict):
+    id: str
+    title: str
+    weight: float
+    score: float
+    level: int
+    level_meaning: str | None
+    findings: list[str]
+    data_gaps: list[DataGapData]
+    next_steps: list[NextStepData]
+    rules: list[RuleResultData]
+
+
+class OverallData(TypedDict):
+    score: float
+    level: int
+    bottleneck: list[str]
+    summary: str
+
+
+class RulesetProvenanceData(TypedDict):
+    id: str
+    version: str
+    sha256: str
+
+
+class ProvenanceData(TypedDict):
+    scaleready_version: str
+    backend: Backend
+    assessed_at: str
+    profile_sha256: str | None
+    rulesets: list[RulesetProvenanceData]
+
+
+class GateData(TypedDict):
+    policy: str
+    policy_sha256: str
+    passed: bool
+    reasons: list[str]
+
+
+class ProfileRefData(TypedDict):
+    name: str
+    source: str | None
+    figures_year: int | None
+
+
+class ScorecardData(TypedDict):
+    """A scorecard as the engine builds it; ``Scorecard`` is the same, validated."""
+
+    schema_version: Literal["1"]
+    profile: ProfileRefData
+    overall: OverallData
+    dimensions: list[DimensionData]
+    next_steps: list[NextStepData]
+    gate: GateData | None
+    provenance: ProvenanceData
 
 
 class _Model(BaseModel):
@@ -59,7 +153,9 @@ class Dimension(_Model):
         ge=0, le=100, description="Weighted share of applicable rules passed, 0-100."
     )
     level: int = Field(
-        ge=0, le=5, description="Highest level N such that every rule of levels 1..N passed."
+        ge=0,
+        le=MAX_LEVEL,
+        description="Highest level N such that every rule of levels 1..N passed.",
     )
     level_meaning: str | None = Field(None, description="What the reached level means.")
     findings: list[str] = Field(description="What the rules found, lowest level first.")
@@ -74,7 +170,7 @@ class Overall(_Model):
     score: float = Field(ge=0, le=100, description="Weighted mean of the dimension scores.")
     level: int = Field(
         ge=0,
-        le=5,
+        le=MAX_LEVEL,
         description="The lowest dimension level: the package is only as ready as its weakest part.",
     )
     bottleneck: list[str] = Field(
@@ -93,7 +189,7 @@ class Provenance(_Model):
     """What is needed to reproduce the assessment for an audit."""
 
     scaleready_version: str
-    backend: Literal["durable_rules", "python"]
+    backend: Backend
     assessed_at: str = Field(description="UTC time of the assessment (fixed by SOURCE_DATE_EPOCH).")
     profile_sha256: str | None = Field(
         description="SHA-256 of the profile file (or its canonical JSON)."
@@ -131,3 +227,22 @@ class Scorecard(_Model):
 def scorecard_json_schema() -> dict:
     """The JSON Schema of the scorecard."""
     return Scorecard.model_json_schema()
+
+
+def scorecard_of(data: ScorecardData) -> Scorecard:
+    """The public model of a scorecard the engine built: validated once, at the boundary."""
+    return Scorecard.model_validate(data)
+
+
+def dump_json(data: ScorecardData) -> str:
+    """A scorecard's JSON, byte for byte as ``Scorecard.model_dump_json`` writes it.
+
+    Serialised by pydantic from the typed data without validating it or making a model: less
+    than half the time of either, and faster than ``json.dumps``.
+    """
+    return _serializer().dump_json(data).decode()
+
+
+@cache
+def _serializer() -> TypeAdapter[ScorecardData]:
+    return TypeAdapter(ScorecardData)  # built on first use: it costs a cold start time

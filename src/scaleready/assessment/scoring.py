@@ -1,107 +1,153 @@
 """Scoring: rule outcomes to a dimension's score and level, dimensions to the overall verdict.
 
-Scores are built as plain dicts in the shape of the scorecard's models and validated once, as a
-whole, by ``Scorecard.model_validate``: one validation of nested data costs a fraction of
-building dozens of model instances per profile.
+Scores are built as typed plain data (``scorecard.DimensionData`` and its parts), validated only
+where a ``Scorecard`` model is made. What a ruleset's results share from one profile to the next
+(ids, titles, levels, weights, references, the findings of a pass, a fail and not applicable) is
+worked out once, in its ``DimensionPlan``, so each profile only fills in its outcomes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
+from scaleready.assessment.scorecard import (
+    DataGapData,
+    DimensionData,
+    NextStepData,
+    OverallData,
+    RuleResultData,
+)
 from scaleready.language.ruleset import Rule, Ruleset
+from scaleready.outcome import MAX_LEVEL, MET, Outcome
 
-MET = ("pass", "not_applicable")  # outcomes that do not stand in the way of a level
-MAX_LEVEL = 5
+_PASS, _FAIL, _UNKNOWN = Outcome.PASS, Outcome.FAIL, Outcome.UNKNOWN
+_NOT_APPLICABLE, _ERROR = Outcome.NOT_APPLICABLE, Outcome.ERROR
 
 
-@dataclass(frozen=True)
-class Judgement:
+class Judgement(NamedTuple):
     """A rule's outcome, with the fields whose absence made it unknown and any error."""
 
-    outcome: str
+    outcome: Outcome
     missing: tuple[str, ...] = ()
     error: str | None = None
 
 
-def score_dimension(ruleset: Ruleset, judgements: Mapping[str, Judgement]) -> dict:
-    """One ruleset's dimension: 0-100 score, 0-5 level, findings, gaps and next steps."""
-    results = [_rule_result(rule, judgements[rule.id]) for rule in ruleset.rules]
-    level = reached_level(results)
-    spec = ruleset.spec
-    by_level = sorted(results, key=lambda r: r["level"])
-    return {
-        "id": spec.id,
-        "title": spec.title,
-        "weight": spec.weight,
-        "score": dimension_score(results),
-        "level": level,
-        "level_meaning": spec.levels.get(level),
-        "findings": [r["finding"] for r in by_level if r["outcome"] != "not_applicable"],
-        "data_gaps": _data_gaps(results),
-        "next_steps": _next_steps(spec.id, results),
-        "rules": results,
-    }
+class DimensionPlan:
+    """What scoring one ruleset needs, worked out once for every profile it will score."""
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self.ruleset = ruleset
+        self.rules = [_RulePlan(rule) for rule in ruleset.rules]
+        self.by_level = sorted(range(len(self.rules)), key=lambda i: self.rules[i].level)
+
+    def score(self, judgements: Mapping[str, Judgement]) -> DimensionData:
+        """One ruleset's dimension: 0-100 score, 0-5 level, findings, gaps and next steps."""
+        results = [plan.result(judgements[plan.id]) for plan in self.rules]
+        level = reached_level(results)
+        spec = self.ruleset.spec
+        return {
+            "id": spec.id,
+            "title": spec.title,
+            "weight": spec.weight,
+            "score": dimension_score(results),
+            "level": level,
+            "level_meaning": spec.levels.get(level),
+            "findings": [
+                results[i]["finding"]
+                for i in self.by_level
+                if results[i]["outcome"] != _NOT_APPLICABLE
+            ],
+            "data_gaps": _data_gaps(results),
+            "next_steps": _next_steps(spec.id, results),
+            "rules": results,
+        }
 
 
-def dimension_score(results: Sequence[Mapping]) -> float:
+class _RulePlan:
+    """A rule's result as far as it is the same for every profile."""
+
+    def __init__(self, rule: Rule) -> None:
+        spec = rule.spec
+        self.rule, self.id, self.level = rule, spec.id, spec.level
+        self.references = list(rule.citations)
+        self.fixed = {  # the whole result of the outcomes whose finding needs no profile data
+            _PASS: self._result(_PASS, spec.pass_text, None),
+            _FAIL: self._result(_FAIL, spec.fail_text, spec.advice),
+            _NOT_APPLICABLE: self._result(_NOT_APPLICABLE, f"Not applicable: {spec.title}.", None),
+        }
+
+    def _result(self, outcome: Outcome, finding: str, advice: str | None) -> RuleResultData:
+        spec = self.rule.spec
+        return {
+            "id": spec.id,
+            "title": spec.title,
+            "level": spec.level,
+            "weight": spec.weight,
+            "outcome": outcome,
+            "finding": finding,
+            "advice": advice,
+            "missing": [],
+            "references": [],
+        }
+
+    def result(self, judgement: Judgement) -> RuleResultData:
+        fixed = self.fixed.get(judgement.outcome)
+        if fixed is None:
+            title = self.rule.spec.title
+            fixed = self._result(
+                judgement.outcome, _finding(title, judgement), self.rule.spec.advice
+            )
+        result = fixed.copy()  # a fresh result, and fresh lists: a scorecard is its own
+        result["missing"] = list(judgement.missing)
+        result["references"] = self.references.copy()
+        return result
+
+
+def score_dimension(ruleset: Ruleset, judgements: Mapping[str, Judgement]) -> DimensionData:
+    """One ruleset's dimension (planning the ruleset anew: engines keep their plans)."""
+    return DimensionPlan(ruleset).score(judgements)
+
+
+def dimension_score(results: Sequence[RuleResultData]) -> float:
     """Weighted share of applicable rules that passed; unknown and error count as not passed."""
-    applicable = [r for r in results if r["outcome"] != "not_applicable"]
-    total = sum(r["weight"] for r in applicable)
+    total = passed = 0.0
+    for result in results:
+        if result["outcome"] != _NOT_APPLICABLE:
+            total += result["weight"]
+            if result["outcome"] == _PASS:
+                passed += result["weight"]
     if not total:
         return 100.0
-    return round(100 * sum(r["weight"] for r in applicable if r["outcome"] == "pass") / total, 1)
+    return round(100 * passed / total, 1)
 
 
-def reached_level(results: Sequence[Mapping]) -> int:
+def reached_level(results: Sequence[RuleResultData]) -> int:
     """Highest level N (up to the ruleset's highest rule level) with every rule of 1..N met."""
-    top = max(r["level"] for r in results)
-    for level in range(1, top + 1):
-        if any(r["level"] == level and r["outcome"] not in MET for r in results):
-            return level - 1
-    return min(top, MAX_LEVEL)
+    unmet = [r["level"] for r in results if r["outcome"] not in MET]
+    if unmet:
+        return min(unmet) - 1  # levels start at 1: a level with no rules stands in no way
+    return min(max(r["level"] for r in results), MAX_LEVEL)
 
 
-def _rule_result(rule: Rule, judgement: Judgement) -> dict:
-    spec = rule.spec
-    return {
-        "id": spec.id,
-        "title": spec.title,
-        "level": spec.level,
-        "weight": spec.weight,
-        "outcome": judgement.outcome,
-        "finding": _finding(rule, judgement),
-        "advice": None if judgement.outcome in MET else spec.advice,
-        "missing": list(judgement.missing),
-        "references": list(rule.citations),
-    }
-
-
-def _finding(rule: Rule, judgement: Judgement) -> str:
-    spec = rule.spec
-    if judgement.outcome == "pass":
-        return spec.pass_text
-    if judgement.outcome == "fail":
-        return spec.fail_text
-    if judgement.outcome == "not_applicable":
-        return f"Not applicable: {spec.title}."
-    if judgement.outcome == "error":
-        return f"Could not be assessed: {spec.title} ({judgement.error})."
+def _finding(title: str, judgement: Judgement) -> str:
+    """The finding of an outcome that depends on the profile: unknown (what is missing), error."""
+    if judgement.outcome == _ERROR:
+        return f"Could not be assessed: {title} ({judgement.error})."
     missing = ", ".join(judgement.missing) or "data the rule needs"
-    return f"Not known yet: {spec.title}. The profile does not give {missing}."
+    return f"Not known yet: {title}. The profile does not give {missing}."
 
 
-def _data_gaps(results: Sequence[Mapping]) -> list[dict]:
+def _data_gaps(results: Sequence[RuleResultData]) -> list[DataGapData]:
     rules_by_field: dict[str, list[str]] = {}
     for result in results:
-        if result["outcome"] == "unknown":
+        if result["outcome"] == _UNKNOWN:
             for path in result["missing"]:
                 rules_by_field.setdefault(path, []).append(result["id"])
     return [{"field": path, "rules": rules} for path, rules in sorted(rules_by_field.items())]
 
 
-def _next_steps(dimension: str, results: Sequence[Mapping]) -> list[dict]:
+def _next_steps(dimension: str, results: Sequence[RuleResultData]) -> list[NextStepData]:
     """The unmet rules of the lowest level that has any: what stands before the next level."""
     unmet = [r for r in results if r["outcome"] not in MET]
     if not unmet:
@@ -110,8 +156,8 @@ def _next_steps(dimension: str, results: Sequence[Mapping]) -> list[dict]:
     return [_step(dimension, r) for r in unmet if r["level"] == level]
 
 
-def _step(dimension: str, result: Mapping) -> dict:
-    if result["outcome"] == "unknown" and result["missing"]:
+def _step(dimension: str, result: RuleResultData) -> NextStepData:
+    if result["outcome"] == _UNKNOWN and result["missing"]:
         action = (
             f"Supply {', '.join(result['missing'])} so that this can be judged. {result['advice']}"
         )
@@ -126,7 +172,7 @@ def _step(dimension: str, result: Mapping) -> dict:
     }
 
 
-def overall_verdict(dimensions: Sequence[Mapping]) -> dict:
+def overall_verdict(dimensions: Sequence[DimensionData]) -> OverallData:
     """The lowest dimension level names the bottleneck; the score is the weighted mean."""
     level = min(d["level"] for d in dimensions)
     bottleneck = [d["id"] for d in dimensions if d["level"] == level]
@@ -138,7 +184,7 @@ def overall_verdict(dimensions: Sequence[Mapping]) -> dict:
     else:
         summary = f"Readiness level {MAX_LEVEL} of {MAX_LEVEL} in every dimension; "
     summary += f"overall score {score:g}/100."
-    unknown = sum(r["outcome"] == "unknown" for d in dimensions for r in d["rules"])
+    unknown = sum(r["outcome"] == _UNKNOWN for d in dimensions for r in d["rules"])
     if unknown:
         summary += (
             f" {unknown} rule{'s' if unknown > 1 else ''} could not be judged for lack of data."
@@ -146,10 +192,10 @@ def overall_verdict(dimensions: Sequence[Mapping]) -> dict:
     return {"score": score, "level": level, "bottleneck": bottleneck, "summary": summary}
 
 
-def _held_back_by(dimension: Mapping) -> str:
+def _held_back_by(dimension: DimensionData) -> str:
     """A bottleneck's name, saying so when only missing data holds it at its level."""
     steps = dimension["next_steps"]
-    unknown_only = steps and all(step["outcome"] == "unknown" for step in steps)
+    unknown_only = steps and all(step["outcome"] == _UNKNOWN for step in steps)
     return (
         f"{dimension['title']} (not yet known: data missing)"
         if unknown_only
@@ -161,7 +207,9 @@ def _join_names(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def ordered_next_steps(dimensions: Sequence[Mapping], bottleneck: Sequence[str]) -> list[dict]:
+def ordered_next_steps(
+    dimensions: Sequence[DimensionData], bottleneck: Sequence[str]
+) -> list[NextStepData]:
     """Every dimension's next steps, the bottleneck's first."""
     first = [s for d in dimensions if d["id"] in bottleneck for s in d["next_steps"]]
     rest = [s for d in dimensions if d["id"] not in bottleneck for s in d["next_steps"]]

@@ -31,9 +31,10 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import BinaryIO, NamedTuple, TypeAlias, TypeVar
 
-from scaleready.assessment.engine import Engine, create_engine, data_sha256
+from scaleready.assessment.build import create_engine
+from scaleready.assessment.engine import Engine, data_sha256
 from scaleready.assessment.policy import Policy, load_policy
-from scaleready.assessment.scorecard import Scorecard
+from scaleready.assessment.scorecard import ScorecardData, dump_json
 from scaleready.documents import SUFFIXES
 from scaleready.errors import InputError, ProfileError, ScaleReadyError
 from scaleready.outcome import UNMET
@@ -431,11 +432,7 @@ class Assessor:
                 raise
             reason = f"internal error: {type(error).__name__}: {error}"
             return self._failed(item, _naming(item.label, reason), ScaleReadyError.exit_code)
-        scorecard_json = (
-            Scorecard.model_validate(card).model_dump_json()
-            if self.options.keep_scorecards
-            else None
-        )
+        scorecard_json = dump_json(card) if self.options.keep_scorecards else None
         portfolio = portfolio_card(card) if self.options.keep_portfolio else None
         values = summary_values(item.label, card, self.columns)
         return Outcome(item.label, values, self.columns, scorecard_json, portfolio=portfolio)
@@ -454,10 +451,11 @@ class Assessor:
         profile = profile_from_data(data, source=item.label)  # refuses anything but a dict
         return profile, data_sha256(data or {})
 
-    def _judge(self, profile: InnovationProfile, digest: str, label: str) -> dict:
+    def _judge(self, profile: InnovationProfile, digest: str, label: str) -> ScorecardData:
         """The scorecard as plain data, the policy applied: the one place calling the engine."""
-        card = self.engine.assess_data(profile, source=label, profile_sha256=digest)
-        return self.policy.apply_to_data(card) if self.policy is not None else card
+        return self.engine.assess_raw(
+            profile, policy=self.policy, source=label, profile_sha256=digest
+        )
 
 
 def _naming(label: str, reason: str) -> str:
@@ -753,7 +751,7 @@ class PortfolioCard(NamedTuple):
     provenance: PortfolioProvenance
 
 
-def portfolio_card(card: dict) -> PortfolioCard:
+def portfolio_card(card: ScorecardData) -> PortfolioCard:
     """What the portfolio report needs of a scorecard (as plain data)."""
     overall, provenance, gate = card["overall"], card["provenance"], card.get("gate")
     return PortfolioCard(
@@ -833,13 +831,15 @@ def summary_columns(dimension_ids: Sequence[str], with_gate: bool) -> list[str]:
 
 
 def summary_values(
-    label: str, card: dict | None, columns: Sequence[str], error: str = ""
+    label: str, card: ScorecardData | None, columns: Sequence[str], error: str = ""
 ) -> tuple[object, ...]:
     """A summary row's values, in the order of the columns."""
     return tuple(summary_row(label, card, columns, error).values())
 
 
-def summary_row(label: str, card: dict | None, columns: Sequence[str], error: str = "") -> dict:
+def summary_row(
+    label: str, card: ScorecardData | None, columns: Sequence[str], error: str = ""
+) -> dict:
     """One summary row: the verdict of a scorecard (as plain data), or the error of an item."""
     row: dict[str, object] = dict.fromkeys(columns, "")
     row.update(item=label, error=error)

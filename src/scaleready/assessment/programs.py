@@ -1,0 +1,113 @@
+"""The rule programs an engine runs: durable_rules, or the plain-Python evaluator.
+
+Both are a ``Program``: given a profile (as JSON-mode data) and its context, the outcome of each
+rule they could decide, by rule key (``ruleset/rule``); a key left out is unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
+
+from scaleready.assessment.scorecard import Backend
+from scaleready.errors import EngineError, InputError
+from scaleready.language import durable
+from scaleready.language.evaluate import Context, truth
+from scaleready.language.ruleset import Rule, Ruleset
+from scaleready.outcome import Outcome
+
+BACKENDS = ("auto", "durable_rules", "python")
+
+
+class Program(Protocol):
+    """An engine's rules, compiled for one backend."""
+
+    def run(self, data: Mapping[str, object], context: Context, /) -> Mapping[str, str]:
+        """Outcome per rule key of the rules decided; keys left out are unknown."""
+        ...
+
+
+class PythonProgram:
+    """The rules run by the plain-Python evaluator: the reference semantics."""
+
+    def __init__(self, rulesets: Sequence[Ruleset]) -> None:
+        self._rulesets = [
+            (ruleset, [(rule, rule_key(ruleset, rule)) for rule in ruleset.evaluation_order])
+            for ruleset in rulesets
+        ]
+
+    def run(self, data: Mapping[str, object], context: Context, /) -> dict[str, str]:
+        outcomes: dict[str, str] = {}
+        for _, rules in self._rulesets:
+            local: dict[str, Outcome] = {}  # a rule cites rules of its own ruleset only
+            scoped = Context(context.profile, context.derived, local.__getitem__)
+            for rule, key in rules:
+                applies = True if rule.applies is None else truth(rule.applies, data, scoped)
+                holds = truth(rule.condition, data, scoped) if applies else None
+                outcome = local[rule.id] = decide(applies, holds)
+                if outcome is not Outcome.UNKNOWN:
+                    outcomes[key] = outcome
+        return outcomes
+
+
+def program_for(backend: Backend, rulesets: Sequence[Ruleset]) -> Program:
+    """The program of a chosen backend (see ``choose_backend``)."""
+    python = PythonProgram(rulesets)
+    if backend == "python":
+        return python
+    return durable.DurableProgram(_rules_to_run(rulesets), reference=_reference(python))
+
+
+def _reference(program: PythonProgram) -> Callable[[Context], dict[str, str]]:
+    """The plain evaluator, for the facts durable_rules cannot be given exactly."""
+    return lambda context: program.run(context.profile, context)
+
+
+def _rules_to_run(rulesets: Sequence[Ruleset]) -> list[durable.RuleToRun]:
+    return [
+        durable.RuleToRun(
+            rule_key(rs, rule),
+            rule.condition,
+            rule.applies,
+            _citations(rs),
+            _alternatives(rule),
+        )
+        for rs in rulesets
+        for rule in rs.rules
+    ]
+
+
+def _citations(
+    ruleset: Ruleset,
+):  # the type is durable.RuleToRun.cited's (nodes are the language's)
+    """How a rule reads the rules it cites: their condition and applies-when, by rule id."""
+    return lambda rule_id: (ruleset.rule(rule_id).condition, ruleset.rule(rule_id).applies)
+
+
+def decide(applies: bool | None, holds: bool | None) -> Outcome:
+    """A rule's outcome from whether it applies and whether its condition holds."""
+    if applies is False:
+        return Outcome.NOT_APPLICABLE
+    if applies is None or holds is None:
+        return Outcome.UNKNOWN
+    return Outcome.PASS if holds else Outcome.FAIL
+
+
+def _alternatives(rule: Rule) -> int:
+    """Branches a rule's outcomes can put on durable_rules' match stack (measured at load)."""
+    return rule.size.alternatives() if rule.size is not None else 2
+
+
+def rule_key(ruleset: Ruleset, rule: Rule, separator: str = "/") -> str:
+    return f"{ruleset.id}{separator}{rule.id}"
+
+
+def choose_backend(requested: str) -> Backend:
+    """The backend to run: ``auto`` is durable_rules where it can be imported."""
+    if requested not in BACKENDS:
+        raise InputError(f"unknown backend {requested!r}; choose one of {', '.join(BACKENDS)}")
+    if requested == "python" or (requested == "auto" and not durable.AVAILABLE):
+        return "python"
+    if not durable.AVAILABLE:
+        raise EngineError("durable_rules cannot be imported on this Python; use --backend python")
+    return "durable_rules"
