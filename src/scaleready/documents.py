@@ -11,14 +11,11 @@ import sys
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import yaml
 
 from scaleready.errors import InputError, SettingError
-
-if TYPE_CHECKING:  # problems.py words validation errors, with lines from here
-    from scaleready.problems import Location
 
 __all__ = [
     "MAX_DOCUMENT_MIB",
@@ -34,6 +31,7 @@ __all__ = [
 ]
 
 SUFFIXES = (".yaml", ".yml", ".json")
+Location = tuple[str | int, ...]  # a field's path as pydantic gives it
 
 # ---------------------------------------------------------------- limits (docs/limits.md)
 # The most scaleready reads from one profile, ruleset or policy file. Real ones are 1-15 KB; a

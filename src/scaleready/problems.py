@@ -12,7 +12,7 @@ import types
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, TypeGuard, Union, get_args, get_origin
 
-from scaleready.documents import Document, looks_like_number
+from scaleready.documents import Document, Location, looks_like_number
 
 if TYPE_CHECKING:  # pydantic is imported by whoever has a ValidationError to describe
     from pydantic import BaseModel, ValidationError
@@ -22,7 +22,6 @@ if TYPE_CHECKING:  # pydantic is imported by whoever has a ValidationError to de
 # The most problems one message lists; the rest are counted ("... and 999,990 more").
 MAX_PROBLEMS_SHOWN = 20
 
-Location = tuple[str | int, ...]  # a field's path as pydantic gives it
 
 _BRIEF_BITS = 128  # whole numbers longer than this are described by their size
 
