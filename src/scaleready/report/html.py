@@ -18,20 +18,13 @@ from html import escape
 from importlib import resources
 
 from scaleready.assessment.scorecard import Dimension, NextStep, RuleResult, Scorecard
-from scaleready.assessment.scoring import MAX_LEVEL
+from scaleready.outcome import MAX_LEVEL, UNMET, Outcome
+from scaleready.report.marks import MARKS
 from scaleready.report.safe_text import plain_text
 
 __all__ = ["portfolio_html", "scorecard_html"]
 
-UNMET = ("fail", "unknown", "error")
 TOP_UNMET_RULES = 15
-OUTCOMES = {
-    "pass": ("✓", "Pass"),
-    "fail": ("✗", "Fail"),
-    "unknown": ("?", "Data missing"),
-    "not_applicable": ("–", "Not applicable"),
-    "error": ("!", "Error"),
-}
 LEGEND = "✓ pass · ✗ fail · ? data missing (never counted as a pass) · – not applicable · ! error"
 _URL = re.compile(r"https?://[^\s<>\"']+")
 _NOT_ID = re.compile(r"[^A-Za-z0-9_-]+")
@@ -211,7 +204,7 @@ def _clip(text: str, width: int) -> str:
 
 def _mark(outcome: str, word: str = "") -> str:
     """An outcome as symbol and word, so it reads without colour."""
-    symbol, default = OUTCOMES[outcome]
+    symbol, default = MARKS[outcome]
     return (
         f'<span class="mark mark-{outcome}"><span aria-hidden="true">{symbol}</span> '
         f"{_e(word or default)}</span>"
@@ -299,7 +292,7 @@ def _gate(card: Scorecard) -> str:
     if card.gate is None:
         return ""
     verdict = "met" if card.gate.passed else "not met"
-    mark = _mark("pass" if card.gate.passed else "fail", verdict.capitalize())
+    mark = _mark(Outcome.PASS if card.gate.passed else Outcome.FAIL, verdict.capitalize())
     reasons = "".join(f"<li>{_e(reason)}</li>" for reason in card.gate.reasons)
     policy = f"<strong>{_e(card.gate.policy)}</strong>"
     head = f'<p class="gate">{mark} Funder policy {policy}: {verdict}.</p>'
@@ -308,13 +301,16 @@ def _gate(card: Scorecard) -> str:
 
 def _outcome_note(card: Scorecard) -> str:
     """How many rules came out each way, in words."""
-    counts = Counter(r.outcome for d in card.dimensions for r in d.rules)
-    return ", ".join(f"{counts[o]} {OUTCOMES[o][1].lower()}" for o in OUTCOMES if counts[o])
+    counts: Counter[str] = Counter(r.outcome for d in card.dimensions for r in d.rules)
+    return ", ".join(f"{counts[o]} {mark.word.lower()}" for o, mark in MARKS.items() if counts[o])
 
 
 def _chart_section(card: Scorecard) -> str:
     """Every dimension's level and score as bars."""
-    lead = "Filled boxes show the readiness level reached (0–5); the bar shows the score (0–100)."
+    lead = (
+        f"Filled boxes show the readiness level reached (0–{MAX_LEVEL}); "
+        "the bar shows the score (0–100)."
+    )
     return _section("chart", "Dimensions at a glance", _dimension_chart(card), lead)
 
 
@@ -462,13 +458,15 @@ def _findings(card: Scorecard) -> str:
 def _dimension_findings(d: Dimension) -> str:
     """One dimension's rule table and sources; rules that do not apply get one line."""
     sources = _sources(d)
-    judged = sorted((r for r in d.rules if r.outcome != "not_applicable"), key=lambda r: r.level)
+    judged = sorted(
+        (r for r in d.rules if r.outcome != Outcome.NOT_APPLICABLE), key=lambda r: r.level
+    )
     rows = [
         [_mark(r.outcome), str(r.level), _rule_cell(d, r, sources), _advice_cell(r)] for r in judged
     ]
     headers = ["Outcome", "Level", "Rule and finding", "What would move it on"]
     table = _table(headers, rows, numeric=(1,), css_class="rules", row_header=2)
-    skipped = [r.title for r in d.rules if r.outcome == "not_applicable"]
+    skipped = [r.title for r in d.rules if r.outcome == Outcome.NOT_APPLICABLE]
     note = f'<p class="na">Not applicable here: {_e("; ".join(skipped))}.</p>' if skipped else ""
     head = f"{_e(d.title)}: level {d.level} of {MAX_LEVEL}, score {_score(d.score)}"
     return f'<h3 id="findings-{_slug(d.id)}">{head}</h3>{table}{note}{_source_list(d, sources)}'
@@ -478,7 +476,7 @@ def _sources(d: Dimension) -> dict[str, int]:
     """The dimension's judged rules' references, numbered in order of first citation."""
     numbers: dict[str, int] = {}
     for r in sorted(d.rules, key=lambda r: r.level):
-        if r.outcome != "not_applicable":
+        if r.outcome != Outcome.NOT_APPLICABLE:
             for ref in r.references:
                 numbers.setdefault(ref, len(numbers) + 1)
     return numbers
@@ -512,7 +510,7 @@ def _source_list(d: Dimension, sources: dict[str, int]) -> str:
 
 def _advice_cell(r: RuleResult) -> str:
     """The advice for a rule that has not passed, and the data it lacks."""
-    if r.outcome == "pass":
+    if r.outcome == Outcome.PASS:
         return ""
     missing = ", ".join(_field(m) for m in r.missing)
     data = f"<p>Data needed: {missing}</p>" if missing else ""
@@ -599,10 +597,10 @@ def _portfolio_summary(
         ("At level 1 or above", f"{ready} ({_share(ready, n)})", "overall readiness level"),
         ("Most common bottleneck", common[0], common[1]),
     ]
-    gated = [c for c in cards if c.gate is not None]
-    if gated:
-        met = sum(c.gate.passed for c in gated)
-        tiles.append(("Meet the funder policy", f"{met} ({_share(met, len(gated))})", ""))
+    gates = [c.gate for c in cards if c.gate is not None]
+    if gates:
+        met = sum(gate.passed for gate in gates)
+        tiles.append(("Meet the funder policy", f"{met} ({_share(met, len(gates))})", ""))
     return _section("summary", "Summary", _tiles(tiles))
 
 
@@ -656,7 +654,7 @@ def _ranking(cards: Sequence[Scorecard], dims: dict[str, str]) -> str:
     headers += ["Funder policy"] if gated else []
     caption = (
         "Highest overall score first, then by name; equal scores share a rank. "
-        "Dimension columns give the level reached (0–5) over the score (0–100)."
+        f"Dimension columns give the level reached (0–{MAX_LEVEL}) over the score (0–100)."
     )
     numeric = (0, 2, 3, *range(5, 5 + len(dims)))
     return _section("ranking", "Ranking", _table(headers, rows, caption, numeric, row_header=1))
@@ -695,7 +693,7 @@ def _gate_cell(card: Scorecard) -> str:
     """Whether the card met the funder policy, in words."""
     if card.gate is None:
         return "–"
-    return _mark("pass", "Met") if card.gate.passed else _mark("fail", "Not met")
+    return _mark(Outcome.PASS, "Met") if card.gate.passed else _mark(Outcome.FAIL, "Not met")
 
 
 def _bottlenecks(cards: Sequence[Scorecard], dims: dict[str, str]) -> str:
@@ -732,7 +730,7 @@ def _unmet_rules(cards: Sequence[Scorecard], dims: dict[str, str]) -> str:
     """The rules most often not passed, split into fails and missing data."""
     unmet = _unmet_counts(cards)
     rows = [_unmet_row(dim, r, c, dims, len(cards)) for dim, r, c in unmet[:TOP_UNMET_RULES]]
-    headers = ["Rule", "Dimension", "Level", "Fail", "Data missing", "Error", "Unmet in"]
+    headers = ["Rule", "Dimension", "Level", *(MARKS[o].word for o in UNMET), "Unmet in"]
     body = _table(headers, rows, numeric=range(2, 7))
     more = len(unmet) - TOP_UNMET_RULES
     if more > 0:
@@ -749,9 +747,7 @@ def _unmet_row(dim: str, r: RuleResult, c: Counter, dims: dict[str, str], n: int
         f'{_e(r.title)}<span class="sub">{_e(dim)}.{_e(r.id)}</span>',
         _e(dims.get(dim, dim)),
         str(r.level),
-        str(c["fail"]),
-        str(c["unknown"]),
-        str(c["error"]),
+        *(str(c[outcome]) for outcome in UNMET),
         f"{c.total()} ({_share(c.total(), n)})",
     ]
 

@@ -9,11 +9,12 @@ from scaleready.assessment.engine import Explanation
 from scaleready.assessment.scorecard import Dimension, Scorecard
 from scaleready.language.evaluate import MISSING, Step
 from scaleready.language.ruleset import condition_text
-from scaleready.report.html import OUTCOMES, scorecard_html
+from scaleready.outcome import MAX_LEVEL, MET, Outcome
+from scaleready.report.html import scorecard_html
+from scaleready.report.marks import MARKS
 from scaleready.report.safe_text import markdown_text, terminal_json, terminal_line
 
 FORMATS = ("table", "json", "markdown", "html")
-MARKS = {outcome: symbol for outcome, (symbol, _) in OUTCOMES.items()}
 BAR_WIDTH = 20
 
 
@@ -53,13 +54,12 @@ def table(card: Scorecard) -> str:
     lines.append(f"  {'Dimension':<{width}}  Level  Score")
     for d in card.dimensions:
         flag = "  ◀ bottleneck" if d.id in card.overall.bottleneck else ""
-        lines.append(
-            f"  {titles[d.id]:<{width}}  {d.level}/5   {d.score:5.1f}  {_bar(d.score)}{flag}"
-        )
+        level = f"{d.level}/{MAX_LEVEL}"
+        lines.append(f"  {titles[d.id]:<{width}}  {level}   {d.score:5.1f}  {_bar(d.score)}{flag}")
     lines += ["", "Rules  (✓ pass  ✗ fail  ? unknown: data missing  – not applicable  ! error)"]
     for d in card.dimensions:
         lines.append(f"  {d.title}")
-        lines += [f"    {MARKS[r.outcome]} L{r.level} {r.id}: {r.finding}" for r in d.rules]
+        lines += [f"    {MARKS[r.outcome].symbol} L{r.level} {r.id}: {r.finding}" for r in d.rules]
     if card.next_steps:
         lines += ["", "Next steps (bottleneck first)"]
         lines += [
@@ -107,7 +107,7 @@ def markdown(card: Scorecard) -> str:
     lines += ["| Dimension | Level | Score | |", "|---|---|---|---|"]
     for d in card.dimensions:
         flag = "bottleneck" if d.id in card.overall.bottleneck else ""
-        lines.append(f"| {md(d.title)} | {d.level}/5 | {d.score:g} | {flag} |")
+        lines.append(f"| {md(d.title)} | {d.level}/{MAX_LEVEL} | {d.score:g} | {flag} |")
     if card.next_steps:
         lines += ["", "## Next steps", ""]
         lines += [
@@ -133,10 +133,10 @@ def _markdown_dimension(d: Dimension) -> list[str]:
     """One dimension's heading, rule table and data gaps."""
     md = markdown_text
     meaning = f" — {md(d.level_meaning)}" if d.level_meaning else ""
-    lines = [f"## {md(d.title)}: level {d.level}/5, score {d.score:g}{meaning}", ""]
+    lines = [f"## {md(d.title)}: level {d.level}/{MAX_LEVEL}, score {d.score:g}{meaning}", ""]
     lines += ["| | Level | Rule | Finding |", "|---|---|---|---|"]
     lines += [
-        f"| {MARKS[r.outcome]} {r.outcome} | {r.level} | {md(r.title)} | {md(r.finding)} |"
+        f"| {MARKS[r.outcome].symbol} {r.outcome} | {r.level} | {md(r.title)} | {md(r.finding)} |"
         for r in d.rules
     ]
     if d.data_gaps:
@@ -156,7 +156,7 @@ def explanation(result: Explanation) -> str:
     spec = result.rule.spec
     lines = [
         f"{result.ruleset}.{spec.id}: {spec.title} (level {spec.level})",
-        f"Outcome: {MARKS[result.outcome]} {result.outcome}",
+        f"Outcome: {MARKS[result.outcome].symbol} {result.outcome}",
     ]
     if result.applies_steps:
         lines += ["", f"Applies when: {spec.applies_when}"] + _steps(result.applies_steps)
@@ -165,10 +165,11 @@ def explanation(result: Explanation) -> str:
         lines += ["", "Missing data: " + ", ".join(result.missing)]
     if result.error:
         lines += ["", f"Error: {result.error}"]
-    meaning = {"pass": spec.pass_text, "fail": spec.fail_text}.get(result.outcome)
+    meanings: dict[str, str] = {Outcome.PASS: spec.pass_text, Outcome.FAIL: spec.fail_text}
+    meaning = meanings.get(result.outcome)
     if meaning:
         lines += ["", f"What it means: {meaning}"]
-    if result.outcome not in ("pass", "not_applicable"):
+    if result.outcome not in MET:
         lines.append(f"Advice: {spec.advice}")
     return "\n".join(map(terminal_line, lines)) + "\n"  # safe to print, as in table()
 
