@@ -134,11 +134,12 @@ class _Staged:
         if self._folder is None:
             self._write_stream()
             return
-        folder = self._folder
+        folder, hidden = self._folder, self._hidden
+        assert hidden is not None, "named beside its target (name_beside_target) first"
         with _naming_the(self.target):
             if self._fd is None:  # mkstemp makes it private; outputs are ordinary files
-                os.chmod(self._hidden, 0o666 & ~_umask(), dir_fd=folder)
-            os.replace(self._hidden, self.target.name, src_dir_fd=folder, dst_dir_fd=folder)
+                os.chmod(hidden, 0o666 & ~_umask(), dir_fd=folder)
+            os.replace(hidden, self.target.name, src_dir_fd=folder, dst_dir_fd=folder)
         self._hidden = None
 
     def _write_stream(self) -> None:
@@ -310,12 +311,12 @@ class RowSpool:
             self._batch = []
 
 
-def _csv(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None:
+def _csv(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         _write_csv(handle, columns, rows)
 
 
-def _jsonl(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None:
+def _jsonl(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> None:
     """Data for programs, so texts are kept as they are (only made writable as UTF-8)."""
     with open(path, "w", encoding="utf-8") as handle:
         for row in rows:
@@ -327,7 +328,7 @@ def _json_value(value: object) -> object:
     return utf8_text(value) if isinstance(value, str) else value
 
 
-def _xlsx(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None:
+def _xlsx(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> None:
     from openpyxl import Workbook  # imported here: only XLSX output needs it
 
     workbook = Workbook(write_only=True)
@@ -354,14 +355,14 @@ def _xlsx_cells(sheet, values: Iterable[object]) -> list:
     return cells
 
 
-def csv_text(columns: Sequence[str], rows: Sequence[dict]) -> str:
+def csv_text(columns: Sequence[str], rows: Iterable[dict]) -> str:
     """Rows as CSV text, for printing."""
     buffer = io.StringIO(newline="")
     _write_csv(buffer, columns, rows)
     return buffer.getvalue()
 
 
-def _write_csv(handle: TextIO, columns: Sequence[str], rows: Sequence[dict]) -> None:
+def _write_csv(handle: TextIO, columns: Sequence[str], rows: Iterable[dict]) -> None:
     """The header and rows, every cell made safe to open in a spreadsheet."""
     writer = csv.writer(handle)
     writer.writerow(map(spreadsheet_cell, columns))
