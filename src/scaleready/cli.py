@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from scaleready import __version__
 from scaleready.assessment import ruleset_cases
 from scaleready.assessment.engine import BACKENDS, create_engine, fixed_clock
 from scaleready.assessment.scorecard import Scorecard, scorecard_json_schema
-from scaleready.documents import SUFFIXES, max_document_bytes
+from scaleready.documents import max_document_bytes
 from scaleready.errors import RulesetError, ScaleReadyError
 from scaleready.language.ruleset import condition_text, load_ruleset
 from scaleready.plugins import (
@@ -36,10 +36,10 @@ from scaleready.plugins import (
     time_limit,
 )
 from scaleready.profile import load_profile_with_hash, profile_json_schema, profile_template
-from scaleready.report import outputs, render
+from scaleready.report import cards, outputs, render
 from scaleready.report.ruleset_docs import ruleset_markdown
 from scaleready.report.safe_text import plain_text
-from scaleready.rounds import batch, spreadsheets
+from scaleready.rounds import batch, spreadsheets, writer
 
 EXIT_GATE_FAILED = 1
 EXIT_INVALID_INPUT = 3
@@ -171,6 +171,16 @@ def say(message: str) -> None:
     click.echo(plain_text(message, keep_line_breaks=True), err=True)
 
 
+def _echo(text: str) -> None:
+    """Text on stdout as it is (a rendered scorecard)."""
+    click.echo(text, nl=False)
+
+
+def _tell(message: str) -> None:
+    """A line of progress on stderr (what was written)."""
+    click.echo(message, err=True)
+
+
 def strict_plugins_option(command):
     return click.option(
         "--strict-plugins", is_flag=True, help="Fail (exit 4) if any plugin fails to load."
@@ -226,31 +236,9 @@ def _write(text: str, output: Path | None) -> None:
 
 def _refuse_clashes(targets: dict[str, Path | None], inputs: Iterable[Path | str | None]) -> None:
     """Refuse, before any work, an output that would overwrite an input or another output."""
-    named = [(option, Path(t)) for option, t in targets.items() if t is not None]
-    named = [(option, target) for option, target in named if not outputs.is_stream(target)]
-    sources = [Path(source) for source in inputs if source is not None]
-    for number, (option, target) in enumerate(named):
-        for other_option, other in named[:number]:
-            if outputs.same_file(target, other):
-                raise click.UsageError(
-                    f"{other_option} and {option} both name {target}: give each its own file"
-                )
-        for source in sources:
-            if _overwrites(target, source):
-                raise click.UsageError(
-                    f"{option} {target} would overwrite the input {source}; choose another file"
-                )
-
-
-def _overwrites(target: Path, source: Path) -> bool:
-    """True if writing ``target`` would replace ``source``, or a profile in the folder source."""
-    if source.is_dir():
-        return (
-            target.suffix.lower() in SUFFIXES
-            and target.is_file()
-            and outputs.same_file(target.parent, source)
-        )
-    return outputs.same_file(target, source)
+    problem = outputs.clash(targets, inputs)
+    if problem is not None:
+        raise click.UsageError(problem)
 
 
 rules_option = click.option(
@@ -336,9 +324,11 @@ def assess(ctx, profiles, output_format, output, fail_under, **options):
     assessor = _assessor(ctx, **options)
     with outputs.OutputSet() as staged:
         if several_html:
-            sink: _CardSink = _HtmlFolder(output, profiles, inputs)
+            sink: cards.CardSink = cards.HtmlReports(output, profiles, _tell)
+            for target in sink.targets:
+                _refuse_clashes({"--output": target}, inputs)
         else:
-            sink = _Rendered(output_format, output, staged)
+            sink = cards.RenderedCards(output_format, output, staged, _echo)
         with closing(sink):
             exit_codes, gate_reasons = _assess_each(assessor, profiles, sink, fail_under)
         if sink.count:
@@ -369,92 +359,6 @@ def _assess_each(assessor, profiles, sink, fail_under) -> tuple[set[int], list[s
         if reasons:
             gate_reasons.append(f"{card.profile.name}: {'; '.join(reasons)}")
     return exit_codes, gate_reasons
-
-
-class _CardSink:
-    """Where assess puts each scorecard as it is made."""
-
-    count = 0
-
-    def add(self, number: int, card: Scorecard) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Finish what was written (nothing is in place before the caller commits)."""
-
-
-class _Rendered(_CardSink):
-    """Scorecards rendered one by one, giving the bytes render.render gives for all of them."""
-
-    def __init__(self, output_format: str, output: Path | None, staged: outputs.OutputSet):
-        self.format, self.output, self._first_json = output_format, output, None
-        self._handle = None
-        if output is not None:
-            with outputs.writing(output):
-                self._handle = open(staged.stage(output), "w", encoding="utf-8")  # noqa: SIM115
-
-    def add(self, number: int, card: Scorecard) -> None:
-        text = render.render([card], self.format)
-        if self.format != "json":
-            self._put(("\n" if self.count else "") + text)
-        elif self.count == 0:
-            self._first_json = text.removesuffix("\n")  # alone, or the first of an array
-        else:
-            first, self._first_json = self._first_json, None
-            self._put("[\n" + _indented(first) if first is not None else "")
-            self._put(",\n" + _indented(text.removesuffix("\n")))
-        self.count += 1
-
-    def close(self) -> None:
-        if self.format == "json" and self.count:
-            self._put(self._first_json + "\n" if self.count == 1 else "\n]\n")
-        if self._handle is not None:
-            with outputs.writing(self.output):
-                self._handle.close()
-
-    def _put(self, text: str) -> None:
-        if self._handle is None:
-            click.echo(text, nl=False)
-        else:
-            with outputs.writing(self.output):
-                self._handle.write(text)
-
-
-def _indented(json_text: str) -> str:
-    """An object's JSON as an item of an indented array (JSON strings hold no newline)."""
-    return "\n".join("  " + line for line in json_text.split("\n"))
-
-
-class _HtmlFolder(_CardSink):
-    """One HTML report per profile, each written whole as soon as it is made."""
-
-    def __init__(self, folder: Path, profiles: Sequence[Path], inputs: list) -> None:
-        self.targets = [folder / name for name in _report_names(profiles)]
-        for target in self.targets:
-            _refuse_clashes({"--output": target}, inputs)
-
-    def add(self, number: int, card: Scorecard) -> None:
-        outputs.write_text(self.targets[number], render.render([card], "html"))
-        click.echo(f"wrote {self.targets[number]}", err=True)
-        self.count += 1
-
-
-def _report_names(profiles: Sequence[Path]) -> list[str]:
-    """A report file name per profile, after its file; names shared by profiles in different
-    folders (or given twice) get -1, -2... in the order given, so none overwrites another."""
-    stems = [Path(profile).stem for profile in profiles]
-    shared = Counter(stem.casefold() for stem in stems)
-    taken = {stem.casefold() for stem in stems if shared[stem.casefold()] == 1}
-    numbers: Counter[str] = Counter()
-    names = []
-    for stem in stems:
-        name = stem
-        while shared[stem.casefold()] > 1 and (name == stem or name.casefold() in taken):
-            numbers[stem.casefold()] += 1
-            name = f"{stem}-{numbers[stem.casefold()]}"
-        taken.add(name.casefold())
-        names.append(f"{name}.html")
-    return names
 
 
 def _assessor(
@@ -549,33 +453,25 @@ def batch_command(
     assessor = _assessor(
         ctx, **options, keep_scorecards=scorecards is not None, keep_portfolio=report is not None
     )
-    with outputs.OutputSet() as staged, _RoundWriter(assessor, targets, staged) as writer:
+    with outputs.OutputSet() as staged, writer.RoundWriter(assessor, targets, staged) as round_:
         warn = lambda message: say(f"warning: {message}")  # noqa: E731
-        items = _Counted(batch.read_items(sources, strict_columns=strict_columns, warn=warn))
+        read = batch.read_items(sources, strict_columns=strict_columns, warn=warn)
+        items = writer.CountedItems(read)
         with closing(batch.assess_all(items, assessor, jobs)) as outcomes:
             for outcome in _run_with_progress(outcomes, items):
-                writer.add(outcome)
-        writer.finish(title)
+                _check_signals()
+                if outcome.error:
+                    say(f"error: {outcome.error}")
+                round_.add(outcome)
+        round_.finish(title)
         _check_signals()
         staged.commit()
-        writer.print_summary_if_asked()
-    _report_round(ctx, writer.tally, with_gate=assessor.policy is not None)
+        if summary is None:  # without --summary, the summary is printed as CSV
+            click.echo(round_.summary_csv(), nl=False)
+    _report_round(ctx, round_.tally, with_gate=assessor.policy is not None)
 
 
-class _Counted:
-    """Items as they are read: how many so far, and whether every source has been read."""
-
-    def __init__(self, items: Iterable[batch.Item]) -> None:
-        self._items, self.count, self.done = items, 0, False
-
-    def __iter__(self) -> Iterator[batch.Item]:
-        for item in self._items:
-            self.count += 1
-            yield item
-        self.done = True
-
-
-def _run_with_progress(outcomes: Iterator, items: _Counted) -> Iterator:
+def _run_with_progress(outcomes: Iterator, items: writer.CountedItems) -> Iterator:
     """The outcomes; a progress bar on a terminal (its total known once every item is read)."""
     if not sys.stderr.isatty():
         yield from outcomes
@@ -585,66 +481,6 @@ def _run_with_progress(outcomes: Iterator, items: _Counted) -> Iterator:
             if items.done and bar.length is None:
                 bar.length = items.count
             yield outcome
-
-
-class _RoundWriter:
-    """A round's outputs, written as outcomes arrive: summary rows to a spool (written at the
-    end), scorecards straight to their staged file, and a compact portfolio for the report."""
-
-    def __init__(self, assessor, targets: dict[str, Path | None], staged) -> None:
-        self.columns, self.targets = assessor.columns, targets
-        self.tally: Counter[str] = Counter()
-        self._staged = {o: staged.stage(t) for o, t in targets.items() if t is not None}
-        self._rows = outputs.RowSpool()
-        self._portfolio = batch.Portfolio() if targets["--report"] is not None else None
-        self._scorecards = None
-        if targets["--scorecards"] is not None:
-            with outputs.writing(targets["--scorecards"]):
-                self._scorecards = open(self._staged["--scorecards"], "w", encoding="utf-8")  # noqa: SIM115
-
-    def __enter__(self) -> _RoundWriter:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._rows.close()
-        if self._scorecards is not None:
-            self._scorecards.close()
-
-    def add(self, outcome: batch.Outcome) -> None:
-        _check_signals()
-        self.tally["items"] += 1
-        if outcome.error:
-            say(f"error: {outcome.error}")
-            self.tally["errors"] += 1
-            self.tally["internal"] += outcome.exit_code == EXIT_INTERNAL
-        self.tally["gate failed"] += outcome.row.get("gate") == "failed"
-        self._rows.add(outcome.row)
-        if self._scorecards is not None and outcome.scorecard_json:
-            with outputs.writing(self.targets["--scorecards"]):
-                self._scorecards.write(outcome.scorecard_json + "\n")
-        if self._portfolio is not None:
-            self._portfolio.add(outcome)
-
-    def finish(self, title: str) -> None:
-        """Write the report and the summary into their staged files (not yet in place); the
-        report first, so that the round's portfolio is let go before the summary is written."""
-        if self._scorecards is not None:
-            with outputs.writing(self.targets["--scorecards"]):
-                self._scorecards.close()
-        if self._portfolio is not None:
-            report, html = self.targets["--report"], self._portfolio.html(title)
-            self._portfolio = None
-            with outputs.writing(report):
-                self._staged["--report"].write_text(html, encoding="utf-8")
-        summary = self.targets["--summary"]
-        if summary is not None:
-            rows = self._rows.rows()
-            outputs.write_table_staged(self._staged["--summary"], summary, self.columns, rows)
-
-    def print_summary_if_asked(self) -> None:
-        """Without --summary, the summary is printed as CSV."""
-        if self.targets["--summary"] is None:
-            click.echo(outputs.csv_text(self.columns, self._rows.rows()), nl=False)
 
 
 def _report_round(ctx, tally: Counter, with_gate: bool) -> None:

@@ -26,6 +26,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, TextIO
 
+from scaleready.documents import SUFFIXES
 from scaleready.errors import InputError, OutputError
 from scaleready.report.safe_text import SPREADSHEET_CELL_CHARS, spreadsheet_text, utf8_text
 
@@ -389,3 +390,29 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def clash(targets: dict[str, Path | None], inputs: Iterable[Path | str | None]) -> str | None:
+    """Why an output would overwrite an input or another output (by option name), or None."""
+    named = [(option, Path(t)) for option, t in targets.items() if t is not None]
+    named = [(option, target) for option, target in named if not is_stream(target)]
+    sources = [Path(source) for source in inputs if source is not None]
+    for number, (option, target) in enumerate(named):
+        for other_option, other in named[:number]:
+            if same_file(target, other):
+                return f"{other_option} and {option} both name {target}: give each its own file"
+        for source in sources:
+            if _overwrites(target, source):
+                return f"{option} {target} would overwrite the input {source}; choose another file"
+    return None
+
+
+def _overwrites(target: Path, source: Path) -> bool:
+    """True if writing ``target`` would replace ``source``, or a profile in the folder source."""
+    if source.is_dir():
+        return (
+            target.suffix.lower() in SUFFIXES
+            and target.is_file()
+            and same_file(target.parent, source)
+        )
+    return same_file(target, source)
