@@ -14,32 +14,24 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from scaleready import __version__
-from scaleready.assessment import ruleset_cases
-from scaleready.assessment.engine import BACKENDS, create_engine, fixed_clock
-from scaleready.assessment.scorecard import Scorecard, scorecard_json_schema
-from scaleready.documents import max_document_bytes
 from scaleready.errors import RulesetError, ScaleReadyError
-from scaleready.language.ruleset import condition_text, load_ruleset
-from scaleready.plugins import (
-    DEFAULT_FACT_TIMEOUT,
-    DEFAULT_PLUGIN_TIMEOUT,
-    FACT_TIMEOUT_VARIABLE,
-    PLUGIN_TIMEOUT_VARIABLE,
-    load_registry,
-    time_limit,
-)
-from scaleready.profile import load_profile_with_hash, profile_json_schema, profile_template
-from scaleready.report import cards, outputs, render
-from scaleready.report.ruleset_docs import ruleset_markdown
+from scaleready.report import render
 from scaleready.report.safe_text import plain_text
-from scaleready.rounds import batch, spreadsheets, writer
+
+if TYPE_CHECKING:
+    from scaleready.assessment.scorecard import Scorecard
+    from scaleready.rounds import writer
+
+# The library is imported by the commands that use it, when they run: `scaleready --help` and
+# `scaleready assess` start in a fraction of the time it takes to import all of it.
 
 EXIT_GATE_FAILED = 1
 EXIT_INVALID_INPUT = 3
@@ -160,10 +152,14 @@ def cli(ctx: click.Context, strict_plugins: bool) -> None:
 
 def _check_settings() -> None:
     """Refuse a bad SCALEREADY_* or SOURCE_DATE_EPOCH value (exit 2) before any work is done."""
+    from scaleready import plugins
+    from scaleready.assessment.engine import fixed_clock
+    from scaleready.documents import max_document_bytes
+
     fixed_clock()
     max_document_bytes()
-    time_limit(PLUGIN_TIMEOUT_VARIABLE, DEFAULT_PLUGIN_TIMEOUT)
-    time_limit(FACT_TIMEOUT_VARIABLE, DEFAULT_FACT_TIMEOUT)
+    plugins.time_limit(plugins.PLUGIN_TIMEOUT_VARIABLE, plugins.DEFAULT_PLUGIN_TIMEOUT)
+    plugins.time_limit(plugins.FACT_TIMEOUT_VARIABLE, plugins.DEFAULT_FACT_TIMEOUT)
 
 
 def say(message: str) -> None:
@@ -188,6 +184,8 @@ def strict_plugins_option(command):
 
 
 def _engine(ctx: click.Context, strict: bool, **options):
+    from scaleready.assessment.engine import create_engine
+
     engine, registry = create_engine(**options)
     if _strict(ctx, strict) and registry.problems:
         _refuse(ctx, registry)
@@ -202,6 +200,8 @@ def _strict(ctx: click.Context, strict: bool) -> bool:
 
 def _registry(ctx: click.Context, strict: bool):
     """The installed plugins' registry; with --strict-plugins, exit 4 on any plugin problem."""
+    from scaleready.plugins import load_registry
+
     registry = load_registry()
     if _strict(ctx, strict) and registry.problems:
         _refuse(ctx, registry)
@@ -228,6 +228,8 @@ def _distinct(problems) -> list[str]:
 
 def _write(text: str, output: Path | None) -> None:
     """Print, or write the file whole (never half-written)."""
+    from scaleready.report import outputs
+
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -236,9 +238,39 @@ def _write(text: str, output: Path | None) -> None:
 
 def _refuse_clashes(targets: dict[str, Path | None], inputs: Iterable[Path | str | None]) -> None:
     """Refuse, before any work, an output that would overwrite an input or another output."""
+    from scaleready.report import outputs
+
     problem = outputs.clash(targets, inputs)
     if problem is not None:
         raise click.UsageError(problem)
+
+
+class _LazyChoice(click.Choice):
+    """A choice whose values are imported only when a command needs them, not for --help."""
+
+    def __init__(self, values: Callable[[], Sequence[str]]) -> None:
+        super().__init__(())
+        self._values = values
+
+    @property  # type: ignore[override]  # click sets choices in __init__; here it is computed
+    def choices(self) -> Sequence[str]:
+        return tuple(self._values())
+
+    @choices.setter
+    def choices(self, values: Sequence[str]) -> None:
+        """click's __init__ sets the choices; they are computed instead."""
+
+
+def _backends() -> Sequence[str]:
+    from scaleready.assessment.engine import BACKENDS
+
+    return BACKENDS
+
+
+def _default_jobs() -> int:
+    from scaleready.rounds.batch import default_jobs
+
+    return default_jobs()
 
 
 rules_option = click.option(
@@ -270,7 +302,7 @@ def engine_options(command):
         ),
         click.option(
             "--backend",
-            type=click.Choice(BACKENDS),
+            type=_LazyChoice(_backends),
             default="auto",
             show_default=True,
             help="durable_rules, or the plain-Python evaluator.",
@@ -316,6 +348,8 @@ def assess(ctx, profiles, output_format, output, fail_under, **options):
     A bad profile is reported and the others are still assessed (exit 3, or 4 for an internal
     error). With --policy or --fail-under, a profile that does not meet it makes the exit code 1.
     """
+    from scaleready.report import cards, outputs
+
     several_html = output_format == "html" and len(profiles) > 1
     if several_html and (output is None or output.suffix):
         raise click.UsageError("with several profiles, --format html needs --output FOLDER")
@@ -345,6 +379,9 @@ def assess(ctx, profiles, output_format, output, fail_under, **options):
 def _assess_each(assessor, profiles, sink, fail_under) -> tuple[set[int], list[str]]:
     """Assess and write each profile as it comes (memory stays flat); the exit codes of those
     that could not be assessed, and the gate's reasons for those that failed it."""
+    from scaleready.assessment.scorecard import Scorecard
+    from scaleready.rounds import batch
+
     exit_codes, gate_reasons = set(), []
     for number, path in enumerate(profiles):
         _check_signals()
@@ -372,6 +409,8 @@ def _assessor(
     keep_portfolio=False,
 ):
     """The batch assessor for these options, after reporting plugin problems once."""
+    from scaleready.rounds import batch
+
     engine = _engine(ctx, strict_plugins, rulesets=rulesets, rule_files=rule_files, backend=backend)
     options = batch.BatchOptions(
         tuple(rulesets),
@@ -416,7 +455,7 @@ def _gate_failures(card: Scorecard, fail_under: float | None) -> list[str]:
 @click.option(
     "--jobs",
     type=click.IntRange(1),
-    default=batch.default_jobs,
+    default=_default_jobs,
     show_default="all cores",
     help="Worker processes.",
 )
@@ -446,6 +485,9 @@ def batch_command(
     Exit 4 if an item met an internal error, else 3 if any item could not be assessed, else 1
     if any failed the policy's gate.
     """
+    from scaleready.report import outputs
+    from scaleready.rounds import batch, writer
+
     if summary is not None:
         outputs.check_table_suffix(summary)  # before the work, not after it
     targets = {"--summary": summary, "--scorecards": scorecards, "--report": report}
@@ -515,6 +557,8 @@ def explain(ctx, profile, rule, rule_files, strict_plugins):
     Example:
         scaleready explain examples/code-club.yaml evidence.causal_design
     """
+    from scaleready.profile import load_profile_with_hash
+
     engine = _engine(ctx, strict_plugins, rule_files=rule_files, backend="python")
     loaded, _ = load_profile_with_hash(profile)
     click.echo(render.explanation(engine.explain(loaded, rule)), nl=False)
@@ -526,6 +570,8 @@ def explain(ctx, profile, rule, rule_files, strict_plugins):
 @click.pass_context
 def plugins(ctx, as_json, strict_plugins):
     """List installed plugins, what each provides, and any that failed to load."""
+    from scaleready.plugins import load_registry
+
     registry = load_registry()
     if _strict(ctx, strict_plugins) and registry.problems:
         _refuse(ctx, registry)
@@ -581,6 +627,8 @@ def rulesets_list(ctx, as_json, strict_plugins):
 @click.pass_context
 def rulesets_show(ctx, ruleset_id, strict_plugins):
     """Show a ruleset's levels and rules, with each condition."""
+    from scaleready.language.ruleset import condition_text
+
     registry = _registry(ctx, strict_plugins)
     if ruleset_id not in registry.rulesets:
         known = ", ".join(sorted(registry.rulesets))
@@ -603,6 +651,9 @@ def rulesets_show(ctx, ruleset_id, strict_plugins):
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def rulesets_validate(files):
     """Check ruleset files: format, field paths, rule references and condition types."""
+    from scaleready.language.ruleset import load_ruleset
+    from scaleready.plugins import load_registry
+
     kinds = load_registry().fact_kinds()
 
     def check(path: Path) -> str:
@@ -646,6 +697,8 @@ def rulesets_test(ctx, targets, require_coverage, strict_plugins):
         scaleready rulesets test evidence
         scaleready rulesets test my-ruleset.yaml --require-coverage
     """
+    from scaleready.assessment import ruleset_cases
+
     registry = _registry(ctx, strict_plugins)
     failed = 0
     for ruleset, cases_file in _test_targets(registry, targets):
@@ -660,6 +713,9 @@ def rulesets_test(ctx, targets, require_coverage, strict_plugins):
 
 def _test_targets(registry, targets):
     """(ruleset, tests file) for each target; a target without cases is an input error."""
+    from scaleready.assessment import ruleset_cases
+    from scaleready.language.ruleset import load_ruleset
+
     if not targets:
         chosen = [
             rs
@@ -729,6 +785,8 @@ def _report_coverage(found) -> bool:
 @click.pass_context
 def rulesets_docs(ctx, ruleset_ids, output, strict_plugins):
     """Write Markdown documentation of rulesets: levels, every rule in plain words, references."""
+    from scaleready.report.ruleset_docs import ruleset_markdown
+
     registry = _registry(ctx, strict_plugins)
     for ruleset_id in ruleset_ids or sorted(registry.rulesets):
         if ruleset_id not in registry.rulesets:
@@ -747,6 +805,8 @@ def profile():
 @profile.command("schema")
 def profile_schema():
     """Print the JSON Schema of an innovation profile."""
+    from scaleready.profile import profile_json_schema
+
     click.echo(json.dumps(profile_json_schema(), indent=2))
 
 
@@ -767,6 +827,10 @@ def profile_template_command(template_format):
     csv:  the header row for a grant round in CSV or XLSX, one profile per row
           (list items numbered from 1; texts in a list separated by ";").
     """
+    from scaleready.profile import profile_template
+    from scaleready.report import outputs
+    from scaleready.rounds import spreadsheets
+
     if template_format == "csv":
         click.echo(outputs.csv_text(spreadsheets.template_header(), []), nl=False)
     else:
@@ -777,6 +841,8 @@ def profile_template_command(template_format):
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def profile_validate(files):
     """Check profiles against the schema; every problem names the file, line and field."""
+    from scaleready.profile import load_profile_with_hash
+
     _check_each(files, lambda path: load_profile_with_hash(path)[0].name)
 
 
@@ -788,6 +854,8 @@ def scorecard():
 @scorecard.command("schema")
 def scorecard_schema():
     """Print the JSON Schema of a scorecard (the JSON output of assess)."""
+    from scaleready.assessment.scorecard import scorecard_json_schema
+
     click.echo(json.dumps(scorecard_json_schema(), indent=2))
 
 

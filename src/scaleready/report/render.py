@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from scaleready.assessment.engine import Explanation
-from scaleready.assessment.scorecard import Dimension, Scorecard
-from scaleready.language.evaluate import MISSING, Step
-from scaleready.language.ruleset import condition_text
 from scaleready.outcome import MAX_LEVEL, MET, Outcome
-from scaleready.report.html import scorecard_html
 from scaleready.report.marks import MARKS
 from scaleready.report.safe_text import markdown_text, terminal_json, terminal_line
+
+if TYPE_CHECKING:  # imported when used, so that the CLI's --help need not import the engine
+    from scaleready.assessment.engine import Explanation
+    from scaleready.assessment.scorecard import Dimension, Scorecard
+    from scaleready.language.evaluate import Step
 
 FORMATS = ("table", "json", "markdown", "html")
 BAR_WIDTH = 20
@@ -25,6 +26,8 @@ def render(scorecards: Sequence[Scorecard], output_format: str) -> str:
         document = payload[0] if len(payload) == 1 else payload
         return terminal_json(document) + "\n"
     if output_format == "html":
+        from scaleready.report.html import scorecard_html
+
         if len(scorecards) != 1:
             raise ValueError("an HTML report holds one scorecard")
         return scorecard_html(scorecards[0])
@@ -153,6 +156,8 @@ def _code(text: str) -> str:
 
 def explanation(result: Explanation) -> str:
     """Each condition of a rule, the values it saw, and the outcome."""
+    from scaleready.language.ruleset import condition_text
+
     spec = result.rule.spec
     lines = [
         f"{result.ruleset}.{spec.id}: {spec.title} (level {spec.level})",
@@ -189,6 +194,8 @@ def _decimal(value: float) -> str:
 
 
 def _show(value: object) -> str:
+    from scaleready.language.evaluate import MISSING
+
     if value is MISSING:
         return "missing"
     if isinstance(value, list):
