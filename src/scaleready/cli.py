@@ -13,22 +13,26 @@ import os
 import signal
 import sys
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from scaleready import __version__
 from scaleready.errors import RulesetError, ScaleReadyError
+from scaleready.problems import did_you_mean
 from scaleready.report import render
 from scaleready.report.safe_text import plain_text
 
 if TYPE_CHECKING:
+    from scaleready.assessment.engine import Engine
     from scaleready.assessment.scorecard import Scorecard
-    from scaleready.rounds import writer
+    from scaleready.language.ruleset import Ruleset
+    from scaleready.plugins import Registry
+    from scaleready.report import cards, outputs
+    from scaleready.rounds import batch, writer
 
 # The library is imported by the commands that use it, when they run: `scaleready --help` and
 # `scaleready assess` start in a fraction of the time it takes to import all of it.
@@ -183,14 +187,22 @@ def strict_plugins_option(command):
     )(command)
 
 
-def _engine(ctx: click.Context, strict: bool, **options):
+def _engine(ctx: click.Context, strict: bool, **options: Any) -> Engine:
+    """The engine for these options, after reporting plugin problems."""
     from scaleready.assessment.engine import create_engine
 
     engine, registry = create_engine(**options)
-    if _strict(ctx, strict) and registry.problems:
-        _refuse(ctx, registry)
-    _warn_about(registry)
+    _report_plugin_problems(ctx, strict, registry)
     return engine
+
+
+def _registry(ctx: click.Context, strict: bool) -> Registry:
+    """The installed plugins' registry, after reporting plugin problems."""
+    from scaleready.plugins import load_registry
+
+    registry = load_registry()
+    _report_plugin_problems(ctx, strict, registry)
+    return registry
 
 
 def _strict(ctx: click.Context, strict: bool) -> bool:
@@ -198,30 +210,22 @@ def _strict(ctx: click.Context, strict: bool) -> bool:
     return strict or ctx.find_root().obj["strict_plugins"]
 
 
-def _registry(ctx: click.Context, strict: bool):
-    """The installed plugins' registry; with --strict-plugins, exit 4 on any plugin problem."""
-    from scaleready.plugins import load_registry
-
-    registry = load_registry()
+def _report_plugin_problems(ctx: click.Context, strict: bool, registry: Registry) -> None:
+    """Warn about each plugin problem; with --strict-plugins, each is an error (exit 4)."""
     if _strict(ctx, strict) and registry.problems:
         _refuse(ctx, registry)
-    _warn_about(registry)
-    return registry
+    for problem in _distinct(registry.problems):
+        say(f"warning: {problem} (--strict-plugins makes this an error)")
 
 
-def _refuse(ctx: click.Context, registry) -> None:
+def _refuse(ctx: click.Context, registry: Registry) -> None:
     """--strict-plugins: every plugin problem is an error, and the exit code is 4."""
     for problem in _distinct(registry.problems):
         say(f"error: {problem}")
     ctx.exit(EXIT_INTERNAL)
 
 
-def _warn_about(registry) -> None:
-    for problem in _distinct(registry.problems):
-        say(f"warning: {problem} (--strict-plugins makes this an error)")
-
-
-def _distinct(problems) -> list[str]:
+def _distinct(problems: Iterable[object]) -> list[str]:
     """Each message once, in order."""
     return list(dict.fromkeys(map(str, problems)))
 
@@ -348,7 +352,7 @@ def assess(ctx, profiles, output_format, output, fail_under, **options):
     A bad profile is reported and the others are still assessed (exit 3, or 4 for an internal
     error). With --policy or --fail-under, a profile that does not meet it makes the exit code 1.
     """
-    from scaleready.report import cards, outputs
+    from scaleready.report import outputs
 
     several_html = output_format == "html" and len(profiles) > 1
     if several_html and (output is None or output.suffix):
@@ -357,12 +361,7 @@ def assess(ctx, profiles, output_format, output, fail_under, **options):
     _refuse_clashes({"--output": None if several_html else output}, inputs)
     assessor = _assessor(ctx, **options)
     with outputs.OutputSet() as staged:
-        if several_html:
-            sink: cards.CardSink = cards.HtmlReports(output, profiles, _tell)
-            for target in sink.targets:
-                _refuse_clashes({"--output": target}, inputs)
-        else:
-            sink = cards.RenderedCards(output_format, output, staged, _echo)
+        sink = _card_sink(output_format, output, profiles, several_html, inputs, staged)
         with closing(sink):
             exit_codes, gate_reasons = _assess_each(assessor, profiles, sink, fail_under)
         if sink.count:
@@ -370,19 +369,43 @@ def assess(ctx, profiles, output_format, output, fail_under, **options):
             staged.commit()
     for reason in gate_reasons:
         say(f"gate failed: {reason}")
-    if exit_codes:
-        ctx.exit(max(exit_codes))
-    if gate_reasons:
-        ctx.exit(EXIT_GATE_FAILED)
+    if exit_codes or gate_reasons:
+        ctx.exit(max(exit_codes) if exit_codes else EXIT_GATE_FAILED)
 
 
-def _assess_each(assessor, profiles, sink, fail_under) -> tuple[set[int], list[str]]:
+def _card_sink(
+    output_format: str,
+    output: Path | None,
+    profiles: Sequence[Path],
+    several_html: bool,
+    inputs: list[Path | None],
+    staged: outputs.OutputSet,
+) -> cards.CardSink:
+    """Where assess writes each scorecard: one output, or an HTML report each in a folder."""
+    from scaleready.report import cards
+
+    if not several_html:
+        return cards.RenderedCards(output_format, output, staged, _echo)
+    assert output is not None  # assess refused several HTML reports without a folder
+    reports = cards.HtmlReports(output, profiles, _tell)
+    for target in reports.targets:
+        _refuse_clashes({"--output": target}, inputs)
+    return reports
+
+
+def _assess_each(
+    assessor: batch.Assessor,
+    profiles: Sequence[Path],
+    sink: cards.CardSink,
+    fail_under: float | None,
+) -> tuple[set[int], list[str]]:
     """Assess and write each profile as it comes (memory stays flat); the exit codes of those
     that could not be assessed, and the gate's reasons for those that failed it."""
     from scaleready.assessment.scorecard import Scorecard
     from scaleready.rounds import batch
 
-    exit_codes, gate_reasons = set(), []
+    exit_codes: set[int] = set()
+    gate_reasons: list[str] = []
     for number, path in enumerate(profiles):
         _check_signals()
         outcome = assessor.assess(batch.Item(str(path), path=str(path)))
@@ -486,7 +509,7 @@ def batch_command(
     if any failed the policy's gate.
     """
     from scaleready.report import outputs
-    from scaleready.rounds import batch, writer
+    from scaleready.rounds.writer import RoundFiles, RoundWriter
 
     if summary is not None:
         outputs.check_table_suffix(summary)  # before the work, not after it
@@ -495,25 +518,51 @@ def batch_command(
     assessor = _assessor(
         ctx, **options, keep_scorecards=scorecards is not None, keep_portfolio=report is not None
     )
-    with outputs.OutputSet() as staged, writer.RoundWriter(assessor, targets, staged) as round_:
-        warn = lambda message: say(f"warning: {message}")  # noqa: E731
-        read = batch.read_items(sources, strict_columns=strict_columns, warn=warn)
-        items = writer.CountedItems(read)
-        with closing(batch.assess_all(items, assessor, jobs)) as outcomes:
-            for outcome in _run_with_progress(outcomes, items):
-                _check_signals()
-                if outcome.error:
-                    say(f"error: {outcome.error}")
-                round_.add(outcome)
+    files = RoundFiles(summary, scorecards, report)
+    with outputs.OutputSet() as staged, RoundWriter(assessor.columns, files, staged) as round_:
+        _run_round(round_, assessor, sources, strict_columns, jobs)
         round_.finish(title)
         _check_signals()
         staged.commit()
-        if summary is None:  # without --summary, the summary is printed as CSV
+        if summary is None:  # the summary is printed as CSV
             click.echo(round_.summary_csv(), nl=False)
     _report_round(ctx, round_.tally, with_gate=assessor.policy is not None)
 
 
-def _run_with_progress(outcomes: Iterator, items: writer.CountedItems) -> Iterator:
+def _run_round(
+    round_: writer.RoundWriter,
+    assessor: batch.Assessor,
+    sources: Sequence[Path],
+    strict_columns: bool,
+    jobs: int,
+) -> None:
+    """Assess every item of the round's sources, each outcome written as it arrives."""
+    from scaleready.rounds import batch
+
+    warn = lambda message: say(f"warning: {message}")  # noqa: E731
+    items = _Counted(batch.read_items(sources, strict_columns=strict_columns, warn=warn))
+    with closing(batch.assess_all(items, assessor, jobs)) as outcomes:
+        for outcome in _run_with_progress(outcomes, items):
+            _check_signals()
+            if outcome.error:
+                say(f"error: {outcome.error}")
+            round_.add(outcome)
+
+
+class _Counted:
+    """Items as they are read: how many so far, and whether every source has been read."""
+
+    def __init__(self, items: Iterable[batch.Item]) -> None:
+        self._items, self.count, self.done = items, 0, False
+
+    def __iter__(self) -> Iterator[batch.Item]:
+        for item in self._items:
+            self.count += 1
+            yield item
+        self.done = True
+
+
+def _run_with_progress(outcomes: Iterator, items: _Counted) -> Iterator:
     """The outcomes; a progress bar on a terminal (its total known once every item is read)."""
     if not sys.stderr.isatty():
         yield from outcomes
@@ -525,20 +574,20 @@ def _run_with_progress(outcomes: Iterator, items: writer.CountedItems) -> Iterat
             yield outcome
 
 
-def _report_round(ctx, tally: Counter, with_gate: bool) -> None:
+def _report_round(ctx: click.Context, tally: writer.Tally, with_gate: bool) -> None:
     """The round in one line, and its exit code: 4 internal error, 3 bad input, 1 gate failed."""
-    errors, items = tally["errors"], tally["items"]
-    internal = f" ({tally['internal']} by an internal error)" if tally["internal"] else ""
+    internal = f" ({tally.internal} by an internal error)" if tally.internal else ""
     click.echo(
-        f"assessed {items - errors} of {items} profiles; {errors} could not be assessed{internal}"
-        + (f"; {tally['gate failed']} failed the gate" if with_gate else ""),
+        f"assessed {tally.items - tally.errors} of {tally.items} profiles; "
+        f"{tally.errors} could not be assessed{internal}"
+        + (f"; {tally.gate_failed} failed the gate" if with_gate else ""),
         err=True,
     )
-    if tally["internal"]:
+    if tally.internal:
         ctx.exit(EXIT_INTERNAL)
-    if errors:
+    if tally.errors:
         ctx.exit(EXIT_INVALID_INPUT)
-    if tally["gate failed"]:
+    if tally.gate_failed:
         ctx.exit(EXIT_GATE_FAILED)
 
 
@@ -575,21 +624,12 @@ def plugins(ctx, as_json, strict_plugins):
     registry = load_registry()
     if _strict(ctx, strict_plugins) and registry.problems:
         _refuse(ctx, registry)
-    listing = [
-        vars(info)
-        for info in sorted(registry.plugins.values(), key=lambda i: (not i.builtin, i.name))
-    ]
+    infos = sorted(registry.plugins.values(), key=lambda i: (not i.builtin, i.name))
     if as_json:
-        click.echo(json.dumps(listing, indent=2))
+        click.echo(json.dumps([vars(info) for info in infos], indent=2))
         return
-    for info in listing:
-        status = f"  FAILED: {info['error']}" if info["error"] else ""
-        provides = ", ".join(
-            info["rulesets"] + [f"derived.{name}" for name in info["derived_facts"]]
-        )
-        version = f" {info['version']}" if info["version"] else ""
-        kind = " (built-in)" if info["builtin"] else ""
-        click.echo(f"{info['name']}{version}{kind}: {provides or 'nothing'}{status}")
+    for info in infos:
+        click.echo(render.plugin_line(info))
 
 
 @cli.group()
@@ -627,24 +667,18 @@ def rulesets_list(ctx, as_json, strict_plugins):
 @click.pass_context
 def rulesets_show(ctx, ruleset_id, strict_plugins):
     """Show a ruleset's levels and rules, with each condition."""
-    from scaleready.language.ruleset import condition_text
-
     registry = _registry(ctx, strict_plugins)
     if ruleset_id not in registry.rulesets:
-        known = ", ".join(sorted(registry.rulesets))
-        raise click.BadParameter(
-            f"no ruleset {ruleset_id!r}; installed: {known}", param_hint="RULESET_ID"
-        )
-    ruleset = registry.rulesets[ruleset_id]
-    spec = ruleset.spec
-    lines = [f"{spec.title} ({spec.id} {spec.version})", spec.summary, ""]
-    lines += [f"  Level {level}: {meaning}" for level, meaning in sorted(spec.levels.items())]
-    for rule in ruleset.rules:
-        lines += ["", f"[L{rule.level}] {rule.id}: {rule.spec.title} (weight {rule.spec.weight:g})"]
-        if rule.spec.applies_when:
-            lines.append(f"    applies when: {rule.spec.applies_when}")
-        lines.append(f"    condition:    {condition_text(rule)}")
-    click.echo("\n".join(lines))
+        message = _no_ruleset(ruleset_id, registry.rulesets, "no ruleset")
+        raise click.BadParameter(message, param_hint="RULESET_ID")
+    click.echo(render.ruleset_outline(registry.rulesets[ruleset_id]))
+
+
+def _no_ruleset(ruleset_id: str, installed: Iterable[str], no: str = "no installed ruleset") -> str:
+    """Why an id names no installed ruleset: the nearest id, else every installed one."""
+    known = sorted(installed)
+    hint = did_you_mean(ruleset_id, known, otherwise=f"installed: {', '.join(known)}")
+    return f"{no} {ruleset_id!r}; {hint}"
 
 
 @rulesets.command("validate", epilog=EXIT_CODES_HELP)
@@ -711,37 +745,42 @@ def rulesets_test(ctx, targets, require_coverage, strict_plugins):
         click.get_current_context().exit(EXIT_GATE_FAILED)
 
 
-def _test_targets(registry, targets):
-    """(ruleset, tests file) for each target; a target without cases is an input error."""
-    from scaleready.assessment import ruleset_cases
+def _test_targets(registry: Registry, targets: Sequence[str]) -> list[tuple[Ruleset, Path]]:
+    """(ruleset, tests file) for each target, or for every installed ruleset with cases."""
+    from scaleready.assessment.ruleset_cases import tests_file_for
+
+    if targets:
+        return [_test_target(registry, target) for target in targets]
+    installed = sorted(registry.rulesets.values(), key=lambda r: r.id)
+    pairs = [(ruleset, tests_file_for(ruleset.source)) for ruleset in installed]
+    return [(ruleset, cases) for ruleset, cases in pairs if cases.is_file()]
+
+
+def _test_target(registry: Registry, target: str) -> tuple[Ruleset, Path]:
+    """The ruleset a target names and its tests file; a target without cases is an input error."""
+    from scaleready.assessment.ruleset_cases import tests_file_for
+
+    ruleset = _target_ruleset(registry, target)
+    cases_file = tests_file_for(ruleset.source)
+    if not cases_file.is_file():
+        raise RulesetError(f"ruleset {ruleset.id!r} has no test cases; write them in {cases_file}")
+    return ruleset, cases_file
+
+
+def _target_ruleset(registry: Registry, target: str) -> Ruleset:
+    """An installed ruleset by id, or the ruleset in a file (or beside its tests file)."""
+    from scaleready.assessment.ruleset_cases import TESTS_SUFFIX, ruleset_file_for
     from scaleready.language.ruleset import load_ruleset
 
-    if not targets:
-        chosen = [
-            rs
-            for rs in sorted(registry.rulesets.values(), key=lambda r: r.id)
-            if ruleset_cases.tests_file_for(rs.source).is_file()
-        ]
-        return [(rs, ruleset_cases.tests_file_for(rs.source)) for rs in chosen]
-    pairs = []
-    for target in targets:
-        if target in registry.rulesets:
-            ruleset = registry.rulesets[target]
-        elif not Path(target).is_file():
-            installed = ", ".join(sorted(registry.rulesets))
-            message = f"{target!r} is neither an installed ruleset ({installed}) nor a file"
-            raise RulesetError(message)
-        elif target.endswith(ruleset_cases.TESTS_SUFFIX):
-            ruleset = load_ruleset(ruleset_cases.ruleset_file_for(target), registry.fact_kinds())
-        else:
-            ruleset = load_ruleset(Path(target), registry.fact_kinds())
-        cases_file = ruleset_cases.tests_file_for(ruleset.source)
-        if not cases_file.is_file():
-            raise RulesetError(
-                f"ruleset {ruleset.id!r} has no test cases; write them in {cases_file}"
-            )
-        pairs.append((ruleset, cases_file))
-    return pairs
+    if target in registry.rulesets:
+        return registry.rulesets[target]
+    if not Path(target).is_file():
+        installed = ", ".join(sorted(registry.rulesets))
+        message = f"{target!r} is neither an installed ruleset ({installed}) nor a file"
+        hint = did_you_mean(target, registry.rulesets)
+        raise RulesetError(f"{message}; {hint}" if hint else message)
+    path = ruleset_file_for(target) if target.endswith(TESTS_SUFFIX) else Path(target)
+    return load_ruleset(path, registry.fact_kinds())
 
 
 def _report_cases(ruleset, cases_file, results) -> int:
@@ -790,8 +829,7 @@ def rulesets_docs(ctx, ruleset_ids, output, strict_plugins):
     registry = _registry(ctx, strict_plugins)
     for ruleset_id in ruleset_ids or sorted(registry.rulesets):
         if ruleset_id not in registry.rulesets:
-            installed = ", ".join(sorted(registry.rulesets))
-            raise RulesetError(f"no installed ruleset {ruleset_id!r}; installed: {installed}")
+            raise RulesetError(_no_ruleset(ruleset_id, registry.rulesets))
         target = output / f"{ruleset_id}.md"
         _write(ruleset_markdown(registry.rulesets[ruleset_id]), target)
         click.echo(f"wrote {target}")

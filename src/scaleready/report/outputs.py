@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import IO, TextIO
 
@@ -57,6 +57,10 @@ class OutputSet:
         self._staged.append(staged)
         return staged.path
 
+    def open_text(self, target: Path) -> StagedText:
+        """A text file to write ``target``'s content into now, as stage() does."""
+        return StagedText(target, self.stage(target))
+
     def commit(self) -> None:
         """Put every output in place; SIGINT and SIGTERM wait until that is done."""
         with _signals_deferred():
@@ -70,6 +74,23 @@ class OutputSet:
         for staged in self._staged:
             staged.close()
         self._staged.clear()
+
+
+class StagedText:
+    """A staged output written as text; an OS error (disk full...) names the target."""
+
+    def __init__(self, target: Path, path: Path) -> None:
+        self.target = target
+        with writing(target):
+            self._handle = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed by close())
+
+    def write(self, text: str) -> None:
+        with writing(self.target):
+            self._handle.write(text)
+
+    def close(self) -> None:
+        with writing(self.target):
+            self._handle.close()
 
 
 class _Staged:
@@ -219,7 +240,7 @@ def _naming_the(target: Path) -> Iterator[None]:
         raise _cannot_write(target, error) from None
 
 
-def writing(target: Path):
+def writing(target: Path) -> AbstractContextManager[None]:
     """Around the code that writes an output: a failure names the target (disk full...)."""
     return _naming_the(target)
 

@@ -1,4 +1,4 @@
-"""Scorecards and explanations as text: a terminal table, JSON and Markdown."""
+"""Scorecards, explanations, rulesets and plugins as text: a terminal table, JSON, Markdown."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ if TYPE_CHECKING:  # imported when used, so that the CLI's --help need not impor
     from scaleready.assessment.engine import Explanation
     from scaleready.assessment.scorecard import Dimension, Scorecard
     from scaleready.language.evaluate import Step
+    from scaleready.language.ruleset import Ruleset
+    from scaleready.plugins import PluginInfo
 
 FORMATS = ("table", "json", "markdown", "html")
 BAR_WIDTH = 20
@@ -211,3 +213,27 @@ def _show(value: object) -> str:
         if not isinstance(value, str) or " " not in value
         else value
     )
+
+
+def ruleset_outline(ruleset: Ruleset) -> str:
+    """A ruleset's levels and rules, each with its condition (`scaleready rulesets show`)."""
+    from scaleready.language.ruleset import condition_text
+
+    spec = ruleset.spec
+    lines = [f"{spec.title} ({spec.id} {spec.version})", spec.summary, ""]
+    lines += [f"  Level {level}: {meaning}" for level, meaning in sorted(spec.levels.items())]
+    for rule in ruleset.rules:
+        lines += ["", f"[L{rule.level}] {rule.id}: {rule.spec.title} (weight {rule.spec.weight:g})"]
+        if rule.spec.applies_when:
+            lines.append(f"    applies when: {rule.spec.applies_when}")
+        lines.append(f"    condition:    {condition_text(rule)}")
+    return "\n".join(lines)
+
+
+def plugin_line(info: PluginInfo) -> str:
+    """A plugin in one line: name, version, what it provides, and why it failed if it did."""
+    status = f"  FAILED: {info.error}" if info.error else ""
+    provides = ", ".join(info.rulesets + [f"derived.{name}" for name in info.derived_facts])
+    version = f" {info.version}" if info.version else ""
+    kind = " (built-in)" if info.builtin else ""
+    return f"{info.name}{version}{kind}: {provides or 'nothing'}{status}"
