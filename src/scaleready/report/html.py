@@ -10,7 +10,6 @@ every outcome carries a word, not only a colour. The same scorecards always give
 from __future__ import annotations
 
 import re
-import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -586,6 +585,8 @@ def _portfolio_summary(
     cards: Sequence[Scorecard], dims: dict[str, str], errors: Sequence[tuple[str, str]]
 ) -> str:
     """The batch in a few figures."""
+    from statistics import median  # imported here: only the portfolio needs it
+
     n = len(cards)
     scores = [c.overall.score for c in cards]
     ready = sum(c.overall.level >= 1 for c in cards)
@@ -593,7 +594,7 @@ def _portfolio_summary(
     common = (dims[top[0][0]], _count(top[0][1], "profile")) if top and top[0][1] else ("None", "")
     tiles = [
         ("Profiles assessed", str(n), f"{len(errors)} could not be assessed" if errors else ""),
-        ("Median overall score", _score(statistics.median(scores)) if scores else "–", "of 100"),
+        ("Median overall score", _score(median(scores)) if scores else "–", "of 100"),
         ("At level 1 or above", f"{ready} ({_share(ready, n)})", "overall readiness level"),
         ("Most common bottleneck", common[0], common[1]),
     ]
