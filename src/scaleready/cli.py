@@ -413,6 +413,7 @@ def _assess_each(
             say(f"error: {outcome.error}")
             exit_codes.add(outcome.exit_code)
             continue
+        assert outcome.scorecard_json is not None  # the assessor keeps scorecards
         card = Scorecard.model_validate_json(outcome.scorecard_json)
         sink.add(number, card)
         reasons = _gate_failures(card, fail_under)
