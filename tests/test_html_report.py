@@ -7,6 +7,7 @@ import re
 import subprocess
 from html import unescape
 from html.parser import HTMLParser
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -426,3 +427,10 @@ def test_reports_render_in_a_real_browser(kind, real_cards, tmp_path):
     assert shot.returncode == 0, shot.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.stat().st_size > 20_000, "a blank page compresses to a few kilobytes"
+
+
+def test_the_stylesheet_is_package_data_inlined_in_every_page():
+    css = resources.files("scaleready.report").joinpath("report.css").read_text(encoding="utf-8")
+    assert css.startswith(":root{") and "@media print" in css
+    for page in (scorecard_html(simple_card("A", 50.0)), portfolio_html([simple_card("A", 50.0)])):
+        assert f"<style>\n{css}</style>" in page

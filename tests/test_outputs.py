@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from scaleready.report import outputs
 from scaleready.report.outputs import write_table
 from scaleready.report.safe_text import SPREADSHEET_CELL_CHARS
 from scaleready.rounds.spreadsheets import template_header
@@ -148,3 +149,44 @@ def test_the_csv_template_goes_through_the_same_writer_unchanged():
     result = run_scaleready("profile", "template", "--format", "csv")
     assert result.returncode == 0, result.stderr
     assert next(csv.reader(io.StringIO(result.stdout))) == template_header()
+
+
+# Outputs that would overwrite an input or each other -------------------------------------------
+
+
+def test_an_output_that_is_an_input_is_named_with_its_option(tmp_path):
+    profile = write(tmp_path / "p.yaml", "name: x\n")
+    assert outputs.clash({"--output": profile}, [profile]) == (
+        f"--output {profile} would overwrite the input {profile}; choose another file"
+    )
+
+
+def test_two_outputs_naming_one_file_are_both_named(tmp_path):
+    target = tmp_path / "out.jsonl"
+    problem = outputs.clash({"--summary": target, "--scorecards": target}, [])
+    assert problem == f"--summary and --scorecards both name {target}: give each its own file"
+
+
+def test_an_output_among_the_profiles_of_an_input_folder_clashes(tmp_path):
+    profile = write(tmp_path / "round" / "a.yaml", "name: x\n")
+    assert outputs.clash({"--report": profile}, [tmp_path / "round"]) is not None
+    assert (
+        outputs.clash({"--report": tmp_path / "round" / "new.yaml"}, [tmp_path / "round"]) is None
+    )
+
+
+def test_outputs_apart_from_the_inputs_and_streams_do_not_clash(tmp_path):
+    profile = write(tmp_path / "p.yaml", "name: x\n")
+    targets = {"--output": tmp_path / "out.csv", "--report": Path("/dev/stdout"), "--x": None}
+    assert outputs.clash(targets, [profile, None]) is None
+
+
+def test_staged_text_appears_whole_only_on_commit(tmp_path):
+    target = tmp_path / "out.txt"
+    with outputs.OutputSet() as staged:
+        text = staged.open_text(target)
+        text.write("whole")
+        text.close()
+        assert not target.exists()
+        staged.commit()
+    assert target.read_text(encoding="utf-8") == "whole"

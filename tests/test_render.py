@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -13,6 +15,8 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from scaleready.plugins import PluginInfo
+from scaleready.report import render
 from scaleready.report.safe_text import (
     FORMULA_TRIGGERS,
     markdown_text,
@@ -217,3 +221,34 @@ def test_any_text_is_a_spreadsheet_text_never_a_formula(text):
     cell = spreadsheet_text(text)
     assert not cell.lstrip(" ").startswith(FORMULA_TRIGGERS)
     assert ILLEGAL_CHARACTERS_RE.search(cell) is None
+
+
+def test_a_ruleset_outline_gives_its_levels_and_each_rule_with_its_condition(registry):
+    outline = render.ruleset_outline(registry.rulesets["evidence"]).splitlines()
+    assert outline[0].startswith(registry.rulesets["evidence"].spec.title)
+    assert "  Level 1: " in outline[3]
+    rules = [line for line in outline if line.startswith("[L")]
+    conditions = [line for line in outline if line.startswith("    condition:    ")]
+    assert len(rules) == len(conditions) == len(registry.rulesets["evidence"].rules)
+
+
+def test_a_plugin_line_says_what_it_provides_and_why_it_failed():
+    info = PluginInfo("social_value", "1.2", rulesets=["sv"], derived_facts=["ratio"])
+    assert render.plugin_line(info) == "social_value 1.2: sv, derived.ratio"
+    broken = PluginInfo("broken", None, error="ImportError: no module", builtin=True)
+    assert (
+        render.plugin_line(broken) == "broken (built-in): nothing  FAILED: ImportError: no module"
+    )
+
+
+def test_rendering_text_imports_neither_pydantic_nor_the_engine():
+    """The CLI's --help imports render; pydantic and the engine wait for a command to need them."""
+    code = (
+        "import sys, scaleready.report.render, scaleready.cli; "
+        "print(sorted(m for m in ('pydantic', 'durable', 'scaleready.assessment.engine') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr

@@ -13,35 +13,29 @@ import os
 import signal
 import sys
 import threading
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from scaleready import __version__
-from scaleready.assessment import ruleset_cases
-from scaleready.assessment.build import create_engine
-from scaleready.assessment.engine import fixed_clock
-from scaleready.assessment.programs import BACKENDS
-from scaleready.assessment.scorecard import Scorecard, scorecard_json_schema
-from scaleready.documents import SUFFIXES, max_document_bytes
 from scaleready.errors import RulesetError, ScaleReadyError
-from scaleready.language.ruleset import condition_text, load_ruleset
-from scaleready.plugins import (
-    DEFAULT_FACT_TIMEOUT,
-    DEFAULT_PLUGIN_TIMEOUT,
-    FACT_TIMEOUT_VARIABLE,
-    PLUGIN_TIMEOUT_VARIABLE,
-    load_registry,
-    time_limit,
-)
-from scaleready.profile import load_profile_with_hash, profile_json_schema, profile_template
-from scaleready.report import outputs, render
-from scaleready.report.ruleset_docs import ruleset_markdown
+from scaleready.problems import did_you_mean
+from scaleready.report import render
 from scaleready.report.safe_text import plain_text
-from scaleready.rounds import batch, spreadsheets
+
+if TYPE_CHECKING:
+    from scaleready.assessment.engine import Engine
+    from scaleready.assessment.scorecard import Scorecard
+    from scaleready.language.ruleset import Ruleset
+    from scaleready.plugins import Registry
+    from scaleready.report import cards, outputs
+    from scaleready.rounds import batch, writer
+
+# The library is imported by the commands that use it, when they run: `scaleready --help` and
+# `scaleready assess` start in a fraction of the time it takes to import all of it.
 
 EXIT_GATE_FAILED = 1
 EXIT_INVALID_INPUT = 3
@@ -162,15 +156,29 @@ def cli(ctx: click.Context, strict_plugins: bool) -> None:
 
 def _check_settings() -> None:
     """Refuse a bad SCALEREADY_* or SOURCE_DATE_EPOCH value (exit 2) before any work is done."""
+    from scaleready import plugins
+    from scaleready.assessment.engine import fixed_clock
+    from scaleready.documents import max_document_bytes
+
     fixed_clock()
     max_document_bytes()
-    time_limit(PLUGIN_TIMEOUT_VARIABLE, DEFAULT_PLUGIN_TIMEOUT)
-    time_limit(FACT_TIMEOUT_VARIABLE, DEFAULT_FACT_TIMEOUT)
+    plugins.time_limit(plugins.PLUGIN_TIMEOUT_VARIABLE, plugins.DEFAULT_PLUGIN_TIMEOUT)
+    plugins.time_limit(plugins.FACT_TIMEOUT_VARIABLE, plugins.DEFAULT_FACT_TIMEOUT)
 
 
 def say(message: str) -> None:
     """A message on stderr; text from profiles and plugins in it cannot control the terminal."""
     click.echo(plain_text(message, keep_line_breaks=True), err=True)
+
+
+def _echo(text: str) -> None:
+    """Text on stdout as it is (a rendered scorecard)."""
+    click.echo(text, nl=False)
+
+
+def _tell(message: str) -> None:
+    """A line of progress on stderr (what was written)."""
+    click.echo(message, err=True)
 
 
 def strict_plugins_option(command):
@@ -179,12 +187,22 @@ def strict_plugins_option(command):
     )(command)
 
 
-def _engine(ctx: click.Context, strict: bool, **options):
+def _engine(ctx: click.Context, strict: bool, **options: Any) -> Engine:
+    """The engine for these options, after reporting plugin problems."""
+    from scaleready.assessment.build import create_engine
+
     engine, registry = create_engine(**options)
-    if _strict(ctx, strict) and registry.problems:
-        _refuse(ctx, registry)
-    _warn_about(registry)
+    _report_plugin_problems(ctx, strict, registry)
     return engine
+
+
+def _registry(ctx: click.Context, strict: bool) -> Registry:
+    """The installed plugins' registry, after reporting plugin problems."""
+    from scaleready.plugins import load_registry
+
+    registry = load_registry()
+    _report_plugin_problems(ctx, strict, registry)
+    return registry
 
 
 def _strict(ctx: click.Context, strict: bool) -> bool:
@@ -192,34 +210,30 @@ def _strict(ctx: click.Context, strict: bool) -> bool:
     return strict or ctx.find_root().obj["strict_plugins"]
 
 
-def _registry(ctx: click.Context, strict: bool):
-    """The installed plugins' registry; with --strict-plugins, exit 4 on any plugin problem."""
-    registry = load_registry()
+def _report_plugin_problems(ctx: click.Context, strict: bool, registry: Registry) -> None:
+    """Warn about each plugin problem; with --strict-plugins, each is an error (exit 4)."""
     if _strict(ctx, strict) and registry.problems:
         _refuse(ctx, registry)
-    _warn_about(registry)
-    return registry
+    for problem in _distinct(registry.problems):
+        say(f"warning: {problem} (--strict-plugins makes this an error)")
 
 
-def _refuse(ctx: click.Context, registry) -> None:
+def _refuse(ctx: click.Context, registry: Registry) -> None:
     """--strict-plugins: every plugin problem is an error, and the exit code is 4."""
     for problem in _distinct(registry.problems):
         say(f"error: {problem}")
     ctx.exit(EXIT_INTERNAL)
 
 
-def _warn_about(registry) -> None:
-    for problem in _distinct(registry.problems):
-        say(f"warning: {problem} (--strict-plugins makes this an error)")
-
-
-def _distinct(problems) -> list[str]:
+def _distinct(problems: Iterable[object]) -> list[str]:
     """Each message once, in order."""
     return list(dict.fromkeys(map(str, problems)))
 
 
 def _write(text: str, output: Path | None) -> None:
     """Print, or write the file whole (never half-written)."""
+    from scaleready.report import outputs
+
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -228,31 +242,39 @@ def _write(text: str, output: Path | None) -> None:
 
 def _refuse_clashes(targets: dict[str, Path | None], inputs: Iterable[Path | str | None]) -> None:
     """Refuse, before any work, an output that would overwrite an input or another output."""
-    named = [(option, Path(t)) for option, t in targets.items() if t is not None]
-    named = [(option, target) for option, target in named if not outputs.is_stream(target)]
-    sources = [Path(source) for source in inputs if source is not None]
-    for number, (option, target) in enumerate(named):
-        for other_option, other in named[:number]:
-            if outputs.same_file(target, other):
-                raise click.UsageError(
-                    f"{other_option} and {option} both name {target}: give each its own file"
-                )
-        for source in sources:
-            if _overwrites(target, source):
-                raise click.UsageError(
-                    f"{option} {target} would overwrite the input {source}; choose another file"
-                )
+    from scaleready.report import outputs
+
+    problem = outputs.clash(targets, inputs)
+    if problem is not None:
+        raise click.UsageError(problem)
 
 
-def _overwrites(target: Path, source: Path) -> bool:
-    """True if writing ``target`` would replace ``source``, or a profile in the folder source."""
-    if source.is_dir():
-        return (
-            target.suffix.lower() in SUFFIXES
-            and target.is_file()
-            and outputs.same_file(target.parent, source)
-        )
-    return outputs.same_file(target, source)
+class _LazyChoice(click.Choice):
+    """A choice whose values are imported only when a command needs them, not for --help."""
+
+    def __init__(self, values: Callable[[], Sequence[str]]) -> None:
+        super().__init__(())
+        self._values = values
+
+    @property  # type: ignore[override]  # click sets choices in __init__; here it is computed
+    def choices(self) -> Sequence[str]:
+        return tuple(self._values())
+
+    @choices.setter
+    def choices(self, values: Sequence[str]) -> None:
+        """click's __init__ sets the choices; they are computed instead."""
+
+
+def _backends() -> Sequence[str]:
+    from scaleready.assessment.programs import BACKENDS
+
+    return BACKENDS
+
+
+def _default_jobs() -> int:
+    from scaleready.rounds.batch import default_jobs
+
+    return default_jobs()
 
 
 rules_option = click.option(
@@ -284,7 +306,7 @@ def engine_options(command):
         ),
         click.option(
             "--backend",
-            type=click.Choice(BACKENDS),
+            type=_LazyChoice(_backends),
             default="auto",
             show_default=True,
             help="durable_rules, or the plain-Python evaluator.",
@@ -330,6 +352,8 @@ def assess(ctx, profiles, output_format, output, fail_under, **options):
     A bad profile is reported and the others are still assessed (exit 3, or 4 for an internal
     error). With --policy or --fail-under, a profile that does not meet it makes the exit code 1.
     """
+    from scaleready.report import outputs
+
     several_html = output_format == "html" and len(profiles) > 1
     if several_html and (output is None or output.suffix):
         raise click.UsageError("with several profiles, --format html needs --output FOLDER")
@@ -337,10 +361,7 @@ def assess(ctx, profiles, output_format, output, fail_under, **options):
     _refuse_clashes({"--output": None if several_html else output}, inputs)
     assessor = _assessor(ctx, **options)
     with outputs.OutputSet() as staged:
-        if several_html:
-            sink: _CardSink = _HtmlFolder(output, profiles, inputs)
-        else:
-            sink = _Rendered(output_format, output, staged)
+        sink = _card_sink(output_format, output, profiles, several_html, inputs, staged)
         with closing(sink):
             exit_codes, gate_reasons = _assess_each(assessor, profiles, sink, fail_under)
         if sink.count:
@@ -348,16 +369,43 @@ def assess(ctx, profiles, output_format, output, fail_under, **options):
             staged.commit()
     for reason in gate_reasons:
         say(f"gate failed: {reason}")
-    if exit_codes:
-        ctx.exit(max(exit_codes))
-    if gate_reasons:
-        ctx.exit(EXIT_GATE_FAILED)
+    if exit_codes or gate_reasons:
+        ctx.exit(max(exit_codes) if exit_codes else EXIT_GATE_FAILED)
 
 
-def _assess_each(assessor, profiles, sink, fail_under) -> tuple[set[int], list[str]]:
+def _card_sink(
+    output_format: str,
+    output: Path | None,
+    profiles: Sequence[Path],
+    several_html: bool,
+    inputs: list[Path | None],
+    staged: outputs.OutputSet,
+) -> cards.CardSink:
+    """Where assess writes each scorecard: one output, or an HTML report each in a folder."""
+    from scaleready.report import cards
+
+    if not several_html:
+        return cards.RenderedCards(output_format, output, staged, _echo)
+    assert output is not None  # assess refused several HTML reports without a folder
+    reports = cards.HtmlReports(output, profiles, _tell)
+    for target in reports.targets:
+        _refuse_clashes({"--output": target}, inputs)
+    return reports
+
+
+def _assess_each(
+    assessor: batch.Assessor,
+    profiles: Sequence[Path],
+    sink: cards.CardSink,
+    fail_under: float | None,
+) -> tuple[set[int], list[str]]:
     """Assess and write each profile as it comes (memory stays flat); the exit codes of those
     that could not be assessed, and the gate's reasons for those that failed it."""
-    exit_codes, gate_reasons = set(), []
+    from scaleready.assessment.scorecard import Scorecard
+    from scaleready.rounds import batch
+
+    exit_codes: set[int] = set()
+    gate_reasons: list[str] = []
     for number, path in enumerate(profiles):
         _check_signals()
         outcome = assessor.assess(batch.Item(str(path), path=str(path)))
@@ -365,98 +413,13 @@ def _assess_each(assessor, profiles, sink, fail_under) -> tuple[set[int], list[s
             say(f"error: {outcome.error}")
             exit_codes.add(outcome.exit_code)
             continue
+        assert outcome.scorecard_json is not None  # the assessor keeps scorecards
         card = Scorecard.model_validate_json(outcome.scorecard_json)
         sink.add(number, card)
         reasons = _gate_failures(card, fail_under)
         if reasons:
             gate_reasons.append(f"{card.profile.name}: {'; '.join(reasons)}")
     return exit_codes, gate_reasons
-
-
-class _CardSink:
-    """Where assess puts each scorecard as it is made."""
-
-    count = 0
-
-    def add(self, number: int, card: Scorecard) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Finish what was written (nothing is in place before the caller commits)."""
-
-
-class _Rendered(_CardSink):
-    """Scorecards rendered one by one, giving the bytes render.render gives for all of them."""
-
-    def __init__(self, output_format: str, output: Path | None, staged: outputs.OutputSet):
-        self.format, self.output, self._first_json = output_format, output, None
-        self._handle = None
-        if output is not None:
-            with outputs.writing(output):
-                self._handle = open(staged.stage(output), "w", encoding="utf-8")  # noqa: SIM115
-
-    def add(self, number: int, card: Scorecard) -> None:
-        text = render.render([card], self.format)
-        if self.format != "json":
-            self._put(("\n" if self.count else "") + text)
-        elif self.count == 0:
-            self._first_json = text.removesuffix("\n")  # alone, or the first of an array
-        else:
-            first, self._first_json = self._first_json, None
-            self._put("[\n" + _indented(first) if first is not None else "")
-            self._put(",\n" + _indented(text.removesuffix("\n")))
-        self.count += 1
-
-    def close(self) -> None:
-        if self.format == "json" and self.count:
-            self._put(self._first_json + "\n" if self.count == 1 else "\n]\n")
-        if self._handle is not None:
-            with outputs.writing(self.output):
-                self._handle.close()
-
-    def _put(self, text: str) -> None:
-        if self._handle is None:
-            click.echo(text, nl=False)
-        else:
-            with outputs.writing(self.output):
-                self._handle.write(text)
-
-
-def _indented(json_text: str) -> str:
-    """An object's JSON as an item of an indented array (JSON strings hold no newline)."""
-    return "\n".join("  " + line for line in json_text.split("\n"))
-
-
-class _HtmlFolder(_CardSink):
-    """One HTML report per profile, each written whole as soon as it is made."""
-
-    def __init__(self, folder: Path, profiles: Sequence[Path], inputs: list) -> None:
-        self.targets = [folder / name for name in _report_names(profiles)]
-        for target in self.targets:
-            _refuse_clashes({"--output": target}, inputs)
-
-    def add(self, number: int, card: Scorecard) -> None:
-        outputs.write_text(self.targets[number], render.render([card], "html"))
-        click.echo(f"wrote {self.targets[number]}", err=True)
-        self.count += 1
-
-
-def _report_names(profiles: Sequence[Path]) -> list[str]:
-    """A report file name per profile, after its file; names shared by profiles in different
-    folders (or given twice) get -1, -2... in the order given, so none overwrites another."""
-    stems = [Path(profile).stem for profile in profiles]
-    shared = Counter(stem.casefold() for stem in stems)
-    taken = {stem.casefold() for stem in stems if shared[stem.casefold()] == 1}
-    numbers: Counter[str] = Counter()
-    names = []
-    for stem in stems:
-        name = stem
-        while shared[stem.casefold()] > 1 and (name == stem or name.casefold() in taken):
-            numbers[stem.casefold()] += 1
-            name = f"{stem}-{numbers[stem.casefold()]}"
-        taken.add(name.casefold())
-        names.append(f"{name}.html")
-    return names
 
 
 def _assessor(
@@ -470,6 +433,8 @@ def _assessor(
     keep_portfolio=False,
 ):
     """The batch assessor for these options, after reporting plugin problems once."""
+    from scaleready.rounds import batch
+
     engine = _engine(ctx, strict_plugins, rulesets=rulesets, rule_files=rule_files, backend=backend)
     options = batch.BatchOptions(
         tuple(rulesets),
@@ -514,7 +479,7 @@ def _gate_failures(card: Scorecard, fail_under: float | None) -> list[str]:
 @click.option(
     "--jobs",
     type=click.IntRange(1),
-    default=batch.default_jobs,
+    default=_default_jobs,
     show_default="all cores",
     help="Worker processes.",
 )
@@ -544,6 +509,9 @@ def batch_command(
     Exit 4 if an item met an internal error, else 3 if any item could not be assessed, else 1
     if any failed the policy's gate.
     """
+    from scaleready.report import outputs
+    from scaleready.rounds.writer import RoundFiles, RoundWriter
+
     if summary is not None:
         outputs.check_table_suffix(summary)  # before the work, not after it
     targets = {"--summary": summary, "--scorecards": scorecards, "--report": report}
@@ -551,17 +519,35 @@ def batch_command(
     assessor = _assessor(
         ctx, **options, keep_scorecards=scorecards is not None, keep_portfolio=report is not None
     )
-    with outputs.OutputSet() as staged, _RoundWriter(assessor, targets, staged) as writer:
-        warn = lambda message: say(f"warning: {message}")  # noqa: E731
-        items = batch.Round(sources, strict_columns=strict_columns, warn=warn)
-        with closing(batch.assess_all(items, assessor, jobs)) as outcomes:
-            for outcome in _run_with_progress(outcomes, items):
-                writer.add(outcome)
-        writer.finish(title)
+    files = RoundFiles(summary, scorecards, report)
+    with outputs.OutputSet() as staged, RoundWriter(assessor.columns, files, staged) as round_:
+        _run_round(round_, assessor, sources, strict_columns, jobs)
+        round_.finish(title)
         _check_signals()
         staged.commit()
-        writer.print_summary_if_asked()
-    _report_round(ctx, writer.tally, with_gate=assessor.policy is not None)
+        if summary is None:  # the summary is printed as CSV
+            click.echo(round_.summary_csv(), nl=False)
+    _report_round(ctx, round_.tally, with_gate=assessor.policy is not None)
+
+
+def _run_round(
+    round_: writer.RoundWriter,
+    assessor: batch.Assessor,
+    sources: Sequence[Path],
+    strict_columns: bool,
+    jobs: int,
+) -> None:
+    """Assess every item of the round's sources, each outcome written as it arrives."""
+    from scaleready.rounds import batch
+
+    warn = lambda message: say(f"warning: {message}")  # noqa: E731
+    items = batch.Round(sources, strict_columns=strict_columns, warn=warn)
+    with closing(batch.assess_all(items, assessor, jobs)) as outcomes:
+        for outcome in _run_with_progress(outcomes, items):
+            _check_signals()
+            if outcome.error:
+                say(f"error: {outcome.error}")
+            round_.add(outcome)
 
 
 def _run_with_progress(outcomes: Iterator, items: batch.Round) -> Iterator:
@@ -576,80 +562,20 @@ def _run_with_progress(outcomes: Iterator, items: batch.Round) -> Iterator:
             yield outcome
 
 
-class _RoundWriter:
-    """A round's outputs, written as outcomes arrive: summary rows to a spool (written at the
-    end), scorecards straight to their staged file, and a compact portfolio for the report."""
-
-    def __init__(self, assessor, targets: dict[str, Path | None], staged) -> None:
-        self.columns, self.targets = assessor.columns, targets
-        self.tally: Counter[str] = Counter()
-        self._staged = {o: staged.stage(t) for o, t in targets.items() if t is not None}
-        self._rows = outputs.RowSpool()
-        self._portfolio = batch.Portfolio() if targets["--report"] is not None else None
-        self._scorecards = None
-        if targets["--scorecards"] is not None:
-            with outputs.writing(targets["--scorecards"]):
-                self._scorecards = open(self._staged["--scorecards"], "w", encoding="utf-8")  # noqa: SIM115
-
-    def __enter__(self) -> _RoundWriter:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._rows.close()
-        if self._scorecards is not None:
-            self._scorecards.close()
-
-    def add(self, outcome: batch.Outcome) -> None:
-        _check_signals()
-        self.tally["items"] += 1
-        if outcome.error:
-            say(f"error: {outcome.error}")
-            self.tally["errors"] += 1
-            self.tally["internal"] += outcome.exit_code == EXIT_INTERNAL
-        self.tally["gate failed"] += outcome.row.get("gate") == "failed"
-        self._rows.add(outcome.row)
-        if self._scorecards is not None and outcome.scorecard_json:
-            with outputs.writing(self.targets["--scorecards"]):
-                self._scorecards.write(outcome.scorecard_json + "\n")
-        if self._portfolio is not None:
-            self._portfolio.add(outcome)
-
-    def finish(self, title: str) -> None:
-        """Write the report and the summary into their staged files (not yet in place); the
-        report first, so that the round's portfolio is let go before the summary is written."""
-        if self._scorecards is not None:
-            with outputs.writing(self.targets["--scorecards"]):
-                self._scorecards.close()
-        if self._portfolio is not None:
-            report, html = self.targets["--report"], self._portfolio.html(title)
-            self._portfolio = None
-            with outputs.writing(report):
-                self._staged["--report"].write_text(html, encoding="utf-8")
-        summary = self.targets["--summary"]
-        if summary is not None:
-            rows = self._rows.rows()
-            outputs.write_table_staged(self._staged["--summary"], summary, self.columns, rows)
-
-    def print_summary_if_asked(self) -> None:
-        """Without --summary, the summary is printed as CSV."""
-        if self.targets["--summary"] is None:
-            click.echo(outputs.csv_text(self.columns, self._rows.rows()), nl=False)
-
-
-def _report_round(ctx, tally: Counter, with_gate: bool) -> None:
+def _report_round(ctx: click.Context, tally: writer.Tally, with_gate: bool) -> None:
     """The round in one line, and its exit code: 4 internal error, 3 bad input, 1 gate failed."""
-    errors, items = tally["errors"], tally["items"]
-    internal = f" ({tally['internal']} by an internal error)" if tally["internal"] else ""
+    internal = f" ({tally.internal} by an internal error)" if tally.internal else ""
     click.echo(
-        f"assessed {items - errors} of {items} profiles; {errors} could not be assessed{internal}"
-        + (f"; {tally['gate failed']} failed the gate" if with_gate else ""),
+        f"assessed {tally.items - tally.errors} of {tally.items} profiles; "
+        f"{tally.errors} could not be assessed{internal}"
+        + (f"; {tally.gate_failed} failed the gate" if with_gate else ""),
         err=True,
     )
-    if tally["internal"]:
+    if tally.internal:
         ctx.exit(EXIT_INTERNAL)
-    if errors:
+    if tally.errors:
         ctx.exit(EXIT_INVALID_INPUT)
-    if tally["gate failed"]:
+    if tally.gate_failed:
         ctx.exit(EXIT_GATE_FAILED)
 
 
@@ -668,6 +594,8 @@ def explain(ctx, profile, rule, rule_files, strict_plugins):
     Example:
         scaleready explain examples/code-club.yaml evidence.causal_design
     """
+    from scaleready.profile import load_profile_with_hash
+
     engine = _engine(ctx, strict_plugins, rule_files=rule_files, backend="python")
     loaded, _ = load_profile_with_hash(profile)
     click.echo(render.explanation(engine.explain(loaded, rule)), nl=False)
@@ -679,24 +607,17 @@ def explain(ctx, profile, rule, rule_files, strict_plugins):
 @click.pass_context
 def plugins(ctx, as_json, strict_plugins):
     """List installed plugins, what each provides, and any that failed to load."""
+    from scaleready.plugins import load_registry
+
     registry = load_registry()
     if _strict(ctx, strict_plugins) and registry.problems:
         _refuse(ctx, registry)
-    listing = [
-        vars(info)
-        for info in sorted(registry.plugins.values(), key=lambda i: (not i.builtin, i.name))
-    ]
+    infos = sorted(registry.plugins.values(), key=lambda i: (not i.builtin, i.name))
     if as_json:
-        click.echo(json.dumps(listing, indent=2))
+        click.echo(json.dumps([vars(info) for info in infos], indent=2))
         return
-    for info in listing:
-        status = f"  FAILED: {info['error']}" if info["error"] else ""
-        provides = ", ".join(
-            info["rulesets"] + [f"derived.{name}" for name in info["derived_facts"]]
-        )
-        version = f" {info['version']}" if info["version"] else ""
-        kind = " (built-in)" if info["builtin"] else ""
-        click.echo(f"{info['name']}{version}{kind}: {provides or 'nothing'}{status}")
+    for info in infos:
+        click.echo(render.plugin_line(info))
 
 
 @cli.group()
@@ -736,26 +657,25 @@ def rulesets_show(ctx, ruleset_id, strict_plugins):
     """Show a ruleset's levels and rules, with each condition."""
     registry = _registry(ctx, strict_plugins)
     if ruleset_id not in registry.rulesets:
-        known = ", ".join(sorted(registry.rulesets))
-        raise click.BadParameter(
-            f"no ruleset {ruleset_id!r}; installed: {known}", param_hint="RULESET_ID"
-        )
-    ruleset = registry.rulesets[ruleset_id]
-    spec = ruleset.spec
-    lines = [f"{spec.title} ({spec.id} {spec.version})", spec.summary, ""]
-    lines += [f"  Level {level}: {meaning}" for level, meaning in sorted(spec.levels.items())]
-    for rule in ruleset.rules:
-        lines += ["", f"[L{rule.level}] {rule.id}: {rule.spec.title} (weight {rule.spec.weight:g})"]
-        if rule.spec.applies_when:
-            lines.append(f"    applies when: {rule.spec.applies_when}")
-        lines.append(f"    condition:    {condition_text(rule)}")
-    click.echo("\n".join(lines))
+        message = _no_ruleset(ruleset_id, registry.rulesets, "no ruleset")
+        raise click.BadParameter(message, param_hint="RULESET_ID")
+    click.echo(render.ruleset_outline(registry.rulesets[ruleset_id]))
+
+
+def _no_ruleset(ruleset_id: str, installed: Iterable[str], no: str = "no installed ruleset") -> str:
+    """Why an id names no installed ruleset: the nearest id, else every installed one."""
+    known = sorted(installed)
+    hint = did_you_mean(ruleset_id, known, otherwise=f"installed: {', '.join(known)}")
+    return f"{no} {ruleset_id!r}; {hint}"
 
 
 @rulesets.command("validate", epilog=EXIT_CODES_HELP)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def rulesets_validate(files):
     """Check ruleset files: format, field paths, rule references and condition types."""
+    from scaleready.language.ruleset import load_ruleset
+    from scaleready.plugins import load_registry
+
     kinds = load_registry().fact_kinds()
 
     def check(path: Path) -> str:
@@ -799,6 +719,8 @@ def rulesets_test(ctx, targets, require_coverage, strict_plugins):
         scaleready rulesets test evidence
         scaleready rulesets test my-ruleset.yaml --require-coverage
     """
+    from scaleready.assessment import ruleset_cases
+
     registry = _registry(ctx, strict_plugins)
     failed = 0
     for ruleset, cases_file in _test_targets(registry, targets):
@@ -811,34 +733,42 @@ def rulesets_test(ctx, targets, require_coverage, strict_plugins):
         click.get_current_context().exit(EXIT_GATE_FAILED)
 
 
-def _test_targets(registry, targets):
-    """(ruleset, tests file) for each target; a target without cases is an input error."""
-    if not targets:
-        chosen = [
-            rs
-            for rs in sorted(registry.rulesets.values(), key=lambda r: r.id)
-            if ruleset_cases.tests_file_for(rs.source).is_file()
-        ]
-        return [(rs, ruleset_cases.tests_file_for(rs.source)) for rs in chosen]
-    pairs = []
-    for target in targets:
-        if target in registry.rulesets:
-            ruleset = registry.rulesets[target]
-        elif not Path(target).is_file():
-            installed = ", ".join(sorted(registry.rulesets))
-            message = f"{target!r} is neither an installed ruleset ({installed}) nor a file"
-            raise RulesetError(message)
-        elif target.endswith(ruleset_cases.TESTS_SUFFIX):
-            ruleset = load_ruleset(ruleset_cases.ruleset_file_for(target), registry.fact_kinds())
-        else:
-            ruleset = load_ruleset(Path(target), registry.fact_kinds())
-        cases_file = ruleset_cases.tests_file_for(ruleset.source)
-        if not cases_file.is_file():
-            raise RulesetError(
-                f"ruleset {ruleset.id!r} has no test cases; write them in {cases_file}"
-            )
-        pairs.append((ruleset, cases_file))
-    return pairs
+def _test_targets(registry: Registry, targets: Sequence[str]) -> list[tuple[Ruleset, Path]]:
+    """(ruleset, tests file) for each target, or for every installed ruleset with cases."""
+    from scaleready.assessment.ruleset_cases import tests_file_for
+
+    if targets:
+        return [_test_target(registry, target) for target in targets]
+    installed = sorted(registry.rulesets.values(), key=lambda r: r.id)
+    pairs = [(ruleset, tests_file_for(ruleset.source)) for ruleset in installed]
+    return [(ruleset, cases) for ruleset, cases in pairs if cases.is_file()]
+
+
+def _test_target(registry: Registry, target: str) -> tuple[Ruleset, Path]:
+    """The ruleset a target names and its tests file; a target without cases is an input error."""
+    from scaleready.assessment.ruleset_cases import tests_file_for
+
+    ruleset = _target_ruleset(registry, target)
+    cases_file = tests_file_for(ruleset.source)
+    if not cases_file.is_file():
+        raise RulesetError(f"ruleset {ruleset.id!r} has no test cases; write them in {cases_file}")
+    return ruleset, cases_file
+
+
+def _target_ruleset(registry: Registry, target: str) -> Ruleset:
+    """An installed ruleset by id, or the ruleset in a file (or beside its tests file)."""
+    from scaleready.assessment.ruleset_cases import TESTS_SUFFIX, ruleset_file_for
+    from scaleready.language.ruleset import load_ruleset
+
+    if target in registry.rulesets:
+        return registry.rulesets[target]
+    if not Path(target).is_file():
+        installed = ", ".join(sorted(registry.rulesets))
+        message = f"{target!r} is neither an installed ruleset ({installed}) nor a file"
+        hint = did_you_mean(target, registry.rulesets)
+        raise RulesetError(f"{message}; {hint}" if hint else message)
+    path = ruleset_file_for(target) if target.endswith(TESTS_SUFFIX) else Path(target)
+    return load_ruleset(path, registry.fact_kinds())
 
 
 def _report_cases(ruleset, cases_file, results) -> int:
@@ -882,11 +812,12 @@ def _report_coverage(found) -> bool:
 @click.pass_context
 def rulesets_docs(ctx, ruleset_ids, output, strict_plugins):
     """Write Markdown documentation of rulesets: levels, every rule in plain words, references."""
+    from scaleready.report.ruleset_docs import ruleset_markdown
+
     registry = _registry(ctx, strict_plugins)
     for ruleset_id in ruleset_ids or sorted(registry.rulesets):
         if ruleset_id not in registry.rulesets:
-            installed = ", ".join(sorted(registry.rulesets))
-            raise RulesetError(f"no installed ruleset {ruleset_id!r}; installed: {installed}")
+            raise RulesetError(_no_ruleset(ruleset_id, registry.rulesets))
         target = output / f"{ruleset_id}.md"
         _write(ruleset_markdown(registry.rulesets[ruleset_id]), target)
         click.echo(f"wrote {target}")
@@ -900,6 +831,8 @@ def profile():
 @profile.command("schema")
 def profile_schema():
     """Print the JSON Schema of an innovation profile."""
+    from scaleready.profile import profile_json_schema
+
     click.echo(json.dumps(profile_json_schema(), indent=2))
 
 
@@ -920,6 +853,10 @@ def profile_template_command(template_format):
     csv:  the header row for a grant round in CSV or XLSX, one profile per row
           (list items numbered from 1; texts in a list separated by ";").
     """
+    from scaleready.profile import profile_template
+    from scaleready.report import outputs
+    from scaleready.rounds import spreadsheets
+
     if template_format == "csv":
         click.echo(outputs.csv_text(spreadsheets.template_header(), []), nl=False)
     else:
@@ -930,6 +867,8 @@ def profile_template_command(template_format):
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def profile_validate(files):
     """Check profiles against the schema; every problem names the file, line and field."""
+    from scaleready.profile import load_profile_with_hash
+
     _check_each(files, lambda path: load_profile_with_hash(path)[0].name)
 
 
@@ -941,6 +880,8 @@ def scorecard():
 @scorecard.command("schema")
 def scorecard_schema():
     """Print the JSON Schema of a scorecard (the JSON output of assess)."""
+    from scaleready.assessment.scorecard import scorecard_json_schema
+
     click.echo(json.dumps(scorecard_json_schema(), indent=2))
 
 

@@ -2,34 +2,28 @@
 
 Standard library only. Every value that comes from a profile or a ruleset is escaped (and loses
 its control and bidi formatting characters), and only http and https addresses become links. The
-CSS and the SVG charts are inline and there is no script, so a report opens offline, prints
-cleanly on A4 (see the print stylesheet) and reads in black and white: every outcome carries a
-word, not only a colour. The same scorecards always give the same bytes.
+CSS (report.css, package data) and the SVG charts are inline and there is no script, so a report
+opens offline, prints cleanly on A4 (see the print stylesheet) and reads in black and white:
+every outcome carries a word, not only a colour. The same scorecards always give the same bytes.
 """
 
 from __future__ import annotations
 
 import re
-import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import cache
 from html import escape
+from importlib import resources
 
 from scaleready.assessment.scorecard import Dimension, NextStep, RuleResult, Scorecard
-from scaleready.assessment.scoring import MAX_LEVEL
+from scaleready.outcome import MAX_LEVEL, UNMET, Outcome
+from scaleready.report.marks import MARKS
 from scaleready.report.safe_text import plain_text
 
 __all__ = ["portfolio_html", "scorecard_html"]
 
-UNMET = ("fail", "unknown", "error")
 TOP_UNMET_RULES = 15
-OUTCOMES = {
-    "pass": ("✓", "Pass"),
-    "fail": ("✗", "Fail"),
-    "unknown": ("?", "Data missing"),
-    "not_applicable": ("–", "Not applicable"),
-    "error": ("!", "Error"),
-}
 LEGEND = "✓ pass · ✗ fail · ? data missing (never counted as a pass) · – not applicable · ! error"
 _URL = re.compile(r"https?://[^\s<>\"']+")
 _NOT_ID = re.compile(r"[^A-Za-z0-9_-]+")
@@ -42,106 +36,6 @@ LABEL_CHARS = 36
 PIP_X, PIP_W, PIP_H, PIP_GAP = 310, 24, 16, 4
 SCORE_X, SCORE_W = 520, 380
 BAR_X, BAR_W = 310, 520
-
-CSS = """
-:root{--ink:#1b2433;--muted:#566173;--line:#d6dbe2;--soft:#f4f6f9;--accent:#1f4e79;
---pass:#1d6b3a;--fail:#a12a2a;--unknown:#8a5300;--na:#566173;--error:#6b2aa1}
-*{box-sizing:border-box}
-html{font:15px/1.5 "Segoe UI","Helvetica Neue",Arial,"Liberation Sans","DejaVu Sans",sans-serif;
-color:var(--ink);background:#fff}
-body{margin:0}
-main{max-width:1040px;margin:0 auto;padding:32px 40px 48px}
-header.report{border-bottom:3px solid var(--accent);padding-bottom:14px;margin-bottom:8px}
-.eyebrow{margin:0;font-size:12px;letter-spacing:.08em;text-transform:uppercase;color:var(--muted)}
-h1{margin:4px 0 2px;font-size:30px;line-height:1.2}
-h2{margin:36px 0 12px;padding-bottom:4px;font-size:20px;border-bottom:1px solid var(--line)}
-h3{margin:24px 0 6px;font-size:17px}
-p{margin:6px 0}
-.meta{margin:0;color:var(--muted);font-size:14px}
-.lead{color:var(--muted);font-size:14px;margin-top:-4px}
-.verdict{margin:16px 0;padding:10px 16px;font-size:18px;border-left:4px solid var(--accent);
-background:var(--soft)}
-.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:12px;margin:0;
-padding:0;list-style:none}
-.tile{border:1px solid var(--line);border-radius:6px;padding:10px 16px;background:var(--soft)}
-.tile .label{display:block;font-size:12px;letter-spacing:.05em;text-transform:uppercase;
-color:var(--muted)}
-.tile .value{display:block;font-size:24px;font-weight:600;line-height:1.3}
-.tile .note{display:block;font-size:13px;color:var(--muted)}
-table{width:100%;border-collapse:collapse;font-size:14px;margin:8px 0}
-caption{caption-side:top;text-align:left;color:var(--muted);font-size:13px;padding-bottom:4px}
-th,td{padding:6px 8px;text-align:left;vertical-align:top;border-bottom:1px solid var(--line)}
-thead th{font-size:12px;letter-spacing:.04em;text-transform:uppercase;color:var(--muted);
-border-bottom:2px solid var(--ink)}
-tbody th{font-weight:600}
-table.rules tbody th{font-weight:400}
-.num{text-align:right;font-variant-numeric:tabular-nums}
-td.num{white-space:nowrap}
-.sub{display:block;font-size:12px;font-weight:400;color:var(--muted)}
-.mark{display:inline-block;white-space:nowrap;font-size:13px;font-weight:600;padding:0 8px;
-border:1px solid currentColor;border-radius:10px}
-.mark-pass{color:var(--pass)}.mark-fail{color:var(--fail)}.mark-unknown{color:var(--unknown)}
-.mark-not_applicable{color:var(--na)}.mark-error{color:var(--error)}
-.flag{display:inline-block;font-size:11px;font-weight:700;letter-spacing:.06em;
-text-transform:uppercase;color:var(--fail);border:1px solid currentColor;border-radius:3px;
-padding:0 5px;margin-left:6px;vertical-align:1px}
-.gate{margin:10px 0}.gate-reasons{margin:4px 0 12px;font-size:14px}
-.steps{padding-left:24px}.steps li{margin:10px 0;break-inside:avoid}
-.steps .what{display:block;font-size:13px;color:var(--muted)}
-.cites{display:block;margin-top:2px;font-size:12px;color:var(--muted)}
-.cites a{color:var(--muted)}
-.sources-h{margin:10px 0 0;font-size:12px;font-weight:600;letter-spacing:.05em;
-text-transform:uppercase;color:var(--muted)}
-.sources{margin:2px 0 0;padding-left:28px;font-size:12px;color:var(--muted)}
-.sources a{color:var(--muted)}
-table.rules{table-layout:fixed}
-#ranking tbody th{min-width:11em}
-table.rules th:nth-child(1){width:9.5em}table.rules th:nth-child(2){width:4.5em}
-table.rules th:nth-child(3){width:52%}
-a{color:var(--accent);overflow-wrap:anywhere}
-code,.hash{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12px;
-overflow-wrap:anywhere}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:8px 0}
-dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}
-svg.chart{display:block;width:100%;height:auto;margin:8px 0}
-svg text{font-size:13px;fill:var(--ink)}
-svg .axis{font-size:11px;fill:var(--muted)}
-svg .track{fill:#eef1f5;stroke:#9aa4b2;stroke-width:.6}
-svg .bar{fill:var(--accent)}
-svg .pip{fill:#fff;stroke:#7d8898;stroke-width:1}
-svg .pip.on{fill:var(--accent);stroke:var(--accent)}
-svg .grid{stroke:#9aa4b2;stroke-width:.6;stroke-dasharray:2 3}
-svg .flagtext{font-size:11px;font-weight:700;letter-spacing:.06em;fill:var(--fail)}
-svg .strong{font-weight:700}
-.na{font-size:13px;color:var(--muted)}
-footer{margin-top:40px;padding-top:8px;border-top:1px solid var(--line);font-size:12px;
-color:var(--muted)}
-@media print{
-@page{size:A4;margin:14mm 13mm 16mm}
-html{font-size:10pt;background:none}
-main{max-width:none;padding:0}
-.verdict,.tile{background:none}
-.verdict{border-left-width:3pt}
-h1{font-size:20pt}h2{font-size:14pt;margin-top:18pt}h3{font-size:12pt}
-h2,h3,.lead,.sources-h,caption{break-after:avoid;page-break-after:avoid}
-.tiles{grid-template-columns:repeat(4,1fr);gap:6pt}
-.tile{padding:4pt 8pt}.tile .value{font-size:14pt}
-.verdict{margin:8pt 0;font-size:12pt}
-#dimensions table,#levels table,#bottlenecks table,#bottleneck li,.sources li{break-inside:avoid;
-page-break-inside:avoid}
-table{font-size:9pt}
-thead{display:table-header-group}
-tr,.tiles,svg.chart,.verdict,dl.facts{break-inside:avoid;page-break-inside:avoid}
-#findings,#ranking{break-before:page;page-break-before:always}
-#provenance,#errors{break-inside:avoid;page-break-inside:avoid}
-svg text{font-size:15px}
-a{color:inherit;text-decoration:none}
-.mark,.flag{color:#000;border-color:#000}
-svg .track{fill:#fff;stroke:#555}
-svg .bar,svg .pip.on{fill:#333;stroke:#333}
-svg .flagtext{fill:#000}
-}
-"""
 
 
 def scorecard_html(card: Scorecard) -> str:
@@ -197,11 +91,17 @@ def _page(title: str, header: str, sections: Sequence[str], footer: str) -> str:
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="generator" content="scaleready">\n'
-        f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
+        f"<title>{_e(title)}</title>\n<style>\n{stylesheet()}</style>\n</head>\n<body>\n<main>\n"
         + header
         + "\n".join(sections)
         + f"\n<footer>{_e(footer)}</footer>\n</main>\n</body>\n</html>\n"
     )
+
+
+@cache
+def stylesheet() -> str:
+    """The reports' CSS: package data (report.css beside this module), read once."""
+    return resources.files("scaleready.report").joinpath("report.css").read_text(encoding="utf-8")
 
 
 def _header(eyebrow: str, heading: str, meta_html: str) -> str:
@@ -303,7 +203,7 @@ def _clip(text: str, width: int) -> str:
 
 def _mark(outcome: str, word: str = "") -> str:
     """An outcome as symbol and word, so it reads without colour."""
-    symbol, default = OUTCOMES[outcome]
+    symbol, default = MARKS[outcome]
     return (
         f'<span class="mark mark-{outcome}"><span aria-hidden="true">{symbol}</span> '
         f"{_e(word or default)}</span>"
@@ -391,7 +291,7 @@ def _gate(card: Scorecard) -> str:
     if card.gate is None:
         return ""
     verdict = "met" if card.gate.passed else "not met"
-    mark = _mark("pass" if card.gate.passed else "fail", verdict.capitalize())
+    mark = _mark(Outcome.PASS if card.gate.passed else Outcome.FAIL, verdict.capitalize())
     reasons = "".join(f"<li>{_e(reason)}</li>" for reason in card.gate.reasons)
     policy = f"<strong>{_e(card.gate.policy)}</strong>"
     head = f'<p class="gate">{mark} Funder policy {policy}: {verdict}.</p>'
@@ -400,13 +300,16 @@ def _gate(card: Scorecard) -> str:
 
 def _outcome_note(card: Scorecard) -> str:
     """How many rules came out each way, in words."""
-    counts = Counter(r.outcome for d in card.dimensions for r in d.rules)
-    return ", ".join(f"{counts[o]} {OUTCOMES[o][1].lower()}" for o in OUTCOMES if counts[o])
+    counts: Counter[str] = Counter(r.outcome for d in card.dimensions for r in d.rules)
+    return ", ".join(f"{counts[o]} {mark.word.lower()}" for o, mark in MARKS.items() if counts[o])
 
 
 def _chart_section(card: Scorecard) -> str:
     """Every dimension's level and score as bars."""
-    lead = "Filled boxes show the readiness level reached (0–5); the bar shows the score (0–100)."
+    lead = (
+        f"Filled boxes show the readiness level reached (0–{MAX_LEVEL}); "
+        "the bar shows the score (0–100)."
+    )
     return _section("chart", "Dimensions at a glance", _dimension_chart(card), lead)
 
 
@@ -554,13 +457,15 @@ def _findings(card: Scorecard) -> str:
 def _dimension_findings(d: Dimension) -> str:
     """One dimension's rule table and sources; rules that do not apply get one line."""
     sources = _sources(d)
-    judged = sorted((r for r in d.rules if r.outcome != "not_applicable"), key=lambda r: r.level)
+    judged = sorted(
+        (r for r in d.rules if r.outcome != Outcome.NOT_APPLICABLE), key=lambda r: r.level
+    )
     rows = [
         [_mark(r.outcome), str(r.level), _rule_cell(d, r, sources), _advice_cell(r)] for r in judged
     ]
     headers = ["Outcome", "Level", "Rule and finding", "What would move it on"]
     table = _table(headers, rows, numeric=(1,), css_class="rules", row_header=2)
-    skipped = [r.title for r in d.rules if r.outcome == "not_applicable"]
+    skipped = [r.title for r in d.rules if r.outcome == Outcome.NOT_APPLICABLE]
     note = f'<p class="na">Not applicable here: {_e("; ".join(skipped))}.</p>' if skipped else ""
     head = f"{_e(d.title)}: level {d.level} of {MAX_LEVEL}, score {_score(d.score)}"
     return f'<h3 id="findings-{_slug(d.id)}">{head}</h3>{table}{note}{_source_list(d, sources)}'
@@ -570,7 +475,7 @@ def _sources(d: Dimension) -> dict[str, int]:
     """The dimension's judged rules' references, numbered in order of first citation."""
     numbers: dict[str, int] = {}
     for r in sorted(d.rules, key=lambda r: r.level):
-        if r.outcome != "not_applicable":
+        if r.outcome != Outcome.NOT_APPLICABLE:
             for ref in r.references:
                 numbers.setdefault(ref, len(numbers) + 1)
     return numbers
@@ -604,7 +509,7 @@ def _source_list(d: Dimension, sources: dict[str, int]) -> str:
 
 def _advice_cell(r: RuleResult) -> str:
     """The advice for a rule that has not passed, and the data it lacks."""
-    if r.outcome == "pass":
+    if r.outcome == Outcome.PASS:
         return ""
     missing = ", ".join(_field(m) for m in r.missing)
     data = f"<p>Data needed: {missing}</p>" if missing else ""
@@ -680,6 +585,8 @@ def _portfolio_summary(
     cards: Sequence[Scorecard], dims: dict[str, str], errors: Sequence[tuple[str, str]]
 ) -> str:
     """The batch in a few figures."""
+    from statistics import median  # imported here: only the portfolio needs it
+
     n = len(cards)
     scores = [c.overall.score for c in cards]
     ready = sum(c.overall.level >= 1 for c in cards)
@@ -687,14 +594,14 @@ def _portfolio_summary(
     common = (dims[top[0][0]], _count(top[0][1], "profile")) if top and top[0][1] else ("None", "")
     tiles = [
         ("Profiles assessed", str(n), f"{len(errors)} could not be assessed" if errors else ""),
-        ("Median overall score", _score(statistics.median(scores)) if scores else "–", "of 100"),
+        ("Median overall score", _score(median(scores)) if scores else "–", "of 100"),
         ("At level 1 or above", f"{ready} ({_share(ready, n)})", "overall readiness level"),
         ("Most common bottleneck", common[0], common[1]),
     ]
-    gated = [c for c in cards if c.gate is not None]
-    if gated:
-        met = sum(c.gate.passed for c in gated)
-        tiles.append(("Meet the funder policy", f"{met} ({_share(met, len(gated))})", ""))
+    gates = [c.gate for c in cards if c.gate is not None]
+    if gates:
+        met = sum(gate.passed for gate in gates)
+        tiles.append(("Meet the funder policy", f"{met} ({_share(met, len(gates))})", ""))
     return _section("summary", "Summary", _tiles(tiles))
 
 
@@ -748,7 +655,7 @@ def _ranking(cards: Sequence[Scorecard], dims: dict[str, str]) -> str:
     headers += ["Funder policy"] if gated else []
     caption = (
         "Highest overall score first, then by name; equal scores share a rank. "
-        "Dimension columns give the level reached (0–5) over the score (0–100)."
+        f"Dimension columns give the level reached (0–{MAX_LEVEL}) over the score (0–100)."
     )
     numeric = (0, 2, 3, *range(5, 5 + len(dims)))
     return _section("ranking", "Ranking", _table(headers, rows, caption, numeric, row_header=1))
@@ -787,7 +694,7 @@ def _gate_cell(card: Scorecard) -> str:
     """Whether the card met the funder policy, in words."""
     if card.gate is None:
         return "–"
-    return _mark("pass", "Met") if card.gate.passed else _mark("fail", "Not met")
+    return _mark(Outcome.PASS, "Met") if card.gate.passed else _mark(Outcome.FAIL, "Not met")
 
 
 def _bottlenecks(cards: Sequence[Scorecard], dims: dict[str, str]) -> str:
@@ -824,7 +731,7 @@ def _unmet_rules(cards: Sequence[Scorecard], dims: dict[str, str]) -> str:
     """The rules most often not passed, split into fails and missing data."""
     unmet = _unmet_counts(cards)
     rows = [_unmet_row(dim, r, c, dims, len(cards)) for dim, r, c in unmet[:TOP_UNMET_RULES]]
-    headers = ["Rule", "Dimension", "Level", "Fail", "Data missing", "Error", "Unmet in"]
+    headers = ["Rule", "Dimension", "Level", *(MARKS[o].word for o in UNMET), "Unmet in"]
     body = _table(headers, rows, numeric=range(2, 7))
     more = len(unmet) - TOP_UNMET_RULES
     if more > 0:
@@ -841,9 +748,7 @@ def _unmet_row(dim: str, r: RuleResult, c: Counter, dims: dict[str, str], n: int
         f'{_e(r.title)}<span class="sub">{_e(dim)}.{_e(r.id)}</span>',
         _e(dims.get(dim, dim)),
         str(r.level),
-        str(c["fail"]),
-        str(c["unknown"]),
-        str(c["error"]),
+        *(str(c[outcome]) for outcome in UNMET),
         f"{c.total()} ({_share(c.total(), n)})",
     ]
 

@@ -22,10 +22,11 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import IO, TextIO
 
+from scaleready.documents import SUFFIXES
 from scaleready.errors import InputError, OutputError
 from scaleready.report.safe_text import SPREADSHEET_CELL_CHARS, spreadsheet_text, utf8_text
 
@@ -56,6 +57,10 @@ class OutputSet:
         self._staged.append(staged)
         return staged.path
 
+    def open_text(self, target: Path) -> StagedText:
+        """A text file to write ``target``'s content into now, as stage() does."""
+        return StagedText(target, self.stage(target))
+
     def commit(self) -> None:
         """Put every output in place; SIGINT and SIGTERM wait until that is done."""
         with _signals_deferred():
@@ -69,6 +74,23 @@ class OutputSet:
         for staged in self._staged:
             staged.close()
         self._staged.clear()
+
+
+class StagedText:
+    """A staged output written as text; an OS error (disk full...) names the target."""
+
+    def __init__(self, target: Path, path: Path) -> None:
+        self.target = target
+        with writing(target):
+            self._handle = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed by close())
+
+    def write(self, text: str) -> None:
+        with writing(self.target):
+            self._handle.write(text)
+
+    def close(self) -> None:
+        with writing(self.target):
+            self._handle.close()
 
 
 class _Staged:
@@ -134,11 +156,12 @@ class _Staged:
         if self._folder is None:
             self._write_stream()
             return
-        folder = self._folder
+        folder, hidden = self._folder, self._hidden
+        assert hidden is not None, "named beside its target (name_beside_target) first"
         with _naming_the(self.target):
             if self._fd is None:  # mkstemp makes it private; outputs are ordinary files
-                os.chmod(self._hidden, 0o666 & ~_umask(), dir_fd=folder)
-            os.replace(self._hidden, self.target.name, src_dir_fd=folder, dst_dir_fd=folder)
+                os.chmod(hidden, 0o666 & ~_umask(), dir_fd=folder)
+            os.replace(hidden, self.target.name, src_dir_fd=folder, dst_dir_fd=folder)
         self._hidden = None
 
     def _write_stream(self) -> None:
@@ -217,7 +240,7 @@ def _naming_the(target: Path) -> Iterator[None]:
         raise _cannot_write(target, error) from None
 
 
-def writing(target: Path):
+def writing(target: Path) -> AbstractContextManager[None]:
     """Around the code that writes an output: a failure names the target (disk full...)."""
     return _naming_the(target)
 
@@ -310,12 +333,12 @@ class RowSpool:
             self._batch = []
 
 
-def _csv(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None:
+def _csv(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         _write_csv(handle, columns, rows)
 
 
-def _jsonl(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None:
+def _jsonl(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> None:
     """Data for programs, so texts are kept as they are (only made writable as UTF-8)."""
     with open(path, "w", encoding="utf-8") as handle:
         for row in rows:
@@ -327,7 +350,7 @@ def _json_value(value: object) -> object:
     return utf8_text(value) if isinstance(value, str) else value
 
 
-def _xlsx(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None:
+def _xlsx(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> None:
     from openpyxl import Workbook  # imported here: only XLSX output needs it
 
     workbook = Workbook(write_only=True)
@@ -354,14 +377,14 @@ def _xlsx_cells(sheet, values: Iterable[object]) -> list:
     return cells
 
 
-def csv_text(columns: Sequence[str], rows: Sequence[dict]) -> str:
+def csv_text(columns: Sequence[str], rows: Iterable[dict]) -> str:
     """Rows as CSV text, for printing."""
     buffer = io.StringIO(newline="")
     _write_csv(buffer, columns, rows)
     return buffer.getvalue()
 
 
-def _write_csv(handle: TextIO, columns: Sequence[str], rows: Sequence[dict]) -> None:
+def _write_csv(handle: TextIO, columns: Sequence[str], rows: Iterable[dict]) -> None:
     """The header and rows, every cell made safe to open in a spreadsheet."""
     writer = csv.writer(handle)
     writer.writerow(map(spreadsheet_cell, columns))
@@ -388,3 +411,29 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def clash(targets: dict[str, Path | None], inputs: Iterable[Path | str | None]) -> str | None:
+    """Why an output would overwrite an input or another output (by option name), or None."""
+    named = [(option, Path(t)) for option, t in targets.items() if t is not None]
+    named = [(option, target) for option, target in named if not is_stream(target)]
+    sources = [Path(source) for source in inputs if source is not None]
+    for number, (option, target) in enumerate(named):
+        for other_option, other in named[:number]:
+            if same_file(target, other):
+                return f"{other_option} and {option} both name {target}: give each its own file"
+        for source in sources:
+            if _overwrites(target, source):
+                return f"{option} {target} would overwrite the input {source}; choose another file"
+    return None
+
+
+def _overwrites(target: Path, source: Path) -> bool:
+    """True if writing ``target`` would replace ``source``, or a profile in the folder source."""
+    if source.is_dir():
+        return (
+            target.suffix.lower() in SUFFIXES
+            and target.is_file()
+            and same_file(target.parent, source)
+        )
+    return same_file(target, source)

@@ -1,19 +1,23 @@
-"""Scorecards and explanations as text: a terminal table, JSON and Markdown."""
+"""Scorecards, explanations, rulesets and plugins as text: a terminal table, JSON, Markdown."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from scaleready.assessment.engine import Explanation
-from scaleready.assessment.scorecard import Dimension, Scorecard
-from scaleready.language.evaluate import MISSING, Step
-from scaleready.language.ruleset import condition_text
-from scaleready.report.html import OUTCOMES, scorecard_html
+from scaleready.outcome import MAX_LEVEL, MET, Outcome
+from scaleready.report.marks import MARKS
 from scaleready.report.safe_text import markdown_text, terminal_json, terminal_line
 
+if TYPE_CHECKING:  # imported when used, so that the CLI's --help need not import the engine
+    from scaleready.assessment.engine import Explanation
+    from scaleready.assessment.scorecard import Dimension, Scorecard
+    from scaleready.language.evaluate import Step
+    from scaleready.language.ruleset import Ruleset
+    from scaleready.plugins import PluginInfo
+
 FORMATS = ("table", "json", "markdown", "html")
-MARKS = {outcome: symbol for outcome, (symbol, _) in OUTCOMES.items()}
 BAR_WIDTH = 20
 
 
@@ -24,6 +28,8 @@ def render(scorecards: Sequence[Scorecard], output_format: str) -> str:
         document = payload[0] if len(payload) == 1 else payload
         return terminal_json(document) + "\n"
     if output_format == "html":
+        from scaleready.report.html import scorecard_html
+
         if len(scorecards) != 1:
             raise ValueError("an HTML report holds one scorecard")
         return scorecard_html(scorecards[0])
@@ -53,13 +59,12 @@ def table(card: Scorecard) -> str:
     lines.append(f"  {'Dimension':<{width}}  Level  Score")
     for d in card.dimensions:
         flag = "  ◀ bottleneck" if d.id in card.overall.bottleneck else ""
-        lines.append(
-            f"  {titles[d.id]:<{width}}  {d.level}/5   {d.score:5.1f}  {_bar(d.score)}{flag}"
-        )
+        level = f"{d.level}/{MAX_LEVEL}"
+        lines.append(f"  {titles[d.id]:<{width}}  {level}   {d.score:5.1f}  {_bar(d.score)}{flag}")
     lines += ["", "Rules  (✓ pass  ✗ fail  ? unknown: data missing  – not applicable  ! error)"]
     for d in card.dimensions:
         lines.append(f"  {d.title}")
-        lines += [f"    {MARKS[r.outcome]} L{r.level} {r.id}: {r.finding}" for r in d.rules]
+        lines += [f"    {MARKS[r.outcome].symbol} L{r.level} {r.id}: {r.finding}" for r in d.rules]
     if card.next_steps:
         lines += ["", "Next steps (bottleneck first)"]
         lines += [
@@ -107,7 +112,7 @@ def markdown(card: Scorecard) -> str:
     lines += ["| Dimension | Level | Score | |", "|---|---|---|---|"]
     for d in card.dimensions:
         flag = "bottleneck" if d.id in card.overall.bottleneck else ""
-        lines.append(f"| {md(d.title)} | {d.level}/5 | {d.score:g} | {flag} |")
+        lines.append(f"| {md(d.title)} | {d.level}/{MAX_LEVEL} | {d.score:g} | {flag} |")
     if card.next_steps:
         lines += ["", "## Next steps", ""]
         lines += [
@@ -133,10 +138,10 @@ def _markdown_dimension(d: Dimension) -> list[str]:
     """One dimension's heading, rule table and data gaps."""
     md = markdown_text
     meaning = f" — {md(d.level_meaning)}" if d.level_meaning else ""
-    lines = [f"## {md(d.title)}: level {d.level}/5, score {d.score:g}{meaning}", ""]
+    lines = [f"## {md(d.title)}: level {d.level}/{MAX_LEVEL}, score {d.score:g}{meaning}", ""]
     lines += ["| | Level | Rule | Finding |", "|---|---|---|---|"]
     lines += [
-        f"| {MARKS[r.outcome]} {r.outcome} | {r.level} | {md(r.title)} | {md(r.finding)} |"
+        f"| {MARKS[r.outcome].symbol} {r.outcome} | {r.level} | {md(r.title)} | {md(r.finding)} |"
         for r in d.rules
     ]
     if d.data_gaps:
@@ -153,10 +158,12 @@ def _code(text: str) -> str:
 
 def explanation(result: Explanation) -> str:
     """Each condition of a rule, the values it saw, and the outcome."""
+    from scaleready.language.ruleset import condition_text
+
     spec = result.rule.spec
     lines = [
         f"{result.ruleset}.{spec.id}: {spec.title} (level {spec.level})",
-        f"Outcome: {MARKS[result.outcome]} {result.outcome}",
+        f"Outcome: {MARKS[result.outcome].symbol} {result.outcome}",
     ]
     if result.applies_steps:
         lines += ["", f"Applies when: {spec.applies_when}"] + _steps(result.applies_steps)
@@ -165,10 +172,11 @@ def explanation(result: Explanation) -> str:
         lines += ["", "Missing data: " + ", ".join(result.missing)]
     if result.error:
         lines += ["", f"Error: {result.error}"]
-    meaning = {"pass": spec.pass_text, "fail": spec.fail_text}.get(result.outcome)
+    meanings: dict[str, str] = {Outcome.PASS: spec.pass_text, Outcome.FAIL: spec.fail_text}
+    meaning = meanings.get(result.outcome)
     if meaning:
         lines += ["", f"What it means: {meaning}"]
-    if result.outcome not in ("pass", "not_applicable"):
+    if result.outcome not in MET:
         lines.append(f"Advice: {spec.advice}")
     return "\n".join(map(terminal_line, lines)) + "\n"  # safe to print, as in table()
 
@@ -188,6 +196,8 @@ def _decimal(value: float) -> str:
 
 
 def _show(value: object) -> str:
+    from scaleready.language.evaluate import MISSING
+
     if value is MISSING:
         return "missing"
     if isinstance(value, list):
@@ -203,3 +213,27 @@ def _show(value: object) -> str:
         if not isinstance(value, str) or " " not in value
         else value
     )
+
+
+def ruleset_outline(ruleset: Ruleset) -> str:
+    """A ruleset's levels and rules, each with its condition (`scaleready rulesets show`)."""
+    from scaleready.language.ruleset import condition_text
+
+    spec = ruleset.spec
+    lines = [f"{spec.title} ({spec.id} {spec.version})", spec.summary, ""]
+    lines += [f"  Level {level}: {meaning}" for level, meaning in sorted(spec.levels.items())]
+    for rule in ruleset.rules:
+        lines += ["", f"[L{rule.level}] {rule.id}: {rule.spec.title} (weight {rule.spec.weight:g})"]
+        if rule.spec.applies_when:
+            lines.append(f"    applies when: {rule.spec.applies_when}")
+        lines.append(f"    condition:    {condition_text(rule)}")
+    return "\n".join(lines)
+
+
+def plugin_line(info: PluginInfo) -> str:
+    """A plugin in one line: name, version, what it provides, and why it failed if it did."""
+    status = f"  FAILED: {info.error}" if info.error else ""
+    provides = ", ".join(info.rulesets + [f"derived.{name}" for name in info.derived_facts])
+    version = f" {info.version}" if info.version else ""
+    kind = " (built-in)" if info.builtin else ""
+    return f"{info.name}{version}{kind}: {provides or 'nothing'}{status}"
