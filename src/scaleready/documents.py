@@ -224,7 +224,7 @@ def _place(parent: _Open, event: yaml.NodeEvent, index: dict[Location, int]) -> 
     position, parent.nodes = parent.nodes, parent.nodes + 1
     if parent.path is None:
         return None
-    line = event.start_mark.line + 1
+    line = event.start_mark.line + 1  # type: ignore[union-attr]  # parser events carry marks
     if not parent.is_mapping:
         index[parent.path + (position,)] = line
         return parent.path + (position,)
@@ -447,7 +447,7 @@ def _duplicate_message(text: str, key: str, error: type[InputError]) -> str:
     try:
         _safe_load(text, error)
     except yaml.MarkedYAMLError as exc:
-        if isinstance(exc, _Rejected) and exc.problem.startswith("duplicate key"):
+        if isinstance(exc, _Rejected) and (exc.problem or "").startswith("duplicate key"):
             return _yaml_message(exc)
     except yaml.YAMLError:
         pass
@@ -520,7 +520,7 @@ def _line_too_deep(text: str) -> int | None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_NESTING_DEPTH:
-                    return event.start_mark.line + 1
+                    return event.start_mark.line + 1  # type: ignore[union-attr]  # as above
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.MarkedYAMLError as exc:  # libyaml stops at 1,000 levels, maybe before an event

@@ -34,7 +34,7 @@ from typing import BinaryIO, NamedTuple, TypeAlias, TypeVar
 from scaleready.assessment.build import create_engine
 from scaleready.assessment.engine import Engine, data_sha256
 from scaleready.assessment.policy import Policy, load_policy
-from scaleready.assessment.scorecard import ScorecardData, dump_json
+from scaleready.assessment.scorecard import DimensionData, ScorecardData, dump_json
 from scaleready.documents import SUFFIXES
 from scaleready.errors import InputError, ProfileError, ScaleReadyError
 from scaleready.outcome import UNMET
@@ -770,7 +770,7 @@ def portfolio_card(card: ScorecardData) -> PortfolioCard:
     )
 
 
-def _portfolio_dimension(d: dict) -> PortfolioDimension:
+def _portfolio_dimension(d: DimensionData) -> PortfolioDimension:
     unmet = tuple(
         PortfolioRule(r["id"], r["title"], r["level"], r["outcome"])
         for r in d["rules"]
@@ -855,7 +855,8 @@ def summary_row(
             dimension["score"],
             dimension["level"],
         )
-    if card.get("gate") is not None:
-        row["gate"] = "passed" if card["gate"]["passed"] else "failed"
-        row["gate_reasons"] = "; ".join(card["gate"]["reasons"])
+    gate = card.get("gate")
+    if gate is not None:
+        row["gate"] = "passed" if gate["passed"] else "failed"
+        row["gate_reasons"] = "; ".join(gate["reasons"])
     return row
