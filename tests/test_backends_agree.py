@@ -60,6 +60,7 @@ def test_backends_agree_on_every_example_and_test_profile(both_engines, path):
     assert_backends_agree(both_engines, load_profile(path))
 
 
+@pytest.mark.slow
 def test_backends_agree_on_synthetic_profiles_and_those_reach_every_outcome(both_engines):
     seen: dict[str, set[str]] = {}
     for data in synthetic_profiles(SYNTHETIC_COUNT, seed=2026):

@@ -50,6 +50,7 @@ def round_csv(tmp_path_factory):
     return write_csv(tmp_path_factory.mktemp("round") / "round.csv", header, rows)
 
 
+@pytest.mark.slow
 def test_a_csv_round_is_assessed_on_every_core_and_bad_rows_are_named(round_csv, tmp_path):
     summary = tmp_path / "summary.csv"
     result = run_scaleready("batch", round_csv, "--summary", summary, "--jobs", "2")
@@ -68,6 +69,7 @@ def test_a_csv_round_is_assessed_on_every_core_and_bad_rows_are_named(round_csv,
     assert f"assessed {ROUND_SIZE - 2} of {ROUND_SIZE} profiles" in result.stderr
 
 
+@pytest.mark.slow
 def test_one_process_and_two_give_the_same_summary(round_csv, tmp_path):
     one, two = tmp_path / "one.csv", tmp_path / "two.csv"
     run_scaleready("batch", round_csv, "--summary", one, "--jobs", "1")
@@ -75,6 +77,7 @@ def test_one_process_and_two_give_the_same_summary(round_csv, tmp_path):
     assert one.read_bytes() == two.read_bytes()
 
 
+@pytest.mark.slow
 def test_an_xlsx_round_gives_an_xlsx_summary(tmp_path):
     header, rows = flat_round(40, seed=3)
     workbook = Workbook()
@@ -96,6 +99,7 @@ def test_an_xlsx_round_gives_an_xlsx_summary(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_folders_and_jsonl_files_are_rounds_too_and_a_bad_line_or_file_is_reported(tmp_path):
     folder = tmp_path / "applications"
     folder.mkdir()
@@ -120,6 +124,7 @@ def test_folders_and_jsonl_files_are_rounds_too_and_a_bad_line_or_file_is_report
     assert len(cards.read_text().splitlines()) == 5
 
 
+@pytest.mark.slow
 def test_a_flat_row_scores_like_the_same_profile_in_yaml(tmp_path):
     example = REPO / "examples" / "evidenced-misfit.yaml"
     row = flatten(yaml.safe_load(example.read_text(encoding="utf-8")))
@@ -134,6 +139,7 @@ def test_a_flat_row_scores_like_the_same_profile_in_yaml(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_an_unknown_column_is_reported_for_the_file_with_a_suggestion(tmp_path):
     path = write(tmp_path / "round.csv", "name,organisation.yearly_incom\nA,5\n")
     result = run_scaleready("batch", path)
@@ -142,12 +148,14 @@ def test_an_unknown_column_is_reported_for_the_file_with_a_suggestion(tmp_path):
     assert "did you mean 'organisation.yearly_income'?" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_summary_format_that_cannot_be_written_is_refused_before_any_work(tmp_path):
     result = run_scaleready("batch", EXAMPLES[0], "--summary", tmp_path / "summary.pdf")
     assert result.returncode == 3 and ".csv, .xlsx, .jsonl" in result.stderr
     assert not (tmp_path / "summary.pdf").exists()
 
 
+@pytest.mark.slow
 def test_an_interrupted_batch_leaves_no_output_file(tmp_path):
     header, rows = flat_round(4000, seed=11)
     path = write_csv(tmp_path / "big.csv", header, rows)
@@ -177,6 +185,7 @@ def test_an_interrupted_batch_leaves_no_output_file(tmp_path):
     assert not summary.parent.exists() or list(summary.parent.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_portfolio_report_is_written_for_the_round(tmp_path):
     report = tmp_path / "round.html"
     result = run_scaleready("batch", *EXAMPLES, "--report", report, "--summary", tmp_path / "s.csv")
@@ -185,6 +194,7 @@ def test_a_portfolio_report_is_written_for_the_round(tmp_path):
     assert 'id="ranking"' in page and 'id="bottlenecks"' in page and "GoodSAM" in page
 
 
+@pytest.mark.slow
 def test_a_progress_bar_shows_on_a_terminal_and_not_in_a_pipe(tmp_path):
     args = [str(SCALEREADY), "batch", *map(str, EXAMPLES), "--summary", str(tmp_path / "s.csv")]
     piped = subprocess.run(args, capture_output=True, text=True)

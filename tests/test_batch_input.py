@@ -78,6 +78,7 @@ def summary_rows(path: Path) -> list[dict]:
 # --- item 3: one bad item never costs the round -----------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_jsonl_line_nested_5000_deep_is_that_lines_error_and_the_rest_are_assessed(tmp_path):
     deep = '{"name": "deep", "reach": ' + "[" * 5000 + "]" * 5000 + "}"
     good = [json.dumps({"name": f"good {n}"}) for n in (1, 2)]
@@ -89,6 +90,7 @@ def test_a_jsonl_line_nested_5000_deep_is_that_lines_error_and_the_rest_are_asse
     assert [row["name"] for row in summary_rows(tmp_path / "s.csv")] == ["good 1", "", "good 2"]
 
 
+@pytest.mark.slow
 def test_a_jsonl_number_of_5000_digits_is_that_lines_error(tmp_path):
     huge = '{"name": "huge", "reach": {"sites": ' + "9" * 5000 + "}}"
     path = write(tmp_path / "round.jsonl", huge + "\n" + json.dumps({"name": "fine"}) + "\n")
@@ -115,6 +117,7 @@ def test_whatever_is_wrong_with_a_json_line_is_an_input_error_in_the_worker(line
         _parse_json_line("round.jsonl:line 7", line)
 
 
+@pytest.mark.slow
 def test_bad_json_lines_among_many_are_named_when_workers_parse_them(tmp_path):
     lines = [json.dumps({"name": f"P{n}"}) for n in range(450)]  # enough for the process pool
     lines[10] = "[" * 5000 + "]" * 5000
@@ -127,6 +130,7 @@ def test_bad_json_lines_among_many_are_named_when_workers_parse_them(tmp_path):
     assert "assessed 448 of 450 profiles" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_csv_cell_over_128_kb_is_that_rows_error_and_the_next_rows_are_read(tmp_path):
     rows = [["name", "summary"], ["A", "fine"], ["B", "x" * 140_000], ["C", "fine too"]]
     path = write_bytes(tmp_path / "round.csv", csv_bytes(rows))
@@ -170,6 +174,7 @@ def test_a_literal_quote_in_the_last_row_is_no_unclosed_quote(tmp_path):
     assert items[f"{tmp_path / 'round.csv'}:row 2"].data == {"name": "B", "summary": '5" screen'}
 
 
+@pytest.mark.slow
 def test_an_xlsx_that_is_not_a_zip_is_that_files_error_and_other_sources_are_assessed(tmp_path):
     broken = write_bytes(tmp_path / "round.xlsx", b"\x00\x01 this is no workbook")
     good = write(tmp_path / "good.jsonl", json.dumps({"name": "Good"}) + "\n")
@@ -238,6 +243,7 @@ def latin1_round(rows: int, bad_row: int) -> bytes:
     return b"".join(lines)
 
 
+@pytest.mark.slow
 def test_a_latin1_byte_in_one_row_costs_nothing_and_the_row_is_named(tmp_path):
     path = write_bytes(tmp_path / "round.csv", latin1_round(600, bad_row=248))
     result = run_scaleready("batch", path, "--summary", tmp_path / "s.csv")
@@ -418,6 +424,7 @@ def test_csv_rows_go_to_the_worker_as_cells_and_become_profiles_there(tmp_path):
 # --- item 5: columns ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_row_with_more_cells_than_the_header_is_an_error_naming_the_cells(tmp_path):
     data = b'name,summary\r\n"A, B and C",one\r\nA, B and C,one\r\nD,ok,\r\n'
     path = write_bytes(tmp_path / "round.csv", data)  # row 3: a comma not in quotes
@@ -437,6 +444,7 @@ def test_a_value_under_a_blank_heading_is_that_rows_error(tmp_path):
     assert "columns without a heading: B 'stray'" in items[f"{tmp_path / 'round.csv'}:row 3"].error
 
 
+@pytest.mark.slow
 def test_columns_of_a_grant_system_are_ignored_with_one_warning_per_file(tmp_path):
     rows = [["name", "notes", "charity_number", "reach.sites"], ["A", "hello", "123", "4"]]
     rows += [["B", "x", "456", "5"]]
@@ -451,6 +459,7 @@ def test_columns_of_a_grant_system_are_ignored_with_one_warning_per_file(tmp_pat
     assert "assessed 2 of 2 profiles" in result.stderr
 
 
+@pytest.mark.slow
 def test_strict_columns_refuses_a_file_with_columns_that_are_no_field(tmp_path):
     rows = [["name", "notes", "charity_number"], ["A", "hello", "123"], ["B", "x", "456"]]
     path = write_bytes(tmp_path / "round.csv", csv_bytes(rows))
@@ -464,6 +473,7 @@ def test_strict_columns_refuses_a_file_with_columns_that_are_no_field(tmp_path):
     assert "assessed 0 of 2 profiles" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strict", [False, True], ids=["default", "strict"])
 def test_a_misspelt_column_is_an_error_either_way_with_did_you_mean(tmp_path, strict):
     path = write(tmp_path / "round.csv", "name,organisation.yearly_incme\nA,5\n")
@@ -608,6 +618,7 @@ def bomb(path: Path, expanded_mib: int, **zip_options) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_workbook_that_expands_a_thousand_times_is_refused_before_it_is_opened(tmp_path):
     path = bomb(tmp_path / "round.xlsx", expanded_mib=64)
     result = run_scaleready("batch", path, "--summary", tmp_path / "s.csv")
@@ -697,6 +708,7 @@ def _is_blank(cells) -> bool:
     return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
 
 
+@pytest.mark.slow
 @settings(
     derandomize=True,
     max_examples=60,

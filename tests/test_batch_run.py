@@ -93,6 +93,7 @@ def test_a_bug_met_on_one_item_is_reported_as_an_internal_error_of_that_item(reg
     assert "internal error: ZeroDivisionError: division by zero" in failed[0].error
 
 
+@pytest.mark.slow
 def test_a_profile_the_engine_fails_on_never_costs_the_round(tmp_path):
     """Income 1e16 failed the durable_rules C core (error 204) and cost the whole round; whether
     or not the engine reads it now, every item is in the summary and the outputs are written."""
@@ -111,6 +112,7 @@ def test_a_profile_the_engine_fails_on_never_costs_the_round(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trouble", ["worker exits", "segfault"])
 def test_a_worker_that_dies_costs_only_the_item_that_killed_it(trouble_env, tmp_path, trouble):
     names = {7: f"Trouble: {trouble}", 420: f"Trouble: {trouble}"}
@@ -136,6 +138,7 @@ def test_a_worker_that_dies_costs_only_the_item_that_killed_it(trouble_env, tmp_
 # --- KeyboardInterrupt, SIGINT, SIGTERM: 130 and 143, all outputs or none ------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_keyboard_interrupt_raised_in_a_plugin_exits_130(trouble_env, tmp_path, jobs):
     names = {450: "Trouble: interrupt"}
@@ -149,6 +152,7 @@ def test_a_keyboard_interrupt_raised_in_a_plugin_exits_130(trouble_env, tmp_path
     assert not out.exists() or list(out.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_keyboard_interrupt_raised_in_a_plugin_exits_130_in_assess(trouble_env, tmp_path):
     profile = write(tmp_path / "p.yaml", "name: 'Trouble: interrupt'\n")
     result = run_scaleready("assess", profile, env=trouble_env)
@@ -224,6 +228,7 @@ def big_round(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("phase", list(PHASES))
 @pytest.mark.parametrize(
     ("sent", "exit_code"),
@@ -253,6 +258,7 @@ def test_a_signal_at_any_phase_leaves_all_outputs_or_none_and_no_worker(
     assert written in ([], ["cards.jsonl", "round.html", "summary.xlsx"]), written
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("sent", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
 )
@@ -271,6 +277,7 @@ def test_assess_interrupted_exits_130_or_143_and_writes_nothing(tmp_path, sent, 
     assert list(out.parent.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_workers_end_when_the_batch_is_killed(big_round, tmp_path):
     """SIGKILL cannot be caught: the workers must notice on their own (PR_SET_PDEATHSIG)."""
     out = tmp_path / "out"
@@ -326,6 +333,7 @@ def test_parts_shared_by_profiles_are_kept_once(registry):
     assert all(card.provenance is first.provenance for card in others)
 
 
+@pytest.mark.slow
 def test_one_process_and_two_give_the_same_outputs(tmp_path):
     round_file = jsonl_round(tmp_path / "round.jsonl", POOLED, seed=12)
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}

@@ -171,6 +171,7 @@ def test_nearest_suggests_a_close_name_or_nothing():
 # ---------------------------------------------------------------- what is read, and how much
 
 
+@pytest.mark.slow
 def test_a_named_pipe_is_refused_at_once_without_waiting_for_a_writer(tmp_path):
     fifo = tmp_path / "profile.yaml"
     os.mkfifo(fifo)
@@ -302,6 +303,7 @@ def test_looks_like_number_matches_what_the_loader_reads_as_a_number():
 # ---------------------------------------------------------------- lines and messages
 
 
+@pytest.mark.slow
 def test_line_of_finds_a_late_key_among_40000_in_one_pass(tmp_path):
     text = "name: x\n" + "".join(f"k{n}: {n}\n" for n in range(40_000))
     document = load_document(write(tmp_path, "p.yaml", text), ProfileError)

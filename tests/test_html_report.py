@@ -381,6 +381,7 @@ def console_messages(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_the_console_check_catches_a_script_error(tmp_path):
     page = tmp_path / "broken.html"
@@ -389,6 +390,7 @@ def test_the_console_check_catches_a_script_error(tmp_path):
     assert any("Uncaught ReferenceError" in line for line in console_messages(result.stderr))
 
 
+@pytest.mark.slow
 @needs_chromium
 @pytest.mark.parametrize("kind", ["scorecard", "portfolio"])
 def test_hostile_texts_run_nothing_in_a_real_browser(hostile_reports, kind, tmp_path):
@@ -406,6 +408,7 @@ def test_hostile_texts_run_nothing_in_a_real_browser(hostile_reports, kind, tmp_
     }
 
 
+@pytest.mark.slow
 @needs_chromium
 @pytest.mark.parametrize("kind", ["scorecard", "portfolio"])
 def test_reports_render_in_a_real_browser(kind, real_cards, tmp_path):

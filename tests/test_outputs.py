@@ -53,6 +53,7 @@ def names_by_item(rows: list[dict]) -> dict[str, str]:
     return {Path(row["item"]).stem: row["name"] for row in rows}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("printed", [False, True], ids=["summary-file", "printed"])
 def test_formula_names_are_text_in_the_csv_summary(hostile_round, tmp_path, printed):
     target = tmp_path / "summary.csv"
@@ -69,6 +70,7 @@ def test_formula_names_are_text_in_the_csv_summary(hostile_round, tmp_path, prin
     assert not any(cell.startswith(tuple("=+-@\t\r")) for row in rows for cell in row.values())
 
 
+@pytest.mark.slow
 def test_formula_names_are_string_cells_in_the_xlsx_summary(hostile_round, tmp_path):
     target = tmp_path / "summary.xlsx"
     result = run_scaleready("batch", hostile_round, "--summary", target)
@@ -87,6 +89,7 @@ def test_formula_names_are_string_cells_in_the_xlsx_summary(hostile_round, tmp_p
     assert all(isinstance(cell.value, int | float) for cell in scores)
 
 
+@pytest.mark.slow
 def test_a_control_character_no_longer_loses_the_xlsx_summary(tmp_path):
     """Before: IllegalCharacterError after all the work, exit 4, no summary."""
     profile = write(tmp_path / "ctrl.yaml", "name: " + yaml_string("A\x01B\x1fC") + "\n")
@@ -111,6 +114,7 @@ def test_numbers_stay_numbers_and_texts_that_look_negative_are_guarded(tmp_path)
     ]
 
 
+@pytest.mark.slow
 def test_a_text_longer_than_a_spreadsheet_cell_is_cut_and_says_so(tmp_path):
     name = "x" * (SPREADSHEET_CELL_CHARS + 10)
     profile = write(tmp_path / "long.yaml", f"name: {name}\n")
@@ -126,6 +130,7 @@ def test_a_text_longer_than_a_spreadsheet_cell_is_cut_and_says_so(tmp_path):
     assert rows[0]["name"] == name, "a CSV cell has no such limit, so nothing is cut"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="a file name that is not UTF-8 needs a POSIX system")
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".jsonl"])
 def test_a_file_name_that_is_not_utf8_is_shown_by_its_byte(tmp_path, suffix):
@@ -145,6 +150,7 @@ def test_a_file_name_that_is_not_utf8_is_shown_by_its_byte(tmp_path, suffix):
     assert item.endswith("caf\\xe9.yaml")
 
 
+@pytest.mark.slow
 def test_the_csv_template_goes_through_the_same_writer_unchanged():
     result = run_scaleready("profile", "template", "--format", "csv")
     assert result.returncode == 0, result.stderr

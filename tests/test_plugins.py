@@ -74,6 +74,7 @@ def test_the_built_in_rulesets_are_registered_as_plugins(registry):
     assert not registry.problems
 
 
+@pytest.mark.slow
 def test_an_installed_third_party_plugin_is_listed_with_its_version_and_what_it_provides(
     social_value_env,
 ):
@@ -92,6 +93,7 @@ def test_an_installed_third_party_plugin_is_listed_with_its_version_and_what_it_
     assert all(plugins[name]["builtin"] for name in BUILTINS)
 
 
+@pytest.mark.slow
 def test_an_installed_third_party_ruleset_is_scored(social_value_env, tmp_path):
     result = run_scaleready(
         "assess", REPO / "examples/local-start.yaml", "--format", "json", env=social_value_env
@@ -104,6 +106,7 @@ def test_an_installed_third_party_ruleset_is_scored(social_value_env, tmp_path):
     assert outcomes == {"social_action": "pass", "volunteer_led": "unknown"}  # staff is 0: no ratio
 
 
+@pytest.mark.slow
 def test_a_plugin_that_raises_on_import_is_named_and_skipped(broken_env):
     result = run_scaleready("assess", REPO / "examples/code-club.yaml", env=broken_env)
     assert result.returncode == 0
@@ -113,6 +116,7 @@ def test_a_plugin_that_raises_on_import_is_named_and_skipped(broken_env):
     assert next(p for p in listing if p["name"] == "broken")["error"].startswith("failed to load")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["command", "group"])
 def test_strict_plugins_turns_a_broken_plugin_into_exit_4(broken_env, where):
     args = ["assess", REPO / "examples/code-club.yaml", "--strict-plugins"]
@@ -201,6 +205,7 @@ def _reason(rule: dict) -> str:
     return rule["finding"] if rule["outcome"] == "error" else ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "package, plugin, what",
     [
@@ -226,6 +231,7 @@ def test_a_plugin_that_never_returns_is_named_and_skipped_after_its_time_limit(
     assert strict.returncode == 4 and f"plugin {plugin!r}" in strict.stderr
 
 
+@pytest.mark.slow
 def test_a_derived_fact_that_never_returns_is_an_error_for_the_rules_that_need_it(installed):
     env = installed("scaleready-hanging-fact", **SHORT_LIMITS)
     result = run_scaleready(
@@ -242,6 +248,7 @@ def test_a_derived_fact_that_never_returns_is_an_error_for_the_rules_that_need_i
     assert local_start == {"needs_the_fact": error, "needs_no_fact": ("fail", "")}
 
 
+@pytest.mark.slow
 def test_a_hanging_fact_in_a_batch_on_two_workers_costs_each_worker_one_time_limit(
     installed, tmp_path
 ):
@@ -257,6 +264,7 @@ def test_a_hanging_fact_in_a_batch_on_two_workers_costs_each_worker_one_time_lim
     assert len(summary.read_text(encoding="utf-8-sig").splitlines()) == 451
 
 
+@pytest.mark.slow
 def test_a_third_party_fact_runs_in_batch_workers(social_value_env, tmp_path):
     """Forked workers start their own helper threads (the parent's do not exist in them)."""
     round_file = tmp_path / "round.jsonl"
@@ -284,6 +292,7 @@ def test_a_third_party_fact_runs_in_batch_workers(social_value_env, tmp_path):
     assert outcomes == {"pass"}
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_waiting_for_a_hanging_fact_still_stops_scaleready(installed):
     env = installed("scaleready-hanging-fact", **{FACT_TIMEOUT_VARIABLE: "600"})
     process = subprocess.Popen(
@@ -367,6 +376,7 @@ def test_built_in_facts_run_inline_and_third_party_facts_within_the_time_limit(m
     assert registry.derived_facts["never_returns"].time_limit == 7.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["abc", "0", "-1", "nan", "inf", "1e999"])
 @pytest.mark.parametrize("variable", [PLUGIN_TIMEOUT_VARIABLE, FACT_TIMEOUT_VARIABLE])
 def test_a_time_limit_that_is_not_a_positive_number_of_seconds_is_refused(variable, value):
@@ -378,6 +388,7 @@ def test_a_time_limit_that_is_not_a_positive_number_of_seconds_is_refused(variab
 # --- plugins that try to end the process (item 14) -----------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "package, plugin, what",
     [
@@ -395,6 +406,7 @@ def test_a_plugin_that_calls_sys_exit_is_named_and_skipped(installed, package, p
     ) in result.stderr
 
 
+@pytest.mark.slow
 def test_a_derived_fact_that_calls_sys_exit_is_an_error_for_the_rules_that_need_it(installed):
     env = installed("scaleready-exit-in-fact")
     for command in (["assess", CODE_CLUB, "--format", "json"], ["batch", CODE_CLUB]):
@@ -471,6 +483,7 @@ def test_a_keyboard_interrupt_in_a_derived_fact_propagates(time_limit):
         compute_derived_facts({"interrupts": fact}, ["interrupts"], load_profile(CODE_CLUB))
 
 
+@pytest.mark.slow
 def test_an_installed_plugin_that_raises_keyboard_interrupt_is_not_called_broken(installed):
     result = run_scaleready("assess", CODE_CLUB, env=installed("scaleready-interrupt-in-hook"))
     assert result.returncode == 130  # interrupted, never "gate failed" (1) or a broken plugin
@@ -481,6 +494,7 @@ def test_an_installed_plugin_that_raises_keyboard_interrupt_is_not_called_broken
 # --- derived facts the rules engine cannot read (item 1) -----------------------------------------
 
 
+@pytest.mark.slow
 def test_a_non_finite_derived_fact_is_refused_naming_the_fact_and_the_plugin(installed):
     result = run_scaleready(
         "assess", CODE_CLUB, "--format", "json", env=installed("scaleready-nan-fact")
@@ -515,6 +529,7 @@ def test_a_wrong_kind_of_derived_fact_names_the_plugin():
 # --- built-ins cannot be replaced (item 15) ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_plugin_cannot_replace_a_built_in_ruleset_or_derived_fact(installed):
     plain = run_scaleready(
         "assess", CODE_CLUB, "--format", "json", env={**os.environ, "SOURCE_DATE_EPOCH": "0"}
@@ -540,6 +555,7 @@ def test_a_plugin_cannot_replace_a_built_in_ruleset_or_derived_fact(installed):
     assert strict.returncode == 4 and "aaa_impostor" in strict.stderr
 
 
+@pytest.mark.slow
 def test_the_listing_shows_the_built_in_and_the_impostor_that_took_its_name(installed):
     listing = run_scaleready("plugins", "--json", env=installed("scaleready-impostor"))
     entries = [p for p in json.loads(listing.stdout) if p["name"] == "evidence"]
@@ -552,6 +568,7 @@ def test_the_listing_shows_the_built_in_and_the_impostor_that_took_its_name(inst
 # --- --strict-plugins everywhere, each warning once, plugins installed twice (item 16) -----------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [["list"], ["show", "evidence"], ["test", "evidence"], ["docs", "evidence", "--output", "out"]],
@@ -590,6 +607,7 @@ def test_a_plugin_that_fails_is_reported_once_not_again_for_what_depends_on_it()
     assert registry.rulesets == {}
 
 
+@pytest.mark.slow
 def test_the_same_plugin_installed_twice_is_named_with_both_places(installed, tmp_path):
     first = installed("scaleready-social-value")["PYTHONPATH"]
     second = pip_install(PLUGINS / "scaleready-social-value", tmp_path / "second")
@@ -603,6 +621,7 @@ def test_the_same_plugin_installed_twice_is_named_with_both_places(installed, tm
     assert run_scaleready("assess", LOCAL_START, "--strict-plugins", env=env).returncode == 4
 
 
+@pytest.mark.slow
 def test_two_distributions_with_the_same_plugin_name_are_both_named(installed):
     env = installed("scaleready-social-value", "scaleready-social-value-fork")
     listing = run_scaleready("plugins", "--json", env=env)

@@ -75,6 +75,7 @@ def test_a_bad_policy_is_named_with_what_to_fix(tmp_path, engine, text, message)
     assert message in str(caught.value) and "policy.yaml" in str(caught.value)
 
 
+@pytest.mark.slow
 def test_assess_with_a_policy_records_the_gate_and_exits_1_when_it_fails(tmp_path):
     result = run_scaleready(
         "assess", MISFIT, "--policy", POLICIES / "scale-up-fund.yaml", "--format", "json"
@@ -85,6 +86,7 @@ def test_assess_with_a_policy_records_the_gate_and_exits_1_when_it_fails(tmp_pat
     assert "gate failed: Next Step Mentoring" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_bad_policy_file_exits_3(tmp_path):
     path = write(tmp_path / "p.yaml", "name: x\nminimum_levels: {evidense: 2}\n")
     result = run_scaleready("assess", MISFIT, "--policy", path)
@@ -160,6 +162,7 @@ def test_a_policy_list_over_its_bound_is_one_problem(tmp_path, engine):
     assert "line 2: disqualifying_rules: holds 1,001 items, more than the" in str(caught.value)
 
 
+@pytest.mark.slow
 def test_a_weight_of_true_exits_3_naming_the_field(tmp_path):
     path = write(tmp_path / "p.yaml", "name: x\nweights:\n  evidence: true\n")
     result = run_scaleready("assess", MISFIT, "--policy", path)

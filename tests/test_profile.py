@@ -324,6 +324,7 @@ def profile_at_the_bounds() -> InnovationProfile:
     return profile_from_data({**full_profile(), "name": "Every list full"})
 
 
+@pytest.mark.slow
 def test_a_profile_with_every_list_at_its_bound_is_valid(profile_at_the_bounds):
     assert len(profile_at_the_bounds.partnerships) == MAX_LIST_ITEMS
     evaluations = profile_at_the_bounds.evidence.evaluations
@@ -331,6 +332,7 @@ def test_a_profile_with_every_list_at_its_bound_is_valid(profile_at_the_bounds):
     assert {len(e.outcomes) for e in evaluations} == {MAX_NESTED_LIST_ITEMS}
 
 
+@pytest.mark.slow
 def test_durable_rules_assesses_a_profile_with_every_list_at_its_bound(
     engine, profile_at_the_bounds
 ):
@@ -377,6 +379,7 @@ def test_many_problems_show_the_first_in_document_order_and_count_the_rest(tmp_p
     assert lines[-1] == f"  ... and {30 - MAX_PROBLEMS_SHOWN} more"
 
 
+@pytest.mark.slow
 def test_40000_unknown_keys_are_reported_briefly(tmp_path):
     text = "name: x\n" + "".join(f"key{n}: 1\n" for n in range(40_000))
     path = write(tmp_path, "p.yaml", text)

@@ -164,6 +164,7 @@ def test_printed_scorecards_carry_no_terminal_control(tmp_path, output_format):
     assert TERMINAL_SHOWN in stdout
 
 
+@pytest.mark.slow
 def test_explain_carries_no_terminal_control(tmp_path):
     rules = hostile_ruleset(tmp_path, TERMINAL)
     profile = hostile_profile(tmp_path, TERMINAL)

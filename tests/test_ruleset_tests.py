@@ -16,6 +16,7 @@ def test_tests_files_sit_beside_their_rulesets():
     assert ruleset_cases.ruleset_file_for(tests_file).as_posix() == "rulesets/evidence.yaml"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ruleset_id", [p.stem for p in BUILTIN_RULESETS], ids=str)
 def test_every_built_in_ruleset_passes_its_cases_with_full_coverage(ruleset_id):
     result = run_scaleready("rulesets", "test", ruleset_id, "--require-coverage")
@@ -23,6 +24,7 @@ def test_every_built_in_ruleset_passes_its_cases_with_full_coverage(ruleset_id):
     assert "0 failed" in result.stdout and "coverage: every rule passes and fails" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_condition_broken_on_purpose_makes_the_cases_fail(tmp_path):
     ruleset = shutil.copy(REPO / "rulesets" / "evidence.yaml", tmp_path / "evidence.yaml")
     shutil.copy(REPO / "rulesets" / "evidence.tests.yaml", tmp_path / "evidence.tests.yaml")
@@ -35,6 +37,7 @@ def test_a_condition_broken_on_purpose_makes_the_cases_fail(tmp_path):
     assert "✗" in result.stdout and "expected pass, got fail" in result.stdout
 
 
+@pytest.mark.slow
 def test_cases_that_name_an_unknown_rule_are_invalid_input(tmp_path):
     shutil.copy(REPO / "rulesets" / "evidence.yaml", tmp_path / "evidence.yaml")
     cases = (
@@ -45,6 +48,7 @@ def test_cases_that_name_an_unknown_rule_are_invalid_input(tmp_path):
     assert result.returncode == 3 and "unknown rule 'no_such_rule'" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_target_that_is_neither_a_ruleset_nor_a_file_is_named(tmp_path):
     result = run_scaleready("rulesets", "test", "evidance")
     assert result.returncode == 3 and "'evidance' is neither an installed ruleset" in result.stderr
