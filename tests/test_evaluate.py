@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scaleready.language.conditions import Vocabulary, parse_condition
 from scaleready.language.evaluate import MISSING, Context, truth, value_of
+from scaleready.language.parser import Vocabulary, parse_condition
 from scaleready.language.ruleset import profile_fields
 
 

@@ -33,7 +33,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from scaleready.errors import EngineError
-from scaleready.language.conditions import (
+from scaleready.language.evaluate import MISSING, Context, truth, value_of
+from scaleready.language.nodes import (
     NEGATED,
     And,
     Arith,
@@ -48,9 +49,8 @@ from scaleready.language.conditions import (
     Quantified,
     RuleRef,
     Term,
-    unparse,
 )
-from scaleready.language.evaluate import MISSING, Context, truth, value_of
+from scaleready.language.words import unparse
 
 try:
     import durable_rules_engine as core  # the C core that durable-rules' Python API wraps

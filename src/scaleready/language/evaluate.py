@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from scaleready.language.conditions import (
+from scaleready.language.nodes import (
     And,
     Arith,
     Compare,
@@ -30,9 +30,9 @@ from scaleready.language.conditions import (
     Quantified,
     RuleRef,
     Term,
-    unparse,
     walk,
 )
+from scaleready.language.words import unparse
 
 
 class _MissingValue:

@@ -13,22 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from scaleready.documents import Document, load_document
 from scaleready.errors import RulesetError
-from scaleready.language.conditions import (
-    CompiledSize,
-    Cond,
-    ConditionError,
-    Derived,
-    RuleRef,
-    Vocabulary,
-    compiled_size,
-    oversize,
-    parse_condition,
-    unparse,
-    walk,
-)
-from scaleready.language.conditions import (
-    Field as FieldNode,
-)
+from scaleready.language.nodes import Cond, ConditionError, Derived, RuleRef, walk
+from scaleready.language.nodes import Field as FieldNode
+from scaleready.language.parser import Vocabulary, parse_condition
+from scaleready.language.size import CompiledSize, compiled_size, oversize
+from scaleready.language.words import unparse
 from scaleready.problems import nearest
 from scaleready.profile import InnovationProfile, field_catalogue
 

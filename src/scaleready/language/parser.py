@@ -3,7 +3,6 @@
 A condition reads like ``organisation.yearly_income >= 100000 and any(partnerships, role ==
 "buyer")``.  The grammar, from loosest to tightest binding::
 
-    condition  := or_expr
     or_expr    := and_expr ("or" and_expr)*
     and_expr   := not_expr ("and" not_expr)*
     not_expr   := "not" not_expr | comparison
@@ -20,7 +19,6 @@ data gap is never mistaken for a failure (see docs/conditions.md).
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -28,134 +26,30 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from scaleready.language.nodes import (
+    DERIVED_PREFIX,
+    And,
+    Arith,
+    Compare,
+    Cond,
+    ConditionError,
+    Const,
+    Count,
+    Derived,
+    Field,
+    Missing,
+    Not,
+    OneOf,
+    Or,
+    Quantified,
+    RuleRef,
+    Term,
+)
 from scaleready.problems import nearest
 
 FUNCTIONS = ("any", "all", "count", "missing", "present", "passed", "failed")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 ORDERING = ("<", "<=", ">", ">=")
-NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}  # not (a op b)
-DERIVED_PREFIX = "derived."
-
-
-class ConditionError(ValueError):
-    """A condition cannot be parsed or does not fit the schema; the message says why and where."""
-
-
-# --- the tree -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Const:
-    value: float | int | str | bool
-
-    @property
-    def kind(self) -> str:
-        return kind_of_value(self.value)
-
-
-@dataclass(frozen=True)
-class Field:
-    """A profile field; ``keys`` are relative to the innermost any/all/count item (or the root)."""
-
-    path: str
-    keys: tuple[str, ...]
-    kind: str
-    choices: tuple[str, ...] | None = None
-    in_list: str | None = None
-
-
-@dataclass(frozen=True)
-class Derived:
-    """A fact a plugin computes from the profile in Python."""
-
-    name: str
-    kind: str
-
-
-@dataclass(frozen=True)
-class Arith:
-    op: str
-    left: Term
-    right: Term
-    kind: str = "number"
-
-
-@dataclass(frozen=True)
-class Count:
-    """Number of items of a list (meeting ``where``, if given)."""
-
-    items: Field
-    where: Cond | None
-    kind: str = "number"
-
-
-@dataclass(frozen=True)
-class Compare:
-    op: str
-    left: Term
-    right: Term
-
-
-@dataclass(frozen=True)
-class OneOf:
-    """``value in [a, b]``; ``not in`` is written as Not(OneOf)."""
-
-    value: Term
-    options: tuple[Const, ...]
-
-
-@dataclass(frozen=True)
-class Missing:
-    field: Field
-
-
-@dataclass(frozen=True)
-class And:
-    parts: tuple[Cond, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    parts: tuple[Cond, ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    part: Cond
-
-
-@dataclass(frozen=True)
-class Quantified:
-    """``any(items, where)`` or ``all(items, where)``; ``all`` of an empty list is false."""
-
-    quantifier: str
-    items: Field
-    where: Cond
-
-
-@dataclass(frozen=True)
-class RuleRef:
-    """``passed(rule)`` or ``failed(rule)``: the outcome of another rule of the same ruleset."""
-
-    rule: str
-    wanted: str
-
-
-Term = Const | Field | Derived | Arith | Count
-Cond = Compare | OneOf | Missing | And | Or | Not | Quantified | RuleRef
-
-
-def kind_of_value(value: object) -> str:
-    """The condition-language kind of a Python value."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    return "object"
 
 
 # --- what a condition may name ----------------------------------------------------------------
@@ -203,12 +97,6 @@ MAX_CONDITION_LENGTH = 10_000  # characters in one condition
 MAX_NESTING = 32  # brackets, `not`s and function calls inside one another, and calculation steps
 MAX_NUMBER = sys.float_info.max  # largest magnitude of a number constant: what a float holds
 MAX_TEXT_LENGTH = 200  # characters in one text constant
-# A rule's outcomes once compiled for durable_rules (see CompiledSize); measured walls in docs:
-MAX_ALTERNATIVES = 32  # ways through one outcome's network; its C core walks 64 at most at once
-MAX_GROUPS = 12  # and/or groups in one outcome; the C core fails (error 113) past 15
-MAX_TESTS = 256  # tests in one outcome, counting the rules it cites
-MAX_DEPTH = 64  # levels of the condition tree, counting the rules it cites
-
 
 # --- tokens -----------------------------------------------------------------------------------
 
@@ -626,251 +514,3 @@ def _check_choice(field_side: Term, const_side: Term) -> None:
             f"{const_side.value!r} is not a value {field_side.path!r} can take; "
             f"{suggestion}(choices: {', '.join(choices)})"
         )
-
-
-# --- walking the tree ----------------------------------------------------------------------------
-
-
-def children(node: Term | Cond) -> tuple:
-    """The direct sub-nodes of a node, for generic walks."""
-    if isinstance(node, And | Or):
-        return node.parts
-    if isinstance(node, Not):
-        return (node.part,)
-    if isinstance(node, Compare | Arith):
-        return (node.left, node.right)
-    if isinstance(node, OneOf):
-        return (node.value, *node.options)
-    if isinstance(node, Missing):
-        return (node.field,)
-    if isinstance(node, Quantified):
-        return (node.items, node.where)
-    if isinstance(node, Count):
-        return (node.items,) if node.where is None else (node.items, node.where)
-    return ()
-
-
-def walk(node: Term | Cond) -> Iterator[Term | Cond]:
-    """Every node of the tree, the node itself first."""
-    yield node
-    for child in children(node):
-        yield from walk(child)
-
-
-def unparse(node: Term | Cond) -> str:
-    """Canonical text of a node, for explanations and generated docs."""
-    if isinstance(node, Const):
-        return _literal_text(node.value)
-    if isinstance(node, Field):
-        return ".".join(node.keys)
-    if isinstance(node, Derived):
-        return DERIVED_PREFIX + node.name
-    if isinstance(node, Arith):
-        return f"({unparse(node.left)} {node.op} {unparse(node.right)})"
-    if isinstance(node, Count):
-        where = f", {unparse(node.where)}" if node.where is not None else ""
-        return f"count({'.'.join(node.items.keys)}{where})"
-    if isinstance(node, Compare):
-        if node.op == "==" and node.right == Const(True) and not isinstance(node.left, Const):
-            return unparse(node.left)  # a yes/no field standing alone
-        return f"{unparse(node.left)} {node.op} {unparse(node.right)}"
-    if isinstance(node, OneOf):
-        return f"{unparse(node.value)} in [{', '.join(unparse(o) for o in node.options)}]"
-    if isinstance(node, Missing):
-        return f"missing({unparse(node.field)})"
-    if isinstance(node, And | Or):
-        joiner = " and " if isinstance(node, And) else " or "
-        return joiner.join(_grouped(part, node) for part in node.parts)
-    if isinstance(node, Not):
-        if isinstance(node.part, Missing):
-            return f"present({unparse(node.part.field)})"
-        if isinstance(node.part, OneOf):
-            return unparse(node.part).replace(" in [", " not in [", 1)
-        return f"not {_grouped(node.part, node)}"
-    if isinstance(node, Quantified):
-        return f"{node.quantifier}({'.'.join(node.items.keys)}, {unparse(node.where)})"
-    if isinstance(node, RuleRef):
-        return f"{'passed' if node.wanted == 'pass' else 'failed'}({node.rule})"
-    raise TypeError(node)
-
-
-def _grouped(part: Cond, parent: Cond) -> str:
-    text = unparse(part)
-    needs_brackets = isinstance(part, And | Or) and type(part) is not type(parent)
-    return (
-        f"({text})"
-        if needs_brackets or (isinstance(parent, Not) and isinstance(part, And | Or))
-        else text
-    )
-
-
-def _literal_text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    return repr(value)
-
-
-# --- size once compiled for durable_rules ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Shape:
-    """The size of a condition compiled as durable_rules JSON (mirrors language.durable).
-
-    The compiler pushes negation down to the tests (Kleene logic), flattens nested groups of the
-    same kind, and inlines the conditions of the rules a condition cites, so a short text can
-    compile into a large network.  ``paths`` counts the ways through it: durable_rules fires a
-    rule once per way that matches, and keeps every matching branch on a stack of 64.
-    """
-
-    kind: str  # "test", "and" or "or"
-    elements: int  # parts of the group after flattening; 1 for a test
-    tests: int
-    paths: int
-    groups: int
-
-
-TEST = Shape("test", 1, 1, 1, 0)
-
-
-def _group(kind: str, parts: list[Shape]) -> Shape:
-    """Parts joined into one and/or group, flattened as language.durable's _all/_any do."""
-    elements = sum(part.elements if part.kind == kind else 1 for part in parts)
-    if elements == 1:
-        return parts[0]
-    paths = [part.paths for part in parts]
-    return Shape(
-        kind,
-        elements,
-        sum(part.tests for part in parts),
-        math.prod(paths) if kind == "and" else sum(paths),
-        1 + sum(part.groups - (part.kind == kind) for part in parts),
-    )
-
-
-@dataclass(frozen=True)
-class CompiledSize:
-    """A rule's size once compiled: each way its condition (and applies_when) can come out."""
-
-    condition: dict[bool, Shape]  # true, false
-    applies: dict[bool, Shape] | None
-    depth: int  # levels of the condition tree, cited rules included
-
-    def outcomes(self) -> dict[str, Shape]:
-        """The durable_rules condition of each outcome, as language.durable composes them."""
-        if self.applies is None:
-            return {"pass": self.condition[True], "fail": self.condition[False]}
-        return {
-            "pass": _group("and", [self.applies[True], self.condition[True]]),
-            "fail": _group("and", [self.applies[True], self.condition[False]]),
-            "not_applicable": self.applies[False],
-        }
-
-    def alternatives(self) -> int:
-        """The most branches the rule can put on durable_rules' match stack at once (at most
-        64 in one ruleset part): the sum of its outcomes' alternatives."""
-        return sum(shape.paths for shape in self.outcomes().values())
-
-    def cited(self, wanted_outcome: str, wanted: bool) -> Shape:
-        """The shape of ``passed(rule)`` (or ``failed``) in a condition that wants ``wanted``."""
-        holds = self.condition[wanted if wanted_outcome == "pass" else not wanted]
-        if self.applies is None:
-            return holds
-        if wanted:
-            return _group("and", [self.applies[True], holds])
-        return _group("or", [self.applies[False], _group("and", [self.applies[True], holds])])
-
-
-def compiled_size(
-    condition: Cond, applies: Cond | None, cited: Callable[[str], CompiledSize]
-) -> CompiledSize:
-    """Measure a rule; ``cited`` gives the size of a rule it cites (measured before it)."""
-    measure = _Measure(cited)
-    return CompiledSize(
-        {wanted: measure.shape(condition, wanted, None) for wanted in (True, False)},
-        None
-        if applies is None
-        else {wanted: measure.shape(applies, wanted, None) for wanted in (True, False)},
-        max(measure.depth(tree) for tree in (condition, applies) if tree is not None),
-    )
-
-
-def oversize(size: CompiledSize) -> tuple[str, str] | None:
-    """Which text of a rule makes it compile past a documented bound, and why; None if none."""
-    if size.depth > MAX_DEPTH:
-        return "condition", (
-            f"nested {size.depth} levels deep, counting the rules it cites; at most {MAX_DEPTH}"
-        )
-    pieces = [("condition", "'pass'", size.condition[True])]
-    pieces.append(("condition", "'fail'", size.condition[False]))
-    if size.applies is not None:
-        pieces.append(("applies_when", "that it applies", size.applies[True]))
-        pieces.append(("applies_when", "'not_applicable'", size.applies[False]))
-        outcomes = size.outcomes()
-        pieces.append(("condition", "'pass' with applies_when", outcomes["pass"]))
-        pieces.append(("condition", "'fail' with applies_when", outcomes["fail"]))
-    for key, deciding, shape in pieces:
-        problem = _past_bound(shape)
-        if problem:
-            return key, (
-                f"too large for the rules engine: deciding {deciding} takes {problem}, counting "
-                "`in` lists, negations and the rules it cites; split the rule, or a plugin can "
-                "provide a derived fact"
-            )
-    return None
-
-
-def _past_bound(shape: Shape) -> str | None:
-    for found, bound, what in (
-        (shape.paths, MAX_ALTERNATIVES, "alternatives"),
-        (shape.groups, MAX_GROUPS, "and/or groups"),
-        (shape.tests, MAX_TESTS, "tests"),
-    ):
-        if found > bound:
-            return f"{found:,} {what} (at most {bound})"
-    return None
-
-
-class _Measure:
-    """Shapes of a condition tree, each node measured once (cited rules are measured already)."""
-
-    def __init__(self, cited: Callable[[str], CompiledSize]) -> None:
-        self.cited = cited
-        self.shapes: dict[tuple[int, bool, str | None], Shape] = {}
-
-    def shape(self, node: Cond, wanted: bool, scope: str | None) -> Shape:
-        """As language.durable's ``when``: inside an item scope an "or" becomes one flag test."""
-        key = (id(node), wanted, scope)
-        if key not in self.shapes:
-            shape = self.translate(node, wanted, scope)
-            self.shapes[key] = TEST if scope is not None and shape.kind == "or" else shape
-        return self.shapes[key]
-
-    def translate(self, node: Cond, wanted: bool, scope: str | None) -> Shape:
-        match node:
-            case And() | Or():
-                parts = [self.shape(part, wanted, scope) for part in node.parts]
-                return _group("and" if isinstance(node, And) == wanted else "or", parts)
-            case Not():
-                return self.shape(node.part, not wanted, scope)
-            case Compare():
-                constant = isinstance(node.left, Const) or isinstance(node.right, Const)
-                return TEST if constant else _group("and", [TEST, TEST, TEST])  # both present
-            case OneOf():
-                return _group("or" if wanted else "and", [TEST] * len(node.options))
-            case Missing():
-                return TEST
-            case Quantified():
-                inner = self.shape(node.where, wanted, node.items.path)
-                quantifier = Shape("test", 1, 1 + inner.tests, 1, inner.groups)
-                return quantifier if wanted else _group("or", [TEST, quantifier])  # or empty
-            case RuleRef():
-                return self.cited(node.rule).cited(node.wanted, wanted)
-        raise TypeError(node)
-
-    def depth(self, node: Term | Cond) -> int:
-        if isinstance(node, RuleRef):
-            return 1 + self.cited(node.rule).depth
-        return 1 + max((self.depth(child) for child in children(node)), default=0)
