@@ -24,6 +24,7 @@ it is given (in facts and in rule constants) is written by ``_number_json``.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import itertools
 import json
 import math
@@ -31,6 +32,8 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from types import ModuleType
+from typing import assert_never
 
 from scaleready.errors import EngineError
 from scaleready.language.evaluate import MISSING, Context, truth, value_of
@@ -51,13 +54,18 @@ from scaleready.language.nodes import (
     Term,
 )
 from scaleready.language.words import unparse
+from scaleready.outcome import Outcome
 
-try:
-    import durable_rules_engine as core  # the C core that durable-rules' Python API wraps
-except ImportError:  # CPython 3.13+: durable_rules builds but cannot be imported
-    core = None
 
-AVAILABLE = core is not None
+def _import_core() -> tuple[ModuleType, bool]:
+    """The C core that durable-rules' Python API wraps (it publishes no type information)."""
+    try:
+        return importlib.import_module("durable_rules_engine"), True
+    except ImportError:  # CPython 3.13+: durable_rules builds but cannot be imported
+        return ModuleType("durable_rules_engine"), False  # never called: see AVAILABLE
+
+
+core, AVAILABLE = _import_core()
 ANCHOR = "scaleready"  # a key every fact carries; see the module docstring
 LENGTH_SUFFIX = "__len"
 FLAG_PREFIX = "__flag"
@@ -86,6 +94,8 @@ _MAY_NEED_CARE = ("0e", "0" * 16 + ".", *(before + "0" * 19 for before in ":,[-"
 _OP = {"==": "$eq", "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 _FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
+Cited = Callable[[str], tuple[Cond, Cond | None]]  # rule id -> its (condition, applies)
+
 
 @dataclass(frozen=True)
 class RuleToRun:
@@ -94,7 +104,7 @@ class RuleToRun:
     key: str
     condition: Cond
     applies: Cond | None
-    cited: Callable[[str], tuple[Cond, Cond | None]]  # rule id -> (condition, applies)
+    cited: Cited
     alternatives: int = 2  # branches its outcomes can put on the C core's match stack at once
 
     @property
@@ -128,7 +138,7 @@ class DurableProgram:
     def _compile_part(self, rules: list[RuleToRun]) -> tuple[int, _Shape]:
         """A ruleset handle, and the shape of the facts its rules read."""
         shape = self._compiler.start_part()
-        definition = {
+        definition: dict[str, dict] = {
             f"{rule.key}|{outcome}": {"all": [{"m": {"$and": [{ANCHOR: 1}, condition]}}]}
             for rule in rules
             for outcome, condition in self._compiler.outcome_conditions(rule).items()
@@ -275,17 +285,16 @@ def _definition_json(definition: dict) -> str:
 
 def _json(value: object, path: tuple[str | int, ...], constants: bool) -> str:
     """JSON text of plain data (dicts, lists, scalars), every number by _number_json."""
-    kind = type(value)
-    if kind is dict:
+    if type(value) is dict:
         members = (
             f"{json.dumps(key)}:{_json(item, (*path, key), constants)}"
             for key, item in value.items()
         )
         return "{" + ",".join(members) + "}"
-    if kind is list:
+    if type(value) is list:
         items = (_json(item, (*path, index), constants) for index, item in enumerate(value))
         return "[" + ",".join(items) + "]"
-    if kind is int or kind is float:
+    if type(value) is int or type(value) is float:
         return _number_json(value, path, constants)
     return json.dumps(value)  # a string, true, false or null
 
@@ -347,7 +356,7 @@ class _Compiler:
             "not_applicable": false_when(rule.applies),
         }
 
-    def when(self, node: Cond, wanted: bool, cited: Callable, scope: str | None = None) -> dict:
+    def when(self, node: Cond, wanted: bool, cited: Cited, scope: str | None = None) -> dict:
         """The durable_rules condition under which ``node`` is ``wanted`` (true or false)."""
         condition = self.translate(node, wanted, cited, scope)
         if scope is not None and "$or" in condition:
@@ -368,31 +377,30 @@ class _Compiler:
         self.note([*scope.split("."), key])
         return {f"$i.{key}": True}
 
-    def translate(self, node: Cond, wanted: bool, cited: Callable, scope: str | None) -> dict:
-        if isinstance(node, And | Or):
-            parts = [self.when(part, wanted, cited, scope) for part in node.parts]
-            return _all(parts) if isinstance(node, And) == wanted else _any(parts)
-        if isinstance(node, Not):
-            return self.when(node.part, not wanted, cited, scope)
-        if isinstance(node, Compare):
-            return self.compare(
-                node.op if wanted else NEGATED[node.op], node.left, node.right, scope
-            )
-        if isinstance(node, OneOf):
-            op = "==" if wanted else "!="
-            parts = [self.compare(op, node.value, option, scope) for option in node.options]
-            return _any(parts) if wanted else _all(parts)
-        if isinstance(node, Missing):
-            return {"$nex" if wanted else "$ex": {self.path(node.field, scope): 1}}
-        if isinstance(node, Quantified):
-            return self.quantified(node, wanted, cited, scope)
-        if isinstance(node, RuleRef):
-            return self.cited_outcome(node, wanted, cited, scope)
-        raise TypeError(node)
+    def translate(self, node: Cond, wanted: bool, cited: Cited, scope: str | None) -> dict:
+        match node:
+            case And() | Or():
+                parts = [self.when(part, wanted, cited, scope) for part in node.parts]
+                return _all(parts) if isinstance(node, And) == wanted else _any(parts)
+            case Not():
+                return self.when(node.part, not wanted, cited, scope)
+            case Compare():
+                op = node.op if wanted else NEGATED[node.op]
+                return self.compare(op, node.left, node.right, scope)
+            case OneOf():
+                op = "==" if wanted else "!="
+                parts = [self.compare(op, node.value, option, scope) for option in node.options]
+                return _any(parts) if wanted else _all(parts)
+            case Missing():
+                return {"$nex" if wanted else "$ex": {self.path(node.field, scope): 1}}
+            case Quantified():
+                return self.quantified(node, wanted, cited, scope)
+            case RuleRef():
+                return self.cited_outcome(node, wanted, cited, scope)
+            case _:
+                assert_never(node)
 
-    def quantified(
-        self, node: Quantified, wanted: bool, cited: Callable, scope: str | None
-    ) -> dict:
+    def quantified(self, node: Quantified, wanted: bool, cited: Cited, scope: str | None) -> dict:
         self.lists[node.items.path] = node.items
         items = self.path(node.items, scope, whole=False)
         self.note([*node.items.path.split(".")[:-1], node.items.keys[-1] + LENGTH_SUFFIX])
@@ -402,11 +410,9 @@ class _Compiler:
             return {"$iany": {items: inner}} if wanted else _any([empty, {"$iall": {items: inner}}])
         return {"$iall": {items: inner}} if wanted else _any([empty, {"$iany": {items: inner}}])
 
-    def cited_outcome(
-        self, node: RuleRef, wanted: bool, cited: Callable, scope: str | None
-    ) -> dict:
+    def cited_outcome(self, node: RuleRef, wanted: bool, cited: Cited, scope: str | None) -> dict:
         condition, applies = cited(node.rule)
-        holds = condition if node.wanted == "pass" else Not(condition)
+        holds = condition if node.wanted == Outcome.PASS else Not(condition)
         if applies is None:
             return self.when(holds, wanted, cited, scope)
         if wanted:
@@ -448,7 +454,7 @@ class _Compiler:
         """A value's path in the fact as a rule author reads it (list items counted from 1)."""
         if path[:1] == ("computed",):
             return unparse(self._computed_term(path[1]))
-        return ".".join(str(key + 1) if type(key) is int else key for key in path)
+        return ".".join(str(key + 1) if isinstance(key, int) else key for key in path)
 
     def is_calculation(self, path: tuple[str | int, ...]) -> bool:
         return path[:1] == ("computed",) and isinstance(self._computed_term(path[1]), Arith)
@@ -486,15 +492,17 @@ class _Scopes:
         self.found: dict[str | None, list[dict]] = {None: [fact]}
 
     def of(self, list_path: str | None) -> list[dict]:
-        if list_path not in self.found:
+        found = self.found.get(list_path)
+        if found is None:
+            assert list_path is not None  # the profile itself is found from the start
             items = self.lists[list_path]
-            self.found[list_path] = [
+            found = self.found[list_path] = [
                 item
                 for scope in self.of(items.in_list)
-                for item in _lookup_raw(scope, items.keys) or ()
+                for item in _list_at(scope, items.keys)
                 if type(item) is dict
             ]
-        return self.found[list_path]
+        return found
 
 
 class _Shape:
@@ -514,22 +522,27 @@ class _Shape:
         elif node.get(keys[-1], {}) is not None:
             node.setdefault(keys[-1], {})
 
-    def project(self, value: object, tree: dict | None = None) -> object:
-        """A fresh copy of ``value`` holding only the keys in the tree.
+    def project(self, fact: Mapping[str, object]) -> dict:
+        """A fresh copy of ``fact`` holding only the keys in the tree."""
+        return _project_mapping(fact, self.tree)
 
-        Profiles reach here as ``model_dump(mode="json")`` output: plain dicts, lists and
-        scalars, so exact type checks serve (and cost far less than ABC checks).
-        """
-        tree = self.tree if tree is None else tree
-        if type(value) is list:
-            return [self.project(item, tree) for item in value]
-        if type(value) is not dict:
-            return value
-        return {
-            key: _copy(value[key]) if subtree is None else self.project(value[key], subtree)
-            for key, subtree in tree.items()
-            if key in value
-        }
+
+def _project(value: object, tree: dict) -> object:
+    """Profiles reach here as ``model_dump(mode="json")`` output: plain dicts, lists and
+    scalars, so exact type checks serve (and cost far less than ABC checks)."""
+    if type(value) is list:
+        return [_project(item, tree) for item in value]
+    if type(value) is not dict:
+        return value
+    return _project_mapping(value, tree)
+
+
+def _project_mapping(value: Mapping[str, object], tree: dict) -> dict:
+    return {
+        key: _copy(value[key]) if subtree is None else _project(value[key], subtree)
+        for key, subtree in tree.items()
+        if key in value
+    }
 
 
 def _copy(value: object) -> object:
@@ -544,6 +557,11 @@ def _note_length(scope: dict, keys: tuple[str, ...]) -> None:
     parent = _lookup_raw(scope, keys[:-1]) if len(keys) > 1 else scope
     if type(parent) is dict and type(parent.get(keys[-1])) is list:
         parent[keys[-1] + LENGTH_SUFFIX] = len(parent[keys[-1]])
+
+
+def _list_at(scope: dict, keys: tuple[str, ...]) -> list:
+    value = _lookup_raw(scope, keys)
+    return value if type(value) is list else []
 
 
 def _lookup_raw(scope: dict, keys: tuple[str, ...]) -> object:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import assert_never
+
+from scaleready.outcome import Outcome
 
 NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}  # not (a op b)
 DERIVED_PREFIX = "derived."
@@ -114,11 +117,12 @@ class RuleRef:
     """``passed(rule)`` or ``failed(rule)``: the outcome of another rule of the same ruleset."""
 
     rule: str
-    wanted: str
+    wanted: Outcome  # PASS or FAIL
 
 
 Term = Const | Field | Derived | Arith | Count
 Cond = Compare | OneOf | Missing | And | Or | Not | Quantified | RuleRef
+Node = Term | Cond
 
 
 def kind_of_value(value: object) -> str:
@@ -137,26 +141,30 @@ def kind_of_value(value: object) -> str:
 # --- walking the tree ----------------------------------------------------------------------------
 
 
-def children(node: Term | Cond) -> tuple:
+def children(node: Node) -> tuple[Node, ...]:
     """The direct sub-nodes of a node, for generic walks."""
-    if isinstance(node, And | Or):
-        return node.parts
-    if isinstance(node, Not):
-        return (node.part,)
-    if isinstance(node, Compare | Arith):
-        return (node.left, node.right)
-    if isinstance(node, OneOf):
-        return (node.value, *node.options)
-    if isinstance(node, Missing):
-        return (node.field,)
-    if isinstance(node, Quantified):
-        return (node.items, node.where)
-    if isinstance(node, Count):
-        return (node.items,) if node.where is None else (node.items, node.where)
-    return ()
+    match node:
+        case Const() | Field() | Derived() | RuleRef():
+            return ()
+        case And() | Or():
+            return node.parts
+        case Not():
+            return (node.part,)
+        case Compare() | Arith():
+            return (node.left, node.right)
+        case OneOf():
+            return (node.value, *node.options)
+        case Missing():
+            return (node.field,)
+        case Quantified():
+            return (node.items, node.where)
+        case Count():
+            return (node.items,) if node.where is None else (node.items, node.where)
+        case _:
+            assert_never(node)
 
 
-def walk(node: Term | Cond) -> Iterator[Term | Cond]:
+def walk(node: Node) -> Iterator[Node]:
     """Every node of the tree, the node itself first."""
     yield node
     for child in children(node):

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import assert_never
 
 from scaleready.language.nodes import (
     DERIVED_PREFIX,
@@ -38,6 +39,7 @@ from scaleready.language.nodes import (
     Derived,
     Field,
     Missing,
+    Node,
     Not,
     OneOf,
     Or,
@@ -45,7 +47,9 @@ from scaleready.language.nodes import (
     RuleRef,
     Term,
 )
-from scaleready.problems import nearest
+from scaleready.outcome import Outcome
+from scaleready.problems import did_you_mean
+from scaleready.profile import FieldInfo
 
 FUNCTIONS = ("any", "all", "count", "missing", "present", "passed", "failed")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
@@ -59,7 +63,7 @@ ORDERING = ("<", "<=", ">", ">=")
 class Vocabulary:
     """The names a condition may use: profile fields, derived facts, and the ruleset's rule ids."""
 
-    fields: dict  # dotted path -> FieldInfo from scaleready.profile.field_catalogue
+    fields: Mapping[str, FieldInfo]  # dotted path -> its kind, choices and list
     derived: dict[str, str] = field(default_factory=dict)  # fact name -> kind
     rules: frozenset[str] = frozenset()
 
@@ -77,15 +81,13 @@ class Vocabulary:
             if i.in_list == scope
         ]
         where = f" in the items of {scope}" if scope else ""
-        hint = nearest(name, names)
-        suggestion = f"; did you mean {hint!r}?" if hint else "; see `scaleready profile schema`"
-        return f"unknown field {name!r}{where}{suggestion}"
+        hint = did_you_mean(name, names, otherwise="see `scaleready profile schema`")
+        return f"unknown field {name!r}{where}; {hint}"
 
     def derived_fact(self, name: str) -> Derived:
         if name not in self.derived:
-            hint = nearest(name, self.derived)
-            known = f"did you mean {hint!r}?" if hint else "no plugin registers a fact of that name"
-            raise ConditionError(f"unknown derived fact {name!r}; {known}")
+            hint = did_you_mean(name, self.derived, "no plugin registers a fact of that name")
+            raise ConditionError(f"unknown derived fact {name!r}; {hint}")
         return Derived(name, self.derived[name])
 
 
@@ -123,19 +125,25 @@ class Token:
 
 def tokenize(text: str) -> Iterator[Token]:
     """Split a condition into tokens; reject anything that is not part of the language."""
-    position = _SPACE.match(text).end()
+    position = _after_space(text, 0)
     while position < len(text):
         match = _TOKEN.match(text, position)
-        assert match is not None  # the pattern ends with a catch-all
-        column = match.start(match.lastgroup) + 1
-        kind, word = match.lastgroup, match.group(match.lastgroup)
+        assert match is not None and match.lastgroup is not None  # a catch-all ends the pattern
+        kind = match.lastgroup
+        column, word = match.start(kind) + 1, match.group(kind)
         if kind == "bad":
             raise ConditionError(f"unexpected {word!r} at column {column}{_hint_for(word)}")
         if kind == "name" and word in _KEYWORDS:
             kind = "keyword"
         yield Token(kind, word, column)
-        position = _SPACE.match(text, match.end()).end()
+        position = _after_space(text, match.end())
     yield Token("end", "", len(text) + 1)
+
+
+def _after_space(text: str, position: int) -> int:
+    space = _SPACE.match(text, position)
+    assert space is not None  # \s* matches anywhere, if only the empty string
+    return space.end()
 
 
 def _hint_for(character: str) -> str:
@@ -253,14 +261,14 @@ class _Parser:
             raise self.error("expected and, or, or the end of the condition")
         return as_condition(node, start)
 
-    def expression(self) -> Term | Cond:
+    def expression(self) -> Node:
         """``a or b``; a lone operand is returned as it is, a calculation or a condition."""
         return self.joined("or", self.conjunction, Or)
 
-    def conjunction(self) -> Term | Cond:
+    def conjunction(self) -> Node:
         return self.joined("and", self.negation, And)
 
-    def joined(self, word: str, operand: Callable[[], Term | Cond], node: type) -> Term | Cond:
+    def joined(self, word: str, operand: Callable[[], Node], node: type[And] | type[Or]) -> Node:
         start = self.token
         first = operand()
         if not (self.token.type == "keyword" and self.token.text == word):
@@ -271,7 +279,7 @@ class _Parser:
             parts.append(as_condition(operand(), start))
         return node(tuple(parts))
 
-    def negation(self) -> Term | Cond:
+    def negation(self) -> Node:
         start = self.token
         if not self.accept("not"):
             return self.comparison()
@@ -279,7 +287,7 @@ class _Parser:
             operand = self.token
             return Not(as_condition(self.negation(), operand))
 
-    def comparison(self) -> Term | Cond:
+    def comparison(self) -> Node:
         left = self.sum()
         if self.accept("in"):
             return self.membership(left)
@@ -292,15 +300,14 @@ class _Parser:
             return check_comparison(op.text, left, self.sum())
         return left
 
-    def membership(self, value: Term) -> Cond:
+    def membership(self, value: Node) -> Cond:
         self.expect("[")
         options = [self.literal()]
         while self.accept(","):
             options.append(self.literal())
         self.expect("]")
-        for option in options:
-            check_comparison("==", value, option)
-        return OneOf(value, tuple(options))
+        checked = [check_comparison("==", value, option) for option in options]
+        return OneOf(checked[0].left, tuple(options))  # the value, known now to be a term
 
     def literal(self) -> Const:
         term = self.atom()
@@ -310,19 +317,19 @@ class _Parser:
             )
         return term
 
-    def sum(self) -> Term:
+    def sum(self) -> Node:
         term = self.product()
         while op := self.accept("+", "-"):
             term = self.arithmetic(op, term, self.product())
         return term
 
-    def product(self) -> Term:
+    def product(self) -> Node:
         term = self.atom()
         while op := self.accept("*", "/"):
             term = self.arithmetic(op, term, self.atom())
         return term
 
-    def arithmetic(self, op: Token, left: Term, right: Term) -> Arith:
+    def arithmetic(self, op: Token, left: Node, right: Node) -> Arith:
         if self.scopes:
             raise ConditionError(
                 "calculations cannot be used inside any/all/count; a plugin can provide the "
@@ -338,10 +345,10 @@ class _Parser:
         self.heights[id(calculation)] = (calculation, height)
         return calculation
 
-    def height(self, term: Term) -> int:
+    def height(self, term: Node) -> int:
         return self.heights[id(term)][1] if isinstance(term, Arith) else 0
 
-    def atom(self) -> Term | Cond:
+    def atom(self) -> Node:
         token = self.advance()
         if token.type == "number":
             return Const(number_constant(token.text, token.column))
@@ -371,18 +378,21 @@ class _Parser:
                     f"derived fact {token.text!r} cannot be used inside any/all/count"
                 )
             return self.vocabulary.derived_fact(token.text[len(DERIVED_PREFIX) :])
+        return self.field(token)
+
+    def field(self, token: Token) -> Field:
         scope = self.scopes[-1] if self.scopes else None
         return self.vocabulary.field(token.text, scope)
 
-    def call(self, token: Token) -> Term | Cond:
-        handlers: dict[str, Callable[[], Term | Cond]] = {
+    def call(self, token: Token) -> Node:
+        handlers: dict[str, Callable[[], Node]] = {
             "any": lambda: self.quantified("any"),
             "all": lambda: self.quantified("all"),
             "count": self.count,
             "missing": lambda: self.missing(),
             "present": lambda: Not(self.missing()),
-            "passed": lambda: self.rule_ref("pass"),
-            "failed": lambda: self.rule_ref("fail"),
+            "passed": lambda: self.rule_ref(Outcome.PASS),
+            "failed": lambda: self.rule_ref(Outcome.FAIL),
         }
         if token.text not in handlers:
             raise ConditionError(
@@ -433,9 +443,9 @@ class _Parser:
         if token.type != "name" or token.text.startswith(DERIVED_PREFIX):
             self.index -= 1
             raise self.error("missing()/present() need a profile field")
-        return Missing(self.name(token))
+        return Missing(self.field(token))
 
-    def rule_ref(self, wanted: str) -> RuleRef:
+    def rule_ref(self, wanted: Outcome) -> RuleRef:
         if self.scopes:
             raise ConditionError("passed()/failed() cannot be used inside any/all/count")
         token = self.advance()
@@ -443,73 +453,105 @@ class _Parser:
             self.index -= 1
             raise self.error("passed()/failed() need a rule id")
         if token.text not in self.vocabulary.rules:
-            hint = nearest(token.text, self.vocabulary.rules)
-            suggestion = f"; did you mean {hint!r}?" if hint else ""
+            hint = did_you_mean(token.text, self.vocabulary.rules)
+            suggestion = f"; {hint}" if hint else ""
             raise ConditionError(f"unknown rule {token.text!r} in this ruleset{suggestion}")
         return RuleRef(token.text, wanted)
 
 
-_CONDITION_TYPES = (Compare, OneOf, Missing, And, Or, Not, Quantified, RuleRef)
+def as_term(node: Node) -> Term | None:
+    """The node as a value, or None if it is a condition."""
+    match node:
+        case Const() | Field() | Derived() | Arith() | Count():
+            return node
+        case Compare() | OneOf() | Missing() | And() | Or() | Not() | Quantified() | RuleRef():
+            return None
+        case _:
+            assert_never(node)
 
 
-def as_condition(node: Term | Cond, start: Token) -> Cond:
+def as_condition(node: Node, start: Token) -> Cond:
     """A bare term is a condition only if it is a yes/no field (``replication.manual``)."""
-    if isinstance(node, _CONDITION_TYPES):
-        return node
-    if getattr(node, "kind", None) == "boolean" and not isinstance(node, Const):
-        return Compare("==", node, Const(True))
-    raise ConditionError(
-        f"{describe(node)} at column {start.column} is not a yes/no condition; "
-        "compare it with ==, <, >, ... or use a yes/no field"
-    )
+    match node:
+        case Compare() | OneOf() | Missing() | And() | Or() | Not() | Quantified() | RuleRef():
+            return node
+        case Field() | Derived() | Arith() | Count() if node.kind == "boolean":
+            return Compare("==", node, Const(True))
+        case Const() | Field() | Derived() | Arith() | Count():
+            raise ConditionError(
+                f"{describe(node)} at column {start.column} is not a yes/no condition; "
+                "compare it with ==, <, >, ... or use a yes/no field"
+            )
+        case _:
+            assert_never(node)
 
 
-def describe(node: Term | Cond) -> str:
-    if isinstance(node, Field):
-        return f"field {node.path!r} ({node.kind})"
-    if isinstance(node, Derived):
-        return f"derived fact {node.name!r} ({node.kind})"
-    if isinstance(node, Const):
-        return f"the {node.kind} {node.value!r}"
-    if isinstance(node, Count):
-        return f"count({node.items.path})"
-    if isinstance(node, Arith):
-        return "a calculation"
-    return "a condition"
+def describe(node: Node) -> str:
+    """A node as an error message names it."""
+    match node:
+        case Field():
+            return f"field {node.path!r} ({node.kind})"
+        case Derived():
+            return f"derived fact {node.name!r} ({node.kind})"
+        case Const():
+            return f"the {node.kind} {node.value!r}"
+        case Count():
+            return f"count({node.items.path})"
+        case Arith():
+            return "a calculation"
+        case Compare() | OneOf() | Missing() | And() | Or() | Not() | Quantified() | RuleRef():
+            return "a condition"
+        case _:
+            assert_never(node)
 
 
-def arithmetic(op: str, left: Term, right: Term) -> Arith:
-    for side in (left, right):
-        if getattr(side, "kind", None) != "number":
-            raise ConditionError(f"{op!r} needs numbers, but {describe(side)} is not a number")
-    if isinstance(left, Const) and isinstance(right, Const):
+def arithmetic(op: str, left: Node, right: Node) -> Arith:
+    """A calculation, if both sides are numbers and not both constants."""
+    left_term, right_term = _number(op, left), _number(op, right)
+    if isinstance(left_term, Const) and isinstance(right_term, Const):
         raise ConditionError("a calculation between two constants: write the result instead")
-    return Arith(op, left, right)
+    return Arith(op, left_term, right_term)
 
 
-def check_comparison(op: str, left: Term, right: Term) -> Compare:
+def _number(op: str, side: Node) -> Term:
+    term = as_term(side)
+    if term is None or term.kind != "number":
+        raise ConditionError(f"{op!r} needs numbers, but {describe(side)} is not a number")
+    return term
+
+
+def check_comparison(op: str, left: Node, right: Node) -> Compare:
     """Reject comparisons whose kinds cannot match, orderings on non-numbers, unknown choices."""
-    for side in (left, right):
-        if isinstance(side, _CONDITION_TYPES) or getattr(side, "kind", None) in ("list", "object"):
-            raise ConditionError(f"cannot compare {describe(side)} with {op}")
-    if isinstance(left, Const) and isinstance(right, Const):
-        raise ConditionError(f"{op} compares two constants ({left.value!r}, {right.value!r})")
-    if left.kind != right.kind:
+    left_term, right_term = _comparable(op, left), _comparable(op, right)
+    if isinstance(left_term, Const) and isinstance(right_term, Const):
+        raise ConditionError(
+            f"{op} compares two constants ({left_term.value!r}, {right_term.value!r})"
+        )
+    if left_term.kind != right_term.kind:
         raise ConditionError(
             f"cannot compare {describe(left)} with {describe(right)}: their types cannot match"
         )
-    if op in ORDERING and left.kind != "number":
-        raise ConditionError(f"{op} needs numbers, but {describe(left)} is a {left.kind}")
-    _check_choice(left, right)
-    _check_choice(right, left)
-    return Compare(op, left, right)
+    if op in ORDERING and left_term.kind != "number":
+        raise ConditionError(f"{op} needs numbers, but {describe(left)} is a {left_term.kind}")
+    _check_choice(left_term, right_term)
+    _check_choice(right_term, left_term)
+    return Compare(op, left_term, right_term)
+
+
+def _comparable(op: str, side: Node) -> Term:
+    term = as_term(side)
+    if term is None or term.kind in ("list", "object"):
+        raise ConditionError(f"cannot compare {describe(side)} with {op}")
+    return term
 
 
 def _check_choice(field_side: Term, const_side: Term) -> None:
-    choices = getattr(field_side, "choices", None)
-    if choices and isinstance(const_side, Const) and const_side.value not in choices:
-        hint = nearest(str(const_side.value), choices)
-        suggestion = f"did you mean {hint!r}? " if hint else ""
+    if not (isinstance(field_side, Field) and isinstance(const_side, Const)):
+        return
+    choices = field_side.choices
+    if choices and const_side.value not in choices:
+        hint = did_you_mean(str(const_side.value), choices)
+        suggestion = f"{hint} " if hint else ""
         raise ConditionError(
             f"{const_side.value!r} is not a value {field_side.path!r} can take; "
             f"{suggestion}(choices: {', '.join(choices)})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import assert_never
 
 from scaleready.language.nodes import (
     And,
@@ -12,14 +13,15 @@ from scaleready.language.nodes import (
     Cond,
     Const,
     Missing,
+    Node,
     Not,
     OneOf,
     Or,
     Quantified,
     RuleRef,
-    Term,
     children,
 )
+from scaleready.outcome import Outcome
 
 # A rule's outcomes once compiled for durable_rules (see CompiledSize); measured walls in docs
 # (docs/conditions.md, "Limits"):
@@ -72,14 +74,14 @@ class CompiledSize:
     applies: dict[bool, Shape] | None
     depth: int  # levels of the condition tree, cited rules included
 
-    def outcomes(self) -> dict[str, Shape]:
+    def outcomes(self) -> dict[Outcome, Shape]:
         """The durable_rules condition of each outcome, as language.durable composes them."""
         if self.applies is None:
-            return {"pass": self.condition[True], "fail": self.condition[False]}
+            return {Outcome.PASS: self.condition[True], Outcome.FAIL: self.condition[False]}
         return {
-            "pass": _group("and", [self.applies[True], self.condition[True]]),
-            "fail": _group("and", [self.applies[True], self.condition[False]]),
-            "not_applicable": self.applies[False],
+            Outcome.PASS: _group("and", [self.applies[True], self.condition[True]]),
+            Outcome.FAIL: _group("and", [self.applies[True], self.condition[False]]),
+            Outcome.NOT_APPLICABLE: self.applies[False],
         }
 
     def alternatives(self) -> int:
@@ -87,9 +89,9 @@ class CompiledSize:
         64 in one ruleset part): the sum of its outcomes' alternatives."""
         return sum(shape.paths for shape in self.outcomes().values())
 
-    def cited(self, wanted_outcome: str, wanted: bool) -> Shape:
+    def cited(self, wanted_outcome: Outcome, wanted: bool) -> Shape:
         """The shape of ``passed(rule)`` (or ``failed``) in a condition that wants ``wanted``."""
-        holds = self.condition[wanted if wanted_outcome == "pass" else not wanted]
+        holds = self.condition[wanted if wanted_outcome == Outcome.PASS else not wanted]
         if self.applies is None:
             return holds
         if wanted:
@@ -123,8 +125,8 @@ def oversize(size: CompiledSize) -> tuple[str, str] | None:
         pieces.append(("applies_when", "that it applies", size.applies[True]))
         pieces.append(("applies_when", "'not_applicable'", size.applies[False]))
         outcomes = size.outcomes()
-        pieces.append(("condition", "'pass' with applies_when", outcomes["pass"]))
-        pieces.append(("condition", "'fail' with applies_when", outcomes["fail"]))
+        pieces.append(("condition", "'pass' with applies_when", outcomes[Outcome.PASS]))
+        pieces.append(("condition", "'fail' with applies_when", outcomes[Outcome.FAIL]))
     for key, deciding, shape in pieces:
         problem = _past_bound(shape)
         if problem:
@@ -182,9 +184,10 @@ class _Measure:
                 return quantifier if wanted else _group("or", [TEST, quantifier])  # or empty
             case RuleRef():
                 return self.cited(node.rule).cited(node.wanted, wanted)
-        raise TypeError(node)
+            case _:
+                assert_never(node)
 
-    def depth(self, node: Term | Cond) -> int:
+    def depth(self, node: Node) -> int:
         if isinstance(node, RuleRef):
             return 1 + self.cited(node.rule).depth
         return 1 + max((self.depth(child) for child in children(node)), default=0)

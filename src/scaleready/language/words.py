@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from scaleready.language.nodes import (
     DERIVED_PREFIX,
     NEGATED,
@@ -14,50 +16,61 @@ from scaleready.language.nodes import (
     Derived,
     Field,
     Missing,
+    Node,
     Not,
     OneOf,
     Or,
     Quantified,
     RuleRef,
-    Term,
 )
+from scaleready.outcome import Outcome
 
 
-def unparse(node: Term | Cond) -> str:
+def unparse(node: Node) -> str:
     """Canonical text of a node, for explanations and generated docs."""
-    if isinstance(node, Const):
-        return _literal_text(node.value)
-    if isinstance(node, Field):
-        return ".".join(node.keys)
-    if isinstance(node, Derived):
-        return DERIVED_PREFIX + node.name
-    if isinstance(node, Arith):
-        return f"({unparse(node.left)} {node.op} {unparse(node.right)})"
-    if isinstance(node, Count):
-        where = f", {unparse(node.where)}" if node.where is not None else ""
-        return f"count({'.'.join(node.items.keys)}{where})"
-    if isinstance(node, Compare):
-        if node.op == "==" and node.right == Const(True) and not isinstance(node.left, Const):
-            return unparse(node.left)  # a yes/no field standing alone
-        return f"{unparse(node.left)} {node.op} {unparse(node.right)}"
-    if isinstance(node, OneOf):
-        return f"{unparse(node.value)} in [{', '.join(unparse(o) for o in node.options)}]"
-    if isinstance(node, Missing):
-        return f"missing({unparse(node.field)})"
-    if isinstance(node, And | Or):
-        joiner = " and " if isinstance(node, And) else " or "
-        return joiner.join(_grouped(part, node) for part in node.parts)
-    if isinstance(node, Not):
-        if isinstance(node.part, Missing):
+    match node:
+        case Const():
+            return _literal_text(node.value)
+        case Field():
+            return ".".join(node.keys)
+        case Derived():
+            return DERIVED_PREFIX + node.name
+        case Arith():
+            return f"({unparse(node.left)} {node.op} {unparse(node.right)})"
+        case Count():
+            where = f", {unparse(node.where)}" if node.where is not None else ""
+            return f"count({'.'.join(node.items.keys)}{where})"
+        case Compare():
+            if node.op == "==" and node.right == Const(True) and not isinstance(node.left, Const):
+                return unparse(node.left)  # a yes/no field standing alone
+            return f"{unparse(node.left)} {node.op} {unparse(node.right)}"
+        case OneOf():
+            return f"{unparse(node.value)} in [{', '.join(unparse(o) for o in node.options)}]"
+        case Missing():
+            return f"missing({unparse(node.field)})"
+        case And() | Or():
+            joiner = " and " if isinstance(node, And) else " or "
+            return joiner.join(_grouped(part, node) for part in node.parts)
+        case Not():
+            return _unparse_negated(node)
+        case Quantified():
+            return f"{node.quantifier}({'.'.join(node.items.keys)}, {unparse(node.where)})"
+        case RuleRef():
+            return f"{_cited_word(node)}({node.rule})"
+        case _:
+            assert_never(node)
+
+
+def _unparse_negated(node: Not) -> str:
+    match node.part:
+        case Missing():
             return f"present({unparse(node.part.field)})"
-        if isinstance(node.part, OneOf):
+        case OneOf():
             return unparse(node.part).replace(" in [", " not in [", 1)
-        return f"not {_grouped(node.part, node)}"
-    if isinstance(node, Quantified):
-        return f"{node.quantifier}({'.'.join(node.items.keys)}, {unparse(node.where)})"
-    if isinstance(node, RuleRef):
-        return f"{'passed' if node.wanted == 'pass' else 'failed'}({node.rule})"
-    raise TypeError(node)
+        case Compare() | And() | Or() | Not() | Quantified() | RuleRef():
+            return f"not {_grouped(node.part, node)}"
+        case _:
+            assert_never(node.part)
 
 
 def _grouped(part: Cond, parent: Cond) -> str:
@@ -78,6 +91,10 @@ def _literal_text(value: object) -> str:
     return repr(value)
 
 
+def _cited_word(node: RuleRef) -> str:
+    return "passed" if node.wanted == Outcome.PASS else "failed"
+
+
 _SAYS = {
     "==": "is",
     "!=": "is not",
@@ -89,36 +106,38 @@ _SAYS = {
 _ARITHMETIC = {"+": "+", "-": "−", "*": "×", "/": "÷"}
 
 
-def in_words(node: Term | Cond) -> str:
+def in_words(node: Node) -> str:
     """A condition or value as a funder would read it aloud."""
-    if isinstance(node, Const):
-        return _constant(node.value)
-    if isinstance(node, Field):
-        return f"`{'.'.join(node.keys)}`"
-    if isinstance(node, Derived):
-        return f"`{node.name}` (computed)"
-    if isinstance(node, Arith):
-        return f"{in_words(node.left)} {_ARITHMETIC[node.op]} {in_words(node.right)}"
-    if isinstance(node, Count):
-        where = f" where {in_words(node.where)}" if node.where is not None else ""
-        return f"the number of {in_words(node.items)}{where}"
-    if isinstance(node, Compare):
-        return _comparison(node)
-    if isinstance(node, OneOf):
-        return f"{in_words(node.value)} is one of {', '.join(in_words(o) for o in node.options)}"
-    if isinstance(node, Missing):
-        return f"{in_words(node.field)} is not given"
-    if isinstance(node, And | Or):
-        return _joined(node)
-    if isinstance(node, Not):
-        return _negated(node.part)
-    if isinstance(node, Quantified):
-        if node.quantifier == "any":
+    match node:
+        case Const():
+            return _constant(node.value)
+        case Field():
+            return f"`{'.'.join(node.keys)}`"
+        case Derived():
+            return f"`{node.name}` (computed)"
+        case Arith():
+            return f"{in_words(node.left)} {_ARITHMETIC[node.op]} {in_words(node.right)}"
+        case Count():
+            where = f" where {in_words(node.where)}" if node.where is not None else ""
+            return f"the number of {in_words(node.items)}{where}"
+        case Compare():
+            return _comparison(node)
+        case OneOf():
+            return f"{in_words(node.value)} is one of {_options(node)}"
+        case Missing():
+            return f"{in_words(node.field)} is not given"
+        case And() | Or():
+            return _joined(node)
+        case Not():
+            return _negated(node.part)
+        case Quantified() if node.quantifier == "any":
             return f"at least one item in {in_words(node.items)} where {in_words(node.where)}"
-        return f"{in_words(node.items)} has items and in every one {in_words(node.where)}"
-    if isinstance(node, RuleRef):
-        return f"rule `{node.rule}` {'passed' if node.wanted == 'pass' else 'failed'}"
-    raise TypeError(node)
+        case Quantified():
+            return f"{in_words(node.items)} has items and in every one {in_words(node.where)}"
+        case RuleRef():
+            return f"rule `{node.rule}` {_cited_word(node)}"
+        case _:
+            assert_never(node)
 
 
 def _constant(value: object) -> str:
@@ -127,6 +146,10 @@ def _constant(value: object) -> str:
     if isinstance(value, int | float):
         return f"{value:,}"
     return f'"{value}"'
+
+
+def _options(node: OneOf) -> str:
+    return ", ".join(in_words(option) for option in node.options)
 
 
 def _comparison(node: Compare) -> str:
@@ -148,12 +171,17 @@ def _joined(node: And | Or) -> str:
 
 
 def _negated(part: Cond) -> str:
-    if isinstance(part, Missing):
-        return f"{in_words(part.field)} is given"
-    if isinstance(part, OneOf):
-        return f"{in_words(part.value)} is none of {', '.join(in_words(o) for o in part.options)}"
-    if isinstance(part, Compare):
-        return _comparison(Compare(NEGATED[part.op], part.left, part.right))
-    if isinstance(part, Quantified) and part.quantifier == "any":
-        return f"no item in {in_words(part.items)} where {in_words(part.where)}"
-    return f"it is not so that {in_words(part)}"
+    """``not part`` in words: the negation said directly where English has a way to say it."""
+    match part:
+        case Missing():
+            return f"{in_words(part.field)} is given"
+        case OneOf():
+            return f"{in_words(part.value)} is none of {_options(part)}"
+        case Compare():
+            return _comparison(Compare(NEGATED[part.op], part.left, part.right))
+        case Quantified() if part.quantifier == "any":
+            return f"no item in {in_words(part.items)} where {in_words(part.where)}"
+        case Quantified() | And() | Or() | Not() | RuleRef():
+            return f"it is not so that {in_words(part)}"
+        case _:
+            assert_never(part)
