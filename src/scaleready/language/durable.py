@@ -53,6 +53,7 @@ from scaleready.language.nodes import (
     RuleRef,
     Term,
 )
+from scaleready.language.size import MAX_SPREAD
 from scaleready.language.words import unparse
 from scaleready.outcome import Outcome
 
@@ -92,6 +93,7 @@ _DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
 _MAY_NEED_CARE = ("0e", "0" * 16 + ".", *(before + "0" * 19 for before in ":,[-"))
 
 _OP = {"==": "$eq", "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+_TEST_OPERATORS = {*_OP.values(), "$ex", "$nex"}
 _FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 Cited = Callable[[str], tuple[Cond, Cond | None]]  # rule id -> its (condition, applies)
@@ -130,18 +132,27 @@ class DurableProgram:
             raise EngineError("durable_rules cannot be imported here; use the python backend")
         self._reference = reference
         self._compiler = _Compiler()
-        self._parts = [self._compile_part(group) for group in _groups(list(rules))]
+        compiled = [self._compiler.compile_rule(rule) for rule in rules]
+        self._parts = [self._compile_part(group) for group in _groups(compiled)]
+        self._fired = {  # a fired durable_rules rule's name -> its rule key and outcome
+            f"{rule.key}|{outcome}": (rule.key, outcome)
+            for rule in compiled
+            for outcome in rule.conditions
+        }
         self._sessions = itertools.count()
         self._lock = threading.Lock()
         weakref.finalize(self, _delete_rulesets, [handle for handle, _ in self._parts])
 
-    def _compile_part(self, rules: list[RuleToRun]) -> tuple[int, _Shape]:
+    def _compile_part(self, rules: list[_CompiledRule]) -> tuple[int, _Shape]:
         """A ruleset handle, and the shape of the facts its rules read."""
-        shape = self._compiler.start_part()
+        shape = _Shape()
+        for rule in rules:
+            for keys, whole in rule.reads:
+                shape.add(keys, whole)
         definition: dict[str, dict] = {
             f"{rule.key}|{outcome}": {"all": [{"m": {"$and": [{ANCHOR: 1}, condition]}}]}
             for rule in rules
-            for outcome, condition in self._compiler.outcome_conditions(rule).items()
+            for outcome, condition in rule.conditions.items()
         }
         # Every fact must match some rule: deleting the session of a fact that matched nothing
         # crashes durable_rules 2.0.28 (segmentation fault), and keeping it leaks memory.
@@ -162,7 +173,8 @@ class DurableProgram:
         with self._lock:
             for handle, text in texts:
                 for name in _fire(handle, text, session):
-                    _record(fired, name)
+                    if name != MATCH_EVERY_FACT:
+                        _record(fired, *self._fired[name])
         return fired
 
     def _fact_texts(self, fact: dict, session: str) -> list[tuple[int, str]]:
@@ -215,10 +227,7 @@ def _rule_name(message: str) -> str:
     return message[2 : message.index('"', 2)]
 
 
-def _record(fired: dict[str, str], name: str) -> None:
-    if name == MATCH_EVERY_FACT:
-        return
-    key, outcome = name.rsplit("|", 1)
+def _record(fired: dict[str, str], key: str, outcome: Outcome) -> None:
     # an "or" may fire once per branch that matches: only a contradiction is a bug
     if fired.get(key, outcome) != outcome:
         raise EngineError(f"rule {key}: both {fired[key]} and {outcome} fired")
@@ -230,14 +239,14 @@ def _delete_rulesets(handles: list[int]) -> None:
         core.delete_ruleset(handle)
 
 
-def _groups(rules: list[RuleToRun]) -> Iterator[list[RuleToRun]]:
+def _groups(rules: list[_CompiledRule]) -> Iterator[list[_CompiledRule]]:
     """Consecutive runs of rules small enough for one durable_rules ruleset.
 
     A part holds at most RULES_PER_PART durable_rules rules, and rules whose alternatives fit
     the C core's match stack together (ALTERNATIVES_PER_PART): three rules of 22 alternatives
     that all match overflow it (error 303) though each rule alone is within the load-time bounds.
     """
-    group: list[RuleToRun] = []
+    group: list[_CompiledRule] = []
     for rule in rules:
         rules_after = sum(r.durable_rules for r in group) + rule.durable_rules
         alternatives_after = sum(r.alternatives for r in group) + rule.alternatives
@@ -328,19 +337,22 @@ class _Compiler:
         self.lists: dict[str, Field] = {}  # path -> list field a quantifier reads
         self.flags: dict[tuple[str, str, bool], tuple[str, Cond]] = {}  # see item_flag
         self.union = _Shape()  # what any rule reads: the fact is computed from this once
-        self.shape = _Shape()  # what the rules of the part being compiled read
+        self.reads: list[tuple[list[str], bool]] = []  # what the rule being compiled reads
 
-    def start_part(self) -> _Shape:
-        """Begin compiling another part; its rules' reads are collected in the shape returned."""
-        self.shape = _Shape()
-        return self.shape
+    def compile_rule(self, rule: RuleToRun) -> _CompiledRule:
+        """The rule's condition per outcome, and what they read of a profile."""
+        self.reads = []
+        conditions = self.outcome_conditions(rule)
+        for keys, whole in self.reads:
+            self.union.add(keys, whole)
+        alternatives = sum(_size(condition)[1] for condition in conditions.values())
+        return _CompiledRule(rule.key, conditions, self.reads, max(alternatives, rule.alternatives))
 
     def note(self, keys: list[str], whole: bool = True) -> None:
-        """Facts must carry this path (for the current part, and so for the whole fact)."""
-        self.shape.add(keys, whole)
-        self.union.add(keys, whole)
+        """Facts must carry this path (for the rule being compiled, and so the whole fact)."""
+        self.reads.append((keys, whole))
 
-    def outcome_conditions(self, rule: RuleToRun) -> dict[str, dict]:
+    def outcome_conditions(self, rule: RuleToRun) -> dict[Outcome, dict]:
         def true_when(node: Cond) -> dict:
             return self.when(node, True, rule.cited)
 
@@ -348,28 +360,44 @@ class _Compiler:
             return self.when(node, False, rule.cited)
 
         if rule.applies is None:
-            return {"pass": true_when(rule.condition), "fail": false_when(rule.condition)}
+            return {
+                Outcome.PASS: true_when(rule.condition),
+                Outcome.FAIL: false_when(rule.condition),
+            }
         applies = true_when(rule.applies)
         return {
-            "pass": _all([applies, true_when(rule.condition)]),
-            "fail": _all([applies, false_when(rule.condition)]),
-            "not_applicable": false_when(rule.applies),
+            Outcome.PASS: _all([applies, true_when(rule.condition)]),
+            Outcome.FAIL: _all([applies, false_when(rule.condition)]),
+            Outcome.NOT_APPLICABLE: false_when(rule.applies),
         }
 
     def when(self, node: Cond, wanted: bool, cited: Cited, scope: str | None = None) -> dict:
-        """The durable_rules condition under which ``node`` is ``wanted`` (true or false)."""
-        condition = self.translate(node, wanted, cited, scope)
-        if scope is not None and "$or" in condition:
-            return self.item_flag(node, wanted, scope)
-        return condition
+        """The durable_rules condition under which ``node`` is ``wanted`` (true or false).
+
+        Inside an item scope it may hold an "or", which the enclosing quantifier resolves.
+        """
+        return self.translate(node, wanted, cited, scope)
+
+    def item_tests(self, node: Quantified, wanted: bool, inner: dict, some: bool) -> list[dict]:
+        """What an item must meet for the quantifier: one test per alternative, none an "or".
+
+        durable_rules 2.0.28 evaluates an ``$or`` inside ``$iany``/``$iall`` wrongly when its
+        tests read different properties of the item (only one of them counts); an ``$or`` whose
+        tests all read one property (``role in [...]``, ``missing(x) or x``) it evaluates right.
+        "Some item meets a or b" is "some item meets a, or some item meets b", so for ``$iany``
+        the alternatives are spread over ``$iany`` tests of their own (up to MAX_SPREAD of
+        them); otherwise the condition is decided per item by the shared evaluator and asserted
+        on each item as a flag (see item_flag).
+        """
+        if _one_property_per_or(inner):
+            return [inner]
+        if some and _size(inner)[1] <= MAX_SPREAD:
+            return [_all(alternative) for alternative in _alternatives(inner)]
+        return [self.item_flag(node.where, wanted, node.items.path)]
 
     def item_flag(self, node: Cond, wanted: bool, scope: str) -> dict:
-        """Test a per-item flag computed in Python, for an "or" inside an item scope.
-
-        durable_rules 2.0.28 evaluates ``$or`` inside ``$iany``/``$iall`` wrongly (only the
-        item's last property counts), so such a disjunction is decided per item by the shared
-        evaluator and asserted on each item; durable_rules still does the quantifying.
-        """
+        """Test a per-item flag computed in Python: whether ``node`` is ``wanted`` for the item;
+        durable_rules still does the quantifying."""
         signature = (scope, unparse(node), wanted)
         if signature not in self.flags:
             self.flags[signature] = (f"{FLAG_PREFIX}{len(self.flags)}", node)
@@ -405,10 +433,10 @@ class _Compiler:
         items = self.path(node.items, scope, whole=False)
         self.note([*node.items.path.split(".")[:-1], node.items.keys[-1] + LENGTH_SUFFIX])
         inner = self.when(node.where, wanted, cited, node.items.path)
-        empty = {items + LENGTH_SUFFIX: 0}
-        if node.quantifier == "any":
-            return {"$iany": {items: inner}} if wanted else _any([empty, {"$iall": {items: inner}}])
-        return {"$iall": {items: inner}} if wanted else _any([empty, {"$iany": {items: inner}}])
+        some = (node.quantifier == "any") == wanted  # some item must meet inner, or all must
+        tests = self.item_tests(node, wanted, inner, some)
+        found = _any([{"$iany" if some else "$iall": {items: test}} for test in tests])
+        return found if wanted else _any([{items + LENGTH_SUFFIX: 0}, found])  # or empty
 
     def cited_outcome(self, node: RuleRef, wanted: bool, cited: Cited, scope: str | None) -> dict:
         condition, applies = cited(node.rule)
@@ -482,6 +510,74 @@ class _Compiler:
                 computed[key] = value
         fact["computed"] = computed
         return fact
+
+
+@dataclass(frozen=True)
+class _CompiledRule:
+    """A rule's durable_rules condition per outcome, and what they read of a profile."""
+
+    key: str
+    conditions: dict[Outcome, dict]
+    reads: list[tuple[list[str], bool]]
+    alternatives: int  # branches its outcomes can put on the C core's match stack at once
+
+    @property
+    def durable_rules(self) -> int:
+        return len(self.conditions)
+
+
+def _size(condition: dict) -> tuple[int, int, int]:
+    """Tests, ways through (as language.size counts paths) and and/or groups of a condition."""
+    if set(condition) in ({"$and"}, {"$or"}):
+        ((kind, parts),) = condition.items()
+        sizes = [_size(part) for part in parts]
+        ways = [paths for _, paths, _ in sizes]
+        return (
+            sum(tests for tests, _, _ in sizes),
+            math.prod(ways) if kind == "$and" else sum(ways),
+            1 + sum(groups for _, _, groups in sizes),
+        )
+    for quantifier in ("$iany", "$iall"):
+        if quantifier in condition:
+            (inner,) = condition[quantifier].values()
+            tests, _, groups = _size(inner)
+            return 1 + tests, 1, groups
+    return 1, 1, 0
+
+
+def _one_property_per_or(condition: dict) -> bool:
+    """Whether every ``$or`` of an item's condition tests one property of the item."""
+    if set(condition) == {"$and"}:
+        return all(_one_property_per_or(part) for part in condition["$and"])
+    if set(condition) == {"$or"}:
+        properties = _properties(condition)
+        return len(properties) == 1 and None not in properties
+    return True
+
+
+def _properties(condition: dict) -> set[str | None]:
+    """The item properties a condition's tests read; None for a quantifier or two fields."""
+    if set(condition) in ({"$and"}, {"$or"}):
+        return {name for part in next(iter(condition.values())) for name in _properties(part)}
+    ((key, value),) = condition.items()
+    if key in ("$iany", "$iall"):
+        return {None}
+    if key not in _TEST_OPERATORS:
+        return {key}  # {"$i.role": "buyer"}
+    ((name, operand),) = value.items()
+    return {None} if type(operand) is dict else {name}  # {"$m": other field}: two fields
+
+
+def _alternatives(condition: dict) -> list[list[dict]]:
+    """The condition as an "or" of alternatives, each a list of tests that must all hold."""
+    if set(condition) == {"$or"}:
+        return [each for part in condition["$or"] for each in _alternatives(part)]
+    if set(condition) == {"$and"}:
+        found: list[list[dict]] = [[]]
+        for part in condition["$and"]:
+            found = [before + each for before in found for each in _alternatives(part)]
+        return found
+    return [[condition]]
 
 
 class _Scopes:

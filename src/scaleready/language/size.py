@@ -12,6 +12,7 @@ from scaleready.language.nodes import (
     Compare,
     Cond,
     Const,
+    Field,
     Missing,
     Node,
     Not,
@@ -29,6 +30,9 @@ MAX_ALTERNATIVES = 32  # ways through one outcome's network; its C core walks 64
 MAX_GROUPS = 12  # and/or groups in one outcome; the C core fails (error 113) past 15
 MAX_TESTS = 256  # tests in one outcome, counting the rules it cites
 MAX_DEPTH = 64  # levels of the condition tree, counting the rules it cites
+# An "or" inside any() is spread into this many any() tests at most, else decided per item in
+# Python (see language.durable's _Compiler.item_tests): more would crowd the match stack.
+MAX_SPREAD = 4
 
 
 @dataclass(frozen=True)
@@ -157,11 +161,9 @@ class _Measure:
         self.shapes: dict[tuple[int, bool, str | None], Shape] = {}
 
     def shape(self, node: Cond, wanted: bool, scope: str | None) -> Shape:
-        """As language.durable's ``when``: inside an item scope an "or" becomes one flag test."""
         key = (id(node), wanted, scope)
         if key not in self.shapes:
-            shape = self.translate(node, wanted, scope)
-            self.shapes[key] = TEST if scope is not None and shape.kind == "or" else shape
+            self.shapes[key] = self.translate(node, wanted, scope)
         return self.shapes[key]
 
     def translate(self, node: Cond, wanted: bool, scope: str | None) -> Shape:
@@ -179,11 +181,71 @@ class _Measure:
             case Missing():
                 return TEST
             case Quantified():
-                inner = self.shape(node.where, wanted, node.items.path)
-                quantifier = Shape("test", 1, 1 + inner.tests, 1, inner.groups)
-                return quantifier if wanted else _group("or", [TEST, quantifier])  # or empty
+                return _group("or", self.quantifier_tests(node, wanted))
             case RuleRef():
                 return self.cited(node.rule).cited(node.wanted, wanted)
+            case _:
+                assert_never(node)
+
+    def quantifier_tests(self, node: Quantified, wanted: bool) -> list[Shape]:
+        """As language.durable's ``quantified``: the tests any one of which decides it."""
+        scope = node.items.path
+        inner = self.shape(node.where, wanted, scope)
+        some = (node.quantifier == "any") == wanted  # some item must meet inner, or all must
+        if self.one_property_per_or(node.where, wanted):
+            tests = [inner]
+        elif some and inner.paths <= MAX_SPREAD:
+            tests = [_group("and", each) for each in self.alternatives(node.where, wanted, scope)]
+        else:
+            tests = [TEST]  # a flag on each item, computed in Python
+        found = [Shape("test", 1, 1 + test.tests, 1, test.groups) for test in tests]
+        return found if wanted else [TEST, *found]  # or the list is empty
+
+    def one_property_per_or(self, node: Cond, wanted: bool) -> bool:
+        """Whether every "or" of the item condition tests one property of the item, as
+        language.durable's ``_one_property_per_or`` finds in what it compiles."""
+        match node:
+            case And() | Or() if isinstance(node, And) != wanted:  # an "or" once compiled
+                properties = _properties(node)
+                return len(properties) == 1 and None not in properties
+            case And() | Or():
+                return all(self.one_property_per_or(part, wanted) for part in node.parts)
+            case Not():
+                return self.one_property_per_or(node.part, not wanted)
+            case OneOf() if wanted and len(node.options) > 1:
+                return None not in _properties(node)
+            case OneOf() | Compare() | Missing() | RuleRef():
+                return True
+            case Quantified():
+                return len(self.quantifier_tests(node, wanted)) == 1  # else an "or" of tests
+            case _:
+                assert_never(node)
+
+    def alternatives(self, node: Cond, wanted: bool, scope: str) -> list[list[Shape]]:
+        """The tests of each way ``node`` can be ``wanted`` in an item scope, as
+        language.durable's ``_alternatives`` spreads them (few: see MAX_SPREAD)."""
+        match node:
+            case And() | Or():
+                each = [self.alternatives(part, wanted, scope) for part in node.parts]
+                if isinstance(node, And) != wanted:
+                    return [way for part in each for way in part]
+                found: list[list[Shape]] = [[]]
+                for part in each:
+                    found = [before + way for before in found for way in part]
+                return found
+            case Not():
+                return self.alternatives(node.part, not wanted, scope)
+            case Compare():
+                constant = isinstance(node.left, Const) or isinstance(node.right, Const)
+                return [[TEST]] if constant else [[TEST, TEST, TEST]]
+            case OneOf():
+                return [[TEST] for _ in node.options] if wanted else [[TEST] * len(node.options)]
+            case Missing():
+                return [[TEST]]
+            case Quantified():
+                return [[test] for test in self.quantifier_tests(node, wanted)]
+            case RuleRef():
+                raise AssertionError("the parser refuses passed()/failed() in an item scope")
             case _:
                 assert_never(node)
 
@@ -191,3 +253,23 @@ class _Measure:
         if isinstance(node, RuleRef):
             return 1 + self.cited(node.rule).depth
         return 1 + max((self.depth(child) for child in children(node)), default=0)
+
+
+def _properties(node: Cond) -> set[str | None]:
+    """The item properties a condition's tests read; None for a quantifier or two fields."""
+    match node:
+        case And() | Or():
+            return {name for part in node.parts for name in _properties(part)}
+        case Not():
+            return _properties(node.part)
+        case Compare():
+            fields = [side for side in (node.left, node.right) if not isinstance(side, Const)]
+            return {fields[0].path} if isinstance(fields[0], Field) and len(fields) == 1 else {None}
+        case OneOf():
+            return {node.value.path} if isinstance(node.value, Field) else {None}
+        case Missing():
+            return {node.field.path}
+        case Quantified() | RuleRef():
+            return {None}
+        case _:
+            assert_never(node)
