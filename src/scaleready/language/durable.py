@@ -36,7 +36,7 @@ from types import ModuleType
 from typing import assert_never
 
 from scaleready.errors import EngineError
-from scaleready.language.evaluate import MISSING, Context, truth, value_of
+from scaleready.language.evaluate import MISSING, Context, Judge, planned, value_of
 from scaleready.language.nodes import (
     NEGATED,
     And,
@@ -336,6 +336,7 @@ class _Compiler:
         self.computed: dict[str, tuple[str, Term]] = {}  # canonical text -> (key, term)
         self.lists: dict[str, Field] = {}  # path -> list field a quantifier reads
         self.flags: dict[tuple[str, str, bool], tuple[str, Cond]] = {}  # see item_flag
+        self.planned_flags: list[tuple[str, str, Judge, bool]] | None = None  # see flag_plan
         self.union = _Shape()  # what any rule reads: the fact is computed from this once
         self.reads: list[tuple[list[str], bool]] = []  # what the rule being compiled reads
 
@@ -490,6 +491,15 @@ class _Compiler:
     def _computed_term(self, key: object) -> Term:
         return next(term for name, term in self.computed.values() if name == key)
 
+    def flag_plan(self) -> list[tuple[str, str, Judge, bool]]:
+        """Each item flag's list, key, judgement (planned once) and wanted value."""
+        if self.planned_flags is None:
+            self.planned_flags = [
+                (scope_path, key, planned(node), wanted)
+                for (scope_path, _, wanted), (key, node) in self.flags.items()
+            ]
+        return self.planned_flags
+
     def fact(self, profile: Mapping[str, object], context: Context) -> dict:
         """What the rules read of a profile, with list lengths, item flags and computed terms."""
         for key in RESERVED_KEYS:
@@ -500,9 +510,9 @@ class _Compiler:
         for items in self.lists.values():
             for scope in scopes.of(items.in_list):
                 _note_length(scope, items.keys)
-        for (scope_path, _, wanted), (key, node) in self.flags.items():
+        for scope_path, key, judge, wanted in self.flag_plan():
             for item in scopes.of(scope_path):
-                item[key] = truth(node, item, context) is wanted
+                item[key] = judge(item, context) is wanted
         computed = {}
         for key, term in self.computed.values():
             value = value_of(term, profile, context)

@@ -303,3 +303,116 @@ def _quiet(context: Context) -> Context:
     if context.trace is None:
         return context
     return Context(context.profile, context.derived, context.outcome_of, None)
+
+
+# --- planned once: the same judgement as truth(), as closures made once per condition ---------
+
+Judge = Callable[[Mapping[str, object], Context], Truth]
+Reader = Callable[[Mapping[str, object], Context], object]
+
+
+def planned(condition: Cond) -> Judge:
+    """``truth`` of the condition as one closure, made once; it keeps no trace.
+
+    The durable_rules program judges some conditions for every list item of every profile (see
+    language.durable's item flags): planned, they skip the walk over the tree each time.
+    """
+    match condition:
+        case Compare():
+            return _planned_comparison(condition)
+        case And():
+            return _planned_all([planned(part) for part in condition.parts])
+        case Or():
+            return _planned_any([planned(part) for part in condition.parts])
+        case Not():
+            return _planned_negation(planned(condition.part))
+        case OneOf():
+            return _planned_one_of(planned_value(condition.value), condition.options)
+        case Missing():
+            keys = condition.field.keys
+            return lambda scope, context: lookup(scope, keys) is MISSING
+        case Quantified():
+            return _planned_quantified(condition, planned(condition.where))
+        case RuleRef():
+            return lambda scope, context: _cited(condition, context)
+        case _:
+            assert_never(condition)
+
+
+def planned_value(term: Term) -> Reader:
+    """``value_of`` the term as one closure, made once."""
+    match term:
+        case Field():
+            keys = term.keys
+            return lambda scope, context: lookup(scope, keys)
+        case Const():
+            value = term.value
+            return lambda scope, context: value
+        case Derived() | Arith() | Count():  # read once per profile at most: walked as they are
+            return lambda scope, context: value_of(term, scope, context)
+        case _:
+            assert_never(term)
+
+
+def _planned_comparison(condition: Compare) -> Judge:
+    compare = _COMPARE[condition.op]
+    left, right = planned_value(condition.left), planned_value(condition.right)
+
+    def comparison(scope: Mapping[str, object], context: Context) -> Truth:
+        left_value, right_value = left(scope, context), right(scope, context)
+        if left_value is MISSING or right_value is MISSING:
+            return None
+        return compare(left_value, right_value)
+
+    return comparison
+
+
+def _planned_all(parts: list[Judge]) -> Judge:
+    def all_of(scope: Mapping[str, object], context: Context) -> Truth:
+        results = [part(scope, context) for part in parts]
+        return False if False in results else (None if None in results else True)
+
+    return all_of
+
+
+def _planned_any(parts: list[Judge]) -> Judge:
+    def any_of(scope: Mapping[str, object], context: Context) -> Truth:
+        results = [part(scope, context) for part in parts]
+        return True if True in results else (None if None in results else False)
+
+    return any_of
+
+
+def _planned_negation(part: Judge) -> Judge:
+    def negation(scope: Mapping[str, object], context: Context) -> Truth:
+        result = part(scope, context)
+        return None if result is None else not result
+
+    return negation
+
+
+def _planned_one_of(value: Reader, options: tuple[Const, ...]) -> Judge:
+    values = [option.value for option in options]
+
+    def one_of(scope: Mapping[str, object], context: Context) -> Truth:
+        found = value(scope, context)
+        return None if found is MISSING else found in values
+
+    return one_of
+
+
+def _planned_quantified(condition: Quantified, where: Judge) -> Judge:
+    keys, every = condition.items.keys, condition.quantifier == "all"
+
+    def quantified(scope: Mapping[str, object], context: Context) -> Truth:
+        items = lookup(scope, keys)
+        if items is MISSING:
+            return None
+        results = [where(item, context) for item in cast(Items, items)]
+        if not every:
+            return True if True in results else (None if None in results else False)
+        if not results or False in results:
+            return False
+        return None if None in results else True
+
+    return quantified
