@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 from scaleready.assessment.engine import Engine
 from scaleready.errors import RulesetError
 from scaleready.language import durable
-from scaleready.language.conditions import ConditionError, Vocabulary, parse_condition
 from scaleready.language.evaluate import Context, truth
+from scaleready.language.nodes import ConditionError
+from scaleready.language.parser import Vocabulary, parse_condition
 from scaleready.language.ruleset import load_ruleset
 from scaleready.plugins import load_registry
 from scaleready.profile import load_profile, profile_fields, profile_from_data

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scaleready.language.conditions import (
-    MAX_CONDITION_LENGTH,
-    MAX_NESTING,
-    MAX_TEXT_LENGTH,
+from scaleready.language.nodes import (
     And,
     Compare,
     ConditionError,
@@ -15,13 +12,18 @@ from scaleready.language.conditions import (
     Not,
     OneOf,
     Quantified,
+    walk,
+)
+from scaleready.language.parser import (
+    MAX_CONDITION_LENGTH,
+    MAX_NESTING,
+    MAX_TEXT_LENGTH,
     Vocabulary,
     _Parser,
     parse_condition,
     tokenize,
-    unparse,
-    walk,
 )
+from scaleready.language.words import unparse
 from scaleready.profile import profile_fields
 
 

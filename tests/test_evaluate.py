@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scaleready.language.conditions import Vocabulary, parse_condition
-from scaleready.language.evaluate import MISSING, Context, truth, value_of
+from scaleready.language.evaluate import MISSING, Context, planned, truth, value_of
+from scaleready.language.parser import Vocabulary, parse_condition
 from scaleready.profile import profile_fields
 
 
@@ -189,3 +189,24 @@ def test_a_calculation_with_an_integer_beyond_floats_is_exact_where_it_can_be(vo
 
 def test_comparing_a_huge_integer_with_a_number_needs_no_calculation(vocabulary):
     assert judge("reach.sites > 0.5", HUGE_SITES, vocabulary) is True
+
+
+PLANNED = [
+    'any(evidence.evaluations, design == "rct" or independent)',
+    'all(evidence.evaluations, design in ["rct", "pre_post"] and not independent)',
+    "all(evidence.evaluations, missing(independent) or independent)",
+    "organisation.free_reserves > 0 or organisation.yearly_income < 5",
+    "organisation.yearly_income > organisation.free_reserves",
+    "organisation.yearly_income / 2 > 5 and passed(cited)",
+    "count(evidence.evaluations, independent) >= 1",
+]
+
+
+@pytest.mark.parametrize("text", PLANNED, ids=range(len(PLANNED)))
+@pytest.mark.parametrize(
+    "profile", [INCOME, EVALUATIONS, {}], ids=["income", "evaluations", "empty"]
+)
+def test_a_planned_condition_judges_as_truth_does(text, profile, vocabulary):
+    condition = parse_condition(text, vocabulary)
+    context = Context(profile, {}, {"cited": "pass"}.get)
+    assert planned(condition)(profile, context) is truth(condition, profile, context)

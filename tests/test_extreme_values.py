@@ -21,9 +21,9 @@ from pydantic import BaseModel
 from scaleready.assessment.engine import Engine
 from scaleready.errors import EngineError
 from scaleready.language import durable
-from scaleready.language.conditions import Compare, Const, Derived, Field
 from scaleready.language.durable import DurableProgram, RuleToRun
 from scaleready.language.evaluate import Context
+from scaleready.language.nodes import Compare, Const, Derived, Field
 from scaleready.language.ruleset import load_ruleset
 from scaleready.problems import unwrap as _unwrap
 from scaleready.profile import InnovationProfile, _item_type, profile_from_data

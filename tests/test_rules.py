@@ -9,8 +9,8 @@ import pytest
 from scaleready.assessment.engine import Engine
 from scaleready.errors import RulesetError
 from scaleready.language import durable
-from scaleready.language.conditions import MAX_ALTERNATIVES, MAX_DEPTH, MAX_GROUPS
 from scaleready.language.ruleset import MAX_WEIGHT, MIN_WEIGHT, load_ruleset
+from scaleready.language.size import MAX_ALTERNATIVES, MAX_DEPTH, MAX_GROUPS
 from scaleready.profile import profile_from_data
 from tests.conftest import LANGUAGE_RULESET, write
 

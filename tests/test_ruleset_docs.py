@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from scaleready.language.conditions import Vocabulary, parse_condition
+from scaleready.language.parser import Vocabulary, parse_condition
+from scaleready.language.words import in_words
 from scaleready.profile import profile_fields
-from scaleready.report.ruleset_docs import in_words, ruleset_markdown
+from scaleready.report.ruleset_docs import ruleset_markdown
 from tests.conftest import REPO, run_scaleready
 
 

@@ -33,7 +33,7 @@ import pluggy
 
 from scaleready import hookspecs
 from scaleready.errors import InputError, PluginError, SettingError
-from scaleready.language.conditions import kind_of_value
+from scaleready.language.nodes import kind_of_value
 from scaleready.language.ruleset import Ruleset, load_ruleset
 from scaleready.problems import did_you_mean
 from scaleready.profile import profile_fields

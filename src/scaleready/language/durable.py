@@ -24,6 +24,7 @@ it is given (in facts and in rule constants) is written by ``_number_json``.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import itertools
 import json
 import math
@@ -31,9 +32,12 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from types import ModuleType
+from typing import assert_never
 
 from scaleready.errors import EngineError
-from scaleready.language.conditions import (
+from scaleready.language.evaluate import MISSING, Context, Judge, planned, value_of
+from scaleready.language.nodes import (
     NEGATED,
     And,
     Arith,
@@ -48,16 +52,21 @@ from scaleready.language.conditions import (
     Quantified,
     RuleRef,
     Term,
-    unparse,
 )
-from scaleready.language.evaluate import MISSING, Context, truth, value_of
+from scaleready.language.size import MAX_SPREAD
+from scaleready.language.words import unparse
+from scaleready.outcome import Outcome
 
-try:
-    import durable_rules_engine as core  # the C core that durable-rules' Python API wraps
-except ImportError:  # CPython 3.13+: durable_rules builds but cannot be imported
-    core = None
 
-AVAILABLE = core is not None
+def _import_core() -> tuple[ModuleType, bool]:
+    """The C core that durable-rules' Python API wraps (it publishes no type information)."""
+    try:
+        return importlib.import_module("durable_rules_engine"), True
+    except ImportError:  # CPython 3.13+: durable_rules builds but cannot be imported
+        return ModuleType("durable_rules_engine"), False  # never called: see AVAILABLE
+
+
+core, AVAILABLE = _import_core()
 ANCHOR = "scaleready"  # a key every fact carries; see the module docstring
 LENGTH_SUFFIX = "__len"
 FLAG_PREFIX = "__flag"
@@ -84,7 +93,10 @@ _DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
 _MAY_NEED_CARE = ("0e", "0" * 16 + ".", *(before + "0" * 19 for before in ":,[-"))
 
 _OP = {"==": "$eq", "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+_TEST_OPERATORS = {*_OP.values(), "$ex", "$nex"}
 _FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+Cited = Callable[[str], tuple[Cond, Cond | None]]  # rule id -> its (condition, applies)
 
 
 @dataclass(frozen=True)
@@ -94,7 +106,7 @@ class RuleToRun:
     key: str
     condition: Cond
     applies: Cond | None
-    cited: Callable[[str], tuple[Cond, Cond | None]]  # rule id -> (condition, applies)
+    cited: Cited
     alternatives: int = 2  # branches its outcomes can put on the C core's match stack at once
 
     @property
@@ -120,18 +132,27 @@ class DurableProgram:
             raise EngineError("durable_rules cannot be imported here; use the python backend")
         self._reference = reference
         self._compiler = _Compiler()
-        self._parts = [self._compile_part(group) for group in _groups(list(rules))]
+        compiled = [self._compiler.compile_rule(rule) for rule in rules]
+        self._parts = [self._compile_part(group) for group in _groups(compiled)]
+        self._fired = {  # a fired durable_rules rule's name -> its rule key and outcome
+            f"{rule.key}|{outcome}": (rule.key, outcome)
+            for rule in compiled
+            for outcome in rule.conditions
+        }
         self._sessions = itertools.count()
         self._lock = threading.Lock()
         weakref.finalize(self, _delete_rulesets, [handle for handle, _ in self._parts])
 
-    def _compile_part(self, rules: list[RuleToRun]) -> tuple[int, _Shape]:
+    def _compile_part(self, rules: list[_CompiledRule]) -> tuple[int, _Shape]:
         """A ruleset handle, and the shape of the facts its rules read."""
-        shape = self._compiler.start_part()
-        definition = {
+        shape = _Shape()
+        for rule in rules:
+            for keys, whole in rule.reads:
+                shape.add(keys, whole)
+        definition: dict[str, dict] = {
             f"{rule.key}|{outcome}": {"all": [{"m": {"$and": [{ANCHOR: 1}, condition]}}]}
             for rule in rules
-            for outcome, condition in self._compiler.outcome_conditions(rule).items()
+            for outcome, condition in rule.conditions.items()
         }
         # Every fact must match some rule: deleting the session of a fact that matched nothing
         # crashes durable_rules 2.0.28 (segmentation fault), and keeping it leaks memory.
@@ -152,7 +173,8 @@ class DurableProgram:
         with self._lock:
             for handle, text in texts:
                 for name in _fire(handle, text, session):
-                    _record(fired, name)
+                    if name != MATCH_EVERY_FACT:
+                        _record(fired, *self._fired[name])
         return fired
 
     def _fact_texts(self, fact: dict, session: str) -> list[tuple[int, str]]:
@@ -205,10 +227,7 @@ def _rule_name(message: str) -> str:
     return message[2 : message.index('"', 2)]
 
 
-def _record(fired: dict[str, str], name: str) -> None:
-    if name == MATCH_EVERY_FACT:
-        return
-    key, outcome = name.rsplit("|", 1)
+def _record(fired: dict[str, str], key: str, outcome: Outcome) -> None:
     # an "or" may fire once per branch that matches: only a contradiction is a bug
     if fired.get(key, outcome) != outcome:
         raise EngineError(f"rule {key}: both {fired[key]} and {outcome} fired")
@@ -220,14 +239,14 @@ def _delete_rulesets(handles: list[int]) -> None:
         core.delete_ruleset(handle)
 
 
-def _groups(rules: list[RuleToRun]) -> Iterator[list[RuleToRun]]:
+def _groups(rules: list[_CompiledRule]) -> Iterator[list[_CompiledRule]]:
     """Consecutive runs of rules small enough for one durable_rules ruleset.
 
     A part holds at most RULES_PER_PART durable_rules rules, and rules whose alternatives fit
     the C core's match stack together (ALTERNATIVES_PER_PART): three rules of 22 alternatives
     that all match overflow it (error 303) though each rule alone is within the load-time bounds.
     """
-    group: list[RuleToRun] = []
+    group: list[_CompiledRule] = []
     for rule in rules:
         rules_after = sum(r.durable_rules for r in group) + rule.durable_rules
         alternatives_after = sum(r.alternatives for r in group) + rule.alternatives
@@ -275,17 +294,16 @@ def _definition_json(definition: dict) -> str:
 
 def _json(value: object, path: tuple[str | int, ...], constants: bool) -> str:
     """JSON text of plain data (dicts, lists, scalars), every number by _number_json."""
-    kind = type(value)
-    if kind is dict:
+    if type(value) is dict:
         members = (
             f"{json.dumps(key)}:{_json(item, (*path, key), constants)}"
             for key, item in value.items()
         )
         return "{" + ",".join(members) + "}"
-    if kind is list:
+    if type(value) is list:
         items = (_json(item, (*path, index), constants) for index, item in enumerate(value))
         return "[" + ",".join(items) + "]"
-    if kind is int or kind is float:
+    if type(value) is int or type(value) is float:
         return _number_json(value, path, constants)
     return json.dumps(value)  # a string, true, false or null
 
@@ -318,20 +336,24 @@ class _Compiler:
         self.computed: dict[str, tuple[str, Term]] = {}  # canonical text -> (key, term)
         self.lists: dict[str, Field] = {}  # path -> list field a quantifier reads
         self.flags: dict[tuple[str, str, bool], tuple[str, Cond]] = {}  # see item_flag
+        self.planned_flags: list[tuple[str, str, Judge, bool]] | None = None  # see flag_plan
         self.union = _Shape()  # what any rule reads: the fact is computed from this once
-        self.shape = _Shape()  # what the rules of the part being compiled read
+        self.reads: list[tuple[list[str], bool]] = []  # what the rule being compiled reads
 
-    def start_part(self) -> _Shape:
-        """Begin compiling another part; its rules' reads are collected in the shape returned."""
-        self.shape = _Shape()
-        return self.shape
+    def compile_rule(self, rule: RuleToRun) -> _CompiledRule:
+        """The rule's condition per outcome, and what they read of a profile."""
+        self.reads = []
+        conditions = self.outcome_conditions(rule)
+        for keys, whole in self.reads:
+            self.union.add(keys, whole)
+        alternatives = sum(_size(condition)[1] for condition in conditions.values())
+        return _CompiledRule(rule.key, conditions, self.reads, max(alternatives, rule.alternatives))
 
     def note(self, keys: list[str], whole: bool = True) -> None:
-        """Facts must carry this path (for the current part, and so for the whole fact)."""
-        self.shape.add(keys, whole)
-        self.union.add(keys, whole)
+        """Facts must carry this path (for the rule being compiled, and so the whole fact)."""
+        self.reads.append((keys, whole))
 
-    def outcome_conditions(self, rule: RuleToRun) -> dict[str, dict]:
+    def outcome_conditions(self, rule: RuleToRun) -> dict[Outcome, dict]:
         def true_when(node: Cond) -> dict:
             return self.when(node, True, rule.cited)
 
@@ -339,28 +361,44 @@ class _Compiler:
             return self.when(node, False, rule.cited)
 
         if rule.applies is None:
-            return {"pass": true_when(rule.condition), "fail": false_when(rule.condition)}
+            return {
+                Outcome.PASS: true_when(rule.condition),
+                Outcome.FAIL: false_when(rule.condition),
+            }
         applies = true_when(rule.applies)
         return {
-            "pass": _all([applies, true_when(rule.condition)]),
-            "fail": _all([applies, false_when(rule.condition)]),
-            "not_applicable": false_when(rule.applies),
+            Outcome.PASS: _all([applies, true_when(rule.condition)]),
+            Outcome.FAIL: _all([applies, false_when(rule.condition)]),
+            Outcome.NOT_APPLICABLE: false_when(rule.applies),
         }
 
-    def when(self, node: Cond, wanted: bool, cited: Callable, scope: str | None = None) -> dict:
-        """The durable_rules condition under which ``node`` is ``wanted`` (true or false)."""
-        condition = self.translate(node, wanted, cited, scope)
-        if scope is not None and "$or" in condition:
-            return self.item_flag(node, wanted, scope)
-        return condition
+    def when(self, node: Cond, wanted: bool, cited: Cited, scope: str | None = None) -> dict:
+        """The durable_rules condition under which ``node`` is ``wanted`` (true or false).
+
+        Inside an item scope it may hold an "or", which the enclosing quantifier resolves.
+        """
+        return self.translate(node, wanted, cited, scope)
+
+    def item_tests(self, node: Quantified, wanted: bool, inner: dict, some: bool) -> list[dict]:
+        """What an item must meet for the quantifier: one test per alternative, none an "or".
+
+        durable_rules 2.0.28 evaluates an ``$or`` inside ``$iany``/``$iall`` wrongly when its
+        tests read different properties of the item (only one of them counts); an ``$or`` whose
+        tests all read one property (``role in [...]``, ``missing(x) or x``) it evaluates right.
+        "Some item meets a or b" is "some item meets a, or some item meets b", so for ``$iany``
+        the alternatives are spread over ``$iany`` tests of their own (up to MAX_SPREAD of
+        them); otherwise the condition is decided per item by the shared evaluator and asserted
+        on each item as a flag (see item_flag).
+        """
+        if _one_property_per_or(inner):
+            return [inner]
+        if some and _size(inner)[1] <= MAX_SPREAD:
+            return [_all(alternative) for alternative in _alternatives(inner)]
+        return [self.item_flag(node.where, wanted, node.items.path)]
 
     def item_flag(self, node: Cond, wanted: bool, scope: str) -> dict:
-        """Test a per-item flag computed in Python, for an "or" inside an item scope.
-
-        durable_rules 2.0.28 evaluates ``$or`` inside ``$iany``/``$iall`` wrongly (only the
-        item's last property counts), so such a disjunction is decided per item by the shared
-        evaluator and asserted on each item; durable_rules still does the quantifying.
-        """
+        """Test a per-item flag computed in Python: whether ``node`` is ``wanted`` for the item;
+        durable_rules still does the quantifying."""
         signature = (scope, unparse(node), wanted)
         if signature not in self.flags:
             self.flags[signature] = (f"{FLAG_PREFIX}{len(self.flags)}", node)
@@ -368,45 +406,42 @@ class _Compiler:
         self.note([*scope.split("."), key])
         return {f"$i.{key}": True}
 
-    def translate(self, node: Cond, wanted: bool, cited: Callable, scope: str | None) -> dict:
-        if isinstance(node, And | Or):
-            parts = [self.when(part, wanted, cited, scope) for part in node.parts]
-            return _all(parts) if isinstance(node, And) == wanted else _any(parts)
-        if isinstance(node, Not):
-            return self.when(node.part, not wanted, cited, scope)
-        if isinstance(node, Compare):
-            return self.compare(
-                node.op if wanted else NEGATED[node.op], node.left, node.right, scope
-            )
-        if isinstance(node, OneOf):
-            op = "==" if wanted else "!="
-            parts = [self.compare(op, node.value, option, scope) for option in node.options]
-            return _any(parts) if wanted else _all(parts)
-        if isinstance(node, Missing):
-            return {"$nex" if wanted else "$ex": {self.path(node.field, scope): 1}}
-        if isinstance(node, Quantified):
-            return self.quantified(node, wanted, cited, scope)
-        if isinstance(node, RuleRef):
-            return self.cited_outcome(node, wanted, cited, scope)
-        raise TypeError(node)
+    def translate(self, node: Cond, wanted: bool, cited: Cited, scope: str | None) -> dict:
+        match node:
+            case And() | Or():
+                parts = [self.when(part, wanted, cited, scope) for part in node.parts]
+                return _all(parts) if isinstance(node, And) == wanted else _any(parts)
+            case Not():
+                return self.when(node.part, not wanted, cited, scope)
+            case Compare():
+                op = node.op if wanted else NEGATED[node.op]
+                return self.compare(op, node.left, node.right, scope)
+            case OneOf():
+                op = "==" if wanted else "!="
+                parts = [self.compare(op, node.value, option, scope) for option in node.options]
+                return _any(parts) if wanted else _all(parts)
+            case Missing():
+                return {"$nex" if wanted else "$ex": {self.path(node.field, scope): 1}}
+            case Quantified():
+                return self.quantified(node, wanted, cited, scope)
+            case RuleRef():
+                return self.cited_outcome(node, wanted, cited, scope)
+            case _:
+                assert_never(node)
 
-    def quantified(
-        self, node: Quantified, wanted: bool, cited: Callable, scope: str | None
-    ) -> dict:
+    def quantified(self, node: Quantified, wanted: bool, cited: Cited, scope: str | None) -> dict:
         self.lists[node.items.path] = node.items
         items = self.path(node.items, scope, whole=False)
         self.note([*node.items.path.split(".")[:-1], node.items.keys[-1] + LENGTH_SUFFIX])
         inner = self.when(node.where, wanted, cited, node.items.path)
-        empty = {items + LENGTH_SUFFIX: 0}
-        if node.quantifier == "any":
-            return {"$iany": {items: inner}} if wanted else _any([empty, {"$iall": {items: inner}}])
-        return {"$iall": {items: inner}} if wanted else _any([empty, {"$iany": {items: inner}}])
+        some = (node.quantifier == "any") == wanted  # some item must meet inner, or all must
+        tests = self.item_tests(node, wanted, inner, some)
+        found = _any([{"$iany" if some else "$iall": {items: test}} for test in tests])
+        return found if wanted else _any([{items + LENGTH_SUFFIX: 0}, found])  # or empty
 
-    def cited_outcome(
-        self, node: RuleRef, wanted: bool, cited: Callable, scope: str | None
-    ) -> dict:
+    def cited_outcome(self, node: RuleRef, wanted: bool, cited: Cited, scope: str | None) -> dict:
         condition, applies = cited(node.rule)
-        holds = condition if node.wanted == "pass" else Not(condition)
+        holds = condition if node.wanted == Outcome.PASS else Not(condition)
         if applies is None:
             return self.when(holds, wanted, cited, scope)
         if wanted:
@@ -448,13 +483,22 @@ class _Compiler:
         """A value's path in the fact as a rule author reads it (list items counted from 1)."""
         if path[:1] == ("computed",):
             return unparse(self._computed_term(path[1]))
-        return ".".join(str(key + 1) if type(key) is int else key for key in path)
+        return ".".join(str(key + 1) if isinstance(key, int) else key for key in path)
 
     def is_calculation(self, path: tuple[str | int, ...]) -> bool:
         return path[:1] == ("computed",) and isinstance(self._computed_term(path[1]), Arith)
 
     def _computed_term(self, key: object) -> Term:
         return next(term for name, term in self.computed.values() if name == key)
+
+    def flag_plan(self) -> list[tuple[str, str, Judge, bool]]:
+        """Each item flag's list, key, judgement (planned once) and wanted value."""
+        if self.planned_flags is None:
+            self.planned_flags = [
+                (scope_path, key, planned(node), wanted)
+                for (scope_path, _, wanted), (key, node) in self.flags.items()
+            ]
+        return self.planned_flags
 
     def fact(self, profile: Mapping[str, object], context: Context) -> dict:
         """What the rules read of a profile, with list lengths, item flags and computed terms."""
@@ -466,9 +510,9 @@ class _Compiler:
         for items in self.lists.values():
             for scope in scopes.of(items.in_list):
                 _note_length(scope, items.keys)
-        for (scope_path, _, wanted), (key, node) in self.flags.items():
+        for scope_path, key, judge, wanted in self.flag_plan():
             for item in scopes.of(scope_path):
-                item[key] = truth(node, item, context) is wanted
+                item[key] = judge(item, context) is wanted
         computed = {}
         for key, term in self.computed.values():
             value = value_of(term, profile, context)
@@ -476,6 +520,74 @@ class _Compiler:
                 computed[key] = value
         fact["computed"] = computed
         return fact
+
+
+@dataclass(frozen=True)
+class _CompiledRule:
+    """A rule's durable_rules condition per outcome, and what they read of a profile."""
+
+    key: str
+    conditions: dict[Outcome, dict]
+    reads: list[tuple[list[str], bool]]
+    alternatives: int  # branches its outcomes can put on the C core's match stack at once
+
+    @property
+    def durable_rules(self) -> int:
+        return len(self.conditions)
+
+
+def _size(condition: dict) -> tuple[int, int, int]:
+    """Tests, ways through (as language.size counts paths) and and/or groups of a condition."""
+    if set(condition) in ({"$and"}, {"$or"}):
+        ((kind, parts),) = condition.items()
+        sizes = [_size(part) for part in parts]
+        ways = [paths for _, paths, _ in sizes]
+        return (
+            sum(tests for tests, _, _ in sizes),
+            math.prod(ways) if kind == "$and" else sum(ways),
+            1 + sum(groups for _, _, groups in sizes),
+        )
+    for quantifier in ("$iany", "$iall"):
+        if quantifier in condition:
+            (inner,) = condition[quantifier].values()
+            tests, _, groups = _size(inner)
+            return 1 + tests, 1, groups
+    return 1, 1, 0
+
+
+def _one_property_per_or(condition: dict) -> bool:
+    """Whether every ``$or`` of an item's condition tests one property of the item."""
+    if set(condition) == {"$and"}:
+        return all(_one_property_per_or(part) for part in condition["$and"])
+    if set(condition) == {"$or"}:
+        properties = _properties(condition)
+        return len(properties) == 1 and None not in properties
+    return True
+
+
+def _properties(condition: dict) -> set[str | None]:
+    """The item properties a condition's tests read; None for a quantifier or two fields."""
+    if set(condition) in ({"$and"}, {"$or"}):
+        return {name for part in next(iter(condition.values())) for name in _properties(part)}
+    ((key, value),) = condition.items()
+    if key in ("$iany", "$iall"):
+        return {None}
+    if key not in _TEST_OPERATORS:
+        return {key}  # {"$i.role": "buyer"}
+    ((name, operand),) = value.items()
+    return {None} if type(operand) is dict else {name}  # {"$m": other field}: two fields
+
+
+def _alternatives(condition: dict) -> list[list[dict]]:
+    """The condition as an "or" of alternatives, each a list of tests that must all hold."""
+    if set(condition) == {"$or"}:
+        return [each for part in condition["$or"] for each in _alternatives(part)]
+    if set(condition) == {"$and"}:
+        found: list[list[dict]] = [[]]
+        for part in condition["$and"]:
+            found = [before + each for before in found for each in _alternatives(part)]
+        return found
+    return [[condition]]
 
 
 class _Scopes:
@@ -486,15 +598,17 @@ class _Scopes:
         self.found: dict[str | None, list[dict]] = {None: [fact]}
 
     def of(self, list_path: str | None) -> list[dict]:
-        if list_path not in self.found:
+        found = self.found.get(list_path)
+        if found is None:
+            assert list_path is not None  # the profile itself is found from the start
             items = self.lists[list_path]
-            self.found[list_path] = [
+            found = self.found[list_path] = [
                 item
                 for scope in self.of(items.in_list)
-                for item in _lookup_raw(scope, items.keys) or ()
+                for item in _list_at(scope, items.keys)
                 if type(item) is dict
             ]
-        return self.found[list_path]
+        return found
 
 
 class _Shape:
@@ -514,22 +628,27 @@ class _Shape:
         elif node.get(keys[-1], {}) is not None:
             node.setdefault(keys[-1], {})
 
-    def project(self, value: object, tree: dict | None = None) -> object:
-        """A fresh copy of ``value`` holding only the keys in the tree.
+    def project(self, fact: Mapping[str, object]) -> dict:
+        """A fresh copy of ``fact`` holding only the keys in the tree."""
+        return _project_mapping(fact, self.tree)
 
-        Profiles reach here as ``model_dump(mode="json")`` output: plain dicts, lists and
-        scalars, so exact type checks serve (and cost far less than ABC checks).
-        """
-        tree = self.tree if tree is None else tree
-        if type(value) is list:
-            return [self.project(item, tree) for item in value]
-        if type(value) is not dict:
-            return value
-        return {
-            key: _copy(value[key]) if subtree is None else self.project(value[key], subtree)
-            for key, subtree in tree.items()
-            if key in value
-        }
+
+def _project(value: object, tree: dict) -> object:
+    """Profiles reach here as ``model_dump(mode="json")`` output: plain dicts, lists and
+    scalars, so exact type checks serve (and cost far less than ABC checks)."""
+    if type(value) is list:
+        return [_project(item, tree) for item in value]
+    if type(value) is not dict:
+        return value
+    return _project_mapping(value, tree)
+
+
+def _project_mapping(value: Mapping[str, object], tree: dict) -> dict:
+    return {
+        key: _copy(value[key]) if subtree is None else _project(value[key], subtree)
+        for key, subtree in tree.items()
+        if key in value
+    }
 
 
 def _copy(value: object) -> object:
@@ -544,6 +663,11 @@ def _note_length(scope: dict, keys: tuple[str, ...]) -> None:
     parent = _lookup_raw(scope, keys[:-1]) if len(keys) > 1 else scope
     if type(parent) is dict and type(parent.get(keys[-1])) is list:
         parent[keys[-1] + LENGTH_SUFFIX] = len(parent[keys[-1]])
+
+
+def _list_at(scope: dict, keys: tuple[str, ...]) -> list:
+    value = _lookup_raw(scope, keys)
+    return value if type(value) is list else []
 
 
 def _lookup_raw(scope: dict, keys: tuple[str, ...]) -> object:

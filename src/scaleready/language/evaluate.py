@@ -13,8 +13,9 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any, assert_never, cast
 
-from scaleready.language.conditions import (
+from scaleready.language.nodes import (
     And,
     Arith,
     Compare,
@@ -30,9 +31,10 @@ from scaleready.language.conditions import (
     Quantified,
     RuleRef,
     Term,
-    unparse,
     walk,
 )
+from scaleready.language.words import unparse
+from scaleready.outcome import Outcome
 
 
 class _MissingValue:
@@ -44,9 +46,11 @@ class _MissingValue:
 
 MISSING = _MissingValue()
 Truth = bool | None  # None: unknown, because data is missing
+Items = list[Mapping[str, object]]  # a list field's items, as the schema shapes them
+_UNDECIDED = (Outcome.UNKNOWN, Outcome.ERROR)
 LARGEST_FLOAT = sys.float_info.max  # about 1.8e308: a calculation beyond it is +-infinity
 
-_COMPARE: dict[str, Callable[[object, object], bool]] = {
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
     "<": operator.lt,
@@ -77,7 +81,7 @@ class Context:
 
     profile: Mapping[str, object]
     derived: Mapping[str, object] = field(default_factory=dict)
-    outcome_of: Callable[[str], str] = lambda rule: "unknown"
+    outcome_of: Callable[[str], str] = lambda rule: Outcome.UNKNOWN
     trace: list[Step] | None = None
 
 
@@ -95,7 +99,18 @@ def lookup(scope: Mapping[str, object], keys: tuple[str, ...]) -> object:
 
 def value_of(term: Term, scope: Mapping[str, object], context: Context) -> object:
     """The value of a term, or MISSING."""
-    return _VALUE[type(term)](term, scope, context)
+    # isinstance, not match: as exhaustive to mypy (assert_never) and twice as fast on 3.11
+    if isinstance(term, Field):
+        return lookup(scope, term.keys)
+    if isinstance(term, Const):
+        return term.value
+    if isinstance(term, Derived):
+        return context.derived.get(term.name, MISSING)
+    if isinstance(term, Arith):
+        return _calculate(term, scope, context)
+    if isinstance(term, Count):
+        return _count(term, scope, context)
+    assert_never(term)
 
 
 def _calculate(term: Arith, scope: Mapping[str, object], context: Context) -> object:
@@ -109,14 +124,15 @@ def _calculate(term: Arith, scope: Mapping[str, object], context: Context) -> ob
     if left is MISSING or right is MISSING or (term.op == "/" and right == 0):
         return MISSING
     calculate = _ARITHMETIC[term.op]
+    numbers = cast(tuple[float, float], (left, right))  # the parser let only numbers in
     try:
-        result = calculate(left, right)
+        result = calculate(*numbers)
     except OverflowError:  # an integer too large for a float met a float (or was divided)
-        result = _past_floats(calculate, left, right)
+        result = _past_floats(calculate, *numbers)
     return MISSING if result != result else result  # only NaN differs from itself
 
 
-def _past_floats(calculate: Callable, left: float, right: float) -> float:
+def _past_floats(calculate: Callable[..., float], left: float, right: float) -> float:
     """What floating-point arithmetic would give had the integer been a float of any size."""
     if _infinite(left) or _infinite(right):
         return calculate(_as_float(left), _as_float(right))
@@ -129,14 +145,14 @@ def _infinite(value: float) -> bool:
 
 def _as_float(value: float | Fraction) -> float:
     """The value as a float; an exact number beyond the largest float is +-infinity."""
-    if abs(value) <= LARGEST_FLOAT:  # compared exactly, whatever the value's type
+    if -LARGEST_FLOAT <= value <= LARGEST_FLOAT:  # compared exactly, whatever the value's type
         return float(value)
     return math.inf if value > 0 else -math.inf
 
 
 def _count(term: Count, scope: Mapping[str, object], context: Context) -> object:
-    items = lookup(scope, term.items.keys)
-    if items is MISSING:
+    items = _items(scope, term.items)
+    if items is None:
         return MISSING
     if term.where is None:
         return len(items)
@@ -144,19 +160,36 @@ def _count(term: Count, scope: Mapping[str, object], context: Context) -> object
     return MISSING if None in results else results.count(True)
 
 
-_VALUE: dict[type, Callable[..., object]] = {
-    Const: lambda term, scope, context: term.value,
-    Field: lambda term, scope, context: lookup(scope, term.keys),
-    Derived: lambda term, scope, context: context.derived.get(term.name, MISSING),
-    Arith: _calculate,
-    Count: _count,
-}
+def _items(scope: Mapping[str, object], items: Field) -> Items | None:
+    """The items of a list field, or None if it is missing."""
+    value = lookup(scope, items.keys)
+    return None if value is MISSING else cast(Items, value)  # the schema makes lists lists
 
 
 def truth(condition: Cond, scope: Mapping[str, object], context: Context) -> Truth:
     """True, False, or None when missing data leaves the condition undecided (Kleene logic)."""
-    result = _TRUTH[type(condition)](condition, scope, context)
-    if context.trace is not None and type(condition) not in (And, Or, Not):
+    # The commonest nodes first; isinstance, not match: as exhaustive to mypy (assert_never)
+    # and twice as fast on 3.11, and this runs for every node of every profile.
+    result: Truth
+    if isinstance(condition, Compare):
+        result = _comparison(condition, scope, context)
+    elif isinstance(condition, And):
+        return _all_of(condition, scope, context)
+    elif isinstance(condition, Or):
+        return _any_of(condition, scope, context)
+    elif isinstance(condition, Not):
+        return _negation(condition, scope, context)
+    elif isinstance(condition, OneOf):
+        result = _one_of(condition, scope, context)
+    elif isinstance(condition, Missing):
+        result = lookup(scope, condition.field.keys) is MISSING
+    elif isinstance(condition, Quantified):
+        result = _quantified(condition, scope, context)
+    elif isinstance(condition, RuleRef):
+        result = _cited(condition, context)
+    else:
+        assert_never(condition)
+    if context.trace is not None:  # an explanation shows the leaves, each with its values
         context.trace.append(
             Step(unparse(condition), result, _values_seen(condition, scope, context))
         )
@@ -191,14 +224,14 @@ def _one_of(condition: OneOf, scope: Mapping[str, object], context: Context) -> 
     return None if value is MISSING else value in [option.value for option in condition.options]
 
 
-def _cited(condition: RuleRef, scope: Mapping[str, object], context: Context) -> Truth:
+def _cited(condition: RuleRef, context: Context) -> Truth:
     outcome = context.outcome_of(condition.rule)
-    return None if outcome in ("unknown", "error") else outcome == condition.wanted
+    return None if outcome in _UNDECIDED else outcome == condition.wanted
 
 
 def _quantified(condition: Quantified, scope: Mapping[str, object], context: Context) -> Truth:
-    items = lookup(scope, condition.items.keys)
-    if items is MISSING:
+    items = _items(scope, condition.items)
+    if items is None:
         return None
     results = [truth(condition.where, item, _quiet(context)) for item in items]
     if condition.quantifier == "any":
@@ -208,41 +241,39 @@ def _quantified(condition: Quantified, scope: Mapping[str, object], context: Con
     return None if None in results else True
 
 
-# Dispatch on the node's type: conditions are evaluated for every rule of every profile.
-_TRUTH: dict[type, Callable[..., Truth]] = {
-    And: _all_of,
-    Or: _any_of,
-    Not: _negation,
-    Compare: _comparison,
-    OneOf: _one_of,
-    Missing: lambda condition, scope, context: lookup(scope, condition.field.keys) is MISSING,
-    Quantified: _quantified,
-    RuleRef: _cited,
-}
-
-
 def _values_seen(
     condition: Cond, scope: Mapping[str, object], context: Context
 ) -> dict[str, object]:
     """The values a leaf condition looked at, for explanations."""
-    if isinstance(condition, Compare):
-        return _seen(condition.left, condition.right, scope=scope, context=context)
-    if isinstance(condition, OneOf):
-        return _seen(condition.value, scope=scope, context=context)
-    if isinstance(condition, Missing):
-        return _seen(condition.field, scope=scope, context=context)
-    if isinstance(condition, RuleRef):
-        return {f"outcome of {condition.rule}": context.outcome_of(condition.rule)}
-    items = lookup(scope, condition.items.keys)
-    if items is MISSING:
+    match condition:
+        case Compare():
+            return _seen(condition.left, condition.right, scope=scope, context=context)
+        case OneOf():
+            return _seen(condition.value, scope=scope, context=context)
+        case Missing():
+            return _seen(condition.field, scope=scope, context=context)
+        case RuleRef():
+            return {f"outcome of {condition.rule}": context.outcome_of(condition.rule)}
+        case Quantified():
+            return _quantifier_seen(condition, scope, context)
+        case And() | Or() | Not():
+            return {}  # not a leaf: its parts show their own values
+        case _:
+            assert_never(condition)
+
+
+def _quantifier_seen(
+    condition: Quantified, scope: Mapping[str, object], context: Context
+) -> dict[str, object]:
+    items = _items(scope, condition.items)
+    if items is None:
         return {unparse(condition.items): MISSING}
     met = sum(truth(condition.where, item, _quiet(context)) is True for item in items)
-    return {unparse(condition.items): f"{met} of {len(items)} items meet it"} | _item_values(
-        condition, items
-    )
+    seen: dict[str, object] = {unparse(condition.items): f"{met} of {len(items)} items meet it"}
+    return seen | _item_values(condition, items)
 
 
-def _item_values(condition: Quantified, items: list) -> dict[str, list]:
+def _item_values(condition: Quantified, items: Items) -> dict[str, object]:
     """Each item's value of every field the quantifier's condition reads directly."""
     fields = {
         node.keys: node
@@ -258,7 +289,7 @@ def _item_values(condition: Quantified, items: list) -> dict[str, list]:
 
 def _seen(*terms: Term, scope: Mapping[str, object], context: Context) -> dict[str, object]:
     """Each term's value, and for a calculation the value of every field it uses."""
-    seen = {}
+    seen: dict[str, object] = {}
     for term in terms:
         if isinstance(term, Arith):
             seen |= _seen(term.left, term.right, scope=scope, context=context)
@@ -272,3 +303,116 @@ def _quiet(context: Context) -> Context:
     if context.trace is None:
         return context
     return Context(context.profile, context.derived, context.outcome_of, None)
+
+
+# --- planned once: the same judgement as truth(), as closures made once per condition ---------
+
+Judge = Callable[[Mapping[str, object], Context], Truth]
+Reader = Callable[[Mapping[str, object], Context], object]
+
+
+def planned(condition: Cond) -> Judge:
+    """``truth`` of the condition as one closure, made once; it keeps no trace.
+
+    The durable_rules program judges some conditions for every list item of every profile (see
+    language.durable's item flags): planned, they skip the walk over the tree each time.
+    """
+    match condition:
+        case Compare():
+            return _planned_comparison(condition)
+        case And():
+            return _planned_all([planned(part) for part in condition.parts])
+        case Or():
+            return _planned_any([planned(part) for part in condition.parts])
+        case Not():
+            return _planned_negation(planned(condition.part))
+        case OneOf():
+            return _planned_one_of(planned_value(condition.value), condition.options)
+        case Missing():
+            keys = condition.field.keys
+            return lambda scope, context: lookup(scope, keys) is MISSING
+        case Quantified():
+            return _planned_quantified(condition, planned(condition.where))
+        case RuleRef():
+            return lambda scope, context: _cited(condition, context)
+        case _:
+            assert_never(condition)
+
+
+def planned_value(term: Term) -> Reader:
+    """``value_of`` the term as one closure, made once."""
+    match term:
+        case Field():
+            keys = term.keys
+            return lambda scope, context: lookup(scope, keys)
+        case Const():
+            value = term.value
+            return lambda scope, context: value
+        case Derived() | Arith() | Count():  # read once per profile at most: walked as they are
+            return lambda scope, context: value_of(term, scope, context)
+        case _:
+            assert_never(term)
+
+
+def _planned_comparison(condition: Compare) -> Judge:
+    compare = _COMPARE[condition.op]
+    left, right = planned_value(condition.left), planned_value(condition.right)
+
+    def comparison(scope: Mapping[str, object], context: Context) -> Truth:
+        left_value, right_value = left(scope, context), right(scope, context)
+        if left_value is MISSING or right_value is MISSING:
+            return None
+        return compare(left_value, right_value)
+
+    return comparison
+
+
+def _planned_all(parts: list[Judge]) -> Judge:
+    def all_of(scope: Mapping[str, object], context: Context) -> Truth:
+        results = [part(scope, context) for part in parts]
+        return False if False in results else (None if None in results else True)
+
+    return all_of
+
+
+def _planned_any(parts: list[Judge]) -> Judge:
+    def any_of(scope: Mapping[str, object], context: Context) -> Truth:
+        results = [part(scope, context) for part in parts]
+        return True if True in results else (None if None in results else False)
+
+    return any_of
+
+
+def _planned_negation(part: Judge) -> Judge:
+    def negation(scope: Mapping[str, object], context: Context) -> Truth:
+        result = part(scope, context)
+        return None if result is None else not result
+
+    return negation
+
+
+def _planned_one_of(value: Reader, options: tuple[Const, ...]) -> Judge:
+    values = [option.value for option in options]
+
+    def one_of(scope: Mapping[str, object], context: Context) -> Truth:
+        found = value(scope, context)
+        return None if found is MISSING else found in values
+
+    return one_of
+
+
+def _planned_quantified(condition: Quantified, where: Judge) -> Judge:
+    keys, every = condition.items.keys, condition.quantifier == "all"
+
+    def quantified(scope: Mapping[str, object], context: Context) -> Truth:
+        items = lookup(scope, keys)
+        if items is MISSING:
+            return None
+        results = [where(item, context) for item in cast(Items, items)]
+        if not every:
+            return True if True in results else (None if None in results else False)
+        if not results or False in results:
+            return False
+        return None if None in results else True
+
+    return quantified

@@ -12,23 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from scaleready.documents import Document, load_document
 from scaleready.errors import RulesetError
-from scaleready.language.conditions import (
-    CompiledSize,
-    Cond,
-    ConditionError,
-    Derived,
-    RuleRef,
-    Vocabulary,
-    compiled_size,
-    oversize,
-    parse_condition,
-    unparse,
-    walk,
-)
-from scaleready.language.conditions import (
-    Field as FieldNode,
-)
-from scaleready.problems import nearest, validation_problems
+from scaleready.language.nodes import Cond, ConditionError, Derived, RuleRef, walk
+from scaleready.language.nodes import Field as FieldNode
+from scaleready.language.parser import Vocabulary, parse_condition
+from scaleready.language.size import CompiledSize, compiled_size, oversize
+from scaleready.language.words import unparse
+from scaleready.problems import did_you_mean, validation_problems
 from scaleready.profile import profile_fields
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -204,9 +193,8 @@ def _check_reference_ids(spec: RulesetSpec, document: Document) -> None:
     for index, rule in enumerate(spec.rules):
         for cited in rule.references:
             if cited not in known:
-                hint = nearest(cited, known)
-                suggestion = f"; did you mean {hint!r}?" if hint else "; add it under references"
-                message = f"rule {rule.id!r}: cites unknown reference {cited!r}{suggestion}"
+                hint = did_you_mean(cited, known, otherwise="add it under references")
+                message = f"rule {rule.id!r}: cites unknown reference {cited!r}; {hint}"
                 raise _fail(document, ("rules", index, "references"), message)
 
 
@@ -263,6 +251,7 @@ def _measure(ordered: list[Rule], spec: RulesetSpec, document: Document) -> dict
         if problem is not None:
             key, reason = problem
             text = rule.spec.condition if key == "condition" else rule.spec.applies_when
+            assert text is not None  # oversize blames applies_when only in a rule that has one
             message = f"rule {rule.id!r}: {key} {_excerpt(text)}: {reason}"
             raise _fail(document, ("rules", index_of[rule.id], key), message)
         sizes[rule.id] = size
