@@ -374,7 +374,7 @@ _PR_SET_PDEATHSIG = 1  # from linux/prctl.h
 _SIGNALS = set(signal.Signals)
 
 
-class Outcome(NamedTuple):
+class ItemResult(NamedTuple):
     """What became of one item: its summary row, its scorecard (JSON, if kept), or its error.
 
     A tuple, with the row as values in the order of ``columns``: outcomes cross from the workers
@@ -419,7 +419,7 @@ class Assessor:
         columns = summary_columns([rs.id for rs in engine.rulesets], with_gate=policy is not None)
         return cls(options, engine, policy, tuple(columns))
 
-    def assess(self, item: Item) -> Outcome:
+    def assess(self, item: Item) -> ItemResult:
         """Load, validate and assess one item; whatever fails is this item's outcome alone."""
         try:
             card = self._judge(*self._profile(item), item.label)
@@ -435,11 +435,11 @@ class Assessor:
         scorecard_json = dump_json(card) if self.options.keep_scorecards else None
         portfolio = portfolio_card(card) if self.options.keep_portfolio else None
         values = summary_values(item.label, card, self.columns)
-        return Outcome(item.label, values, self.columns, scorecard_json, portfolio=portfolio)
+        return ItemResult(item.label, values, self.columns, scorecard_json, portfolio=portfolio)
 
-    def _failed(self, item: Item, reason: str, exit_code: int) -> Outcome:
+    def _failed(self, item: Item, reason: str, exit_code: int) -> ItemResult:
         values = summary_values(item.label, None, self.columns, reason)
-        return Outcome(item.label, values, self.columns, error=reason, exit_code=exit_code)
+        return ItemResult(item.label, values, self.columns, error=reason, exit_code=exit_code)
 
     def _profile(self, item: Item) -> tuple[InnovationProfile, str]:
         """The item's profile, validated, and the SHA-256 of its file or data."""
@@ -465,7 +465,7 @@ def _naming(label: str, reason: str) -> str:
 
 def assess_all(
     items: Iterable[Item] | Round, assessor: Assessor, jobs: int
-) -> Generator[Outcome, None, None]:
+) -> Generator[ItemResult, None, None]:
     """Outcomes in input order, items read only as they are needed; on several cores when the
     round is large enough to gain. Close it (or let it finish) to stop the workers."""
     size = CHUNK_OF_SCORECARDS if assessor.options.keep_scorecards else CHUNK
@@ -515,8 +515,8 @@ class _Workers:
         for worker in self._workers:
             worker.stop(kill=kind is not None)
 
-    def assess(self, tasks: Iterator[Task]) -> Iterator[list[Outcome]]:
-        finished: dict[int, list[Outcome]] = {}
+    def assess(self, tasks: Iterator[Task]) -> Iterator[list[ItemResult]]:
+        finished: dict[int, list[ItemResult]] = {}
         queue = _TaskQueue(tasks, limit=len(self._workers) * CHUNKS_AHEAD)
         while True:
             self._feed(queue)
@@ -537,7 +537,7 @@ class _Workers:
                 return
             worker.send(*queue.take())
 
-    def _replies(self) -> Iterator[tuple[int, list[Outcome]]]:
+    def _replies(self) -> Iterator[tuple[int, list[ItemResult]]]:
         """The replies of the workers that are done; a dead worker's tasks, item by item."""
         busy = {worker.connection: worker for worker in self._workers if worker.tasks}
         for connection in wait(list(busy)):
@@ -570,12 +570,12 @@ class _TaskQueue:
         return taken
 
 
-def _one_by_one(task: Task, options: BatchOptions, columns: tuple[str, ...]) -> list[Outcome]:
+def _one_by_one(task: Task, options: BatchOptions, columns: tuple[str, ...]) -> list[ItemResult]:
     """A task whose worker died, each item alone in a worker: only the culprit is lost.
 
     Its items are read here (this is rare), and each is sent as a task of its own.
     """
-    outcomes: list[Outcome] = []
+    outcomes: list[ItemResult] = []
     worker = _Worker(options)
     try:
         for item in task.read():
@@ -591,14 +591,15 @@ def _one_by_one(task: Task, options: BatchOptions, columns: tuple[str, ...]) -> 
     return outcomes
 
 
-def _worker_died(item: Item, exit_code: int | None, columns: tuple[str, ...]) -> Outcome:
+def _worker_died(item: Item, exit_code: int | None, columns: tuple[str, ...]) -> ItemResult:
     how = f"exit code {exit_code}"
     if exit_code is not None and exit_code < 0:
         name = signal.Signals(-exit_code).name if -exit_code in _SIGNALS else -exit_code
         how = f"killed by signal {name}"
     reason = f"{item.label}: internal error: the worker process assessing it stopped ({how})"
     values = summary_values(item.label, None, columns, reason)
-    return Outcome(item.label, values, columns, error=reason, exit_code=ScaleReadyError.exit_code)
+    exit_code = ScaleReadyError.exit_code
+    return ItemResult(item.label, values, columns, error=reason, exit_code=exit_code)
 
 
 class _Worker:
@@ -615,7 +616,7 @@ class _Worker:
         self.tasks.append((index, task))
         self.connection.send(task)
 
-    def receive(self) -> list[Outcome]:
+    def receive(self) -> list[ItemResult]:
         reply = self.connection.recv()
         self.tasks.popleft()
         if isinstance(reply, BaseException):  # e.g. a KeyboardInterrupt raised in a plugin
@@ -662,7 +663,9 @@ def _receive_tasks(connection: Connection, tasks: SimpleQueue[Task | None]) -> N
         tasks.put(None)
 
 
-def _assess_task(assessor: Assessor | BaseException, task: Task) -> list[Outcome] | BaseException:
+def _assess_task(
+    assessor: Assessor | BaseException, task: Task
+) -> list[ItemResult] | BaseException:
     if isinstance(assessor, BaseException):
         return assessor
     try:
@@ -790,7 +793,7 @@ class Portfolio:
         self.errors: list[tuple[str, str]] = []
         self._kept: dict = {}
 
-    def add(self, outcome: Outcome) -> None:
+    def add(self, outcome: ItemResult) -> None:
         if outcome.error is not None:
             self.errors.append((outcome.label, outcome.error))
         elif outcome.portfolio is not None:

@@ -52,7 +52,7 @@ class RoundWriter:
         if self._scorecards is not None:
             self._scorecards.close()
 
-    def add(self, outcome: batch.Outcome) -> None:
+    def add(self, outcome: batch.ItemResult) -> None:
         self._count(outcome)
         self._rows.add(outcome.row)
         if self._scorecards is not None and outcome.scorecard_json:
@@ -60,7 +60,7 @@ class RoundWriter:
         if self._portfolio is not None:
             self._portfolio.add(outcome)
 
-    def _count(self, outcome: batch.Outcome) -> None:
+    def _count(self, outcome: batch.ItemResult) -> None:
         self.tally.items += 1
         if outcome.error:
             self.tally.errors += 1
