@@ -12,7 +12,7 @@ from typing import Protocol
 from scaleready.assessment.scorecard import Backend
 from scaleready.errors import EngineError, InputError
 from scaleready.language import durable
-from scaleready.language.evaluate import Context, truth
+from scaleready.language.evaluate import Context, Judge, planned
 from scaleready.language.ruleset import Rule, Ruleset
 from scaleready.outcome import Outcome
 
@@ -31,23 +31,34 @@ class PythonProgram:
     """The rules run by the plain-Python evaluator: the reference semantics."""
 
     def __init__(self, rulesets: Sequence[Ruleset]) -> None:
+        # Each condition planned once into closures (``truth`` without the walk over the tree).
         self._rulesets = [
-            (ruleset, [(rule, rule_key(ruleset, rule)) for rule in ruleset.evaluation_order])
-            for ruleset in rulesets
+            [_PlannedRule(rs, rule) for rule in rs.evaluation_order] for rs in rulesets
         ]
 
     def run(self, data: Mapping[str, object], context: Context, /) -> dict[str, str]:
         outcomes: dict[str, str] = {}
-        for _, rules in self._rulesets:
+        for rules in self._rulesets:
             local: dict[str, Outcome] = {}  # a rule cites rules of its own ruleset only
             scoped = Context(context.profile, context.derived, local.__getitem__)
-            for rule, key in rules:
-                applies = True if rule.applies is None else truth(rule.applies, data, scoped)
-                holds = truth(rule.condition, data, scoped) if applies else None
+            for rule in rules:
+                applies = True if rule.applies is None else rule.applies(data, scoped)
+                holds = rule.condition(data, scoped) if applies else None
                 outcome = local[rule.id] = decide(applies, holds)
                 if outcome is not Outcome.UNKNOWN:
-                    outcomes[key] = outcome
+                    outcomes[rule.key] = outcome
         return outcomes
+
+
+class _PlannedRule:
+    """A rule's key and its conditions as closures, for the plain-Python program."""
+
+    __slots__ = ("applies", "condition", "id", "key")
+
+    def __init__(self, ruleset: Ruleset, rule: Rule) -> None:
+        self.id, self.key = rule.id, rule_key(ruleset, rule)
+        self.applies: Judge | None = None if rule.applies is None else planned(rule.applies)
+        self.condition: Judge = planned(rule.condition)
 
 
 def program_for(backend: Backend, rulesets: Sequence[Ruleset]) -> Program:
