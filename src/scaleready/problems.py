@@ -10,14 +10,17 @@ import difflib
 import math
 import types
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, TypeGuard, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, TypeGuard, TypeVar, Union, get_args, get_origin
 
 from scaleready.documents import Document, Location, looks_like_number
+from scaleready.errors import InputError
 
 if TYPE_CHECKING:  # pydantic is imported by whoever has a ValidationError to describe
     from pydantic import BaseModel, ValidationError
     from pydantic.fields import FieldInfo
     from pydantic_core import ErrorDetails
+
+ModelT = TypeVar("ModelT", bound="BaseModel")
 
 # The most problems one message lists; the rest are counted ("... and 999,990 more").
 MAX_PROBLEMS_SHOWN = 20
@@ -103,6 +106,23 @@ def validation_problems(
     order = sorted(range(len(errors)), key=lambda i: (lines[i] is None, lines[i] or 0))
     shown = [_problem(errors[i], lines[i], model, owner) for i in order[:MAX_PROBLEMS_SHOWN]]
     return join_problems(shown, len(errors))
+
+
+def validated(
+    model: type[ModelT],
+    data: object,
+    error: type[InputError],
+    source: str,
+    document: Document | None = None,
+    owner: Callable[[Location], str] | None = None,
+) -> ModelT:
+    """``data`` as ``model``, or ``error`` from ``source`` naming every problem (see above)."""
+    from pydantic import ValidationError  # here, so that importing this module does not load it
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise error(validation_problems(exc, model, document, owner), source=source) from None
 
 
 def _problem(

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeGuard, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.fields import FieldInfo as PydanticField
 
 from scaleready.documents import MAX_LIST_ITEMS, MAX_NESTED_LIST_ITEMS, Document, load_document
 from scaleready.errors import ProfileError
-from scaleready.problems import brief, did_you_mean, unwrap, validation_problems
+from scaleready.problems import brief, did_you_mean, unwrap, validated
 
 __all__ = [
     "EVALUATION_DESIGNS",
@@ -448,11 +448,7 @@ def profile_from_data(data: Any, source: str = "<data>") -> InnovationProfile:
 
 
 def _validate(data: dict[str, Any], source: str, document: Document | None) -> InnovationProfile:
-    try:
-        return InnovationProfile.model_validate(data)
-    except ValidationError as error:
-        message = validation_problems(error, InnovationProfile, document)
-        raise ProfileError(message, source=source) from None
+    return validated(InnovationProfile, data, ProfileError, source, document)
 
 
 # ---------------------------------------------------------------- schema, template, catalogue

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from scaleready.assessment.scorecard import DimensionData, ScorecardData
 from scaleready.assessment.scoring import overall_verdict
@@ -15,7 +15,7 @@ from scaleready.documents import MAX_LIST_ITEMS, load_document
 from scaleready.errors import PolicyError
 from scaleready.language.ruleset import Ruleset
 from scaleready.outcome import MAX_LEVEL, Outcome
-from scaleready.problems import did_you_mean, validation_problems
+from scaleready.problems import did_you_mean, validated
 
 Level = Annotated[int, Field(ge=0, le=MAX_LEVEL)]
 
@@ -121,12 +121,7 @@ class Policy:
 def load_policy(path: str | Path, rulesets: Sequence[Ruleset]) -> Policy:
     """Load a policy file and check it against the rulesets being assessed."""
     document = load_document(Path(path), PolicyError)
-    try:
-        spec = PolicySpec.model_validate(document.data)
-    except ValidationError as error:
-        raise PolicyError(
-            validation_problems(error, PolicySpec, document), source=str(path)
-        ) from None
+    spec = validated(PolicySpec, document.data, PolicyError, str(path), document)
     policy = Policy(spec, str(path), hashlib.sha256(document.raw).hexdigest())
     policy.check_against(rulesets)
     return policy

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from scaleready.assessment.engine import Engine
 from scaleready.assessment.scorecard import Dimension
@@ -21,7 +21,7 @@ from scaleready.language import durable
 from scaleready.language.ruleset import Ruleset
 from scaleready.outcome import MAX_LEVEL, Outcome
 from scaleready.plugins import DerivedFact
-from scaleready.problems import validation_problems
+from scaleready.problems import validated
 from scaleready.profile import profile_from_data
 
 TESTS_SUFFIX = ".tests.yaml"
@@ -88,12 +88,7 @@ def ruleset_file_for(tests_file: str | Path) -> Path:
 def load_cases(path: Path, ruleset: Ruleset) -> list[Case]:
     """Read and check a tests file against the ruleset it tests."""
     document = load_document(Path(path), RulesetError)
-    try:
-        spec = CaseFile.model_validate(document.data)
-    except ValidationError as error:
-        raise RulesetError(
-            validation_problems(error, CaseFile, document), source=str(path)
-        ) from None
+    spec = validated(CaseFile, document.data, RulesetError, str(path), document)
     if spec.ruleset != ruleset.id:
         raise RulesetError(
             f"the cases are for ruleset {spec.ruleset!r}, not {ruleset.id!r}", source=str(path)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from scaleready.documents import Document, load_document
 from scaleready.errors import RulesetError
@@ -17,7 +17,7 @@ from scaleready.language.nodes import Field as FieldNode
 from scaleready.language.parser import Vocabulary, parse_condition
 from scaleready.language.size import CompiledSize, compiled_size, oversize
 from scaleready.language.words import unparse
-from scaleready.problems import did_you_mean, validation_problems
+from scaleready.problems import did_you_mean, validated
 from scaleready.profile import profile_fields
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -157,13 +157,8 @@ def build_ruleset(document: Document, derived: Mapping[str, str]) -> Ruleset:
 
 
 def _validate_spec(document: Document) -> RulesetSpec:
-    try:
-        return RulesetSpec.model_validate(document.data)
-    except ValidationError as error:
-        message = validation_problems(
-            error, RulesetSpec, document, lambda location: _rule_id_at(location, document)
-        )
-        raise RulesetError(message, source=str(document.path)) from None
+    owner = lambda location: _rule_id_at(location, document)  # noqa: E731
+    return validated(RulesetSpec, document.data, RulesetError, str(document.path), document, owner)
 
 
 def _rule_id_at(location: tuple, document: Document) -> str:
