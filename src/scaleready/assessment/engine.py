@@ -233,7 +233,7 @@ class _Judging:
             if error:
                 judgements[rule_id] = Judgement(Outcome.ERROR, error=error)
                 continue
-            outcome = _OUTCOMES[outcomes.get(key, "unknown")]
+            outcome = _OUTCOMES[outcomes.get(key, Outcome.UNKNOWN)]
             if outcome is _UNKNOWN:
                 missing = needs.missing(found.gaps, found.derived, found.derived_facts)
                 judgements[rule_id] = Judgement(outcome, missing)

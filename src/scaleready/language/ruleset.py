@@ -17,12 +17,13 @@ from scaleready.language.nodes import Field as FieldNode
 from scaleready.language.parser import Vocabulary, parse_condition
 from scaleready.language.size import CompiledSize, compiled_size, oversize
 from scaleready.language.words import unparse
+from scaleready.outcome import MAX_LEVEL, MIN_RULE_LEVEL
 from scaleready.problems import did_you_mean, validated
 from scaleready.profile import profile_fields
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 SemanticVersion = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")]
-Level = Annotated[int, Field(ge=1, le=5)]
+Level = Annotated[int, Field(ge=MIN_RULE_LEVEL, le=MAX_LEVEL)]
 # Weights are relative: this range covers any useful ratio and keeps sums of weights finite.
 MIN_WEIGHT = 0.001
 MAX_WEIGHT = 1000
