@@ -213,5 +213,5 @@ def test_a_progress_bar_shows_on_a_terminal_and_not_in_a_pipe(tmp_path):
         shown += chunk
     process.wait(timeout=60)
     os.close(controller)
-    assert process.returncode == 0
+    assert process.returncode == 0, shown.decode(errors="replace")[-2000:]
     assert b"assessing" in shown and b"100%" in shown
