@@ -86,11 +86,6 @@ def _cited_closure(ruleset: Ruleset, rule: Rule) -> list[Rule]:
     return list(found.values())
 
 
-def missing_paths(data: Mapping, path: str) -> list[str]:
-    """The ways ``path`` is missing from the profile, e.g. ``evidence.evaluations[].design``."""
-    return GapFinder(data).of(path)
-
-
 @cache
 def _plan(path: str) -> tuple[str | None, tuple[str, ...], str]:
     """A field's enclosing list, its keys below that list's items (or the root), its gap label."""
