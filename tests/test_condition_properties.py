@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 from scaleready.assessment.engine import Engine
 from scaleready.errors import RulesetError
 from scaleready.language import durable
-from scaleready.language.evaluate import Context, truth
+from scaleready.language.evaluate import Context, planned, truth
 from scaleready.language.nodes import ConditionError
 from scaleready.language.parser import Vocabulary, parse_condition
 from scaleready.language.ruleset import load_ruleset
-from scaleready.plugins import load_registry
+from scaleready.plugins import compute_derived_facts, load_registry
 from scaleready.profile import load_profile, profile_fields, profile_from_data
 from scaleready.synthetic import synthetic_profiles
 from tests.conftest import EXAMPLES
@@ -283,6 +283,29 @@ TOKENS = st.one_of(
 @cache
 def vocabulary() -> Vocabulary:
     return Vocabulary(profile_fields(), registry().fact_kinds(), frozenset({"cited"}))
+
+
+@cache
+def sample_contexts() -> tuple[Context, ...]:
+    """Each sample profile as rules read it: JSON-mode data, with its derived facts."""
+    facts = registry().derived_facts
+    contexts = []
+    for profile in sample_profiles():
+        data = profile.model_dump(mode="json", exclude_none=True)
+        derived, _ = compute_derived_facts(facts, sorted(facts), profile)
+        contexts.append(Context(data, derived, {"cited": "pass"}.get))
+    return tuple(contexts)
+
+
+@seeded(examples=300)
+@given(text=CONDITIONS)
+def test_a_drawn_condition_planned_judges_as_the_walk_over_the_tree(text):
+    # both backends judge through planned closures: the tree walk is the reference they answer to
+    with contextlib.suppress(ConditionError):
+        condition = parse_condition(text, vocabulary())
+        for context in sample_contexts():
+            judged = planned(condition)(context.profile, context)
+            assert judged is truth(condition, context.profile, context), text
 
 
 @seeded(examples=400)

@@ -121,9 +121,14 @@ def _calculate(term: Arith, scope: Mapping[str, object], context: Context) -> ob
     number (infinity - infinity, 0 * infinity) is MISSING: unknown.  Integers stay exact.
     """
     left, right = value_of(term.left, scope, context), value_of(term.right, scope, context)
-    if left is MISSING or right is MISSING or (term.op == "/" and right == 0):
+    return _arithmetic(term.op, left, right)
+
+
+def _arithmetic(op: str, left: object, right: object) -> object:
+    """``left op right`` as ``_calculate`` documents it, or MISSING."""
+    if left is MISSING or right is MISSING or (op == "/" and right == 0):
         return MISSING
-    calculate = _ARITHMETIC[term.op]
+    calculate = _ARITHMETIC[op]
     numbers = cast(tuple[float, float], (left, right))  # the parser let only numbers in
     try:
         result = calculate(*numbers)
@@ -343,20 +348,70 @@ def planned_value(term: Term) -> Reader:
     """``value_of`` the term as one closure, made once."""
     match term:
         case Field():
-            keys = term.keys
-            return lambda scope, context: lookup(scope, keys)
+            return _planned_field(term.keys)
         case Const():
             value = term.value
             return lambda scope, context: value
-        case Derived() | Arith() | Count():  # read once per profile at most: walked as they are
+        case Derived():
+            name = term.name
+            return lambda scope, context: context.derived.get(name, MISSING)
+        case Arith():
+            return _planned_calculation(term)
+        case Count():  # read once per profile at most: walked as it is
             return lambda scope, context: value_of(term, scope, context)
         case _:
             assert_never(term)
 
 
+def _planned_field(keys: tuple[str, ...]) -> Reader:
+    """``lookup`` of a field, unrolled for the paths of one or two keys nearly every field has.
+
+    Profiles and list items reach here as plain dicts (JSON-mode dumps), so ``get`` serves.
+    """
+    if len(keys) == 1:
+        (key,) = keys
+
+        def top_level(scope: Mapping[str, object], context: Context) -> object:
+            value = scope.get(key)
+            return MISSING if value is None else value
+
+        return top_level
+    if len(keys) == 2:
+        outer, inner = keys
+
+        def nested(scope: Mapping[str, object], context: Context) -> object:
+            section = scope.get(outer)
+            if type(section) is not dict:  # missing (None), or not a mapping: never read into
+                return lookup(scope, keys)
+            value = section.get(inner)
+            return MISSING if value is None else value
+
+        return nested
+    return lambda scope, context: lookup(scope, keys)
+
+
+def _planned_calculation(term: Arith) -> Reader:
+    """``value_of`` a calculation: its operands planned, the arithmetic as ``_calculate``'s."""
+    left, right = planned_value(term.left), planned_value(term.right)
+
+    def calculation(scope: Mapping[str, object], context: Context) -> object:
+        return _arithmetic(term.op, left(scope, context), right(scope, context))
+
+    return calculation
+
+
 def _planned_comparison(condition: Compare) -> Judge:
     compare = _COMPARE[condition.op]
-    left, right = planned_value(condition.left), planned_value(condition.right)
+    left = planned_value(condition.left)
+    if isinstance(condition.right, Const):  # the commonest form, `field op constant`
+        constant = condition.right.value
+
+        def with_constant(scope: Mapping[str, object], context: Context) -> Truth:
+            value = left(scope, context)
+            return None if value is MISSING else compare(value, constant)
+
+        return with_constant
+    right = planned_value(condition.right)
 
     def comparison(scope: Mapping[str, object], context: Context) -> Truth:
         left_value, right_value = left(scope, context), right(scope, context)
