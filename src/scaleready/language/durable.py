@@ -36,7 +36,7 @@ from types import ModuleType
 from typing import assert_never
 
 from scaleready.errors import EngineError
-from scaleready.language.evaluate import MISSING, Context, Judge, planned, value_of
+from scaleready.language.evaluate import MISSING, Context, Judge, Reader, planned, planned_value
 from scaleready.language.nodes import (
     NEGATED,
     And,
@@ -181,7 +181,7 @@ class DurableProgram:
         """Each part's fact as JSON: only what its rules read (the C core copies it per firing)."""
         texts = []
         for handle, shape in self._parts:
-            part_fact = shape.project(fact)
+            part_fact = shape.select(fact)
             part_fact.update({ANCHOR: 1, "sid": session})
             texts.append((handle, _fact_json(part_fact)))
         return texts
@@ -358,6 +358,7 @@ class _Compiler:
         self.lists: dict[str, Field] = {}  # path -> list field a quantifier reads
         self.flags: dict[tuple[str, str, bool], tuple[str, Cond]] = {}  # see item_flag
         self.planned_flags: list[tuple[str, str, Judge, bool]] | None = None  # see flag_plan
+        self.planned_computed: list[tuple[str, Reader]] | None = None  # see computed_plan
         self.union = _Shape()  # what any rule reads: the fact is computed from this once
         self.reads: list[tuple[list[str], bool]] = []  # what the rule being compiled reads
 
@@ -535,12 +536,20 @@ class _Compiler:
             for item in scopes.of(scope_path):
                 item[key] = judge(item, context) is wanted
         computed = {}
-        for key, term in self.computed.values():
-            value = value_of(term, profile, context)
+        for key, read in self.computed_plan():
+            value = read(profile, context)
             if value is not MISSING:
                 computed[key] = value
         fact["computed"] = computed
         return fact
+
+    def computed_plan(self) -> list[tuple[str, Reader]]:
+        """Each computed term's key and reader (planned once, at the first profile)."""
+        if self.planned_computed is None:
+            self.planned_computed = [
+                (key, planned_value(term)) for key, term in self.computed.values()
+            ]
+        return self.planned_computed
 
 
 @dataclass(frozen=True)
@@ -651,22 +660,29 @@ class _Shape:
 
     def project(self, fact: Mapping[str, object]) -> dict:
         """A fresh copy of ``fact`` holding only the keys in the tree."""
-        return _project_mapping(fact, self.tree)
+        return _project_mapping(fact, self.tree, _copy)
+
+    def select(self, fact: Mapping[str, object]) -> dict:
+        """``fact`` holding only the keys in the tree, sharing the values kept whole: for a fact
+        that is only written as JSON, new mappings where keys are left out suffice."""
+        return _project_mapping(fact, self.tree, _same)
 
 
-def _project(value: object, tree: dict) -> object:
+def _project(value: object, tree: dict, whole: Callable[[object], object]) -> object:
     """Profiles reach here as ``model_dump(mode="json")`` output: plain dicts, lists and
     scalars, so exact type checks serve (and cost far less than ABC checks)."""
     if type(value) is list:
-        return [_project(item, tree) for item in value]
+        return [_project(item, tree, whole) for item in value]
     if type(value) is not dict:
         return value
-    return _project_mapping(value, tree)
+    return _project_mapping(value, tree, whole)
 
 
-def _project_mapping(value: Mapping[str, object], tree: dict) -> dict:
+def _project_mapping(
+    value: Mapping[str, object], tree: dict, whole: Callable[[object], object]
+) -> dict:
     return {
-        key: _copy(value[key]) if subtree is None else _project(value[key], subtree)
+        key: whole(value[key]) if subtree is None else _project(value[key], subtree, whole)
         for key, subtree in tree.items()
         if key in value
     }
@@ -677,6 +693,10 @@ def _copy(value: object) -> object:
         return {key: _copy(item) for key, item in value.items()}
     if type(value) is list:
         return [_copy(item) for item in value]
+    return value
+
+
+def _same(value: object) -> object:
     return value
 
 
