@@ -220,9 +220,21 @@ class _Judging:
             (rule.id, rule_key(ruleset, rule), RuleNeeds(ruleset, rule), rule)
             for rule in ruleset.evaluation_order
         ]
+        needs = {rule_id: rule_needs for rule_id, _, rule_needs, _ in self.order}
+        self.plans = [  # in ruleset order, as results are listed
+            (plan, rule_key(ruleset, plan.rule), needs[plan.id]) for plan in self.scoring.rules
+        ]
 
     def dimension(self, outcomes: Mapping[str, str], found: _Found) -> DimensionData:
-        return self.scoring.score(self.judgements(outcomes, found))
+        if found.failed_facts:  # errors spread along citations: judged in evaluation order
+            return self.scoring.score(self.judgements(outcomes, found))
+        results = []
+        for plan, key, needs in self.plans:
+            result = plan.decided(outcomes.get(key, _UNKNOWN))
+            if result is None:
+                result = plan.unknown(needs.missing(found.gaps, found.derived, found.derived_facts))
+            results.append(result)
+        return self.scoring.dimension(results)
 
     def judgements(self, outcomes: Mapping[str, str], found: _Found) -> dict[str, Judgement]:
         """Each rule's outcome, with what is missing where it is unknown, and errors."""

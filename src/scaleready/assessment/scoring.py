@@ -38,12 +38,18 @@ class DimensionPlan:
 
     def __init__(self, ruleset: Ruleset) -> None:
         self.ruleset = ruleset
-        self.rules = [_RulePlan(rule) for rule in ruleset.rules]
+        self.rules = [RulePlan(rule) for rule in ruleset.rules]
         self.by_level = sorted(range(len(self.rules)), key=lambda i: self.rules[i].level)
 
     def score(self, judgements: Mapping[str, Judgement]) -> DimensionData:
-        """One ruleset's dimension: 0-100 score, 0-5 level, findings, gaps and next steps."""
-        results = [plan.result(judgements[plan.id]) for plan in self.rules]
+        """One ruleset's dimension from each rule's judgement."""
+        return self.dimension([plan.result(judgements[plan.id]) for plan in self.rules])
+
+    def dimension(self, results: list[RuleResultData]) -> DimensionData:
+        """One ruleset's dimension: 0-100 score, 0-5 level, findings, gaps and next steps.
+
+        ``results`` are the rules' results in ruleset order, as ``RulePlan`` makes them.
+        """
         level = reached_level(results)
         spec = self.ruleset.spec
         return {
@@ -59,12 +65,12 @@ class DimensionPlan:
                 if results[i]["outcome"] != _NOT_APPLICABLE
             ],
             "data_gaps": _data_gaps(results),
-            "next_steps": _next_steps(spec.id, results),
+            "next_steps": _next_steps(spec.id, results, level + 1),
             "rules": results,
         }
 
 
-class _RulePlan:
+class RulePlan:
     """A rule's result as far as it is the same for every profile."""
 
     def __init__(self, rule: Rule) -> None:
@@ -91,14 +97,26 @@ class _RulePlan:
             "references": [],
         }
 
-    def result(self, judgement: Judgement) -> RuleResultData:
-        fixed = self.fixed.get(judgement.outcome)
+    def decided(self, outcome: str) -> RuleResultData | None:
+        """The result of a pass, a fail or not applicable; None for any other outcome."""
+        fixed = self.fixed.get(outcome)  # type: ignore[call-overload]  # a plain string will do
         if fixed is None:
-            title = self.rule.spec.title
-            fixed = self._result(
-                judgement.outcome, _finding(title, judgement), self.rule.spec.advice
-            )
+            return None
         result = fixed.copy()  # a fresh result, and fresh lists: a scorecard is its own
+        result["missing"] = []
+        result["references"] = self.references.copy()
+        return result
+
+    def unknown(self, missing: tuple[str, ...]) -> RuleResultData:
+        """The result of a rule that missing data left undecided."""
+        return self.result(Judgement(_UNKNOWN, missing))
+
+    def result(self, judgement: Judgement) -> RuleResultData:
+        decided = self.decided(judgement.outcome)
+        if decided is not None:
+            return decided
+        title = self.rule.spec.title
+        result = self._result(judgement.outcome, _finding(title, judgement), self.rule.spec.advice)
         result["missing"] = list(judgement.missing)
         result["references"] = self.references.copy()
         return result
@@ -147,13 +165,13 @@ def _data_gaps(results: Sequence[RuleResultData]) -> list[DataGapData]:
     return [{"field": path, "rules": rules} for path, rules in sorted(rules_by_field.items())]
 
 
-def _next_steps(dimension: str, results: Sequence[RuleResultData]) -> list[NextStepData]:
-    """The unmet rules of the lowest level that has any: what stands before the next level."""
-    unmet = [r for r in results if r["outcome"] not in MET]
-    if not unmet:
-        return []
-    level = min(r["level"] for r in unmet)
-    return [_step(dimension, r) for r in unmet if r["level"] == level]
+def _next_steps(
+    dimension: str, results: Sequence[RuleResultData], next_level: int
+) -> list[NextStepData]:
+    """The unmet rules of the level above the one reached: what stands before it."""
+    return [
+        _step(dimension, r) for r in results if r["level"] == next_level and r["outcome"] not in MET
+    ]
 
 
 def _step(dimension: str, result: RuleResultData) -> NextStepData:
