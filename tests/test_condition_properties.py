@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from scaleready.assessment.engine import Engine
 from scaleready.errors import RulesetError
 from scaleready.language import durable
-from scaleready.language.evaluate import Context, planned, truth
+from scaleready.language.evaluate import Context, planned, planned_decision, truth
 from scaleready.language.nodes import ConditionError
 from scaleready.language.parser import Vocabulary, parse_condition
 from scaleready.language.ruleset import load_ruleset
@@ -306,6 +306,13 @@ def test_a_drawn_condition_planned_judges_as_the_walk_over_the_tree(text):
         for context in sample_contexts():
             judged = planned(condition)(context.profile, context)
             assert judged is truth(condition, context.profile, context), text
+            decided, deciding = planned_decision(condition)(context.profile, context, _cited)
+            assert decided is judged, text
+            assert not deciding or decided is None, text  # what is decided asks for nothing
+
+
+def _cited(rule_id: str) -> set[str]:
+    return {rule_id}
 
 
 @seeded(examples=400)

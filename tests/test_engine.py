@@ -11,11 +11,14 @@ import pytest
 from scaleready import __version__
 from scaleready.assessment.build import create_engine
 from scaleready.assessment.engine import Engine
+from scaleready.assessment.programs import BACKENDS
 from scaleready.errors import InputError
 from scaleready.language import durable
+from scaleready.language.ruleset import load_ruleset
 from scaleready.profile import load_profile, profile_from_data
 from scaleready.synthetic import synthetic_profiles
-from tests.conftest import EXAMPLES, REPO
+from tests.conftest import EXAMPLES, REPO, write
+from tests.test_rules import HEADER, rule
 
 needs_durable = pytest.mark.skipif(
     not durable.AVAILABLE, reason="durable_rules cannot be imported here"
@@ -143,3 +146,13 @@ def test_engines_can_be_built_and_dropped_many_times_in_one_long_running_process
         engine = Engine(rulesets, registry.derived_facts)
         assert engine.assess(profile, assessed_at=FIXED_CLOCK) == expected
         del engine
+
+
+def test_a_field_in_a_clause_decided_already_is_not_asked_for(tmp_path):
+    condition = "(organisation.staff > 2 and reach.sites > 5) or organisation.free_reserves > 0"
+    ruleset = load_ruleset(write(tmp_path / "d.yaml", HEADER + rule("a", condition)), {})
+    profile = profile_from_data({"name": "P", "reach": {"sites": 3}})
+    for backend in BACKENDS[1:]:
+        (result,) = Engine([ruleset], backend=backend).assess(profile).dimensions[0].rules
+        # staff could not decide it: sites > 5 is false already
+        assert result.outcome == "unknown" and result.missing == ["organisation.free_reserves"]

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from scaleready.language.evaluate import MISSING, Context, planned, truth, value_of
+from scaleready.language.evaluate import (
+    MISSING,
+    Context,
+    planned,
+    planned_decision,
+    truth,
+    value_of,
+)
 from scaleready.language.parser import Vocabulary, parse_condition
 from scaleready.profile import profile_fields
 
@@ -210,3 +217,80 @@ def test_a_planned_condition_judges_as_truth_does(text, profile, vocabulary):
     condition = parse_condition(text, vocabulary)
     context = Context(profile, {}, {"cited": "pass"}.get)
     assert planned(condition)(profile, context) is truth(condition, profile, context)
+
+
+def deciding(text: str, profile: dict, vocabulary, cited: dict | None = None):
+    condition = parse_condition(text, vocabulary)
+    context = Context(profile, {}, {"cited": "unknown"}.get)
+    return planned_decision(condition)(profile, context, lambda rule: (cited or {})[rule])
+
+
+PARTLY = {"organisation": {"yearly_income": 200_000}, "reach": {"sites": 3}}
+
+
+@pytest.mark.parametrize(
+    ("text", "profile", "expected"),
+    [
+        ("organisation.free_reserves > 0", PARTLY, {"organisation.free_reserves"}),
+        # a clause decided already asks for nothing: only the undecided one can decide it
+        (
+            "(organisation.staff > 2 and reach.sites > 5) or organisation.free_reserves > 0",
+            PARTLY,
+            {"organisation.free_reserves"},
+        ),
+        (
+            "organisation.staff > 2 and organisation.free_reserves > 0",
+            PARTLY,
+            {"organisation.staff", "organisation.free_reserves"},
+        ),
+        (
+            "organisation.free_reserves / organisation.staff > 1",
+            PARTLY,
+            {
+                "organisation.free_reserves",
+                "organisation.staff",
+            },
+        ),
+        (  # a divisor of 0 leaves it undecided, and no data is missing
+            "organisation.yearly_income / organisation.free_reserves > 1",
+            {"organisation": {"yearly_income": 1, "free_reserves": 0}},
+            set(),
+        ),
+        ("not organisation.staff in [1, 2]", PARTLY, {"organisation.staff"}),
+        ("any(evidence.evaluations, independent)", {}, {"evidence.evaluations"}),
+        # the items that cannot decide it ask for nothing: the rct without its sample does
+        (
+            'any(evidence.evaluations, design == "rct" and sample_size > 40)',
+            {"evidence": {"evaluations": [{"design": "pre_post"}, {"design": "rct"}]}},
+            {"evidence.evaluations.sample_size"},
+        ),
+        ("passed(cited) or organisation.staff > 1", PARTLY, {"organisation.staff", "cited"}),
+    ],
+    ids=[
+        "leaf",
+        "decided_clause",
+        "both",
+        "calculation",
+        "division_by_zero_waits",
+        "one_of",
+        "missing_list",
+        "items",
+        "cited",
+    ],
+)
+def test_what_could_decide_an_undecided_condition(text, profile, expected, vocabulary):
+    result, found = deciding(text, profile, vocabulary, {"cited": {"cited"}})
+    assert result is None
+    assert found == expected
+
+
+@pytest.mark.parametrize("text", PLANNED, ids=range(len(PLANNED)))
+@pytest.mark.parametrize(
+    "profile", [INCOME, EVALUATIONS, {}], ids=["income", "evaluations", "empty"]
+)
+def test_a_decision_judges_as_truth_does_and_asks_nothing_once_decided(text, profile, vocabulary):
+    condition = parse_condition(text, vocabulary)
+    context = Context(profile, {}, {"cited": "pass"}.get)
+    result, found = planned_decision(condition)(profile, context, lambda rule: set())
+    assert result is truth(condition, profile, context)
+    assert (result is None) or not found

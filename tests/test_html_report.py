@@ -94,13 +94,19 @@ def dimension(dim_id: str, level: int, score: float, rules: list[RuleResult]) ->
         for r in unmet
         if r.level == level + 1
     ]
-    gaps = [DataGap(field=f, rules=[r.id]) for r in rules for f in r.missing]
+    gaps = [
+        DataGap(field=f, meaning=None, unlocks=r.level, rules=[r.id])
+        for r in rules
+        for f in r.missing
+    ]
     return Dimension(
         id=dim_id,
         title=dim_id.replace("_", " ").capitalize(),
         weight=1.0,
         score=score,
+        potential_score=score,
         level=level,
+        potential_level=level,
         findings=[r.finding for r in rules],
         data_gaps=gaps,
         next_steps=steps,
@@ -113,7 +119,14 @@ def card(name: str, score: float, dims: list[Dimension], **extra) -> Scorecard:
     held = [d.id for d in dims if d.level == level]
     return Scorecard(
         profile=ProfileRef(name=name, source=f"profiles/{name}.yaml", figures_year=2024),
-        overall=Overall(score=score, level=level, bottleneck=held, summary=f"{name} summary."),
+        overall=Overall(
+            score=score,
+            potential_score=score,
+            level=level,
+            potential_level=level,
+            bottleneck=held,
+            summary=f"{name} summary.",
+        ),
         dimensions=dims,
         next_steps=[s for d in dims for s in d.next_steps],
         provenance=Provenance(

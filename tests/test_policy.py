@@ -176,3 +176,20 @@ def test_an_unknown_key_is_named_under_its_section_and_quoted(tmp_path, engine):
     lines = str(caught.value).splitlines()
     assert lines[1] == "  line 2: top level: unknown key 'weigths'; did you mean 'weights'?"
     assert lines[2].startswith("  line 3: top level: unknown key 'xxxx") and "\x1b" not in lines[2]
+
+
+GAPPY = REPO / "examples" / "data-gaps.yaml"
+
+
+def test_a_policy_gates_on_the_confirmed_level_unless_it_says_potential(tmp_path, engine):
+    profile = load_profile(GAPPY)
+    card = engine.assess(profile)
+    evidence = next(d for d in card.dimensions if d.id == "evidence")
+    assert evidence.level < evidence.potential_level  # missing data holds it back
+    minimum = f"minimum_levels: {{evidence: {evidence.potential_level}}}\n"
+    confirmed = engine.assess(profile, policy=policy(tmp_path, engine, minimum)).gate
+    assert not confirmed.passed
+    assert f"Evidence of impact is at level {evidence.level}" in confirmed.reasons[0]
+    lenient = policy(tmp_path, engine, minimum + "gate_on: potential\n")
+    assert engine.assess(profile, policy=lenient).gate.passed
+    assert policy(tmp_path, engine, "").spec.gate_on == "confirmed"

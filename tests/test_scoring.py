@@ -97,3 +97,56 @@ def test_a_bottleneck_held_only_by_missing_data_says_so(tmp_path):
     ruleset = load_ruleset(write(tmp_path / "d.yaml", HEADER + rule("a", "reach.sites > 1")), {})
     dimension = score_dimension(ruleset, {"a": Judgement("unknown", ("reach.sites",))})
     assert "Demo (not yet known: data missing)" in overall_verdict([dimension])["summary"]
+
+
+def test_the_potential_level_and_score_count_every_unknown_as_passed(tmp_path):
+    body = (
+        rule("a", "reach.sites > 1")
+        + rule("b", "reach.areas > 1", 2)
+        + rule("c", "reach.areas > 9", 3)
+    )
+    ruleset = load_ruleset(write(tmp_path / "d.yaml", HEADER + body), {})
+    unknown = Judgement("unknown", ("reach.areas",))
+    dimension = score_dimension(ruleset, {"a": Judgement("pass"), "b": unknown, "c": unknown})
+    assert (dimension["level"], dimension["potential_level"]) == (1, 3)
+    assert (dimension["score"], dimension["potential_score"]) == (pytest.approx(33.3), 100.0)
+    failed = score_dimension(
+        ruleset, {"a": Judgement("pass"), "b": Judgement("fail"), "c": unknown}
+    )
+    assert failed["potential_level"] == 1  # a fail stands whatever the data says
+
+
+def test_data_gaps_say_what_they_could_unlock_nearest_first(tmp_path):
+    body = (
+        rule("a", "reach.sites > 1")
+        + rule("b", "reach.areas > 1", 2)
+        + rule("c", "organisation.staff > 1", 3)
+        + rule("d", "organisation.volunteers > 1", 4)
+        + rule("e", "organisation.yearly_income > 1", 5)
+    )
+    ruleset = load_ruleset(write(tmp_path / "d.yaml", HEADER + body), {})
+    judgements = {
+        "a": Judgement("pass"),
+        "b": Judgement("unknown", ("reach.areas",)),
+        "c": Judgement("unknown", ("organisation.staff",)),
+        "d": Judgement("fail"),
+        "e": Judgement("unknown", ("organisation.yearly_income",)),
+    }
+    gaps = score_dimension(ruleset, judgements)["data_gaps"]
+    assert [(g["field"], g["unlocks"]) for g in gaps] == [
+        ("reach.areas", 2),
+        ("organisation.staff", 3),
+        ("organisation.yearly_income", None),  # level 4 fails first: it can unlock nothing
+    ]
+    assert gaps[0]["meaning"] and gaps[0]["rules"] == ["b"]
+
+
+def test_an_unknown_rule_asks_for_data_and_never_for_the_failure_remedy(tmp_path):
+    ruleset = load_ruleset(write(tmp_path / "d.yaml", HEADER + rule("a", "reach.sites > 1")), {})
+    dimension = score_dimension(ruleset, {"a": Judgement("unknown", ("reach.sites",))})
+    (step,) = dimension["next_steps"]
+    assert step["action"].startswith("Supply reach.sites (") and "Do it." not in step["action"]
+    verdict = overall_verdict([dimension])
+    assert "level 1 possible once `reach.sites` is supplied" in verdict["summary"]
+    assert verdict["potential_level"] == 1 and verdict["potential_score"] == 100.0
+    assert "(up to 100 with the missing data)" in verdict["summary"]

@@ -5,14 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from scaleready import __version__
 from scaleready.assessment.gaps import GapFinder, RuleNeeds
 from scaleready.assessment.policy import Policy
-from scaleready.assessment.programs import PythonProgram, choose_backend, program_for, rule_key
+from scaleready.assessment.programs import (
+    PythonProgram,
+    choose_backend,
+    program_for,
+    rule_key,
+    rule_key_prefix,
+)
 from scaleready.assessment.scorecard import (
     SCHEMA_VERSION,
     Backend,
@@ -116,7 +122,7 @@ class Engine:
             self.derived_facts, self._needed_facts, profile
         )
         outcomes = self._program.run(data, Context(data, derived))
-        found = _Found(GapFinder(data), derived, failed_facts, self.derived_facts)
+        found = _Found(GapFinder(data, derived, self.derived_facts), failed_facts)
         dimensions = [judging.dimension(outcomes, found) for judging in self._judging]
         overall = overall_verdict(dimensions)
         card: ScorecardData = {
@@ -181,7 +187,7 @@ class Engine:
             self.derived_facts, self._needed_facts, profile
         )
         outcomes = PythonProgram([ruleset]).run(data, Context(data, derived))
-        found = _Found(GapFinder(data), derived, failed_facts, self.derived_facts)
+        found = _Found(GapFinder(data, derived, self.derived_facts), failed_facts)
         judgement = _Judging(ruleset).judgements(outcomes, found)[rule.id]
         cited = {r.id: outcomes.get(rule_key(ruleset, r), Outcome.UNKNOWN) for r in ruleset.rules}
         steps = {}
@@ -203,12 +209,10 @@ class Engine:
 
 @dataclass(frozen=True)
 class _Found:
-    """What judging one profile reads besides the outcomes: its gaps and derived facts."""
+    """What judging one profile reads besides the outcomes: its gaps and failed derived facts."""
 
     gaps: GapFinder
-    derived: Mapping[str, object]
     failed_facts: Mapping[str, str]
-    derived_facts: Mapping[str, DerivedFact]
 
 
 class _Judging:
@@ -216,11 +220,12 @@ class _Judging:
 
     def __init__(self, ruleset: Ruleset) -> None:
         self.scoring = DimensionPlan(ruleset)
+        self.key_prefix = rule_key_prefix(ruleset)
+        needs = RuleNeeds.of_ruleset(ruleset)
         self.order = [
-            (rule.id, rule_key(ruleset, rule), RuleNeeds(ruleset, rule), rule)
+            (rule.id, rule_key(ruleset, rule), needs[rule.id], rule)
             for rule in ruleset.evaluation_order
         ]
-        needs = {rule_id: rule_needs for rule_id, _, rule_needs, _ in self.order}
         self.plans = [  # in ruleset order, as results are listed
             (plan, rule_key(ruleset, plan.rule), needs[plan.id]) for plan in self.scoring.rules
         ]
@@ -232,9 +237,13 @@ class _Judging:
         for plan, key, needs in self.plans:
             result = plan.decided(outcomes.get(key, _UNKNOWN))
             if result is None:
-                result = plan.unknown(needs.missing(found.gaps, found.derived, found.derived_facts))
+                result = plan.unknown(needs.missing(found.gaps, self._outcome_of(outcomes)))
             results.append(result)
         return self.scoring.dimension(results)
+
+    def _outcome_of(self, outcomes: Mapping[str, str]) -> Callable[[str], str]:
+        """The outcome of a rule of this ruleset, by its id."""
+        return lambda rule_id: outcomes.get(self.key_prefix + rule_id, _UNKNOWN)
 
     def judgements(self, outcomes: Mapping[str, str], found: _Found) -> dict[str, Judgement]:
         """Each rule's outcome, with what is missing where it is unknown, and errors."""
@@ -247,7 +256,7 @@ class _Judging:
                 continue
             outcome = _OUTCOMES[outcomes.get(key, Outcome.UNKNOWN)]
             if outcome is _UNKNOWN:
-                missing = needs.missing(found.gaps, found.derived, found.derived_facts)
+                missing = needs.missing(found.gaps, self._outcome_of(outcomes))
                 judgements[rule_id] = Judgement(outcome, missing)
             else:
                 judgements[rule_id] = Judgement(outcome)

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 
-from scaleready.language.evaluate import MISSING, lookup
+from scaleready.language.evaluate import (
+    MISSING,
+    Cited,
+    Context,
+    Truth,
+    lookup,
+    planned_decision,
+)
+from scaleready.language.nodes import DERIVED_PREFIX
 from scaleready.language.ruleset import Rule, Ruleset
 from scaleready.plugins import DerivedFact
 from scaleready.profile import profile_fields
@@ -14,8 +22,13 @@ from scaleready.profile import profile_fields
 class GapFinder:
     """The missing-data labels of field paths in one profile, each worked out once."""
 
-    def __init__(self, data: Mapping) -> None:
-        self.data = data
+    def __init__(
+        self,
+        data: Mapping,
+        derived: Mapping[str, object],
+        derived_facts: Mapping[str, DerivedFact],
+    ) -> None:
+        self.data, self.derived, self.derived_facts = data, derived, derived_facts
         self.found: dict[str, list[str]] = {}
         self.items: dict[str | None, list[Mapping]] = {None: [data]}
 
@@ -60,18 +73,59 @@ class RuleNeeds:
             derived.update(needed.derived)
         self.fields = tuple(sorted(fields))
         self.derived = tuple(sorted(derived))
+        self.applies = None if rule.applies is None else planned_decision(rule.applies)
+        self.condition = planned_decision(rule.condition)
+        self.needs_of: Mapping[str, RuleNeeds] = {}  # the needs of the rules of its ruleset
 
-    def missing(
-        self, gaps: GapFinder, derived: Mapping, derived_facts: Mapping[str, DerivedFact]
-    ) -> tuple[str, ...]:
-        """Profile fields the rule needs and lacks (a derived fact's inputs, or the fact)."""
-        of = gaps.of
-        missing = {gap for path in self.fields for gap in of(path)}
-        for name in self.derived:
-            if name not in derived:
-                inputs = {gap for path in derived_facts[name].inputs for gap in gaps.of(path)}
-                missing |= inputs or {f"derived.{name}"}
-        return tuple(sorted(missing))
+    @classmethod
+    def of_ruleset(cls, ruleset: Ruleset) -> dict[str, RuleNeeds]:
+        """Every rule's needs, by rule id, each able to ask the rules it cites."""
+        needs = {rule.id: cls(ruleset, rule) for rule in ruleset.rules}
+        for rule_needs in needs.values():
+            rule_needs.needs_of = needs
+        return needs
+
+    def missing(self, gaps: GapFinder, outcome_of: Callable[[str], str]) -> tuple[str, ...]:
+        """The missing fields whose values could decide the rule, which missing data left
+        unknown (a derived fact's missing inputs, or the fact); ``outcome_of`` gives the
+        outcomes of the rules of its ruleset."""
+        lacking = {gap for path in self.fields for gap in gaps.of(path)}
+        lacking |= {gap for name in self.derived for gap in _fact_gaps(name, gaps)}
+        if len(lacking) <= 1:  # unknown for want of data: what is missing is what decides it
+            return tuple(lacking)
+        context = Context(gaps.data, gaps.derived, outcome_of)
+        deciding = self.deciding(context)
+        return tuple(sorted({gap for name in deciding for gap in _gaps(name, gaps)}))
+
+    def deciding(self, context: Context) -> set[str]:
+        """What could decide the rule, left unknown: whether it applies, then its condition."""
+        profile, found = context.profile, set[str]()
+        applies: Truth = True
+        if self.applies is not None:
+            applies, deciding = self.applies(profile, context, self.cited(context))
+            found |= deciding
+        if applies is not False:
+            found |= self.condition(profile, context, self.cited(context))[1]
+        return found
+
+    def cited(self, context: Context) -> Cited:
+        """What could decide each rule this one cites (as this rule's needs do it)."""
+        return lambda rule_id: self.needs_of[rule_id].deciding(context)
+
+
+def _gaps(name: str, gaps: GapFinder) -> list[str]:
+    """The gap labels of a field path, or of a derived fact named ``derived.<name>``."""
+    if name.startswith(DERIVED_PREFIX):
+        return _fact_gaps(name.removeprefix(DERIVED_PREFIX), gaps)
+    return gaps.of(name)
+
+
+def _fact_gaps(name: str, gaps: GapFinder) -> list[str]:
+    """A derived fact the profile lacks: its missing inputs, else the fact itself."""
+    if name in gaps.derived:
+        return []
+    fact = gaps.derived_facts[name]
+    return [gap for path in fact.inputs for gap in gaps.of(path)] or [DERIVED_PREFIX + name]
 
 
 def _cited_closure(ruleset: Ruleset, rule: Rule) -> list[Rule]:
@@ -94,3 +148,10 @@ def _plan(path: str) -> tuple[str | None, tuple[str, ...], str]:
         return None, tuple(path.split(".")), path
     relative = path[len(info.in_list) + 1 :]
     return info.in_list, tuple(relative.split(".")), f"{_plan(info.in_list)[2]}[].{relative}"
+
+
+def gap_meaning(label: str) -> str | None:
+    """What a missing field means, from the profile schema (``a[].b`` is field ``b`` of the
+    items of list ``a``); None for a derived fact or a field the schema does not describe."""
+    info = profile_fields().get(label.replace("[]", ""))
+    return info.description if info is not None and info.description else None

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scaleready.assessment.scorecard import DimensionData, ScorecardData
+from scaleready.assessment.scorecard import DimensionData, OverallData, ScorecardData
 from scaleready.assessment.scoring import overall_verdict
 from scaleready.documents import MAX_LIST_ITEMS, load_document
 from scaleready.errors import PolicyError
@@ -54,6 +54,12 @@ class PolicySpec(BaseModel):
         max_length=MAX_LIST_ITEMS,
         description="Rules (ruleset.rule) whose failure disqualifies.",
     )
+    gate_on: Literal["confirmed", "potential"] = Field(
+        "confirmed",
+        description="Which levels and score the minimums are compared with: confirmed (a rule "
+        "left unknown for want of data counts as not passed) or potential (as if every missing "
+        "answer were to pass, for a first sift of applications still gathering data).",
+    )
 
 
 class Policy:
@@ -89,7 +95,7 @@ class Policy:
         for dimension in card["dimensions"]:
             dimension["weight"] = self.spec.weights.get(dimension["id"], dimension["weight"])
         overall = card["overall"] = overall_verdict(card["dimensions"])
-        reasons = self._reasons(card["dimensions"], overall["score"], overall["level"])
+        reasons = self._reasons(card["dimensions"], overall)
         card["gate"] = {
             "policy": self.spec.name,
             "policy_sha256": self.sha256,
@@ -97,21 +103,26 @@ class Policy:
             "reasons": reasons,
         }
 
-    def _reasons(self, dimensions: list[DimensionData], score: float, level: int) -> list[str]:
+    def _reasons(self, dimensions: list[DimensionData], overall: OverallData) -> list[str]:
         spec = self.spec
+        potential = spec.gate_on == "potential"
+        kind = "potential " if potential else ""
+        level = overall["potential_level"] if potential else overall["level"]
+        score = overall["potential_score"] if potential else overall["score"]
         by_id = {d["id"]: d for d in dimensions}
         outcomes = {f"{d['id']}.{r['id']}": r["outcome"] for d in dimensions for r in d["rules"]}
         reasons = [f"{d} was not assessed" for d in spec.required_rulesets if d not in by_id]
         for dimension_id, minimum in spec.minimum_levels.items():
             dimension = by_id.get(dimension_id)
-            if dimension is not None and dimension["level"] < minimum:
-                reasons.append(
-                    f"{dimension['title']} is at level {dimension['level']}, below {minimum}"
-                )
+            if dimension is None:
+                continue
+            reached = dimension["potential_level"] if potential else dimension["level"]
+            if reached < minimum:
+                reasons.append(f"{dimension['title']} is at {kind}level {reached}, below {minimum}")
         if spec.minimum_overall_level is not None and level < spec.minimum_overall_level:
-            reasons.append(f"overall level {level} is below {spec.minimum_overall_level}")
+            reasons.append(f"overall {kind}level {level} is below {spec.minimum_overall_level}")
         if spec.minimum_overall_score is not None and score < spec.minimum_overall_score:
-            reasons.append(f"overall score {score:g} is below {spec.minimum_overall_score:g}")
+            reasons.append(f"overall {kind}score {score:g} is below {spec.minimum_overall_score:g}")
         for rule in spec.disqualifying_rules:
             if outcomes.get(rule) == Outcome.FAIL:
                 reasons.append(f"disqualifying rule {rule} failed")

@@ -113,6 +113,11 @@ def rule_key(ruleset: Ruleset, rule: Rule, separator: str = "/") -> str:
     return f"{ruleset.id}{separator}{rule.id}"
 
 
+def rule_key_prefix(ruleset: Ruleset) -> str:
+    """What every key of the ruleset's rules begins with: a key is this and the rule's id."""
+    return f"{ruleset.id}/"
+
+
 def choose_backend(requested: str) -> Backend:
     """The backend to run: ``auto`` is durable_rules where it can be imported."""
     if requested not in BACKENDS:

@@ -16,7 +16,7 @@ from typing_extensions import TypedDict  # pydantic reads only this one before P
 
 from scaleready.outcome import MAX_LEVEL, Outcome
 
-SCHEMA_VERSION: Final = "1"
+SCHEMA_VERSION: Final = "2"  # 2: potential levels and scores; data gaps say what they unlock
 Backend = Literal["durable_rules", "python"]
 
 
@@ -42,6 +42,8 @@ class NextStepData(TypedDict):
 
 class DataGapData(TypedDict):
     field: str
+    meaning: str | None
+    unlocks: int | None
     rules: list[str]
 
 
@@ -50,7 +52,9 @@ class DimensionData(TypedDict):
     title: str
     weight: float
     score: float
+    potential_score: float
     level: int
+    potential_level: int
     level_meaning: str | None
     findings: list[str]
     data_gaps: list[DataGapData]
@@ -60,7 +64,9 @@ class DimensionData(TypedDict):
 
 class OverallData(TypedDict):
     score: float
+    potential_score: float
     level: int
+    potential_level: int
     bottleneck: list[str]
     summary: str
 
@@ -95,7 +101,7 @@ class ProfileRefData(TypedDict):
 class ScorecardData(TypedDict):
     """A scorecard as the engine builds it; ``Scorecard`` is the same, validated."""
 
-    schema_version: Literal["1"]
+    schema_version: Literal["2"]
     profile: ProfileRefData
     overall: OverallData
     dimensions: list[DimensionData]
@@ -140,7 +146,14 @@ class DataGap(_Model):
     """A profile field that is missing and that at least one rule needs."""
 
     field: str = Field(description="Dotted path of the missing field ([] marks list items).")
-    rules: list[str] = Field(description="Rules left unknown by it.")
+    meaning: str | None = Field(description="What the field holds, from the profile schema.")
+    unlocks: int | None = Field(
+        ge=1,
+        le=MAX_LEVEL,
+        description="The level supplying it could unlock (null: a rule at or below every level "
+        "it bears on is not met whatever the data).",
+    )
+    rules: list[str] = Field(description="Rules it could decide, now unknown.")
 
 
 class Dimension(_Model):
@@ -150,12 +163,20 @@ class Dimension(_Model):
     title: str = Field(description="Dimension name.")
     weight: float = Field(description="Weight in the overall score.")
     score: float = Field(
-        ge=0, le=100, description="Weighted share of applicable rules passed, 0-100."
+        ge=0,
+        le=100,
+        description="Weighted share of applicable rules passed, 0-100 (unknown: not passed).",
+    )
+    potential_score: float = Field(
+        ge=0, le=100, description="The score were every unknown rule to pass: the range's top."
     )
     level: int = Field(
         ge=0,
         le=MAX_LEVEL,
-        description="Highest level N such that every rule of levels 1..N passed.",
+        description="Confirmed level: the highest N such that every rule of levels 1..N passed.",
+    )
+    potential_level: int = Field(
+        ge=0, le=MAX_LEVEL, description="The level were every unknown rule to pass."
     )
     level_meaning: str | None = Field(None, description="What the reached level means.")
     findings: list[str] = Field(description="What the rules found, lowest level first.")
@@ -168,10 +189,16 @@ class Overall(_Model):
     """The verdict across dimensions."""
 
     score: float = Field(ge=0, le=100, description="Weighted mean of the dimension scores.")
+    potential_score: float = Field(
+        ge=0, le=100, description="Weighted mean of the dimensions' potential scores."
+    )
     level: int = Field(
         ge=0,
         le=MAX_LEVEL,
         description="The lowest dimension level: the package is only as ready as its weakest part.",
+    )
+    potential_level: int = Field(
+        ge=0, le=MAX_LEVEL, description="The lowest potential level of the dimensions."
     )
     bottleneck: list[str] = Field(
         description="Dimension ids at the lowest level: what holds the innovation back."
@@ -215,7 +242,7 @@ class ProfileRef(_Model):
 class Scorecard(_Model):
     """The scale-readiness scorecard of one innovation profile."""
 
-    schema_version: Literal["1"] = SCHEMA_VERSION
+    schema_version: Literal["2"] = SCHEMA_VERSION
     profile: ProfileRef
     overall: Overall
     dimensions: list[Dimension]

@@ -9,8 +9,9 @@ worked out once, in its ``DimensionPlan``, so each profile only fills in its out
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
+from scaleready.assessment.gaps import gap_meaning
 from scaleready.assessment.scorecard import (
     DataGapData,
     DimensionData,
@@ -23,6 +24,7 @@ from scaleready.outcome import MAX_LEVEL, MET, Outcome
 
 _PASS, _FAIL, _UNKNOWN = Outcome.PASS, Outcome.FAIL, Outcome.UNKNOWN
 _NOT_APPLICABLE, _ERROR = Outcome.NOT_APPLICABLE, Outcome.ERROR
+_MET_OR_UNKNOWN = (*MET, _UNKNOWN)  # the potential level: were every unknown rule to pass
 
 
 class Judgement(NamedTuple):
@@ -51,20 +53,23 @@ class DimensionPlan:
         ``results`` are the rules' results in ruleset order, as ``RulePlan`` makes them.
         """
         level = reached_level(results)
+        potential = reached_level(results, unknown_met=True)
         spec = self.ruleset.spec
         return {
             "id": spec.id,
             "title": spec.title,
             "weight": spec.weight,
             "score": dimension_score(results),
+            "potential_score": dimension_score(results, unknown_passed=True),
             "level": level,
+            "potential_level": potential,
             "level_meaning": spec.levels.get(level),
             "findings": [
                 results[i]["finding"]
                 for i in self.by_level
                 if results[i]["outcome"] != _NOT_APPLICABLE
             ],
-            "data_gaps": _data_gaps(results),
+            "data_gaps": _data_gaps(results, potential),
             "next_steps": _next_steps(spec.id, results, level + 1),
             "rules": results,
         }
@@ -127,22 +132,26 @@ def score_dimension(ruleset: Ruleset, judgements: Mapping[str, Judgement]) -> Di
     return DimensionPlan(ruleset).score(judgements)
 
 
-def dimension_score(results: Sequence[RuleResultData]) -> float:
-    """Weighted share of applicable rules that passed; unknown and error count as not passed."""
+def dimension_score(results: Sequence[RuleResultData], *, unknown_passed: bool = False) -> float:
+    """Weighted share of applicable rules that passed; unknown and error count as not passed
+    (or, for the top of the score's range, unknown as passed)."""
+    passing = (_PASS, _UNKNOWN) if unknown_passed else (_PASS,)
     total = passed = 0.0
     for result in results:
         if result["outcome"] != _NOT_APPLICABLE:
             total += result["weight"]
-            if result["outcome"] == _PASS:
+            if result["outcome"] in passing:
                 passed += result["weight"]
     if not total:
         return 100.0
     return round(100 * passed / total, 1)
 
 
-def reached_level(results: Sequence[RuleResultData]) -> int:
-    """Highest level N (up to the ruleset's highest rule level) with every rule of 1..N met."""
-    unmet = [r["level"] for r in results if r["outcome"] not in MET]
+def reached_level(results: Sequence[RuleResultData], *, unknown_met: bool = False) -> int:
+    """Highest level N (up to the ruleset's highest rule level) with every rule of 1..N met: the
+    confirmed level, or with ``unknown_met`` the potential one (were every unknown to pass)."""
+    met = _MET_OR_UNKNOWN if unknown_met else MET
+    unmet = [r["level"] for r in results if r["outcome"] not in met]
     if unmet:
         return min(unmet) - 1  # levels start at 1: a level with no rules stands in no way
     return min(max(r["level"] for r in results), MAX_LEVEL)
@@ -156,13 +165,30 @@ def _finding(title: str, judgement: Judgement) -> str:
     return f"Not known yet: {title}. The profile does not give {missing}."
 
 
-def _data_gaps(results: Sequence[RuleResultData]) -> list[DataGapData]:
-    rules_by_field: dict[str, list[str]] = {}
+def _data_gaps(results: Sequence[RuleResultData], potential_level: int) -> list[DataGapData]:
+    """Each missing field that could decide a rule, with the level supplying it could unlock
+    (a rule's level, unless a rule at or below it is not met whatever the data), nearest first."""
+    rules_by_field: dict[str, list[RuleResultData]] = {}
     for result in results:
         if result["outcome"] == _UNKNOWN:
             for path in result["missing"]:
-                rules_by_field.setdefault(path, []).append(result["id"])
-    return [{"field": path, "rules": rules} for path, rules in sorted(rules_by_field.items())]
+                rules_by_field.setdefault(path, []).append(result)
+    gaps: list[DataGapData] = []
+    for path, rules in rules_by_field.items():
+        levels = [r["level"] for r in rules if r["level"] <= potential_level]
+        gaps.append(
+            {
+                "field": path,
+                "meaning": gap_meaning(path),
+                "unlocks": min(levels) if levels else None,
+                "rules": [r["id"] for r in rules],
+            }
+        )
+    return sorted(gaps, key=_nearest_first)
+
+
+def _nearest_first(gap: DataGapData) -> tuple[bool, int, str]:
+    return gap["unlocks"] is None, gap["unlocks"] or 0, gap["field"]
 
 
 def _next_steps(
@@ -175,10 +201,8 @@ def _next_steps(
 
 
 def _step(dimension: str, result: RuleResultData) -> NextStepData:
-    if result["outcome"] == _UNKNOWN and result["missing"]:
-        action = (
-            f"Supply {', '.join(result['missing'])} so that this can be judged. {result['advice']}"
-        )
+    if result["outcome"] == _UNKNOWN:  # missing data asks for data, never for the remedy
+        action = _supply(result)
     else:
         action = result["advice"] or result["title"]
     return {
@@ -190,24 +214,71 @@ def _step(dimension: str, result: RuleResultData) -> NextStepData:
     }
 
 
+def _supply(result: RuleResultData) -> str:
+    """The next step of a rule left unknown: the data to supply, with what each field means."""
+    if not result["missing"]:  # undecided with nothing missing, as when a divisor is 0
+        return f"Check the figures this rule reads ({result['title']}): they cannot be judged."
+    fields = [_with_meaning(path) for path in result["missing"]]
+    return f"Supply {_join_names(fields)} so that this can be judged."
+
+
+def _with_meaning(path: str) -> str:
+    meaning = gap_meaning(path)
+    return f"{path} ({meaning.rstrip('.')})" if meaning else path
+
+
 def overall_verdict(dimensions: Sequence[DimensionData]) -> OverallData:
     """The lowest dimension level names the bottleneck; the score is the weighted mean."""
     level = min(d["level"] for d in dimensions)
+    potential = min(d["potential_level"] for d in dimensions)
     bottleneck = [d["id"] for d in dimensions if d["level"] == level]
-    total_weight = sum(d["weight"] for d in dimensions)
-    score = round(sum(d["score"] * d["weight"] for d in dimensions) / total_weight, 1)
+    score = _weighted_mean(dimensions, "score")
+    potential_score = _weighted_mean(dimensions, "potential_score")
     if level < MAX_LEVEL:
         names = _join_names([_held_back_by(d) for d in dimensions if d["id"] in bottleneck])
         summary = f"Readiness level {level} of {MAX_LEVEL}, held back by {names}; "
     else:
         summary = f"Readiness level {MAX_LEVEL} of {MAX_LEVEL} in every dimension; "
-    summary += f"overall score {score:g}/100."
+    if potential > level:
+        unlocking = [
+            g["field"] for d in dimensions for g in d["data_gaps"] if g["unlocks"] == level + 1
+        ]
+        summary += f"level {level + 1} possible once {_supplied(unlocking)}; "
+    summary += f"overall score {score:g}/100"
+    if potential_score > score:
+        summary += f" (up to {potential_score:g} with the missing data)"
+    summary += "."
     unknown = sum(r["outcome"] == _UNKNOWN for d in dimensions for r in d["rules"])
     if unknown:
         summary += (
             f" {unknown} rule{'s' if unknown > 1 else ''} could not be judged for lack of data."
         )
-    return {"score": score, "level": level, "bottleneck": bottleneck, "summary": summary}
+    return {
+        "score": score,
+        "potential_score": potential_score,
+        "level": level,
+        "potential_level": potential,
+        "bottleneck": bottleneck,
+        "summary": summary,
+    }
+
+
+def _weighted_mean(
+    dimensions: Sequence[DimensionData], key: Literal["score", "potential_score"]
+) -> float:
+    total_weight = sum(d["weight"] for d in dimensions)
+    return round(sum(d[key] * d["weight"] for d in dimensions) / total_weight, 1)
+
+
+def _supplied(fields: Sequence[str], shown: int = 3) -> str:
+    """``x is supplied``, ``x and y are supplied``, ``x, y, z and 4 more are supplied``."""
+    unique = list(dict.fromkeys(fields))
+    if not unique:
+        return "the missing data is supplied"
+    named = [f"`{field}`" for field in unique[:shown]]
+    if len(unique) > shown:
+        named.append(f"{len(unique) - shown} more")
+    return f"{_join_names(named)} {'is' if len(unique) == 1 else 'are'} supplied"
 
 
 def _held_back_by(dimension: DimensionData) -> str:

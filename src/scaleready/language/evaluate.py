@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any, assert_never, cast
 
 from scaleready.language.nodes import (
+    DERIVED_PREFIX,
     And,
     Arith,
     Compare,
@@ -308,6 +309,141 @@ def _quiet(context: Context) -> Context:
     if context.trace is None:
         return context
     return Context(context.profile, context.derived, context.outcome_of, None)
+
+
+# --- what could decide an undecided condition -------------------------------------------------
+
+Cited = Callable[[str], set[str]]  # a cited rule's id -> what could decide it
+# A condition's truth and, when that is None, the missing fields (paths) and derived facts
+# (``derived.name``) whose values could decide it.
+Decision = tuple[Truth, frozenset[str]]
+Decide = Callable[[Mapping[str, object], Context, Cited], Decision]
+_DECIDED: frozenset[str] = frozenset()
+
+
+def planned_decision(condition: Cond) -> Decide:
+    """The condition's truth with what could decide it where missing data leaves it undecided,
+    as closures made once: the data gaps a funder is asked to fill.
+
+    A part already decided asks for nothing: in ``a or b`` with ``a`` missing and ``b`` false only
+    ``a`` could decide it, and in ``a and b`` with ``b`` false the condition is decided already.
+    A rule it cites is asked about through the ``Cited`` given with the profile.
+    """
+    if isinstance(condition, And | Or):
+        return _planned_connective([planned_decision(p) for p in condition.parts], condition)
+    if isinstance(condition, Not):
+        return _planned_decision_negated(planned_decision(condition.part))
+    if isinstance(condition, Quantified):
+        return _planned_decision_quantified(condition, planned_decision(condition.where))
+    if isinstance(condition, RuleRef):
+        return _planned_decision_cited(condition)
+    if isinstance(condition, Compare | OneOf | Missing):
+        return _planned_decision_leaf(condition)
+    assert_never(condition)
+
+
+def _planned_connective(parts: list[Decide], condition: And | Or) -> Decide:
+    settles = isinstance(condition, Or)  # the value of a part that decides the whole
+
+    def connective(scope: Mapping[str, object], context: Context, cited: Cited) -> Decision:
+        found: set[str] = set()
+        undecided = False
+        for part in parts:
+            result, deciding = part(scope, context, cited)
+            if result is settles:
+                return settles, _DECIDED
+            if result is None:
+                undecided = True
+                found |= deciding
+        return (None, frozenset(found)) if undecided else (not settles, _DECIDED)
+
+    return connective
+
+
+def _planned_decision_negated(part: Decide) -> Decide:
+    def negated(scope: Mapping[str, object], context: Context, cited: Cited) -> Decision:
+        result, deciding = part(scope, context, cited)
+        return (None, deciding) if result is None else (not result, _DECIDED)
+
+    return negated
+
+
+def _planned_decision_quantified(condition: Quantified, where: Decide) -> Decide:
+    keys, path, every = condition.items.keys, condition.items.path, condition.quantifier == "all"
+
+    def quantified(scope: Mapping[str, object], context: Context, cited: Cited) -> Decision:
+        items = lookup(scope, keys)
+        if items is MISSING:
+            return None, frozenset((path,))
+        found: set[str] = set()
+        undecided = False
+        for item in cast(Items, items):
+            result, deciding = where(item, context, cited)
+            if result is not every and result is not None:  # some item settles it
+                return not every, _DECIDED
+            if result is None:
+                undecided = True
+                found |= deciding
+        if undecided:
+            return None, frozenset(found)
+        return every and bool(items), _DECIDED  # all() of no items is false (docs/conditions.md)
+
+    return quantified
+
+
+def _planned_decision_cited(condition: RuleRef) -> Decide:
+    def cited_rule(scope: Mapping[str, object], context: Context, cited: Cited) -> Decision:
+        result = _cited(condition, context)
+        return (None, frozenset(cited(condition.rule))) if result is None else (result, _DECIDED)
+
+    return cited_rule
+
+
+def _planned_decision_leaf(condition: Compare | OneOf | Missing) -> Decide:
+    judge = planned(condition)
+    terms = (
+        (condition.left, condition.right)
+        if isinstance(condition, Compare)
+        else (condition.value,)
+        if isinstance(condition, OneOf)
+        else ()
+    )
+
+    def leaf(scope: Mapping[str, object], context: Context, cited: Cited) -> Decision:
+        result = judge(scope, context)
+        if result is not None:
+            return result, _DECIDED
+        found: set[str] = set()
+        for term in terms:
+            _missing_in(term, scope, context, cited, found)
+        return None, frozenset(found)
+
+    return leaf
+
+
+def _missing_in(
+    term: Term, scope: Mapping[str, object], context: Context, cited: Cited, found: set[str]
+) -> None:
+    """The missing values a term's own value waits for."""
+    if isinstance(term, Field):
+        if lookup(scope, term.keys) is MISSING:
+            found.add(term.path)
+    elif isinstance(term, Derived):
+        if term.name not in context.derived:
+            found.add(DERIVED_PREFIX + term.name)
+    elif isinstance(term, Arith):
+        _missing_in(term.left, scope, context, cited, found)
+        _missing_in(term.right, scope, context, cited, found)
+    elif isinstance(term, Count):
+        items = _items(scope, term.items)
+        if items is None:
+            found.add(term.items.path)
+        elif term.where is not None:  # rare: planned where it is met
+            where = planned_decision(term.where)
+            for item in items:
+                found |= where(item, context, cited)[1]
+    elif not isinstance(term, Const):
+        assert_never(term)
 
 
 # --- planned once: the same judgement as truth(), as closures made once per condition ---------
