@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.fields import FieldInfo as PydanticField
 
 from scaleready.documents import MAX_LIST_ITEMS, MAX_NESTED_LIST_ITEMS, Document, load_document
-from scaleready.errors import ProfileError
+from scaleready.errors import ProfileError, ProfileVersionWarning
 from scaleready.problems import brief, did_you_mean, unwrap, validated
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "profile_json_schema",
     "profile_template",
     "read_version_1",
+    "version_of",
 ]
 
 LegalForm = Literal[
@@ -576,7 +577,7 @@ def profile_from_data(data: Any, source: str = "<data>") -> InnovationProfile:
 
 
 def _validate(data: dict[str, Any], source: str, document: Document | None) -> InnovationProfile:
-    if _version_of(data) == "1":
+    if version_of(data) == "1":
         data, unsettled = read_version_1(data)
         if unsettled is not None:
             warnings.warn(ProfileVersionWarning(_version_1_note(source, unsettled)), stacklevel=4)
@@ -584,10 +585,6 @@ def _validate(data: dict[str, Any], source: str, document: Document | None) -> I
 
 
 # ---------------------------------------------------------------- version 1
-
-
-class ProfileVersionWarning(UserWarning):
-    """A profile in an older format was read: it loads, and `profile upgrade` would rewrite it."""
 
 
 # Version-1 designs whose version-2 meaning is certain: (design, method).
@@ -602,7 +599,7 @@ V1_AMBIGUOUS_DESIGNS = {
 }
 
 
-def _version_of(data: dict[str, Any]) -> str:
+def version_of(data: dict[str, Any]) -> str:
     """'1' or '2'; version 1 when absent; any other value is left for validation to refuse."""
     version = data.get("schema_version", "1")
     return str(version) if version in (1, 2, "1", "2") else "invalid"
