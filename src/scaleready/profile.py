@@ -579,8 +579,11 @@ def profile_from_data(data: Any, source: str = "<data>") -> InnovationProfile:
 def _validate(data: dict[str, Any], source: str, document: Document | None) -> InnovationProfile:
     if version_of(data) == "1":
         data, unsettled = read_version_1(data)
-        if unsettled is not None:
-            warnings.warn(ProfileVersionWarning(_version_1_note(source, unsettled)), stacklevel=4)
+        # A file can be upgraded, so it is told whenever it could be; a row of a round only
+        # when the row has lost something, so that a round of thousands is not one note a row.
+        if unsettled or (unsettled is not None and document is not None):
+            note = _version_1_note(source, unsettled, upgradable=document is not None)
+            warnings.warn(ProfileVersionWarning(note), stacklevel=4)
     return validated(InnovationProfile, data, ProfileError, source, document)
 
 
@@ -651,11 +654,20 @@ def _study_as_version_2(item: object, number: int, unsettled: list[str]) -> obje
     return study
 
 
-def _version_1_note(source: str, unsettled: list[str]) -> str:
+def _version_1_note(source: str, unsettled: list[str], upgradable: bool) -> str:
     unknown = (
         f"; left unknown, as version 2 splits each in two: {', '.join(unsettled)}"
         if unsettled
         else ""
+    )
+    advice = (
+        f"Run `scaleready profile upgrade {source}` to rewrite it as version 2."
+        if upgradable
+        else "Give schema_version 2 and a version-2 design (see `scaleready profile schema`)."
+    )
+    return (
+        f'{source}: a version-1 profile (no schema_version: "2"), read as version 2 where the '
+        f"meaning is certain{unknown}. {advice}"
     )
     return (
         f'{source}: a version-1 profile (no schema_version: "2"), read as version 2 where the '
