@@ -12,7 +12,15 @@ PACKAGE = Path(__file__).parents[1] / "src" / "scaleready"
 
 # Lowest first. A module may import from its own layer or a lower one, never a higher one.
 LAYERS = {
-    "foundation": ("errors", "problems", "outcome", "documents", "profile", "synthetic"),
+    "foundation": (
+        "errors",
+        "problems",
+        "outcome",
+        "documents",
+        "profile",
+        "upgrade",
+        "synthetic",
+    ),
     "language": ("language",),
     "plugins": ("hookspecs", "plugins"),
     "assessment": ("assessment",),

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from scaleready.errors import InputError
+from scaleready.profile import profile_from_data
 from scaleready.rounds import batch, spreadsheets
 from scaleready.rounds.batch import _parse_json_line, read_items
 from tests.conftest import run_scaleready, write
@@ -731,3 +732,57 @@ def test_every_row_of_a_random_flat_file_is_an_item_or_a_named_error(tmp_path, f
     for label, item in items.items():
         assert (item.data is None) != (item.error is None)
         assert item.error is None or item.error.startswith(f"{label}: ")
+
+
+# --- the version-2 evidence model in columns -----------------------------------------------------
+
+
+def test_the_template_has_a_column_for_every_version_2_study_and_outcome_field():
+    header = spreadsheets.template_header()
+    study = "evidence.evaluations.2."
+    for field in ("method", "sample.treatment", "sample.control", "sample.clusters"):
+        assert study + field in header
+    assert study + "sample.at_least" in header and study + "differential_attrition" in header
+    for field in ("primary", "design", "measured_by", "ci_lower", "ci_upper", "p_value"):
+        assert f"{study}outcomes.2.{field}" in header
+    assert "schema_version" in header
+
+
+def test_a_row_with_version_2_columns_reads_into_a_version_2_profile():
+    cells = ["A", "2", "rct", "120", "130", "yes", "8.5", "0.1", "0.4", "self_report"]
+    header = spreadsheets.parse_header(
+        [
+            "name",
+            "schema_version",
+            "evidence.evaluations.1.design",
+            "evidence.evaluations.1.sample.treatment",
+            "evidence.evaluations.1.sample.control",
+            "evidence.evaluations.1.sample.at_least",
+            "evidence.evaluations.1.attrition",
+            "evidence.evaluations.1.outcomes.1.ci_lower",
+            "evidence.evaluations.1.outcomes.1.ci_upper",
+            "evidence.evaluations.1.outcomes.1.measured_by",
+        ]
+    )
+    data = spreadsheets.row_to_profile(header, spreadsheets.Row(2, cells), "round.csv:row 2")
+    assert data["evidence"]["evaluations"][0] == {
+        "design": "rct",
+        "sample": {"treatment": 120, "control": 130, "at_least": True},
+        "attrition": 8.5,
+        "outcomes": [{"ci_lower": 0.1, "ci_upper": 0.4, "measured_by": "self_report"}],
+    }
+    assert profile_from_data(data).evidence.evaluations[0].outcomes[0].significant is True
+
+
+def test_a_version_1_sample_size_column_is_read_as_the_sample_of_people():
+    header = spreadsheets.parse_header(["name", "evidence.evaluations.1.sample_size"])
+    assert header.ignored == () and header.problem is None
+    data = spreadsheets.row_to_profile(header, spreadsheets.Row(2, ["B", "317"]), "r.csv:row 2")
+    assert data["evidence"]["evaluations"] == [{"sample": {"individuals": 317}}]
+
+
+def test_a_round_with_both_the_old_and_the_new_sample_column_is_refused():
+    header = spreadsheets.parse_header(
+        ["name", "evidence.evaluations.1.sample_size", "evidence.evaluations.1.sample.individuals"]
+    )
+    assert header.problem is not None and "sample" in header.problem

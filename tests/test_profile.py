@@ -14,7 +14,7 @@ from annotated_types import MaxLen
 from pydantic import BaseModel
 
 from scaleready.documents import MAX_LIST_ITEMS, MAX_NESTED_LIST_ITEMS
-from scaleready.errors import ProfileError
+from scaleready.errors import ProfileError, ProfileVersionWarning
 from scaleready.problems import MAX_PROBLEMS_SHOWN
 from scaleready.profile import (
     EVALUATION_DESIGNS,
@@ -25,6 +25,7 @@ from scaleready.profile import (
     profile_from_data,
     profile_json_schema,
     profile_template,
+    read_version_1,
 )
 from tests.conftest import run_scaleready
 
@@ -397,3 +398,178 @@ def test_an_unknown_key_with_a_control_character_is_quoted_so_the_message_stays_
     text = str(caught.value)
     assert "top level: unknown key 'bad\\x1b[2J\\nkey'" in text and "\x1b" not in text
     assert len(text.splitlines()) == 1
+
+
+# ---------------------------------------------------------------- version 2 of the evidence model
+
+
+def study(**fields: Any) -> dict[str, Any]:
+    """A version-2 profile with one study."""
+    return {"name": "x", "schema_version": "2", "evidence": {"evaluations": [fields]}}
+
+
+def outcome_of(data: dict[str, Any]) -> Any:
+    return profile_from_data(data).evidence.evaluations[0].outcomes[0]
+
+
+def test_a_version_2_study_keeps_its_groups_attrition_and_outcome_details():
+    data = study(
+        design="quasi_experimental",
+        method="difference_in_differences",
+        sample={"treatment": 120, "control": 130, "clusters": 12, "at_least": True},
+        attrition=12.5,
+        differential_attrition=3,
+        outcomes=[{"measure": "m", "primary": True, "measured_by": "administrative_data"}],
+    )
+    evaluation = profile_from_data(data).evidence.evaluations[0]
+    assert (evaluation.sample.treatment, evaluation.sample.control) == (120, 130)
+    assert evaluation.sample.at_least and evaluation.attrition == 12.5
+    assert evaluation.outcomes[0].primary and evaluation.method == "difference_in_differences"
+
+
+def test_an_outcome_without_its_own_design_or_follow_up_has_its_studys():
+    data = study(
+        design="quasi_experimental",
+        follow_up_months=12,
+        outcomes=[{"measure": "exams"}, {"measure": "destinations", "design": "pre_post"}],
+    )
+    exams, destinations = profile_from_data(data).evidence.evaluations[0].outcomes
+    assert (exams.design, exams.follow_up_months) == ("quasi_experimental", 12)
+    assert destinations.design == "pre_post"
+
+
+@pytest.mark.parametrize(
+    ("numbers", "significant"),
+    [
+        ({"p_value": 0.03}, True),
+        ({"p_value": 0.05}, False),
+        ({"ci_lower": 0.02, "ci_upper": 0.4}, True),
+        ({"ci_lower": -0.4, "ci_upper": -0.1}, True),
+        ({"ci_lower": -0.05, "ci_upper": 0.3}, False),
+        ({"ci_lower": 0.1}, True),
+        ({"ci_lower": -0.1}, None),
+        ({}, None),
+        ({"p_value": 0.2, "significant": True}, True),
+        ({"ci_lower": 0.1, "ci_upper": 0.3, "significant": False}, False),
+    ],
+    ids=[
+        "p below 0.05",
+        "p at 0.05",
+        "interval above zero",
+        "interval below zero",
+        "interval across zero",
+        "lower end alone above zero",
+        "lower end alone below zero",
+        "nothing given",
+        "the study's word beats its p",
+        "the study's word beats its interval",
+    ],
+)
+def test_significance_is_read_from_the_p_value_or_the_interval_when_not_stated(
+    numbers, significant
+):
+    assert outcome_of(study(outcomes=[numbers])).significant is significant
+
+
+def test_an_upside_down_confidence_interval_names_the_outcome(tmp_path):
+    text = (
+        'name: x\nschema_version: "2"\nevidence:\n  evaluations:\n    - outcomes:\n'
+        "        - {ci_lower: 0.4, ci_upper: 0.1}\n"
+    )
+    message = problems(write(tmp_path, "p.yaml", text))
+    assert "line 6: evidence.evaluations.1.outcomes.1: ci_lower (0.4) is above ci_upper (0.1)" in (
+        message
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("attrition", 120, "evidence.evaluations.1.attrition"),
+        ("differential_attrition", -1, "evidence.evaluations.1.differential_attrition"),
+        ("design", "user_feedback", "'user_feedback' is not one of the choices"),
+        ("method", "matched", "'matched' is not one of the choices"),
+    ],
+    ids=["attrition over 100%", "negative differential", "a version-1 design", "unknown method"],
+)
+def test_version_2_values_out_of_range_are_named(field, value, expected):
+    with pytest.raises(ProfileError) as caught:
+        profile_from_data(study(**{field: value}))
+    assert expected in str(caught.value)
+
+
+def test_a_p_value_given_as_a_percentage_is_refused():
+    with pytest.raises(ProfileError) as caught:
+        profile_from_data(study(outcomes=[{"p_value": 3}]))
+    assert "evidence.evaluations.1.outcomes.1.p_value" in str(caught.value)
+
+
+def test_an_unknown_schema_version_is_refused_with_the_choices():
+    with pytest.raises(ProfileError) as caught:
+        profile_from_data({"name": "x", "schema_version": "3"})
+    assert "schema_version: '3' is not one of the choices" in str(caught.value)
+
+
+# ---------------------------------------------------------------- version-1 profiles
+
+
+V1_TEXT = """\
+# A version-1 profile
+name: Old
+evidence:
+  evaluations:
+    - design: difference_in_differences
+      sample_size: 300
+    - design: user_feedback
+"""
+
+
+def test_a_version_1_file_loads_mapped_where_certain_with_a_note_naming_the_file(tmp_path):
+    path = write(tmp_path, "old.yaml", V1_TEXT)
+    with pytest.warns(ProfileVersionWarning) as caught:
+        profile = load_profile(path)
+    first, second = profile.evidence.evaluations
+    assert (first.design, first.method) == ("quasi_experimental", "difference_in_differences")
+    assert first.sample.individuals == 300
+    assert second.design is None  # one-off or repeated surveys: not guessed
+    note = str(caught[0].message)
+    assert str(path) in note and f"scaleready profile upgrade {path}" in note
+    assert "evidence.evaluations.2.design ('user_feedback')" in note
+
+
+def test_a_comparison_group_is_left_unknown_as_matched_or_not_cannot_be_told():
+    data = {"name": "x", "evidence": {"evaluations": [{"design": "comparison_group"}]}}
+    with pytest.warns(ProfileVersionWarning, match="comparison_group"):
+        assert profile_from_data(data).evidence.evaluations[0].design is None
+
+
+def test_a_version_1_file_that_version_2_reads_alike_loads_without_a_note(tmp_path):
+    path = write(tmp_path, "same.yaml", "name: x\nevidence:\n  evaluations:\n    - design: rct\n")
+    assert load_profile(path).evidence.evaluations[0].design == "rct"  # warnings are errors here
+
+
+def test_reading_version_1_leaves_the_data_it_was_given_unchanged():
+    data = {"name": "x", "evidence": {"evaluations": [{"sample_size": 9}]}}
+    read_version_1(data)
+    assert data == {"name": "x", "evidence": {"evaluations": [{"sample_size": 9}]}}
+
+
+@pytest.mark.slow
+def test_a_command_prints_the_note_as_one_warning_line(tmp_path):
+    path = write(tmp_path, "old.yaml", V1_TEXT)
+    result = run_scaleready("profile", "validate", path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(f"warning: {path}: a version-1 profile")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_the_template_says_it_is_version_2_and_loads_back_without_a_note():
+    assert '\nschema_version: "2"' in profile_template()
+    assert profile_from_data(yaml.safe_load(profile_template())).schema_version == "2"
+
+
+def test_a_version_1_estimate_of_the_sample_size_names_the_version_2_field():
+    data = {"name": "x", "estimates": ["evidence.evaluations.sample_size"]}
+    data["evidence"] = {"evaluations": [{"sample_size": 9}]}
+    profile = profile_from_data(data)  # data, not a file: mapped with no note, nothing was lost
+    assert profile.estimates == ["evidence.evaluations.sample.individuals"]

@@ -152,6 +152,7 @@ def cli(ctx: click.Context, strict_plugins: bool) -> None:
     """
     ctx.obj = {"strict_plugins": strict_plugins}
     _check_settings()
+    _show_warnings_as_messages()
 
 
 def _check_settings() -> None:
@@ -164,6 +165,23 @@ def _check_settings() -> None:
     max_document_bytes()
     plugins.time_limit(plugins.PLUGIN_TIMEOUT_VARIABLE, plugins.DEFAULT_PLUGIN_TIMEOUT)
     plugins.time_limit(plugins.FACT_TIMEOUT_VARIABLE, plugins.DEFAULT_FACT_TIMEOUT)
+
+
+def _show_warnings_as_messages() -> None:
+    """Show scaleready's warnings (a version-1 profile read) as 'warning: ...' on stderr."""
+    import warnings
+
+    from scaleready.errors import ScaleReadyWarning
+
+    python_way = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if issubclass(category, ScaleReadyWarning):
+            say(f"warning: {message}")
+        else:
+            python_way(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
 
 
 def say(message: str) -> None:
@@ -861,6 +879,51 @@ def profile_template_command(template_format):
         click.echo(outputs.csv_text(spreadsheets.template_header(), []), nl=False)
     else:
         click.echo(profile_template(), nl=False)
+
+
+@profile.command("upgrade", epilog=EXIT_CODES_HELP)
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--user-feedback",
+    type=click.Choice(["one-off", "repeated"]),
+    help="What every 'user_feedback' study was: a one-off survey after the activity, or "
+    "repeated surveys at intervals (asked otherwise).",
+)
+@click.option(
+    "--comparison-group",
+    type=click.Choice(["matched", "unmatched"]),
+    help="What every 'comparison_group' study compared with: a matched (or otherwise "
+    "justified) group, or an unmatched one (asked otherwise).",
+)
+def profile_upgrade(file, user_feedback, comparison_group):
+    """Rewrite a version-1 profile as version 2, in place, keeping its comments.
+
+    What version 1 cannot say is asked for, study by study, unless an option answers it.
+
+    \b
+    Example:
+        scaleready profile upgrade my-profile.yaml --user-feedback repeated
+    """
+    from scaleready.upgrade import upgrade_file
+
+    given = {"user_feedback": user_feedback, "comparison_group": comparison_group}
+
+    def ask(question, where):
+        if given[question.design]:
+            return given[question.design]
+        try:
+            prompt = f"{where} has design '{question.design}': {question.text}"
+            return click.prompt(prompt, type=click.Choice(list(question.choices)), err=True)
+        except click.Abort:
+            choices = "|".join(question.choices)
+            message = f"{file}: {where}: answer with {question.option} {choices}"
+            raise click.UsageError(message) from None
+
+    upgraded = upgrade_file(file, ask)
+    for change in upgraded.changes:
+        _tell(f"  {change}")
+    done = "upgraded to version 2" if upgraded.changes else "already version 2; unchanged"
+    click.echo(f"{file}: {done}")
 
 
 @profile.command("validate", epilog=EXIT_CODES_HELP)

@@ -60,3 +60,11 @@ class OutputError(ScaleReadyError):
     """An output cannot be written where it was asked for: a usage error, choose another target."""
 
     exit_code = 2
+
+
+class ScaleReadyWarning(UserWarning):
+    """Root of scaleready's warnings: the CLI shows each as one line, 'warning: ...'."""
+
+
+class ProfileVersionWarning(ScaleReadyWarning):
+    """A profile in an older format was read: it loads, and `profile upgrade` would rewrite it."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import textwrap
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +18,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.fields import FieldInfo as PydanticField
 
 from scaleready.documents import MAX_LIST_ITEMS, MAX_NESTED_LIST_ITEMS, Document, load_document
-from scaleready.errors import ProfileError
+from scaleready.errors import ProfileError, ProfileVersionWarning
 from scaleready.problems import brief, did_you_mean, unwrap, validated
 
 __all__ = [
     "EVALUATION_DESIGNS",
+    "SCHEMA_VERSION",
     "FieldInfo",
     "InnovationProfile",
+    "ProfileVersionWarning",
     "field_catalogue",
     "load_profile",
     "load_profile_with_hash",
@@ -31,6 +34,8 @@ __all__ = [
     "profile_from_data",
     "profile_json_schema",
     "profile_template",
+    "read_version_1",
+    "version_of",
 ]
 
 LegalForm = Literal[
@@ -45,19 +50,40 @@ LegalForm = Literal[
     "other",
 ]
 DeliveryModel = Literal["volunteer_led", "peer_support", "staff_led", "digital", "blended", "other"]
-# Weakest to strongest, after the Maryland Scientific Methods Scale; rules compare by this order.
+# Weakest to strongest, after the Maryland Scientific Methods Scale and Nesta's Standards of
+# Evidence (docs/evidence-model.md gives each value's meaning and source).
 EvaluationDesign = Literal[
     "case_study",
-    "user_feedback",
+    "one_off_survey",
+    "repeated_surveys",
     "pre_post",
     "cohort_or_panel",
-    "comparison_group",
-    "difference_in_differences",
-    "quasi_random",
+    "unmatched_comparison",
+    "quasi_experimental",
     "rct",
 ]
 EVALUATION_DESIGNS: tuple[str, ...] = get_args(EvaluationDesign)
+QuasiExperimentalMethod = Literal[
+    "matching",
+    "difference_in_differences",
+    "regression_discontinuity",
+    "instrumental_variable",
+    "other",
+]
 OutcomeDirection = Literal["positive", "no_effect", "negative", "mixed"]
+MeasuredBy = Literal[
+    "self_report",
+    "parent_report",
+    "practitioner_report",
+    "independent_observation",
+    "standardised_test",
+    "administrative_data",
+    "other",
+]
+SCHEMA_VERSION = "2"
+# A p-value below this is statistically significant: the conventional two-sided 5% level, the
+# level of the 95% confidence intervals studies report (docs/evidence-model.md).
+SIGNIFICANCE_LEVEL = 0.05
 Sector = Literal["public", "private", "voluntary", "community", "academic", "philanthropic"]
 PartnerRole = Literal[
     "buyer",
@@ -156,6 +182,12 @@ def _flag(description: str) -> Any:
     return Field(None, description=description)
 
 
+def _percent(description: str, example: float = 15) -> Any:
+    return Field(
+        None, ge=0, le=100, description=description + " In percent (15 = 15%).", examples=[example]
+    )
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
@@ -218,14 +250,84 @@ class InnovationModel(_Section):
 
 
 class OutcomeResult(_Section):
-    """What one evaluation found for one outcome measure."""
+    """What one study found for one outcome measure."""
 
     measure: str | None = _text("The outcome measured, e.g. 'coding skills'.")
+    primary: bool | None = _flag(
+        "True if the study named this a primary outcome (set in advance, the one it is powered "
+        "for); false if a secondary one."
+    )
+    design: EvaluationDesign | None = _text(
+        "Design used for this outcome, only where it differs from the study's (e.g. a matched "
+        "comparison for exam results, before/after for destinations). Empty means the study's "
+        "design, which is then filled in here."
+    )
+    measured_by: MeasuredBy | None = _text(
+        "How the outcome was measured: by the participants themselves (self_report), a parent, "
+        "a teacher or other practitioner, an independent observer, a standardised test, or "
+        "administrative data (records such as exam results or reoffending)."
+    )
     result: OutcomeDirection | None = _text("Direction of the finding for this measure.")
-    significant: bool | None = _flag("True if the result is statistically significant.")
     effect_size: float | None = _text(
-        "Standardised effect size (e.g. Cohen's d or Hedges' g); negative means harm.",
+        "Standardised effect size (e.g. Cohen's d or Hedges' g); positive means better for the "
+        "people served, negative means harm.",
         examples=[0.2],
+    )
+    ci_lower: float | None = _text(
+        "Lower end of the 95% confidence interval of the effect size, on the same scale and "
+        "sign (not an odds ratio: give significance for those).",
+        examples=[0.05],
+    )
+    ci_upper: float | None = _text(
+        "Upper end of the 95% confidence interval of the effect size.", examples=[0.35]
+    )
+    p_value: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="p-value of the effect, from 0 to 1 (0.03, not 3%).",
+        examples=[0.03],
+    )
+    significant: bool | None = _flag(
+        "True if the result is statistically significant. Empty: read from the p-value (below "
+        "0.05) or else the confidence interval (significant when it excludes zero)."
+    )
+    follow_up_months: int | None = _months(
+        "Time from the start of support to this measure. Empty means the study's follow-up."
+    )
+
+    @model_validator(mode="after")
+    def _significance_from_the_numbers(self) -> OutcomeResult:
+        lower, upper = self.ci_lower, self.ci_upper
+        if lower is not None and upper is not None and lower > upper:
+            raise ValueError(f"ci_lower ({lower}) is above ci_upper ({upper})")
+        if self.significant is None:
+            self.significant = _significance(self.p_value, lower, upper)
+        return self
+
+
+def _significance(p_value: float | None, lower: float | None, upper: float | None) -> bool | None:
+    """Significance as the p-value says, else as the confidence interval does, else unknown."""
+    if p_value is not None:
+        return p_value < SIGNIFICANCE_LEVEL
+    if (lower is not None and lower > 0) or (upper is not None and upper < 0):
+        return True  # one end alone shows the interval excludes zero
+    if lower is not None and upper is not None:
+        return False
+    return None
+
+
+class Sample(_Section):
+    """How many took part in a study; counts of those analysed, where a report gives both."""
+
+    individuals: int | None = _count("People in the study, both groups together.", 300)
+    treatment: int | None = _count("People in the group that received the innovation.", 150)
+    control: int | None = _count("People in the control or comparison group.", 150)
+    clusters: int | None = _count(
+        "Groups allocated as a whole, e.g. schools or sites in a cluster trial, both groups.", 20
+    )
+    at_least: bool | None = _flag(
+        "True if the counts are lower bounds, as when a report says 'more than 1,000'."
     )
 
 
@@ -235,18 +337,44 @@ class Evaluation(_Section):
     title: str | None = _text("Title of the evaluation report.")
     year: int | None = _year("Year the evaluation was completed or published.")
     design: EvaluationDesign | None = _text(
-        "Study design, weakest to strongest after the Maryland Scientific Methods Scale: "
-        "case study, user feedback, before/after, cohort or panel, comparison group, "
-        "difference-in-differences, quasi-random, randomised controlled trial (rct)."
+        "Study design, weakest to strongest after the Maryland Scientific Methods Scale and "
+        "Nesta's Standards of Evidence: case study; one-off survey after the activity; repeated "
+        "surveys at intervals; before/after (pre_post); cohort or panel; comparison with an "
+        "unmatched group; quasi-experimental (a matched or otherwise justified comparison); "
+        "randomised controlled trial (rct)."
+    )
+    method: QuasiExperimentalMethod | None = _text(
+        "For a quasi-experimental study: how the comparison was made fair."
     )
     independent: bool | None = _flag("True if carried out by an evaluator independent of the team.")
     evaluator: str | None = _text("Who carried out the evaluation.")
-    sample_size: int | None = _count("Number of people in the study.", 300)
+    sample: Sample | None = _text("How many took part: people, groups and clusters.")
     sites: int | None = _count("Number of sites or places the study covered.", 20)
+    attrition: float | None = _percent(
+        "Share of the people allocated or recruited who are missing from the analysis."
+    )
+    differential_attrition: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="Difference between the two groups' attrition, in percentage points "
+        "(3 = 3 points, as 12% against 9%).",
+        examples=[3],
+    )
     follow_up_months: int | None = _months("Time from the start of support to the last measure.")
     published: bool | None = _flag("True if the report is publicly available.")
     url: str | None = _url("Web address of the report.")
     outcomes: list[OutcomeResult] | None = _nested_list("Findings, one item per outcome measured.")
+
+    @model_validator(mode="after")
+    def _outcomes_inherit_the_study(self) -> Evaluation:
+        """An outcome without its own design or follow-up has the study's: rules read outcomes."""
+        for outcome in self.outcomes or ():
+            if outcome.design is None:
+                outcome.design = self.design
+            if outcome.follow_up_months is None:
+                outcome.follow_up_months = self.follow_up_months
+        return self
 
 
 class Evidence(_Section):
@@ -395,13 +523,19 @@ class InnovationProfile(_Section):
         description="Name of the innovation, as funders know it.",
         examples=["Code Club"],
     )
+    schema_version: Literal["2"] | None = Field(
+        None,
+        description="Version of the profile format: 2. A profile without it is read as version "
+        "1, and `scaleready profile upgrade FILE` rewrites it as version 2.",
+        examples=[SCHEMA_VERSION],
+    )
     summary: str | None = _text("What it does and for whom, in a few sentences.")
     website: str | None = _url("The innovation's website.")
     figures_year: int | None = _year("Year that the figures in this profile describe.", 2017)
     sources: list[Source] | None = _list("Sources of the figures, one per item.")
     estimates: list[str] | None = _list(
         "Field paths whose values are estimates, not reported figures, "
-        "e.g. 'reach.people_per_year' or 'evidence.evaluations.sample_size'."
+        "e.g. 'reach.people_per_year' or 'evidence.evaluations.sample.individuals'."
     )
     organisation: Organisation | None = _text("The organisation that runs it.")
     model: InnovationModel | None = _text("What it is and how it is delivered.")
@@ -448,7 +582,111 @@ def profile_from_data(data: Any, source: str = "<data>") -> InnovationProfile:
 
 
 def _validate(data: dict[str, Any], source: str, document: Document | None) -> InnovationProfile:
+    if version_of(data) == "1":
+        data, unsettled = read_version_1(data)
+        # A file can be upgraded, so it is told whenever it could be; a row of a round only
+        # when the row has lost something, so that a round of thousands is not one note a row.
+        if unsettled or (unsettled is not None and document is not None):
+            note = _version_1_note(source, unsettled, upgradable=document is not None)
+            warnings.warn(ProfileVersionWarning(note), stacklevel=4)
     return validated(InnovationProfile, data, ProfileError, source, document)
+
+
+# ---------------------------------------------------------------- version 1
+
+
+# The one version-1 field with a new path, as `estimates` names it.
+V1_SAMPLE_SIZE = "evidence.evaluations.sample_size"
+V2_SAMPLE_SIZE = "evidence.evaluations.sample.individuals"
+# Version-1 designs whose version-2 meaning is certain: (design, method).
+V1_DESIGNS: dict[str, tuple[str, str | None]] = {
+    "difference_in_differences": ("quasi_experimental", "difference_in_differences"),
+    "quasi_random": ("quasi_experimental", None),  # regression discontinuity or an instrument
+}
+# Version-1 designs that cover two version-2 ones: read as unknown until someone says which.
+V1_AMBIGUOUS_DESIGNS = {
+    "user_feedback": "a one-off survey after the activity, or repeated surveys at intervals",
+    "comparison_group": "a matched (or otherwise justified) comparison, or an unmatched one",
+}
+
+
+def version_of(data: dict[str, Any]) -> str:
+    """'1' or '2'; version 1 when absent; any other value is left for validation to refuse."""
+    version = data.get("schema_version", "1")
+    return str(version) if version in (1, 2, "1", "2") else "invalid"
+
+
+def read_version_1(data: dict[str, Any]) -> tuple[dict[str, Any], list[str] | None]:
+    """A version-1 profile as version 2, and the paths of designs left unknown.
+
+    The second value is None when version 1 and version 2 read the profile alike (nothing
+    needed changing), so that no note is due.  The input is never changed.
+    """
+    data = {**data, "schema_version": SCHEMA_VERSION}
+    estimates = data.get("estimates")
+    renamed = False
+    if isinstance(estimates, list) and V1_SAMPLE_SIZE in estimates:
+        data["estimates"] = [V2_SAMPLE_SIZE if e == V1_SAMPLE_SIZE else e for e in estimates]
+        renamed = True
+    evidence = data.get("evidence")
+    items = evidence.get("evaluations") if isinstance(evidence, dict) else None
+    if not isinstance(evidence, dict) or not isinstance(items, list):
+        return data, [] if renamed else None
+    if not any(_is_version_1(item) for item in items):
+        return data, [] if renamed else None
+    unsettled: list[str] = []
+    studies = [_study_as_version_2(item, n, unsettled) for n, item in enumerate(items, 1)]
+    data["evidence"] = {**evidence, "evaluations": studies}
+    return data, unsettled
+
+
+def _is_version_1(item: object) -> bool:
+    if not isinstance(item, dict):
+        return False
+    design = item.get("design")
+    return "sample_size" in item or (isinstance(design, str) and design in _V1_ONLY)
+
+
+_V1_ONLY = {*V1_DESIGNS, *V1_AMBIGUOUS_DESIGNS}
+
+
+def _study_as_version_2(item: object, number: int, unsettled: list[str]) -> object:
+    if not isinstance(item, dict):
+        return item
+    study = dict(item)
+    if "sample_size" in study and "sample" not in study:
+        study["sample"] = {"individuals": study.pop("sample_size")}
+    design = study.get("design")
+    if isinstance(design, str) and design in V1_DESIGNS:
+        study["design"], method = V1_DESIGNS[design]
+        if method and "method" not in study:
+            study["method"] = method
+    elif isinstance(design, str) and design in V1_AMBIGUOUS_DESIGNS:
+        del study["design"]
+        unsettled.append(f"evidence.evaluations.{number}.design ({design!r})")
+    return study
+
+
+def _version_1_note(source: str, unsettled: list[str], upgradable: bool) -> str:
+    unknown = (
+        f"; left unknown, as version 2 splits each in two: {', '.join(unsettled)}"
+        if unsettled
+        else ""
+    )
+    advice = (
+        f"Run `scaleready profile upgrade {source}` to rewrite it as version 2."
+        if upgradable
+        else "Give schema_version 2 and a version-2 design (see `scaleready profile schema`)."
+    )
+    return (
+        f'{source}: a version-1 profile (no schema_version: "2"), read as version 2 where the '
+        f"meaning is certain{unknown}. {advice}"
+    )
+    return (
+        f'{source}: a version-1 profile (no schema_version: "2"), read as version 2 where the '
+        f"meaning is certain{unknown}. Run `scaleready profile upgrade {source}` to rewrite it "
+        "as version 2."
+    )
 
 
 # ---------------------------------------------------------------- schema, template, catalogue
@@ -482,8 +720,14 @@ def _template_lines(model: type[BaseModel], indent: str) -> Iterator[str]:
             yield f"{indent}{name}:  # a list: for each item, copy the lines below without '#'"
             yield from (f"{indent}#{line}" for line in _item_block(item, indent))
         else:
-            value = ' "Name of the innovation"' if spec.is_required() else ""
+            value = _template_value(name, spec)
             yield f"{indent}{name}:{value}  # {_hint(kind, spec.examples)}"
+
+
+def _template_value(name: str, spec: PydanticField) -> str:
+    if spec.is_required():
+        return ' "Name of the innovation"'
+    return f' "{SCHEMA_VERSION}"' if name == "schema_version" else ""
 
 
 def _item_block(model: type[BaseModel], indent: str) -> Iterator[str]:

@@ -82,11 +82,14 @@ def _number(info: FieldInfo, rng: random.Random) -> int | float:
 
 
 def _fit_validators(values: dict[str, Any]) -> dict[str, Any]:
-    """Repair combinations a model's own validators forbid (shares that add up to more than 1)."""
+    """Repair combinations a model's own validators forbid (shares that add up to more than 1,
+    a confidence interval upside down)."""
     if {"pbr_share", "upfront_share"} <= set(values) and values["pbr_share"] + values[
         "upfront_share"
     ] > 1:
         values["upfront_share"] = round(1 - values["pbr_share"], 2)
+    if {"ci_lower", "ci_upper"} <= set(values) and values["ci_lower"] > values["ci_upper"]:
+        values["ci_lower"], values["ci_upper"] = values["ci_upper"], values["ci_lower"]
     if "estimates" in values:
         del values["estimates"]  # must name real field paths; not worth generating
     if "website" in values or "url" in values or "document_url" in values:

@@ -148,8 +148,15 @@ def _heading(cell: object) -> str:
     return cell.strip() if isinstance(cell, str) else _text(cell)
 
 
+# Columns of the version-1 template, read as the version-2 field that means the same.
+V1_COLUMNS = {"evidence.evaluations.sample_size": ("sample", "individuals")}
+
+
 def _column(heading: str) -> Column:
     steps, path, numbered = _steps(heading)
+    if path in V1_COLUMNS:
+        renamed = V1_COLUMNS[path]
+        steps, path = steps[:-1] + list(renamed), ".".join([path.rpartition(".")[0], *renamed])
     info = profile_fields().get(path)
     if info is None:
         raise _not_a_field(heading)
