@@ -260,9 +260,9 @@ PARTLY = {"organisation": {"yearly_income": 200_000}, "reach": {"sites": 3}}
         ("any(evidence.evaluations, independent)", {}, {"evidence.evaluations"}),
         # the items that cannot decide it ask for nothing: the rct without its sample does
         (
-            'any(evidence.evaluations, design == "rct" and sample_size > 40)',
+            'any(evidence.evaluations, design == "rct" and sample.individuals > 40)',
             {"evidence": {"evaluations": [{"design": "pre_post"}, {"design": "rct"}]}},
-            {"evidence.evaluations.sample_size"},
+            {"evidence.evaluations.sample.individuals"},
         ),
         ("passed(cited) or organisation.staff > 1", PARTLY, {"organisation.staff", "cited"}),
     ],
