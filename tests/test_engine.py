@@ -156,3 +156,12 @@ def test_a_field_in_a_clause_decided_already_is_not_asked_for(tmp_path):
         (result,) = Engine([ruleset], backend=backend).assess(profile).dimensions[0].rules
         # staff could not decide it: sites > 5 is false already
         assert result.outcome == "unknown" and result.missing == ["organisation.free_reserves"]
+
+
+def test_an_outcome_without_a_design_asks_for_its_study_s(engine):
+    study = {"outcomes": [{"measure": "reading", "result": "positive", "significant": True}]}
+    profile = profile_from_data({"name": "P", "evidence": {"evaluations": [study]}})
+    card = engine.assess(profile)
+    gaps = [g.field for d in card.dimensions for g in d.data_gaps]
+    assert "evidence.evaluations[].design" in gaps
+    assert "evidence.evaluations[].outcomes[].design" not in gaps

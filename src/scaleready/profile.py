@@ -370,11 +370,13 @@ class Evaluation(_Section):
     def _outcomes_inherit_the_study(self) -> Evaluation:
         """An outcome without its own design or follow-up has the study's: rules read outcomes."""
         for outcome in self.outcomes or ():
-            if outcome.design is None:
-                outcome.design = self.design
-            if outcome.follow_up_months is None:
-                outcome.follow_up_months = self.follow_up_months
+            for name in INHERITED_FROM_THE_STUDY:
+                if getattr(outcome, name) is None:
+                    setattr(outcome, name, getattr(self, name))
         return self
+
+
+INHERITED_FROM_THE_STUDY = ("design", "follow_up_months")  # an outcome's, unless it has its own
 
 
 class Evidence(_Section):
@@ -774,6 +776,7 @@ class FieldInfo:
     whole: bool = False  # for numbers: True if only whole numbers are allowed
     minimum: float | None = None  # for numbers: the least allowed, if any
     maximum: float | None = None  # for numbers: the most allowed, if any
+    filled_from: str | None = None  # the field whose value it takes when it has none of its own
 
 
 def field_catalogue(model: type[BaseModel] = InnovationProfile) -> dict[str, FieldInfo]:
@@ -820,7 +823,14 @@ def _field_info(path: str, spec: PydanticField, in_list: str | None) -> FieldInf
         whole=annotation is int,
         minimum=_bound(spec, "ge"),
         maximum=_bound(spec, "le"),
+        filled_from=_FILLED_FROM.get(path),
     )
+
+
+_OUTCOMES = "evidence.evaluations.outcomes."
+_FILLED_FROM = {
+    _OUTCOMES + name: "evidence.evaluations." + name for name in INHERITED_FROM_THE_STUDY
+}
 
 
 def _bound(spec: PydanticField, name: str) -> float | None:

@@ -40,6 +40,13 @@ class GapFinder:
         return found
 
     def _missing(self, path: str) -> list[str]:
+        missing = self._missing_here(path)
+        filled_from = profile_fields()[path].filled_from
+        if missing and filled_from is not None:  # where it is missing, so is its source
+            return self.of(filled_from) or missing
+        return missing
+
+    def _missing_here(self, path: str) -> list[str]:
         in_list, keys, label = _plan(path)
         if in_list is None:
             return [label] if lookup(self.data, keys) is MISSING else []
