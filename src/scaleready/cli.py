@@ -16,26 +16,26 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
 from scaleready import __version__
-from scaleready.errors import RulesetError, ScaleReadyError
-from scaleready.problems import did_you_mean
-from scaleready.report import render
-from scaleready.report.safe_text import plain_text
+from scaleready.errors import InputError, RulesetError, ScaleReadyError
 
 if TYPE_CHECKING:
     from scaleready.assessment.engine import Engine
+    from scaleready.assessment.policy import Policy
     from scaleready.assessment.scorecard import Scorecard
     from scaleready.language.ruleset import Ruleset
     from scaleready.plugins import Registry
     from scaleready.report import cards, outputs
     from scaleready.rounds import batch, writer
 
-# The library is imported by the commands that use it, when they run: `scaleready --help` and
-# `scaleready assess` start in a fraction of the time it takes to import all of it.
+# The library is imported by the commands that use it, when they run, and only the parts they
+# use: `scaleready --help` imports none of it, and `scaleready assess` neither the round
+# machinery (multiprocessing, spreadsheets) nor the HTML report unless it writes one.
+# tests/test_cold_start.py keeps it so.
 
 EXIT_GATE_FAILED = 1
 EXIT_INVALID_INPUT = 3
@@ -186,6 +186,8 @@ def _show_warnings_as_messages() -> None:
 
 def say(message: str) -> None:
     """A message on stderr; text from profiles and plugins in it cannot control the terminal."""
+    from scaleready.report.safe_text import plain_text
+
     click.echo(plain_text(message, keep_line_breaks=True), err=True)
 
 
@@ -283,6 +285,12 @@ class _LazyChoice(click.Choice):
         """click's __init__ sets the choices; they are computed instead."""
 
 
+def _formats() -> Sequence[str]:
+    from scaleready.report.render import FORMATS
+
+    return FORMATS
+
+
 def _backends() -> Sequence[str]:
     from scaleready.assessment.programs import BACKENDS
 
@@ -341,7 +349,7 @@ def engine_options(command):
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(render.FORMATS),
+    type=_LazyChoice(_formats),
     default="table",
     show_default=True,
 )
@@ -377,11 +385,11 @@ def assess(ctx, profiles, output_format, output, fail_under, **options):
         raise click.UsageError("with several profiles, --format html needs --output FOLDER")
     inputs = [*profiles, *options["rule_files"], options["policy"]]
     _refuse_clashes({"--output": None if several_html else output}, inputs)
-    assessor = _assessor(ctx, **options)
+    engine, policy = _engine_and_policy(ctx, **options)
     with outputs.OutputSet() as staged:
         sink = _card_sink(output_format, output, profiles, several_html, inputs, staged)
         with closing(sink):
-            exit_codes, gate_reasons = _assess_each(assessor, profiles, sink, fail_under)
+            exit_codes, gate_reasons = _assess_each(engine, policy, profiles, sink, fail_under)
         if sink.count:
             _check_signals()
             staged.commit()
@@ -411,33 +419,73 @@ def _card_sink(
     return reports
 
 
+def _engine_and_policy(
+    ctx: click.Context, rulesets, rule_files, policy, backend, strict_plugins
+) -> tuple[Engine, Policy | None]:
+    """The engine for these options (after reporting plugin problems), and the policy if any."""
+    engine = _engine(ctx, strict_plugins, rulesets=rulesets, rule_files=rule_files, backend=backend)
+    if policy is None:
+        return engine, None
+    from scaleready.assessment.policy import load_policy
+
+    return engine, load_policy(str(policy), engine.rulesets)
+
+
 def _assess_each(
-    assessor: batch.Assessor,
+    engine: Engine,
+    policy: Policy | None,
     profiles: Sequence[Path],
     sink: cards.CardSink,
     fail_under: float | None,
 ) -> tuple[set[int], list[str]]:
     """Assess and write each profile as it comes (memory stays flat); the exit codes of those
     that could not be assessed, and the gate's reasons for those that failed it."""
-    from scaleready.assessment.scorecard import Scorecard
-    from scaleready.rounds import batch
-
     exit_codes: set[int] = set()
     gate_reasons: list[str] = []
     for number, path in enumerate(profiles):
         _check_signals()
-        outcome = assessor.assess(batch.Item(str(path), path=str(path)))
-        if outcome.error:
-            say(f"error: {outcome.error}")
-            exit_codes.add(outcome.exit_code)
+        card = _assess_file(engine, policy, path)
+        if isinstance(card, _Failed):
+            say(f"error: {card.reason}")
+            exit_codes.add(card.exit_code)
             continue
-        assert outcome.scorecard_json is not None  # the assessor keeps scorecards
-        card = Scorecard.model_validate_json(outcome.scorecard_json)
         sink.add(number, card)
         reasons = _gate_failures(card, fail_under)
         if reasons:
             gate_reasons.append(f"{card.profile.name}: {'; '.join(reasons)}")
     return exit_codes, gate_reasons
+
+
+class _Failed(NamedTuple):
+    """Why a profile could not be assessed, and the exit code that it calls for."""
+
+    reason: str
+    exit_code: int
+
+
+def _assess_file(engine: Engine, policy: Policy | None, path: Path) -> Scorecard | _Failed:
+    """A profile file's scorecard, or why it could not be assessed; the others go on either
+    way (as in a round: rounds.batch.Assessor.assess judges failures the same way)."""
+    from scaleready.profile import load_profile_with_hash
+
+    label = str(path)
+    try:
+        profile, digest = load_profile_with_hash(path)
+        return engine.assess(profile, policy=policy, source=label, profile_sha256=digest)
+    except InputError as error:  # names the file, and the line, already
+        return _Failed(str(error), error.exit_code)
+    except ScaleReadyError as error:  # the engine or a plugin failed on this profile
+        return _Failed(_naming(label, str(error)), error.exit_code)
+    except Exception as error:  # a bug met on this profile: reported as one (exit 4)
+        if os.environ.get("SCALEREADY_DEBUG"):
+            raise
+        reason = f"internal error: {type(error).__name__}: {error}"
+        return _Failed(_naming(label, reason), EXIT_INTERNAL)
+
+
+def _naming(label: str, reason: str) -> str:
+    """The reason, starting with the profile it is about."""
+    return reason if reason.startswith(label) else f"{label}: {reason}"
 
 
 def _assessor(
@@ -613,6 +661,7 @@ def explain(ctx, profile, rule, rule_files, strict_plugins):
         scaleready explain examples/code-club.yaml evidence.causal_design
     """
     from scaleready.profile import load_profile_with_hash
+    from scaleready.report import render
 
     engine = _engine(ctx, strict_plugins, rule_files=rule_files, backend="python")
     loaded, _ = load_profile_with_hash(profile)
@@ -626,6 +675,7 @@ def explain(ctx, profile, rule, rule_files, strict_plugins):
 def plugins(ctx, as_json, strict_plugins):
     """List installed plugins, what each provides, and any that failed to load."""
     from scaleready.plugins import load_registry
+    from scaleready.report import render
 
     registry = load_registry()
     if _strict(ctx, strict_plugins) and registry.problems:
@@ -673,6 +723,8 @@ def rulesets_list(ctx, as_json, strict_plugins):
 @click.pass_context
 def rulesets_show(ctx, ruleset_id, strict_plugins):
     """Show a ruleset's levels and rules, with each condition."""
+    from scaleready.report import render
+
     registry = _registry(ctx, strict_plugins)
     if ruleset_id not in registry.rulesets:
         message = _no_ruleset(ruleset_id, registry.rulesets, "no ruleset")
@@ -682,6 +734,8 @@ def rulesets_show(ctx, ruleset_id, strict_plugins):
 
 def _no_ruleset(ruleset_id: str, installed: Iterable[str], no: str = "no installed ruleset") -> str:
     """Why an id names no installed ruleset: the nearest id, else every installed one."""
+    from scaleready.problems import did_you_mean
+
     known = sorted(installed)
     hint = did_you_mean(ruleset_id, known, otherwise=f"installed: {', '.join(known)}")
     return f"{no} {ruleset_id!r}; {hint}"
@@ -777,6 +831,7 @@ def _target_ruleset(registry: Registry, target: str) -> Ruleset:
     """An installed ruleset by id, or the ruleset in a file (or beside its tests file)."""
     from scaleready.assessment.ruleset_cases import TESTS_SUFFIX, ruleset_file_for
     from scaleready.language.ruleset import load_ruleset
+    from scaleready.problems import did_you_mean
 
     if target in registry.rulesets:
         return registry.rulesets[target]

@@ -171,13 +171,17 @@ def _installed_plugins() -> dict[str, list[_Installed]]:
     found: dict[str, list[_Installed]] = {}
     seen: dict[tuple[str, str], None] = {}  # a dict keeps sys.path order
     for dist in importlib.metadata.distributions():
-        name, location = dist.name, str(dist.locate_file(""))
+        entry_points = dist.entry_points.select(group=ENTRY_POINT_GROUP)
+        if not entry_points:
+            continue  # not a plugin: its METADATA, slow to parse, is never read
+        metadata = dist.metadata  # parsed anew each time it is asked for: asked once
+        name, version, location = metadata["Name"], metadata["Version"], str(dist.locate_file(""))
         if not name or (_canonical(name), location) in seen:
             continue  # no metadata, or the same folder twice on sys.path
         seen[_canonical(name), location] = None
         builtin = _canonical(name) == BUILTIN_DISTRIBUTION
-        for entry_point in dist.entry_points.select(group=ENTRY_POINT_GROUP):
-            copy = _Installed(entry_point, name, dist.version, location, builtin)
+        for entry_point in entry_points:
+            copy = _Installed(entry_point, name, version, location, builtin)
             found.setdefault(entry_point.name, []).append(copy)
     folders = list(dict.fromkeys(location for _, location in seen))  # in sys.path order
     for copies in found.values():  # the built-in, else the first on sys.path, else by name
