@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import click
 
 from scaleready import __version__
-from scaleready.errors import InputError, RulesetError, ScaleReadyError
+from scaleready.errors import INTERNAL_ERROR, RulesetError, ScaleReadyError, item_failure
 
 if TYPE_CHECKING:
     from scaleready.assessment.engine import Engine
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 EXIT_GATE_FAILED = 1
 EXIT_INVALID_INPUT = 3
-EXIT_INTERNAL = 4
+EXIT_INTERNAL = INTERNAL_ERROR  # a bug (see errors.item_failure)
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as shells report it
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
 EXIT_CODES_HELP = (
@@ -472,20 +472,8 @@ def _assess_file(engine: Engine, policy: Policy | None, path: Path) -> Scorecard
     try:
         profile, digest = load_profile_with_hash(path)
         return engine.assess(profile, policy=policy, source=label, profile_sha256=digest)
-    except InputError as error:  # names the file, and the line, already
-        return _Failed(str(error), error.exit_code)
-    except ScaleReadyError as error:  # the engine or a plugin failed on this profile
-        return _Failed(_naming(label, str(error)), error.exit_code)
-    except Exception as error:  # a bug met on this profile: reported as one (exit 4)
-        if os.environ.get("SCALEREADY_DEBUG"):
-            raise
-        reason = f"internal error: {type(error).__name__}: {error}"
-        return _Failed(_naming(label, reason), EXIT_INTERNAL)
-
-
-def _naming(label: str, reason: str) -> str:
-    """The reason, starting with the profile it is about."""
-    return reason if reason.startswith(label) else f"{label}: {reason}"
+    except Exception as error:
+        return _Failed(*item_failure(label, error))
 
 
 def _assessor(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 class ScaleReadyError(Exception):
     """Root of every error scaleready raises on purpose."""
@@ -68,3 +70,27 @@ class ScaleReadyWarning(UserWarning):
 
 class ProfileVersionWarning(ScaleReadyWarning):
     """A profile in an older format was read: it loads, and `profile upgrade` would rewrite it."""
+
+
+def item_failure(label: str, error: Exception) -> tuple[str, int]:
+    """Why one item (a profile file, a row of a round) could not be assessed, and its exit code.
+
+    Bad input names its file and line already; an engine or plugin error is named after the
+    item; anything else is a bug met on this item, reported as one (exit 4), unless
+    SCALEREADY_DEBUG asks for the traceback. The other items go on either way.
+    """
+    if isinstance(error, InputError):
+        return str(error), error.exit_code
+    if isinstance(error, ScaleReadyError):
+        return _naming(label, str(error)), error.exit_code
+    if os.environ.get("SCALEREADY_DEBUG"):
+        raise error
+    return _naming(label, f"internal error: {type(error).__name__}: {error}"), INTERNAL_ERROR
+
+
+INTERNAL_ERROR = ScaleReadyError.exit_code  # a bug: the exit code the CLI documents for one
+
+
+def _naming(label: str, reason: str) -> str:
+    """The reason, starting with the item it is about."""
+    return reason if reason.startswith(label) else f"{label}: {reason}"

@@ -36,7 +36,7 @@ from scaleready.assessment.engine import Engine, data_sha256
 from scaleready.assessment.policy import Policy, load_policy
 from scaleready.assessment.scorecard import DimensionData, ScorecardData, dump_json
 from scaleready.documents import SUFFIXES
-from scaleready.errors import InputError, ProfileError, ScaleReadyError
+from scaleready.errors import InputError, ProfileError, ScaleReadyError, item_failure
 from scaleready.outcome import UNMET
 from scaleready.profile import InnovationProfile, load_profile_with_hash, profile_from_data
 from scaleready.report.html import portfolio_html
@@ -423,15 +423,8 @@ class Assessor:
         """Load, validate and assess one item; whatever fails is this item's outcome alone."""
         try:
             card = self._judge(*self._profile(item), item.label)
-        except InputError as error:
-            return self._failed(item, str(error), error.exit_code)
-        except ScaleReadyError as error:  # the engine or a plugin failed on this item
-            return self._failed(item, _naming(item.label, str(error)), error.exit_code)
-        except Exception as error:  # a bug met on this item: reported as one (exit 4)
-            if os.environ.get("SCALEREADY_DEBUG"):
-                raise
-            reason = f"internal error: {type(error).__name__}: {error}"
-            return self._failed(item, _naming(item.label, reason), ScaleReadyError.exit_code)
+        except Exception as error:  # whatever fails is this item's outcome alone
+            return self._failed(item, *item_failure(item.label, error))
         scorecard_json = dump_json(card) if self.options.keep_scorecards else None
         portfolio = portfolio_card(card) if self.options.keep_portfolio else None
         values = summary_values(item.label, card, self.columns)
@@ -456,11 +449,6 @@ class Assessor:
         return self.engine.assess_raw(
             profile, policy=self.policy, source=label, profile_sha256=digest
         )
-
-
-def _naming(label: str, reason: str) -> str:
-    """The reason, starting with the item it is about."""
-    return reason if reason.startswith(label) else f"{label}: {reason}"
 
 
 def assess_all(
