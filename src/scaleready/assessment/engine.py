@@ -8,10 +8,10 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from scaleready import __version__
 from scaleready.assessment.gaps import GapFinder, RuleNeeds
-from scaleready.assessment.policy import Policy
 from scaleready.assessment.programs import (
     PythonProgram,
     choose_backend,
@@ -41,6 +41,9 @@ from scaleready.language.ruleset import Rule, Ruleset
 from scaleready.outcome import Outcome
 from scaleready.plugins import DerivedFact, compute_derived_facts
 from scaleready.profile import InnovationProfile
+
+if TYPE_CHECKING:  # only annotations name it: importing policies costs every cold start
+    from scaleready.assessment.policy import Policy
 
 
 @dataclass

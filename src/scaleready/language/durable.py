@@ -294,23 +294,28 @@ def _fact_json(fact: dict) -> str:
     Text that may hold a number json.dumps writes otherwise (or a non-finite number, to be
     named) is written again, number by number; about 1 fact in 170 of the synthetic profiles.
     """
-    try:
-        text = _FAST_ENCODER.encode(fact)
-    except ValueError:  # a non-finite number: the careful encoder finds where
-        return _json(fact, (), constants=False)
-    digits = text.translate(_DIGITS_AS_ZERO)
-    if any(form in digits for form in _MAY_NEED_CARE):
-        return _json(fact, (), constants=False)
-    return text
+    return _exact_json(fact, constants=False)
 
 
 def _definition_json(definition: dict) -> str:
     """A ruleset definition as JSON text the C core reads exactly, naming a non-finite constant."""
     try:
-        return _json(definition, (), constants=True)
+        return _exact_json(definition, constants=True)
     except _NumberBeyondCore as number:
         key = str(number.path[0]).rsplit("|", 1)[0]
         raise EngineError(f"rule {key}: the constant {number.value!r} is not finite") from None
+
+
+def _exact_json(value: dict, constants: bool) -> str:
+    """json.dumps's text where it writes every number as the C core reads it, else ``_json``'s."""
+    try:
+        text = _FAST_ENCODER.encode(value)
+    except ValueError:  # a non-finite number: the careful encoder finds where
+        return _json(value, (), constants)
+    digits = text.translate(_DIGITS_AS_ZERO)
+    if any(form in digits for form in _MAY_NEED_CARE):
+        return _json(value, (), constants)
+    return text
 
 
 def _json(value: object, path: tuple[str | int, ...], constants: bool) -> str:
