@@ -7,7 +7,14 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from scaleready.outcome import MAX_LEVEL, MET, Outcome
-from scaleready.report.marks import MARKS, level_text, score_text
+from scaleready.report.levels import (
+    data_gaps,
+    dimension_held_by_missing_data,
+    level_text,
+    score_text,
+    unlocks_text,
+)
+from scaleready.report.marks import MARKS
 from scaleready.report.safe_text import markdown_text, terminal_json, terminal_line
 
 if TYPE_CHECKING:  # imported when used, so that the CLI's --help need not import the engine
@@ -103,35 +110,14 @@ def _level_table(card: Scorecard) -> list[str]:
 
 def _data_only(d: Dimension) -> str:
     """Says so when only missing data holds a dimension at its level."""
-    return " (data missing only)" if held_by_missing_data(d) else ""
-
-
-def held_by_missing_data(d: Dimension) -> bool:
-    """Whether every rule between the dimension and its next level is only unknown: supplying
-    the data, with nothing else done, could lift it."""
-    return bool(d.next_steps) and all(s.outcome == Outcome.UNKNOWN for s in d.next_steps)
-
-
-def data_gaps(card: Scorecard) -> list[tuple[Dimension, DataGap]]:
-    """Every dimension's data gaps, the nearest level they could unlock first (gaps that
-    unlock no level on their own last), dimensions in scorecard order between equals."""
-    gaps = [(d, g) for d in card.dimensions for g in d.data_gaps]
-    return sorted(gaps, key=lambda item: (item[1].unlocks is None, item[1].unlocks or 0))
+    return " (data missing only)" if dimension_held_by_missing_data(d) else ""
 
 
 def _gap_line(d: Dimension, gap: DataGap) -> str:
     """A data gap: the field, what it means, and what supplying it could unlock."""
     meaning = f" ({gap.meaning.rstrip('.')})" if gap.meaning else ""
     rules = ", ".join(f"{d.id}.{r}" for r in gap.rules)
-    return f"{gap.field}{meaning}: {_unlocks(d, gap)}; decides {rules}"
-
-
-def _unlocks(d: Dimension, gap: DataGap) -> str:
-    if gap.unlocks is None:
-        return (
-            f"lifts no level of {d.title} yet (a rule at or below it is not met whatever the data)"
-        )
-    return f"could unlock {d.title} level {gap.unlocks}"
+    return f"{gap.field}{meaning}: {unlocks_text(d, gap)}; decides {rules}"
 
 
 def _gate_lines(card: Scorecard, text: Callable[[str], str] = str) -> list[str]:
@@ -216,7 +202,7 @@ def _markdown_gap(d: Dimension, gap: DataGap) -> str:
     md = markdown_text
     meaning = f" ({md(gap.meaning.rstrip('.'))})" if gap.meaning else ""
     rules = ", ".join(f"{d.id}.{r}" for r in gap.rules)
-    return f"{_code(gap.field)}{meaning}: {md(_unlocks(d, gap))}; decides {md(rules)}"
+    return f"{_code(gap.field)}{meaning}: {md(unlocks_text(d, gap))}; decides {md(rules)}"
 
 
 def _markdown_dimension(d: Dimension) -> list[str]:
