@@ -16,8 +16,17 @@ from functools import cache
 from html import escape
 from importlib import resources
 
-from scaleready.assessment.scorecard import Dimension, NextStep, RuleResult, Scorecard
+from scaleready.assessment.scorecard import Dimension, NextStep, Overall, RuleResult, Scorecard
 from scaleready.outcome import MAX_LEVEL, UNMET, Outcome
+from scaleready.report.levels import (
+    data_gaps,
+    dimension_held_by_missing_data,
+    held_by_missing_data,
+    level_text,
+    ranking_key,
+    score_text,
+    unlocks_text,
+)
 from scaleready.report.marks import MARKS
 from scaleready.report.safe_text import plain_text
 
@@ -215,6 +224,14 @@ def _field(path: str) -> str:
     return "<code>" + ".<wbr>".join(_e(part) for part in path.split(".")) + "</code>"
 
 
+def _with_code(text: str) -> str:
+    """Escape text, showing its `backquoted` parts (field paths) as code."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # a backquote without its pair: nothing is code
+        return _e(text)
+    return "".join(_field(part) if i % 2 else _e(part) for i, part in enumerate(parts))
+
+
 def _flag(text: str = "Bottleneck") -> str:
     """A small boxed label, in words."""
     return f'<span class="flag">{_e(text)}</span>'
@@ -269,13 +286,32 @@ def _summary(card: Scorecard) -> str:
     """The verdict in one sentence and the key figures."""
     overall = card.overall
     tiles = [
-        ("Readiness level", f"{overall.level} of {MAX_LEVEL}", "the lowest dimension level"),
-        ("Overall score", f"{_score(overall.score)} / 100", "weighted mean of the dimensions"),
+        (
+            "Readiness level reached",
+            f"{overall.level} of {MAX_LEVEL}",
+            "the lowest dimension level",
+        ),
+        _possible_tile(overall.level, overall.potential_level),
+        ("Overall score", f"{_score(overall.score)} / 100", _score_note(overall)),
         _bottleneck_tile(card),
         ("Rules judged", str(sum(len(d.rules) for d in card.dimensions)), _outcome_note(card)),
     ]
-    body = f'<p class="verdict">{_e(overall.summary)}</p>\n' + _gate(card) + _tiles(tiles)
+    body = f'<p class="verdict">{_with_code(overall.summary)}</p>\n' + _gate(card) + _tiles(tiles)
     return _section("summary", "Summary", body)
+
+
+def _possible_tile(level: int, potential: int) -> tuple[str, str, str]:
+    """The level the missing data could make possible: never in the place of the one reached."""
+    if potential > level:
+        return ("Possible with the missing data", f"{potential} of {MAX_LEVEL}", "not yet reached")
+    return ("Possible with the missing data", "No higher", "missing data cannot lift the level")
+
+
+def _score_note(overall: Overall) -> str:
+    """How the score is made, and how high the missing data could take it."""
+    if overall.potential_score > overall.score:
+        return f"up to {_score(overall.potential_score)} with the missing data"
+    return "weighted mean of the dimensions"
 
 
 def _bottleneck_tile(card: Scorecard) -> tuple[str, str, str]:
@@ -307,8 +343,9 @@ def _outcome_note(card: Scorecard) -> str:
 def _chart_section(card: Scorecard) -> str:
     """Every dimension's level and score as bars."""
     lead = (
-        f"Filled boxes show the readiness level reached (0–{MAX_LEVEL}); "
-        "the bar shows the score (0–100)."
+        f"Filled boxes show the readiness level reached (0–{MAX_LEVEL}), dashed boxes the levels "
+        "only possible once the missing data is supplied; the solid bar shows the score (0–100), "
+        "the lighter, dashed part how far the missing data could raise it."
     )
     return _section("chart", "Dimensions at a glance", _dimension_chart(card), lead)
 
@@ -318,12 +355,20 @@ def _dimension_chart(card: Scorecard) -> str:
     held = _held_back(card)
     rows = "".join(_dimension_row(i, d, d.id in held) for i, d in enumerate(card.dimensions))
     height = 30 + ROW * len(card.dimensions) + 22
-    desc = "; ".join(
-        f"{d.title}: level {d.level} of {MAX_LEVEL}, score {_score(d.score)} of 100"
-        for d in card.dimensions
-    )
+    desc = "; ".join(_dimension_words(d) for d in card.dimensions)
     body = _chart_axes(height) + rows
     return _svg("dimension-chart", "Readiness level and score by dimension", desc, height, body)
+
+
+def _dimension_words(d: Dimension) -> str:
+    """A dimension's level and score in words, what is reached first."""
+    words = f"{d.title}: level {d.level} of {MAX_LEVEL} reached"
+    if d.potential_level > d.level:
+        words += f" ({d.potential_level} possible with the missing data)"
+    words += f", score {_score(d.score)} of 100"
+    if d.potential_score > d.score:
+        words += f" (up to {_score(d.potential_score)})"
+    return words
 
 
 def _chart_axes(height: int) -> str:
@@ -350,28 +395,49 @@ def _dimension_row(index: int, d: Dimension, is_bottleneck: bool) -> str:
     label = f'<text x="0" y="{label_y:g}"{weight}>{_e(_clip(d.title, LABEL_CHARS))}</text>'
     if is_bottleneck:
         label += f'<text class="flagtext" x="0" y="{mid + 13:g}">◀ BOTTLENECK</text>'
-    title = f"<title>{_e(d.title)}: level {d.level} of {MAX_LEVEL}, score {_score(d.score)}</title>"
-    return f"<g>{title}{label}{_pips(mid, d.level)}{_score_bar(mid, d.score)}</g>"
+    title = f"<title>{_e(_dimension_words(d))}</title>"
+    pips = _pips(mid, d.level, d.potential_level)
+    return f"<g>{title}{label}{pips}{_score_bar(mid, d.score, d.potential_score)}</g>"
 
 
-def _pips(mid: float, level: int) -> str:
-    """One box per level, filled up to the level reached, and the level in figures."""
+def _pips(mid: float, level: int, potential: int) -> str:
+    """One box per level: filled up to the level reached, dashed up to the level only possible
+    with the missing data; the level in figures, the possible one after it in words."""
     boxes = "".join(
-        f'<rect class="pip{" on" if n <= level else ""}" x="{PIP_X + (n - 1) * (PIP_W + PIP_GAP)}"'
-        f' y="{mid - PIP_H / 2:g}" width="{PIP_W}" height="{PIP_H}" rx="2"/>'
+        f'<rect class="{_pip_class(n, level, potential)}" '
+        f'x="{PIP_X + (n - 1) * (PIP_W + PIP_GAP)}" y="{mid - PIP_H / 2:g}" '
+        f'width="{PIP_W}" height="{PIP_H}" rx="2"/>'
         for n in range(1, MAX_LEVEL + 1)
     )
     x = PIP_X + MAX_LEVEL * (PIP_W + PIP_GAP) + 4
-    return boxes + f'<text x="{x}" y="{mid + 5:g}">{level}/{MAX_LEVEL}</text>'
+    text = f'<text x="{x}" y="{mid + 5:g}">{level}/{MAX_LEVEL}</text>'
+    if potential > level:
+        text += f'<text class="maybe" x="{x}" y="{mid + 19:g}">{potential} possible</text>'
+    return boxes + text
 
 
-def _score_bar(mid: float, score: float) -> str:
-    """A 0–100 track with the score filled and written at its end."""
+def _pip_class(n: int, level: int, potential: int) -> str:
+    """A level box: reached, only possible, or neither."""
+    return "pip on" if n <= level else "pip maybe" if n <= potential else "pip"
+
+
+def _score_bar(mid: float, score: float, potential: float) -> str:
+    """A 0–100 track with the score filled, the rest of its range hatched, and the score (or
+    its range) written at its end."""
     width = SCORE_W * score / 100
+    more = SCORE_W * max(potential - score, 0) / 100
     return (
         f'<rect class="track" x="{SCORE_X}" y="{mid - 8:g}" width="{SCORE_W}" height="16"/>'
+        f'<rect class="range" x="{SCORE_X + width:.1f}" y="{mid - 8:g}" width="{more:.1f}" '
+        'height="16"/>'
         f'<rect class="bar" x="{SCORE_X}" y="{mid - 8:g}" width="{width:.1f}" height="16"/>'
         f'<text x="{SCORE_X + SCORE_W + 8}" y="{mid + 5:g}">{_score(score)}</text>'
+        + (
+            f'<text class="maybe" x="{SCORE_X + SCORE_W + 8}" y="{mid + 19:g}">'
+            f"to {_score(potential)}</text>"
+            if potential > score
+            else ""
+        )
     )
 
 
@@ -382,13 +448,30 @@ def _dimensions(card: Scorecard) -> str:
         [
             _e(d.title) + (_flag() if d.id in held else ""),
             f"{d.level} of {MAX_LEVEL}",
-            _score(d.score),
+            _possible(d.level, d.potential_level),
+            _e(score_text(d.score, d.potential_score)),
             _e(d.level_meaning or ("Not yet at level 1." if d.level == 0 else "")),
         ]
         for d in card.dimensions
     ]
-    headers = ["Dimension", "Level", "Score", "What the level means"]
-    return _section("dimensions", "Dimensions", _table(headers, rows, numeric=(1, 2)))
+    headers = [
+        "Dimension",
+        "Level reached",
+        "Possible with the missing data",
+        "Score",
+        "What the level reached means",
+    ]
+    caption = (
+        "A score range runs from the score reached to the score were every rule now unknown "
+        "to pass."
+    )
+    table = _table(headers, rows, caption, numeric=(1, 2, 3))
+    return _section("dimensions", "Dimensions", table)
+
+
+def _possible(level: int, potential: int) -> str:
+    """The level possible with the missing data, when it is higher than the level reached."""
+    return f'<span class="maybe">{potential} of {MAX_LEVEL}</span>' if potential > level else "–"
 
 
 def _bottleneck(card: Scorecard) -> str:
@@ -411,10 +494,27 @@ def _bottleneck_dimension(d: Dimension) -> str:
         for r in d.rules
         if r.id in blocking
     )
-    head = f"<h3>{_e(d.title)}: level {d.level} of {MAX_LEVEL}, score {_score(d.score)}</h3>"
+    head = f"<h3>{_e(d.title)}: {_level_words(d)}</h3>"
     where = f"<p>{_e(d.level_meaning)}</p>" if d.level_meaning else ""
-    why = f"<p>To reach level {d.level + 1}, these rules must pass:</p><ul>{items}</ul>"
-    return head + where + (why if items else "")
+    if dimension_held_by_missing_data(d):
+        why = (
+            f"<p>Only missing data holds it at level {d.level}: no rule of level {d.level + 1} "
+            "has failed, but these could not be judged. Supply the data to find out:</p>"
+        )
+    else:
+        why = f"<p>To reach level {d.level + 1}, these rules must pass:</p>"
+    return head + where + (f"{why}<ul>{items}</ul>" if items else "")
+
+
+def _level_words(d: Dimension) -> str:
+    """``level 2 of 5 (3 possible with the missing data), score 40.0 (up to 55.0)``, escaped."""
+    words = f"level {d.level} of {MAX_LEVEL}"
+    if d.potential_level > d.level:
+        words += f" ({d.potential_level} possible with the missing data)"
+    words += f", score {_score(d.score)}"
+    if d.potential_score > d.score:
+        words += f" (up to {_score(d.potential_score)})"
+    return _e(words)
 
 
 def _next_steps(card: Scorecard) -> str:
@@ -467,7 +567,7 @@ def _dimension_findings(d: Dimension) -> str:
     table = _table(headers, rows, numeric=(1,), css_class="rules", row_header=2)
     skipped = [r.title for r in d.rules if r.outcome == Outcome.NOT_APPLICABLE]
     note = f'<p class="na">Not applicable here: {_e("; ".join(skipped))}.</p>' if skipped else ""
-    head = f"{_e(d.title)}: level {d.level} of {MAX_LEVEL}, score {_score(d.score)}"
+    head = f"{_e(d.title)}: {_level_words(d)}"
     return f'<h3 id="findings-{_slug(d.id)}">{head}</h3>{table}{note}{_source_list(d, sources)}'
 
 
@@ -517,16 +617,23 @@ def _advice_cell(r: RuleResult) -> str:
 
 
 def _data_gaps(card: Scorecard) -> str:
-    """The missing profile fields that left rules unknown."""
+    """The missing profile fields that left rules unknown: what each means and what supplying
+    it could unlock, the nearest level first."""
     rows = [
-        [_field(g.field), _e(d.title), _e(", ".join(_rule_titles(d, g.rules)))]
-        for d in card.dimensions
-        for g in d.data_gaps
+        [
+            _field(g.field) + (f'<span class="sub">{_e(g.meaning)}</span>' if g.meaning else ""),
+            _e(unlocks_text(d, g).capitalize()),
+            _e(", ".join(_rule_titles(d, g.rules))),
+        ]
+        for d, g in data_gaps(card)
     ]
     lead = (
-        "Fields the profile leaves empty that rules need; supplying them lets the rules be judged."
+        "Fields the profile leaves empty that could decide a rule now unknown, the nearest level "
+        "they could unlock first. A level they could unlock is possible, not reached: the rules "
+        "must still pass once the data is in."
     )
-    body = _table(["Missing field", "Dimension", "Rules left unknown"], rows)
+    headers = ["Missing field and what it holds", "What supplying it could do", "Rules it decides"]
+    body = _table(headers, rows, css_class="gaps")
     return _section("data-gaps", "Data gaps", body, lead)
 
 
