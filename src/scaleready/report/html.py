@@ -21,8 +21,6 @@ from scaleready.outcome import MAX_LEVEL, UNMET, Outcome
 from scaleready.report.levels import (
     data_gaps,
     dimension_held_by_missing_data,
-    held_by_missing_data,
-    level_text,
     ranking_key,
     score_text,
     unlocks_text,
@@ -33,6 +31,7 @@ from scaleready.report.safe_text import plain_text
 __all__ = ["portfolio_html", "scorecard_html"]
 
 TOP_UNMET_RULES = 15
+RANKING_PAGE = 100  # profiles per page of a portfolio's ranking
 LEGEND = "✓ pass · ✗ fail · ? data missing (never counted as a pass) · – not applicable · ! error"
 _URL = re.compile(r"https?://[^\s<>\"']+")
 _NOT_ID = re.compile(r"[^A-Za-z0-9_-]+")
@@ -71,19 +70,25 @@ def portfolio_html(
     title: str = "Grant round",
     errors: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """A batch of scorecards as one self-contained HTML page; errors are (item, reason) pairs."""
+    """A batch of scorecards as one self-contained HTML page; errors are (item, reason) pairs.
+
+    Contents and the overview come first, then what the round has in common (levels,
+    bottlenecks, the rules that block the next level), then the ranking in folded pages.
+    """
     ranked = _ranked(cards)
     dims = _dimension_titles(ranked)
-    sections = [
-        _portfolio_summary(ranked, dims, errors),
-        _levels(ranked, dims),
-        _ranking(ranked, dims),
-        _bottlenecks(ranked, dims),
-        _unmet_rules(ranked, dims),
+    parts = [
+        ("summary", "Overview", _portfolio_summary(ranked, dims, errors)),
+        ("levels", "Readiness levels", _levels(ranked, dims)),
+        ("bottlenecks", "Bottlenecks", _bottlenecks(ranked, dims)),
+        ("unmet-rules", "Most common unmet rules", _unmet_rules(ranked, dims)),
+        ("ranking", "Ranking", _ranking(ranked, dims)),
     ]
     if errors:
-        sections.append(_errors(errors))
-    sections.append(_portfolio_provenance(ranked))
+        parts.append(("errors", "Could not be assessed", _errors(errors)))
+    parts.append(("provenance", "Provenance", _portfolio_provenance(ranked)))
+    sections = [_contents([(i, heading) for i, heading, _ in parts])]
+    sections += [html for _, _, html in parts]
     meta = f"{_count(len(cards), 'profile')} assessed"
     if errors:
         meta += f", {len(errors)} could not be assessed"
@@ -622,7 +627,7 @@ def _data_gaps(card: Scorecard) -> str:
     rows = [
         [
             _field(g.field) + (f'<span class="sub">{_e(g.meaning)}</span>' if g.meaning else ""),
-            _e(unlocks_text(d, g).capitalize()),
+            _e(_sentence(unlocks_text(d, g))),
             _e(", ".join(_rule_titles(d, g.rules))),
         ]
         for d, g in data_gaps(card)
@@ -635,6 +640,11 @@ def _data_gaps(card: Scorecard) -> str:
     headers = ["Missing field and what it holds", "What supplying it could do", "Rules it decides"]
     body = _table(headers, rows, css_class="gaps")
     return _section("data-gaps", "Data gaps", body, lead)
+
+
+def _sentence(text: str) -> str:
+    """Text with its first letter a capital (and the rest as it was)."""
+    return text[:1].upper() + text[1:]
 
 
 def _rule_titles(d: Dimension, rule_ids: Sequence[str]) -> list[str]:
@@ -669,8 +679,14 @@ def _provenance(card: Scorecard) -> str:
 
 
 def _ranked(cards: Sequence[Scorecard]) -> list[Scorecard]:
-    """Highest overall score first, then by name (then source) for a stable order."""
-    return sorted(cards, key=lambda c: (-c.overall.score, c.profile.name, c.profile.source or ""))
+    """Highest level reached first, then highest level possible, then score; then by name (then
+    source) for a stable order."""
+    return sorted(cards, key=lambda c: (_rank_key(c), c.profile.name, c.profile.source or ""))
+
+
+def _rank_key(card: Scorecard) -> tuple[int, int, float]:
+    o = card.overall
+    return ranking_key(o.level, o.potential_level, o.score)
 
 
 def _dimension_titles(cards: Sequence[Scorecard]) -> dict[str, str]:
@@ -688,6 +704,25 @@ def _bottleneck_counts(cards: Sequence[Scorecard], dims: dict[str, str]) -> list
     return sorted(((d, counts[d]) for d in dims), key=lambda item: (-item[1], dims[item[0]]))
 
 
+def _data_only_bottlenecks(cards: Sequence[Scorecard]) -> Counter[str]:
+    """How often each dimension is a bottleneck that only missing data holds there."""
+    return Counter(
+        d.id
+        for c in cards
+        for d in c.dimensions
+        if d.id in _held_back(c) and dimension_held_by_missing_data(d)
+    )
+
+
+def _contents(sections: Sequence[tuple[str, str]]) -> str:
+    """A table of contents: links to each section, by id and heading."""
+    items = "".join(f'<li><a href="#{i}">{_e(heading)}</a></li>' for i, heading in sections)
+    return (
+        '<nav id="contents" aria-labelledby="contents-h"><h2 id="contents-h">Contents</h2>'
+        f'<ol class="toc">{items}</ol></nav>\n'
+    )
+
+
 def _portfolio_summary(
     cards: Sequence[Scorecard], dims: dict[str, str], errors: Sequence[tuple[str, str]]
 ) -> str:
@@ -697,35 +732,48 @@ def _portfolio_summary(
     n = len(cards)
     scores = [c.overall.score for c in cards]
     ready = sum(c.overall.level >= 1 for c in cards)
+    could = sum(c.overall.potential_level > c.overall.level for c in cards)
     top = _bottleneck_counts(cards, dims)[:1]
     common = (dims[top[0][0]], _count(top[0][1], "profile")) if top and top[0][1] else ("None", "")
     tiles = [
         ("Profiles assessed", str(n), f"{len(errors)} could not be assessed" if errors else ""),
-        ("Median overall score", _score(median(scores)) if scores else "–", "of 100"),
-        ("At level 1 or above", f"{ready} ({_share(ready, n)})", "overall readiness level"),
+        ("Level 1 or above reached", f"{ready} ({_share(ready, n)})", "overall readiness level"),
+        ("A higher level possible", f"{could} ({_share(could, n)})", "once missing data is in"),
+        ("Median overall score", _score(median(scores)) if scores else "–", "reached, of 100"),
         ("Most common bottleneck", common[0], common[1]),
     ]
     gates = [c.gate for c in cards if c.gate is not None]
     if gates:
         met = sum(gate.passed for gate in gates)
         tiles.append(("Meet the funder policy", f"{met} ({_share(met, len(gates))})", ""))
-    return _section("summary", "Summary", _tiles(tiles))
+    lead = (
+        "Levels reached count only rules that passed; a level possible is one the profile "
+        "could reach were every rule now unknown for lack of data to pass."
+    )
+    return _section("summary", "Overview", _tiles(tiles), lead)
 
 
 def _levels(cards: Sequence[Scorecard], dims: dict[str, str]) -> str:
-    """How many profiles reach each overall level, and each dimension's levels."""
+    """How many profiles reach each overall level, could reach it, and each dimension's levels."""
     counts = Counter(c.overall.level for c in cards)
-    bars = [(f"Level {lv}", counts[lv]) for lv in range(MAX_LEVEL + 1)]
+    possible = Counter(c.overall.potential_level for c in cards)
+    bars = [(f"Level {lv} reached", counts[lv]) for lv in range(MAX_LEVEL + 1)]
     desc = "; ".join(f"{label}: {_count(v, 'profile')}" for label, v in bars)
     chart = _bar_chart(
-        "levels-chart", "Profiles by overall readiness level", desc, bars, len(cards)
+        "levels-chart", "Profiles by overall readiness level reached", desc, bars, len(cards)
     )
     headers = ["", *(f"Level {lv}" for lv in range(MAX_LEVEL + 1))]
-    rows = [["Overall", *(str(counts[lv]) for lv in range(MAX_LEVEL + 1))]]
+    rows = [
+        ["Overall, reached", *(str(counts[lv]) for lv in range(MAX_LEVEL + 1))],
+        [
+            '<span class="maybe">Overall, possible with the missing data</span>',
+            *(f'<span class="maybe">{possible[lv]}</span>' for lv in range(MAX_LEVEL + 1)),
+        ],
+    ]
     for dim_id, title in dims.items():
         per = Counter(d.level for c in cards for d in c.dimensions if d.id == dim_id)
-        rows.append([_e(title), *(str(per[lv]) for lv in range(MAX_LEVEL + 1))])
-    caption = "Number of profiles at each level, overall and per dimension."
+        rows.append([f"{_e(title)}, reached", *(str(per[lv]) for lv in range(MAX_LEVEL + 1))])
+    caption = "Number of profiles at each level: overall (reached and possible) and per dimension."
     table = _table(headers, rows, caption, numeric=range(1, MAX_LEVEL + 2))
     return _section("levels", "Readiness levels", chart + table)
 
@@ -753,26 +801,68 @@ def _count_bar(index: int, label: str, value: int, total: int) -> str:
 
 
 def _ranking(cards: Sequence[Scorecard], dims: dict[str, str]) -> str:
-    """Every profile, highest overall score first; equal scores share a rank."""
+    """Every profile in ranking order, in pages of RANKING_PAGE rows: the first open, the rest
+    folded (a round of thousands stays a page a panel can scroll), each a table of its own."""
     gated = any(c.gate is not None for c in cards)
     rows = [
         _ranking_row(rank, c, dims, gated) for rank, c in zip(_ranks(cards), cards, strict=True)
     ]
-    headers = ["Rank", "Innovation", "Level", "Score", "Bottleneck", *dims.values()]
+    headers = ["Rank", "Innovation", "Level reached", "Score", "Bottleneck", *dims.values()]
     headers += ["Funder policy"] if gated else []
-    caption = (
-        "Highest overall score first, then by name; equal scores share a rank. "
-        f"Dimension columns give the level reached (0–{MAX_LEVEL}) over the score (0–100)."
-    )
     numeric = (0, 2, 3, *range(5, 5 + len(dims)))
-    return _section("ranking", "Ranking", _table(headers, rows, caption, numeric, row_header=1))
+    starts = range(0, len(rows), RANKING_PAGE)
+
+    def page(start: int) -> str:
+        return _table(headers, rows[start : start + RANKING_PAGE], "", numeric, "ranking", 1)
+
+    if len(rows) <= RANKING_PAGE:
+        body = page(0)
+    else:
+        body = _page_index(cards, starts) + "".join(
+            _folded(f"ranking-{n + 1}", _page_label(cards, start), page(start), open_=n == 0)
+            for n, start in enumerate(starts)
+        )
+    lead = (
+        "Highest level reached first, then the highest level possible with the missing data, "
+        "then the score; equal on all three, profiles share a rank. Levels in brackets are "
+        "possible, not reached. Dimension columns give the level reached over the score (0–100)."
+    )
+    if len(rows) > RANKING_PAGE:
+        lead += f" In pages of {RANKING_PAGE}: open a page to see its profiles."
+    return _section("ranking", "Ranking", body, lead)
+
+
+def _page_label(cards: Sequence[Scorecard], start: int) -> str:
+    """A ranking page's summary line: its ranks and the levels reached on it."""
+    shown = cards[start : start + RANKING_PAGE]
+    levels = sorted({c.overall.level for c in shown}, reverse=True)
+    reached = f"level {levels[0]}" if len(levels) == 1 else f"levels {levels[0]} to {levels[-1]}"
+    return f"Ranks {start + 1}–{start + len(shown)} · {reached} reached"
+
+
+def _page_index(cards: Sequence[Scorecard], starts: Iterable[int]) -> str:
+    """Links to each page of the ranking (a link opens the page it points into)."""
+    links = " · ".join(
+        f'<a href="#ranking-{n + 1}">{start + 1}–{min(start + RANKING_PAGE, len(cards))}</a>'
+        for n, start in enumerate(starts)
+    )
+    return f'<p class="pages">Pages: {links}</p>\n'
+
+
+def _folded(element_id: str, label: str, body: str, open_: bool) -> str:
+    """A part of a section shown or hidden by its reader (no script: an HTML details element)."""
+    opened = " open" if open_ else ""
+    return (
+        f'<details id="{element_id}" class="page"{opened}><summary>{_e(label)}</summary>'
+        f"{body}</details>\n"
+    )
 
 
 def _ranks(cards: Sequence[Scorecard]) -> list[int]:
-    """Competition ranks of cards already in ranking order: equal scores share a rank."""
+    """Competition ranks of cards already in ranking order: equal keys share a rank."""
     ranks: list[int] = []
     for i, card in enumerate(cards):
-        tied = i > 0 and card.overall.score == cards[i - 1].overall.score
+        tied = i > 0 and _rank_key(card) == _rank_key(cards[i - 1])
         ranks.append(ranks[-1] if tied else i + 1)
     return ranks
 
@@ -781,20 +871,52 @@ def _ranking_row(rank: int, card: Scorecard, dims: dict[str, str], gated: bool) 
     """One profile's row of the ranking table."""
     by_id = {d.id: d for d in card.dimensions}
     source = f'<span class="sub">{_e(card.profile.source)}</span>' if card.profile.source else ""
-    held = _held_back(card)
-    cells = [
-        f'{by_id[i].level}<span class="sub">{_score(by_id[i].score)}</span>' if i in by_id else "–"
-        for i in dims
-    ]
+    o = card.overall
+    cells = [_dimension_cell(by_id[i]) if i in by_id else "–" for i in dims]
     row = [
         str(rank),
         f"<strong>{_e(card.profile.name)}</strong>{source}",
-        str(card.overall.level),
-        _score(card.overall.score),
-        _e(", ".join(dims.get(b, b) for b in held) or "None"),
+        f"<strong>{o.level}</strong>{_possible_sub(o.level, o.potential_level)}",
+        _score(o.score)
+        + (
+            f'<span class="sub maybe">to {_score(o.potential_score)}</span>'
+            if o.potential_score > o.score
+            else ""
+        ),
+        _bottleneck_cell(card, dims),
         *cells,
     ]
     return row + ([_gate_cell(card)] if gated else [])
+
+
+def _possible_sub(level: int, potential: int) -> str:
+    """The level possible, under the level reached, when the missing data could lift it."""
+    return f'<span class="sub maybe">{potential} possible</span>' if potential > level else ""
+
+
+def _dimension_cell(d: Dimension) -> str:
+    """A dimension's level reached, the level possible in brackets, and its score."""
+    possible = (
+        f' <span class="maybe">({d.potential_level})</span>' if d.potential_level > d.level else ""
+    )
+    return f'{d.level}{possible}<span class="sub">{_score(d.score)}</span>'
+
+
+def _bottleneck_cell(card: Scorecard, dims: dict[str, str]) -> str:
+    """The bottleneck dimensions by title, saying which only missing data holds back (once
+    under them all when that is true of all)."""
+    by_id = {d.id: d for d in card.dimensions}
+    held = _held_back(card)
+    data_only = [b in by_id and dimension_held_by_missing_data(by_id[b]) for b in held]
+    note = '<span class="sub maybe">data missing only</span>'
+    if held and all(data_only):
+        return _e(", ".join(dims.get(b, b) for b in held)) + note
+    marked = ' <span class="maybe">(data missing only)</span>'
+    names = [
+        _e(dims.get(b, b)) + (marked if only else "")
+        for b, only in zip(held, data_only, strict=True)
+    ]
+    return ", ".join(names) or "None"
 
 
 def _gate_cell(card: Scorecard) -> str:
@@ -805,29 +927,36 @@ def _gate_cell(card: Scorecard) -> str:
 
 
 def _bottlenecks(cards: Sequence[Scorecard], dims: dict[str, str]) -> str:
-    """How often each dimension holds a profile back."""
-    bars = [(dims[d], n) for d, n in _bottleneck_counts(cards, dims)]
+    """How often each dimension holds a profile back, and how often only missing data does."""
+    counts = _bottleneck_counts(cards, dims)
+    bars = [(dims[d], n) for d, n in counts]
     desc = "; ".join(f"{label}: {_count(n, 'profile')}" for label, n in bars)
     chart = _bar_chart(
         "bottleneck-chart", "Profiles held back by each dimension", desc, bars, len(cards)
     )
-    rows = [[_e(label), str(n), _share(n, len(cards))] for label, n in bars]
-    table = _table(["Dimension", "Profiles", "Share"], rows, numeric=(1, 2))
+    data_only = _data_only_bottlenecks(cards)
+    rows = [[_e(dims[d]), str(n), _share(n, len(cards)), str(data_only[d])] for d, n in counts]
+    headers = ["Dimension", "Profiles", "Share", "Of which held only by missing data"]
+    table = _table(headers, rows, numeric=(1, 2, 3))
     lead = (
         "A profile has more than one bottleneck when dimensions tie at its lowest level, "
-        "so the shares can add up to more than 100%."
+        "so the shares can add up to more than 100%. Held only by missing data: no rule of "
+        "the next level failed, but some could not be judged."
     )
     return _section("bottlenecks", "Bottlenecks", chart + table, lead)
 
 
 def _unmet_counts(cards: Sequence[Scorecard]) -> list[tuple[str, RuleResult, Counter]]:
-    """Each rule that some profile did not pass, with its outcomes, most often unmet first."""
+    """Each rule that stands between some profile and its next overall level, with how it was
+    unmet there, most often first. A rule of a higher level is not counted: every profile
+    misses most level-5 rules, and they say nothing about what holds it back now."""
     counts: dict[tuple[str, str], Counter] = {}
     first: dict[tuple[str, str], RuleResult] = {}
     for card in cards:
+        next_level = card.overall.level + 1
         for d in card.dimensions:
             for r in d.rules:
-                if r.outcome in UNMET:
+                if r.level == next_level and r.outcome in UNMET:
                     counts.setdefault((d.id, r.id), Counter())[r.outcome] += 1
                     first.setdefault((d.id, r.id), r)
     order = sorted(counts, key=lambda key: (-counts[key].total(), key))
@@ -835,22 +964,25 @@ def _unmet_counts(cards: Sequence[Scorecard]) -> list[tuple[str, RuleResult, Cou
 
 
 def _unmet_rules(cards: Sequence[Scorecard], dims: dict[str, str]) -> str:
-    """The rules most often not passed, split into fails and missing data."""
+    """The rules that most often block a profile's next level, split into fails and missing
+    data."""
     unmet = _unmet_counts(cards)
     rows = [_unmet_row(dim, r, c, dims, len(cards)) for dim, r, c in unmet[:TOP_UNMET_RULES]]
-    headers = ["Rule", "Dimension", "Level", *(MARKS[o].word for o in UNMET), "Unmet in"]
+    headers = ["Rule", "Dimension", "Level", *(MARKS[o].word for o in UNMET), "Blocks"]
     body = _table(headers, rows, numeric=range(2, 7))
     more = len(unmet) - TOP_UNMET_RULES
     if more > 0:
-        body += f'<p class="na">{_count(more, "more rule")} unmet at least once not shown.</p>'
+        body += f'<p class="na">{_count(more, "more rule")} blocking a next level not shown.</p>'
     lead = (
-        "Most often first. Unmet means a fail, or data missing that kept the rule from a verdict."
+        "The rules standing between profiles and their next overall level (level 2 for a "
+        "profile at level 1), most often first: a rule is counted for a profile only where it "
+        "blocks that profile's next level. Data missing means the rule could not be judged."
     )
     return _section("unmet-rules", "Most common unmet rules", body, lead)
 
 
 def _unmet_row(dim: str, r: RuleResult, c: Counter, dims: dict[str, str], n: int) -> list[str]:
-    """One unmet rule: what it checks, where, and how often each way it was not met."""
+    """One unmet rule: what it checks, where, and how often each way it blocked a next level."""
     return [
         f'{_e(r.title)}<span class="sub">{_e(dim)}.{_e(r.id)}</span>',
         _e(dims.get(dim, dim)),

@@ -708,7 +708,9 @@ class PortfolioProfile(NamedTuple):
 
 class PortfolioOverall(NamedTuple):
     score: float
+    potential_score: float
     level: int
+    potential_level: int
     bottleneck: tuple[str, ...]
 
 
@@ -723,7 +725,9 @@ class PortfolioDimension(NamedTuple):
     id: str
     title: str
     level: int
+    potential_level: int
     score: float
+    potential_score: float
     rules: tuple[PortfolioRule, ...]  # only those not passed: all the report counts
 
 
@@ -759,7 +763,13 @@ def portfolio_card(card: ScorecardData) -> PortfolioCard:
     overall, provenance, gate = card["overall"], card["provenance"], card.get("gate")
     return PortfolioCard(
         PortfolioProfile(card["profile"]["name"], card["profile"]["source"]),
-        PortfolioOverall(float(overall["score"]), overall["level"], tuple(overall["bottleneck"])),
+        PortfolioOverall(
+            float(overall["score"]),
+            float(overall["potential_score"]),
+            overall["level"],
+            overall["potential_level"],
+            tuple(overall["bottleneck"]),
+        ),
         tuple(_portfolio_dimension(d) for d in card["dimensions"]),
         None if gate is None else PortfolioGate(gate["passed"]),
         PortfolioProvenance(
@@ -779,7 +789,15 @@ def _portfolio_dimension(d: DimensionData) -> PortfolioDimension:
         for r in d["rules"]
         if r["outcome"] in UNMET
     )
-    return PortfolioDimension(d["id"], d["title"], d["level"], float(d["score"]), unmet)
+    return PortfolioDimension(
+        d["id"],
+        d["title"],
+        d["level"],
+        d["potential_level"],
+        float(d["score"]),
+        float(d["potential_score"]),
+        unmet,
+    )
 
 
 class Portfolio:
