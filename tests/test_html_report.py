@@ -653,6 +653,23 @@ def test_a_large_rounds_portfolio_grows_by_a_line_per_page_of_the_ranking(tmp_pa
     assert large < 20_000
 
 
+def printed_pages(tmp_path: Path, html: str, name: str) -> int:
+    """How many A4 pages Chromium prints the page on."""
+    page, pdf = tmp_path / f"{name}.html", tmp_path / f"{name}.pdf"
+    page.write_text(html, encoding="utf-8")
+    printed = chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri())
+    assert printed.returncode == 0, printed.stderr
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_a_printed_portfolio_holds_every_page_of_the_ranking_folded_or_not(tmp_path):
+    one_page = printed_pages(tmp_path, portfolio_html(long_named_cards(100)), "one")
+    three_pages = printed_pages(tmp_path, portfolio_html(long_named_cards(300)), "three")
+    assert three_pages - one_page >= 200 // 40, "200 more rows, at most 40 to an A4 page"
+
+
 def test_the_stylesheet_is_package_data_inlined_in_every_page():
     css = resources.files("scaleready.report").joinpath("report.css").read_text(encoding="utf-8")
     assert css.startswith(":root{") and "@media print" in css
