@@ -326,3 +326,18 @@ def test_the_ranked_summary_and_the_portfolio_rank_alike(ranked_round):
         for n in re.findall(r"<th scope=\"row\"><strong>(.*?)</strong>", ranking.group())
     ]
     assert names == [r["name"] for r in ranked_round["ranking"]["rows"] if not r["error"]]
+
+
+def test_a_printed_summary_can_be_ranked_too(tmp_path):
+    result = run_scaleready("batch", *EXAMPLES[:3], "--sort", "ranking")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(result.stdout.splitlines()))
+    assert list(rows[0])[:3] == ["rank", "item", "name"]
+    levels = [(int(r["overall_level"]), int(r["overall_potential_level"])) for r in rows]
+    assert levels == sorted(levels, reverse=True)
+
+
+def test_an_unknown_summary_order_is_refused_with_the_choices(tmp_path):
+    result = run_scaleready("batch", EXAMPLES[0], "--sort", "score")
+    assert result.returncode == 2
+    assert "'input'" in result.stderr and "'ranking'" in result.stderr
