@@ -628,7 +628,7 @@ def _data_gaps(card: Scorecard) -> str:
         [
             _field(g.field) + (f'<span class="sub">{_e(g.meaning)}</span>' if g.meaning else ""),
             _e(_sentence(unlocks_text(d, g))),
-            _e(", ".join(_rule_titles(d, g.rules))),
+            _e("; ".join(_rule_titles(d, g.rules))),  # titles may hold commas
         ]
         for d, g in data_gaps(card)
     ]
