@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
 import os
 import pty
+import re
 import signal
 import subprocess
 import time
@@ -91,7 +93,14 @@ def test_an_xlsx_round_gives_an_xlsx_summary(tmp_path):
     )
     assert result.returncode == 3
     values = list(load_workbook(tmp_path / "summary.xlsx").active.iter_rows(values_only=True))
-    assert values[0][:4] == ("item", "name", "overall_score", "overall_level")
+    assert values[0][:6] == (
+        "item",
+        "name",
+        "overall_level",
+        "overall_potential_level",
+        "overall_score",
+        "overall_potential_score",
+    )
     assert len(values) == 41
     assert [v[0] for v in values[1:] if v[-1]] == [
         f"{tmp_path / 'round.xlsx'}:row 4",
@@ -215,3 +224,120 @@ def test_a_progress_bar_shows_on_a_terminal_and_not_in_a_pipe(tmp_path):
     os.close(controller)
     assert process.returncode == 0, shown.decode(errors="replace")[-2000:]
     assert b"assessing" in shown and b"100%" in shown
+
+
+# The summary carries the level reached and the level possible, and can be sorted as ranked ----
+
+
+@pytest.fixture(scope="module")
+def ranked_round(tmp_path_factory) -> dict:
+    """The examples and a bad file, assessed in input order and as ranked, with scorecards."""
+    folder = tmp_path_factory.mktemp("ranked")
+    sources = [*EXAMPLES, write(folder / "broken.yaml", "name: [unclosed\n")]
+    runs = {}
+    for order in ("input", "ranking"):
+        summary, cards = folder / f"{order}.csv", folder / f"{order}-cards.jsonl"
+        report = folder / f"{order}.html"
+        result = run_scaleready(
+            "batch",
+            *sources,
+            "--summary",
+            summary,
+            "--scorecards",
+            cards,
+            "--sort",
+            order,
+            "--report",
+            report,
+        )
+        assert result.returncode == 3, result.stderr
+        scorecards = [json.loads(line) for line in cards.read_text().splitlines()]
+        runs[order] = {
+            "report": report.read_text(encoding="utf-8"),
+            "rows": read_csv(summary),
+            "cards": {c["profile"]["source"]: c for c in scorecards},
+        }
+    return runs
+
+
+def test_the_summary_gives_levels_and_scores_reached_and_possible(ranked_round):
+    run = ranked_round["input"]
+    assessed = [row for row in run["rows"] if not row["error"]]
+    assert len(assessed) == len(EXAMPLES)
+    for row in assessed:
+        card = run["cards"][row["item"]]
+        for prefix, verdict in [("overall", card["overall"])] + [
+            (d["id"], d) for d in card["dimensions"]
+        ]:
+            for what in ("level", "potential_level", "score", "potential_score"):
+                assert float(row[f"{prefix}_{what}"]) == verdict[what], (prefix, what)
+    assert any(row["overall_potential_level"] > row["overall_level"] for row in assessed)
+
+
+def test_the_summary_names_bottlenecks_by_title_and_says_when_only_data_is_missing(ranked_round):
+    run = ranked_round["input"]
+    for row in (row for row in run["rows"] if not row["error"]):
+        card = run["cards"][row["item"]]
+        dims = {d["id"]: d for d in card["dimensions"]}
+        held = card["overall"]["bottleneck"]
+        only_data = {
+            b: bool(dims[b]["next_steps"])
+            and all(s["outcome"] == "unknown" for s in dims[b]["next_steps"])
+            for b in held
+        }
+        expected = [
+            dims[b]["title"] + (" (data missing only)" if only_data[b] else "") for b in held
+        ]
+        assert row["bottleneck_titles"] == "; ".join(expected)
+        assert row["bottleneck_missing_data_only"] == ("yes" if all(only_data.values()) else "no")
+    flags = {row["bottleneck_missing_data_only"] for row in run["rows"] if not row["error"]}
+    assert flags == {"yes", "no"}, "the examples hold both kinds"
+
+
+def test_the_summary_keeps_the_input_order_unless_asked_to_rank(ranked_round):
+    items = [row["item"] for row in ranked_round["input"]["rows"]]
+    assert items == [*map(str, EXAMPLES), items[-1]] and items[-1].endswith("broken.yaml")
+    assert "rank" not in ranked_round["input"]["rows"][0]
+
+
+def test_a_ranked_summary_orders_by_level_reached_then_possible_then_score(ranked_round):
+    rows = ranked_round["ranking"]["rows"]
+    assert sorted(r["item"] for r in rows) == sorted(
+        r["item"] for r in ranked_round["input"]["rows"]
+    )
+    assessed, failed = rows[: len(EXAMPLES)], rows[len(EXAMPLES) :]
+    keys = [
+        (-int(r["overall_level"]), -int(r["overall_potential_level"]), -float(r["overall_score"]))
+        for r in assessed
+    ]
+    assert keys == sorted(keys)
+    assert len({k[0] for k in keys}) > 1, "the examples reach more than one level"
+    ranks = [keys.index(key) + 1 for key in keys]  # equal keys share the first one's rank
+    assert [int(r["rank"]) for r in assessed] == ranks
+    assert [(r["rank"], bool(r["error"])) for r in failed] == [("", True)], "errors last, unranked"
+
+
+def test_the_ranked_summary_and_the_portfolio_rank_alike(ranked_round):
+    ranking = re.search(
+        r'<section id="ranking".*?</section>', ranked_round["ranking"]["report"], re.S
+    )
+    names = [
+        html.unescape(n)
+        for n in re.findall(r"<th scope=\"row\"><strong>(.*?)</strong>", ranking.group())
+    ]
+    assert names == [r["name"] for r in ranked_round["ranking"]["rows"] if not r["error"]]
+
+
+def test_a_printed_summary_can_be_ranked_too(tmp_path):
+    result = run_scaleready("batch", *EXAMPLES[:3], "--sort", "ranking")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(result.stdout.splitlines()))
+    assert list(rows[0])[:3] == ["rank", "item", "name"]
+    levels = [(int(r["overall_level"]), int(r["overall_potential_level"])) for r in rows]
+    assert levels == sorted(levels, reverse=True)
+
+
+def test_an_unknown_summary_order_is_refused_with_the_choices(tmp_path):
+    result = run_scaleready("batch", EXAMPLES[0], "--sort", "score")
+    assert result.returncode == 2
+    assert "'input'" in result.stderr and "'ranking'" in result.stderr

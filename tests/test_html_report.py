@@ -87,7 +87,14 @@ def rule(rule_id: str, outcome: str = "fail", level: int = 1, **fields) -> RuleR
     return RuleResult(id=rule_id, level=level, outcome=outcome, **{**defaults, **fields})
 
 
-def dimension(dim_id: str, level: int, score: float, rules: list[RuleResult]) -> Dimension:
+def dimension(
+    dim_id: str,
+    level: int,
+    score: float,
+    rules: list[RuleResult],
+    potential_level: int | None = None,
+    potential_score: float | None = None,
+) -> Dimension:
     unmet = [r for r in rules if r.outcome in ("fail", "unknown", "error")]
     steps = [
         NextStep(dimension=dim_id, rule=r.id, level=r.level, outcome=r.outcome, action=r.advice)
@@ -104,9 +111,9 @@ def dimension(dim_id: str, level: int, score: float, rules: list[RuleResult]) ->
         title=dim_id.replace("_", " ").capitalize(),
         weight=1.0,
         score=score,
-        potential_score=score,
+        potential_score=score if potential_score is None else potential_score,
         level=level,
-        potential_level=level,
+        potential_level=level if potential_level is None else potential_level,
         findings=[r.finding for r in rules],
         data_gaps=gaps,
         next_steps=steps,
@@ -121,9 +128,9 @@ def card(name: str, score: float, dims: list[Dimension], **extra) -> Scorecard:
         profile=ProfileRef(name=name, source=f"profiles/{name}.yaml", figures_year=2024),
         overall=Overall(
             score=score,
-            potential_score=score,
+            potential_score=max(score, *(d.potential_score for d in dims)),
             level=level,
-            potential_level=level,
+            potential_level=min(d.potential_level for d in dims),
             bottleneck=held,
             summary=f"{name} summary.",
         ),
@@ -297,6 +304,40 @@ def test_same_scorecards_give_the_same_bytes():
     assert portfolio_html(first, errors=[("x", "y")]) == portfolio_html(again, errors=[("x", "y")])
 
 
+def provisional_card(name: str, score: float, level: int, potential: int) -> Scorecard:
+    """One dimension at ``level``, which missing data alone could lift to ``potential``."""
+    rules = [rule("base", "pass", level=level)] if level else []
+    rules += [
+        rule(f"gap{lv}", "unknown", level=lv, missing=["x"])
+        for lv in range(level + 1, potential + 1)
+    ]
+    rules += [rule("wall", "fail", level=potential + 1)] if potential < 5 else []
+    dims = [dimension("evidence", level, score, rules, potential, min(score + 30, 100))]
+    return card(name, score, dims)
+
+
+def test_portfolio_ranks_by_level_reached_then_level_possible_then_score():
+    cards = [
+        provisional_card("High score, level 1", 90.0, level=1, potential=1),
+        provisional_card("Level 2", 20.0, level=2, potential=2),
+        provisional_card("Level 1, 3 possible", 30.0, level=1, potential=3),
+        provisional_card("Level 1, 2 possible", 80.0, level=1, potential=2),
+    ]
+    rows = table_rows(section(portfolio_html(cards), "ranking"))
+    assert [" ".join(row[1]).split(" profiles/")[0] for row in rows] == [
+        "Level 2",
+        "Level 1, 3 possible",
+        "Level 1, 2 possible",
+        "High score, level 1",
+    ]
+    assert [row[2] for row in rows] == [
+        ["2"],
+        ["1", "3", "possible"],
+        ["1", "2", "possible"],
+        ["1"],
+    ]
+
+
 def test_portfolio_ranks_by_score_then_name_and_ties_share_a_rank():
     cards = [
         simple_card(n, s) for n, s in [("Beta", 50), ("Delta", 10), ("Alpha", 50), ("Gamma", 70)]
@@ -319,24 +360,127 @@ def test_portfolio_counts_levels_and_bottlenecks():
     ]
     html = portfolio_html(cards)
     overall = table_rows(section(html, "levels"))[0]
-    assert overall == [["Overall"], ["2"], ["1"], ["0"], ["0"], ["0"], ["0"]]
+    assert overall == [["Overall,", "reached"], ["2"], ["1"], ["0"], ["0"], ["0"], ["0"]]
     bottlenecks = table_rows(section(html, "bottlenecks"))
+    # contract fit's next level is blocked by a fail as well as missing data: never data only
     assert bottlenecks == [
-        [["Contract", "fit"], ["3"], ["100%"]],
-        [["Evidence"], ["1"], ["33%"]],
+        [["Contract", "fit"], ["3"], ["100%"], ["0"]],
+        [["Evidence"], ["1"], ["33%"], ["0"]],
     ]
 
 
-def test_portfolio_lists_the_most_common_unmet_rules_with_their_outcomes():
+def test_portfolio_counts_unmet_rules_only_where_they_block_the_next_level():
     html = portfolio_html([simple_card("A", 40.0), simple_card("B", 20.0)])
     rows = table_rows(section(html, "unmet-rules"))
-    # every card fails outcome_data and reserves, and lacks the data for track_record
+    # both cards are at level 0: they fail reserves and lack the data for track_record (level 1),
+    # and fail outcome_data too, but that is a level-2 rule: it does not block their next level
     assert [row[0][-1] for row in rows] == [
         "contract_fit.reserves",
         "contract_fit.track_record",
-        "evidence.outcome_data",
     ]
     assert rows[1][3:] == [["0"], ["2"], ["0"], ["2", "(100%)"]]
+
+
+def test_a_rule_that_blocks_only_some_profiles_next_level_is_counted_only_for_those():
+    def contract_fit(reserves: str) -> Dimension:
+        rules = [rule("reserves", reserves, level=1), rule("top", "fail", level=3)]
+        return dimension("contract_fit", 2 if reserves == "pass" else 0, 50.0, rules)
+
+    evidence = dimension("evidence", 1, 50.0, [rule("outcome_data", "fail", level=2)])
+    cards = [
+        card("A", 30.0, [contract_fit("fail"), evidence]),  # level 0: reserves blocks level 1
+        card("B", 60.0, [contract_fit("pass"), evidence]),  # level 1: outcome_data blocks 2
+    ]
+    rows = table_rows(section(portfolio_html(cards), "unmet-rules"))
+    counts = {row[0][-1]: row[-1] for row in rows}
+    assert counts == {  # top (level 3) is beyond both next levels: it is not counted
+        "contract_fit.reserves": ["1", "(50%)"],
+        "evidence.outcome_data": ["1", "(50%)"],
+    }
+
+
+def test_a_level_only_possible_is_never_shown_in_the_place_of_the_level_reached():
+    html = scorecard_html(provisional_card("Rising", 30.0, level=1, potential=3))
+    tiles = re.findall(r'<span class="label">(.*?)</span><span class="value">(.*?)</span>', html)
+    assert tiles[:2] == [
+        ("Readiness level reached", "1 of 5"),
+        ("Possible with the missing data", "3 of 5"),
+    ]
+    rows = table_rows(section(html, "dimensions"))
+    assert rows[0][1:4] == [["1", "of", "5"], ["3", "of", "5"], ["30.0–60.0"]]
+    assert "Only missing data holds it at level 1" in section(html, "bottleneck")
+    steady = scorecard_html(provisional_card("Steady", 30.0, level=1, potential=1))
+    assert table_rows(section(steady, "dimensions"))[0][2] == ["–"]
+
+
+def test_data_gaps_say_what_each_field_holds_and_what_it_could_unlock_nearest_first():
+    rules = [
+        rule("far", "unknown", level=3, missing=["far_field"]),
+        rule("near", "unknown", level=2, missing=["near_field"]),
+        rule("blocked", "fail", level=4),
+        rule("beyond", "unknown", level=5, missing=["beyond_field"]),
+    ]
+    gaps = [
+        DataGap(field="far_field", meaning="What far holds.", unlocks=3, rules=["far"]),
+        DataGap(field="beyond_field", meaning=None, unlocks=None, rules=["beyond"]),
+        DataGap(field="near_field", meaning="What near holds.", unlocks=2, rules=["near"]),
+    ]
+    dim = dimension("evidence", 1, 20.0, rules, 3, 60.0).model_copy(update={"data_gaps": gaps})
+    rows = table_rows(section(scorecard_html(card("Gaps", 20.0, [dim])), "data-gaps"))
+    assert [row[0][0] for row in rows] == ["near_field", "far_field", "beyond_field"]
+    assert rows[0][0][1:] == ["What", "near", "holds."]
+    assert " ".join(rows[0][1]) == "Could unlock Evidence level 2"
+    assert " ".join(rows[2][1]).startswith("Lifts no level of Evidence yet")
+
+
+def test_portfolio_opens_with_contents_linking_every_section():
+    cards = [simple_card("A", 40.0), simple_card("B", 20.0)]
+    html = portfolio_html(cards, errors=[("bad.yaml", "line 3: unknown key")])
+    page = Page(html)
+    first = [i for i in page.ids if not i.endswith("-h")][:2]
+    assert first == ["contents", "summary"], "contents, then the overview, come first"
+    contents = re.search(r'<nav id="contents".*?</nav>', html, re.S).group()
+    linked = re.findall(r'href="#([^"]+)"', contents)
+    sections = re.findall(r'<section id="([^"]+)"', html)
+    assert linked == sections, "every section, in page order"
+    assert sections.index("bottlenecks") < sections.index("ranking")
+    assert sections.index("unmet-rules") < sections.index("ranking")
+
+
+def many_cards(count: int) -> list[Scorecard]:
+    """``count`` cards at every level, some of which missing data could lift."""
+    return [
+        provisional_card(f"Innovation {n:04d}", float(n % 97), level=n % 4, potential=n % 4 + n % 2)
+        for n in range(count)
+    ]
+
+
+def test_a_long_ranking_comes_in_folded_pages_with_every_profile_once():
+    cards = many_cards(250)
+    ranking = section(portfolio_html(cards), "ranking")
+    pages = re.findall(r"<details id=\"(ranking-\d+)\" class=\"page\"( open)?>", ranking)
+    assert pages == [("ranking-1", " open"), ("ranking-2", ""), ("ranking-3", "")]
+    assert set(re.findall(r'href="#(ranking-\d+)"', ranking)) == {p for p, _ in pages}
+    names = re.findall(r"<strong>(Innovation \d+)</strong>", ranking)
+    assert sorted(names) == sorted(c.profile.name for c in cards)
+    ranks = [int(row[0][0]) for page in ranking.split("<details")[1:] for row in table_rows(page)]
+    assert ranks == sorted(ranks) and len(ranks) == 250
+
+
+def test_a_short_ranking_is_one_open_table():
+    ranking = section(portfolio_html(many_cards(12)), "ranking")
+    assert "<details" not in ranking and len(table_rows(ranking)) == 12
+
+
+def test_portfolio_says_when_only_missing_data_holds_a_profile_back():
+    cards = [
+        provisional_card("Could rise", 30.0, level=1, potential=3),
+        provisional_card("Cannot rise", 30.0, level=1, potential=1),
+    ]
+    html = portfolio_html(cards)
+    rows = {row[1][0] + " " + row[1][1]: row for row in table_rows(section(html, "ranking"))}
+    assert "missing" in rows["Could rise"][4] and "missing" not in rows["Cannot rise"][4]
+    assert table_rows(section(html, "bottlenecks")) == [[["Evidence"], ["2"], ["100%"], ["1"]]]
 
 
 def test_portfolio_names_the_profiles_that_could_not_be_assessed():
@@ -443,6 +587,87 @@ def test_reports_render_in_a_real_browser(kind, real_cards, tmp_path):
     assert shot.returncode == 0, shot.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.stat().st_size > 20_000, "a blank page compresses to a few kilobytes"
+
+
+# Measured in the browser: a script added to a copy of the page (reports have none) writes the
+# page's size and every table wider than the content box into the DOM Chromium dumps.
+MEASURE = """<script>
+addEventListener("load", () => {
+  const main = document.querySelector("main"), style = getComputedStyle(main);
+  const right = main.getBoundingClientRect().right - parseFloat(style.paddingRight);
+  const wide = [...document.querySelectorAll("table")]
+    .filter(t => t.getBoundingClientRect().right > right + 1 || t.scrollWidth > t.clientWidth + 1)
+    .map(t => (t.closest("section") || {}).id);
+  const d = document.documentElement;
+  document.body.dataset.measured = JSON.stringify(
+    {height: d.scrollHeight, width: d.scrollWidth, viewport: innerWidth, wide});
+});
+</script>"""
+
+
+def measured(tmp_path: Path, html: str, width: int) -> dict:
+    """The page's height and width as Chromium lays it out ``width`` pixels wide, and the
+    sections of tables that run past the content's edge."""
+    page = tmp_path / f"measured-{width}.html"
+    page.write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    dom = chromium(tmp_path, f"--window-size={width},1200", "--dump-dom", page.as_uri())
+    assert dom.returncode == 0, dom.stderr
+    found = re.search(r'data-measured="([^"]*)"', dom.stdout)
+    assert found, "the measuring script ran"
+    return json.loads(unescape(found.group(1)))
+
+
+def long_named_cards(count: int) -> list[Scorecard]:
+    """Cards of four dimensions with long titles and names, under a funder policy: the widest
+    ranking a round makes."""
+    gate = Gate(policy="Scale-up fund", policy_sha256="ef" * 32, passed=False, reasons=["x"])
+    titles = ["Fit with public contracts", "Evidence of impact", "Partnership and demand"]
+    cards = []
+    for n in range(count):
+        dims = [
+            dimension(
+                f"dim_{i}", n % 3, 40.0, [rule("r", "unknown", level=n % 3 + 1)], 3, 90.0
+            ).model_copy(update={"title": title})
+            for i, title in enumerate([*titles, "Replicability"])
+        ]
+        name = f"The Community Wellbeing Partnership for Northern Towns, programme {n}"
+        cards.append(card(name, 40.0, dims, gate=gate))
+    return cards
+
+
+@pytest.mark.slow
+@needs_chromium
+@pytest.mark.parametrize("width", [800, 1200])
+def test_the_portfolio_stays_within_the_page_width(tmp_path, width):
+    size = measured(tmp_path, portfolio_html(long_named_cards(150)), width)
+    assert size["wide"] == [], "no table runs past the edge of the content"
+    assert size["width"] <= size["viewport"], "the page never scrolls sideways"
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_a_large_rounds_portfolio_grows_by_a_line_per_page_of_the_ranking(tmp_path):
+    small = measured(tmp_path, portfolio_html(long_named_cards(100)), 1200)["height"]
+    large = measured(tmp_path, portfolio_html(long_named_cards(2000)), 1200)["height"]
+    assert large - small < 19 * 60, "19 more folded pages: a line each, not their rows"
+    assert large < 20_000
+
+
+def printed_pages(tmp_path: Path, html: str, name: str) -> int:
+    """How many A4 pages Chromium prints the page on."""
+    page, pdf = tmp_path / f"{name}.html", tmp_path / f"{name}.pdf"
+    page.write_text(html, encoding="utf-8")
+    printed = chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri())
+    assert printed.returncode == 0, printed.stderr
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_a_printed_portfolio_holds_every_page_of_the_ranking_folded_or_not(tmp_path):
+    one_page = printed_pages(tmp_path, portfolio_html(long_named_cards(100)), "one")
+    three_pages = printed_pages(tmp_path, portfolio_html(long_named_cards(300)), "three")
+    assert three_pages - one_page >= 200 // 40, "200 more rows, at most 40 to an A4 page"
 
 
 def test_the_stylesheet_is_package_data_inlined_in_every_page():

@@ -196,3 +196,18 @@ def test_staged_text_appears_whole_only_on_commit(tmp_path):
         assert not target.exists()
         staged.commit()
     assert target.read_text(encoding="utf-8") == "whole"
+
+
+@pytest.mark.parametrize("run_rows", [1, 7, 1000], ids=["run-of-one", "runs-of-seven", "one-run"])
+def test_a_spool_reads_its_rows_back_sorted_and_stable_whatever_the_runs(run_rows):
+    rows = [{"n": n, "level": (n * 7) % 4, "name": f"p{n % 5}"} for n in range(120)]
+    spool = outputs.RowSpool(batch_size=5)
+    for row in rows:
+        spool.add(row)
+    try:
+        key = lambda row: (-row["level"], row["name"])  # noqa: E731
+        got = list(spool.sorted_rows(key=key, run_rows=run_rows))
+        assert got == sorted(rows, key=key), "in order, equal keys in the order added"
+        assert list(spool.rows()) == rows, "and the rows as added are still there"
+    finally:
+        spool.close()

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from scaleready.assessment.scorecard import Scorecard
 from scaleready.plugins import PluginInfo
 from scaleready.report import render
 from scaleready.report.safe_text import (
@@ -127,16 +128,22 @@ def test_markdown_shows_markup_from_profiles_and_rulesets_as_text(tmp_path):
 def test_markdown_tables_keep_their_columns_and_rows(tmp_path):
     markdown = assess(tmp_path, MARKUP, "--format", "markdown").stdout
     html = MarkdownIt("commonmark").enable("table").render(markdown)
-    rows = [
-        ["".join(Rendered(cell).text) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)]
-        for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)
+    tables = [
+        [
+            ["".join(Rendered(cell).text) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)
+        ]
+        for table in re.findall(r"<table>(.*?)</table>", html, re.S)
     ]
-    assert all(len(row) == 4 for row in rows)
+    assert [len(set(map(len, rows))) for rows in tables] == [1] * len(tables), "no cell spills"
+    assert [len(rows[0]) for rows in tables] == [5, 4, 4], "levels, then a table per dimension"
     one_line = MARKUP.replace("\n", " ")
-    hostile_dimension = [one_line, "0/5", "0", "bottleneck"]
+    # one rule fails and one lacks data, both of level 1: level 0 whatever the data, a score
+    # of 0 that the missing data could raise to 50
+    hostile_dimension = [one_line, "0/5", "–", "0.0–50.0", "bottleneck"]
     failed_rule = ["✗ fail", "1", one_line, one_line]
-    assert hostile_dimension in rows
-    assert failed_rule in rows, "the hostile text fills exactly its own cell"
+    assert hostile_dimension in tables[0]
+    assert any(failed_rule in rows for rows in tables[1:]), "the text fills exactly its own cell"
 
 
 @pytest.mark.parametrize(
@@ -253,3 +260,57 @@ def test_rendering_text_imports_neither_pydantic_nor_the_engine():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr
+
+
+# Provisional levels ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def data_gaps_card() -> dict:
+    """The scorecard of the example whose bottlenecks are held only by missing data."""
+    result = run_scaleready("assess", "examples/code-club.yaml", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _table_line(text: str, title: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(f"  {title}  "))
+
+
+def test_the_table_shows_the_level_reached_and_then_the_level_possible(data_gaps_card):
+    text = render.table(Scorecard.model_validate(data_gaps_card))
+    for d in data_gaps_card["dimensions"]:
+        line = _table_line(text, d["title"])
+        reached = f"  {d['level']}/5"
+        assert reached in line, "the level reached comes first, as a plain figure"
+        possible = f"({d['potential_level']} possible)"
+        assert (possible in line) == (d["potential_level"] > d["level"])
+        assert line.index(reached) < line.index(possible) if possible in line else True
+    assert any(d["potential_level"] > d["level"] for d in data_gaps_card["dimensions"])
+    overall = _table_line(text, "Overall")
+    assert f"{data_gaps_card['overall']['score']:.1f}–" in overall, "the score as a range"
+
+
+def test_a_bottleneck_held_only_by_missing_data_says_so(data_gaps_card):
+    text = render.table(Scorecard.model_validate(data_gaps_card))
+    for d in data_gaps_card["dimensions"]:
+        line = _table_line(text, d["title"])
+        unknown_only = all(s["outcome"] == "unknown" for s in d["next_steps"])
+        if d["id"] in data_gaps_card["overall"]["bottleneck"]:
+            assert ("(data missing only)" in line) == unknown_only, line
+        else:
+            assert "bottleneck" not in line
+
+
+@pytest.mark.parametrize("output_format", ["table", "markdown"])
+def test_data_gaps_say_what_they_mean_and_unlock_nearest_first(data_gaps_card, output_format):
+    card = Scorecard.model_validate(data_gaps_card)
+    text = render.render([card], output_format)
+    gaps = text[text.index("Data gaps") :].split("\n\n")[0 if output_format == "table" else 2]
+    lines = [line for line in gaps.splitlines() if line.lstrip().startswith("-")]
+    assert len(lines) == sum(len(d.data_gaps) for d in card.dimensions)
+    found = [re.search(r"could unlock .* level (\d); decides", line) for line in lines]
+    levels = [int(m.group(1)) if m else 9 for m in found]
+    assert levels == sorted(levels), "nearest level first, those that unlock nothing last"
+    meanings = [g.meaning for d in card.dimensions for g in d.data_gaps if g.meaning]
+    assert meanings and all(markdown_text(m.rstrip(".")) in text for m in meanings)

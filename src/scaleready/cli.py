@@ -531,6 +531,14 @@ def _gate_failures(card: Scorecard, fail_under: float | None) -> list[str]:
     "--title", default="Grant round", show_default=True, help="Title of the portfolio report."
 )
 @click.option(
+    "--sort",
+    type=click.Choice(["input", "ranking"]),
+    default="input",
+    show_default=True,
+    help="Order of the summary: as the items came, or as the portfolio ranks them (level "
+    "reached, then level possible with the missing data, then score), with a rank column.",
+)
+@click.option(
     "--jobs",
     type=click.IntRange(1),
     default=_default_jobs,
@@ -546,7 +554,7 @@ def _gate_failures(card: Scorecard, fail_under: float | None) -> list[str]:
 @engine_options
 @click.pass_context
 def batch_command(
-    ctx, sources, summary, scorecards, report, title, jobs, strict_columns, **options
+    ctx, sources, summary, scorecards, report, title, sort, jobs, strict_columns, **options
 ):
     """Assess a grant round: folders of YAML/JSON profiles, JSONL, CSV or XLSX files.
 
@@ -574,7 +582,10 @@ def batch_command(
         ctx, **options, keep_scorecards=scorecards is not None, keep_portfolio=report is not None
     )
     files = RoundFiles(summary, scorecards, report)
-    with outputs.OutputSet() as staged, RoundWriter(assessor.columns, files, staged) as round_:
+    with (
+        outputs.OutputSet() as staged,
+        RoundWriter(assessor.columns, files, staged, sort) as round_,
+    ):
         _run_round(round_, assessor, sources, strict_columns, jobs)
         round_.finish(title)
         _check_signals()

@@ -16,14 +16,22 @@ from functools import cache
 from html import escape
 from importlib import resources
 
-from scaleready.assessment.scorecard import Dimension, NextStep, RuleResult, Scorecard
+from scaleready.assessment.scorecard import Dimension, NextStep, Overall, RuleResult, Scorecard
 from scaleready.outcome import MAX_LEVEL, UNMET, Outcome
+from scaleready.report.levels import (
+    data_gaps,
+    dimension_held_by_missing_data,
+    ranking_key,
+    score_text,
+    unlocks_text,
+)
 from scaleready.report.marks import MARKS
 from scaleready.report.safe_text import plain_text
 
 __all__ = ["portfolio_html", "scorecard_html"]
 
 TOP_UNMET_RULES = 15
+RANKING_PAGE = 100  # profiles per page of a portfolio's ranking
 LEGEND = "✓ pass · ✗ fail · ? data missing (never counted as a pass) · – not applicable · ! error"
 _URL = re.compile(r"https?://[^\s<>\"']+")
 _NOT_ID = re.compile(r"[^A-Za-z0-9_-]+")
@@ -62,19 +70,25 @@ def portfolio_html(
     title: str = "Grant round",
     errors: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """A batch of scorecards as one self-contained HTML page; errors are (item, reason) pairs."""
+    """A batch of scorecards as one self-contained HTML page; errors are (item, reason) pairs.
+
+    Contents and the overview come first, then what the round has in common (levels,
+    bottlenecks, the rules that block the next level), then the ranking in folded pages.
+    """
     ranked = _ranked(cards)
     dims = _dimension_titles(ranked)
-    sections = [
-        _portfolio_summary(ranked, dims, errors),
-        _levels(ranked, dims),
-        _ranking(ranked, dims),
-        _bottlenecks(ranked, dims),
-        _unmet_rules(ranked, dims),
+    parts = [
+        ("summary", "Overview", _portfolio_summary(ranked, dims, errors)),
+        ("levels", "Readiness levels", _levels(ranked, dims)),
+        ("bottlenecks", "Bottlenecks", _bottlenecks(ranked, dims)),
+        ("unmet-rules", "Most common unmet rules", _unmet_rules(ranked, dims)),
+        ("ranking", "Ranking", _ranking(ranked, dims)),
     ]
     if errors:
-        sections.append(_errors(errors))
-    sections.append(_portfolio_provenance(ranked))
+        parts.append(("errors", "Could not be assessed", _errors(errors)))
+    parts.append(("provenance", "Provenance", _portfolio_provenance(ranked)))
+    sections = [_contents([(i, heading) for i, heading, _ in parts])]
+    sections += [html for _, _, html in parts]
     meta = f"{_count(len(cards), 'profile')} assessed"
     if errors:
         meta += f", {len(errors)} could not be assessed"
@@ -215,6 +229,14 @@ def _field(path: str) -> str:
     return "<code>" + ".<wbr>".join(_e(part) for part in path.split(".")) + "</code>"
 
 
+def _with_code(text: str) -> str:
+    """Escape text, showing its `backquoted` parts (field paths) as code."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # a backquote without its pair: nothing is code
+        return _e(text)
+    return "".join(_field(part) if i % 2 else _e(part) for i, part in enumerate(parts))
+
+
 def _flag(text: str = "Bottleneck") -> str:
     """A small boxed label, in words."""
     return f'<span class="flag">{_e(text)}</span>'
@@ -269,13 +291,32 @@ def _summary(card: Scorecard) -> str:
     """The verdict in one sentence and the key figures."""
     overall = card.overall
     tiles = [
-        ("Readiness level", f"{overall.level} of {MAX_LEVEL}", "the lowest dimension level"),
-        ("Overall score", f"{_score(overall.score)} / 100", "weighted mean of the dimensions"),
+        (
+            "Readiness level reached",
+            f"{overall.level} of {MAX_LEVEL}",
+            "the lowest dimension level",
+        ),
+        _possible_tile(overall.level, overall.potential_level),
+        ("Overall score", f"{_score(overall.score)} / 100", _score_note(overall)),
         _bottleneck_tile(card),
         ("Rules judged", str(sum(len(d.rules) for d in card.dimensions)), _outcome_note(card)),
     ]
-    body = f'<p class="verdict">{_e(overall.summary)}</p>\n' + _gate(card) + _tiles(tiles)
+    body = f'<p class="verdict">{_with_code(overall.summary)}</p>\n' + _gate(card) + _tiles(tiles)
     return _section("summary", "Summary", body)
+
+
+def _possible_tile(level: int, potential: int) -> tuple[str, str, str]:
+    """The level the missing data could make possible: never in the place of the one reached."""
+    if potential > level:
+        return ("Possible with the missing data", f"{potential} of {MAX_LEVEL}", "not yet reached")
+    return ("Possible with the missing data", "No higher", "missing data cannot lift the level")
+
+
+def _score_note(overall: Overall) -> str:
+    """How the score is made, and how high the missing data could take it."""
+    if overall.potential_score > overall.score:
+        return f"up to {_score(overall.potential_score)} with the missing data"
+    return "weighted mean of the dimensions"
 
 
 def _bottleneck_tile(card: Scorecard) -> tuple[str, str, str]:
@@ -307,8 +348,9 @@ def _outcome_note(card: Scorecard) -> str:
 def _chart_section(card: Scorecard) -> str:
     """Every dimension's level and score as bars."""
     lead = (
-        f"Filled boxes show the readiness level reached (0–{MAX_LEVEL}); "
-        "the bar shows the score (0–100)."
+        f"Filled boxes show the readiness level reached (0–{MAX_LEVEL}), dashed boxes the levels "
+        "only possible once the missing data is supplied; the solid bar shows the score (0–100), "
+        "the lighter, dashed part how far the missing data could raise it."
     )
     return _section("chart", "Dimensions at a glance", _dimension_chart(card), lead)
 
@@ -318,12 +360,20 @@ def _dimension_chart(card: Scorecard) -> str:
     held = _held_back(card)
     rows = "".join(_dimension_row(i, d, d.id in held) for i, d in enumerate(card.dimensions))
     height = 30 + ROW * len(card.dimensions) + 22
-    desc = "; ".join(
-        f"{d.title}: level {d.level} of {MAX_LEVEL}, score {_score(d.score)} of 100"
-        for d in card.dimensions
-    )
+    desc = "; ".join(_dimension_words(d) for d in card.dimensions)
     body = _chart_axes(height) + rows
     return _svg("dimension-chart", "Readiness level and score by dimension", desc, height, body)
+
+
+def _dimension_words(d: Dimension) -> str:
+    """A dimension's level and score in words, what is reached first."""
+    words = f"{d.title}: level {d.level} of {MAX_LEVEL} reached"
+    if d.potential_level > d.level:
+        words += f" ({d.potential_level} possible with the missing data)"
+    words += f", score {_score(d.score)} of 100"
+    if d.potential_score > d.score:
+        words += f" (up to {_score(d.potential_score)})"
+    return words
 
 
 def _chart_axes(height: int) -> str:
@@ -350,28 +400,49 @@ def _dimension_row(index: int, d: Dimension, is_bottleneck: bool) -> str:
     label = f'<text x="0" y="{label_y:g}"{weight}>{_e(_clip(d.title, LABEL_CHARS))}</text>'
     if is_bottleneck:
         label += f'<text class="flagtext" x="0" y="{mid + 13:g}">◀ BOTTLENECK</text>'
-    title = f"<title>{_e(d.title)}: level {d.level} of {MAX_LEVEL}, score {_score(d.score)}</title>"
-    return f"<g>{title}{label}{_pips(mid, d.level)}{_score_bar(mid, d.score)}</g>"
+    title = f"<title>{_e(_dimension_words(d))}</title>"
+    pips = _pips(mid, d.level, d.potential_level)
+    return f"<g>{title}{label}{pips}{_score_bar(mid, d.score, d.potential_score)}</g>"
 
 
-def _pips(mid: float, level: int) -> str:
-    """One box per level, filled up to the level reached, and the level in figures."""
+def _pips(mid: float, level: int, potential: int) -> str:
+    """One box per level: filled up to the level reached, dashed up to the level only possible
+    with the missing data; the level in figures, the possible one after it in words."""
     boxes = "".join(
-        f'<rect class="pip{" on" if n <= level else ""}" x="{PIP_X + (n - 1) * (PIP_W + PIP_GAP)}"'
-        f' y="{mid - PIP_H / 2:g}" width="{PIP_W}" height="{PIP_H}" rx="2"/>'
+        f'<rect class="{_pip_class(n, level, potential)}" '
+        f'x="{PIP_X + (n - 1) * (PIP_W + PIP_GAP)}" y="{mid - PIP_H / 2:g}" '
+        f'width="{PIP_W}" height="{PIP_H}" rx="2"/>'
         for n in range(1, MAX_LEVEL + 1)
     )
     x = PIP_X + MAX_LEVEL * (PIP_W + PIP_GAP) + 4
-    return boxes + f'<text x="{x}" y="{mid + 5:g}">{level}/{MAX_LEVEL}</text>'
+    text = f'<text x="{x}" y="{mid + 5:g}">{level}/{MAX_LEVEL}</text>'
+    if potential > level:
+        text += f'<text class="maybe" x="{x}" y="{mid + 19:g}">{potential} possible</text>'
+    return boxes + text
 
 
-def _score_bar(mid: float, score: float) -> str:
-    """A 0–100 track with the score filled and written at its end."""
+def _pip_class(n: int, level: int, potential: int) -> str:
+    """A level box: reached, only possible, or neither."""
+    return "pip on" if n <= level else "pip maybe" if n <= potential else "pip"
+
+
+def _score_bar(mid: float, score: float, potential: float) -> str:
+    """A 0–100 track with the score filled, the rest of its range hatched, and the score (or
+    its range) written at its end."""
     width = SCORE_W * score / 100
+    more = SCORE_W * max(potential - score, 0) / 100
     return (
         f'<rect class="track" x="{SCORE_X}" y="{mid - 8:g}" width="{SCORE_W}" height="16"/>'
+        f'<rect class="range" x="{SCORE_X + width:.1f}" y="{mid - 8:g}" width="{more:.1f}" '
+        'height="16"/>'
         f'<rect class="bar" x="{SCORE_X}" y="{mid - 8:g}" width="{width:.1f}" height="16"/>'
         f'<text x="{SCORE_X + SCORE_W + 8}" y="{mid + 5:g}">{_score(score)}</text>'
+        + (
+            f'<text class="maybe" x="{SCORE_X + SCORE_W + 8}" y="{mid + 19:g}">'
+            f"to {_score(potential)}</text>"
+            if potential > score
+            else ""
+        )
     )
 
 
@@ -382,13 +453,30 @@ def _dimensions(card: Scorecard) -> str:
         [
             _e(d.title) + (_flag() if d.id in held else ""),
             f"{d.level} of {MAX_LEVEL}",
-            _score(d.score),
+            _possible(d.level, d.potential_level),
+            _e(score_text(d.score, d.potential_score)),
             _e(d.level_meaning or ("Not yet at level 1." if d.level == 0 else "")),
         ]
         for d in card.dimensions
     ]
-    headers = ["Dimension", "Level", "Score", "What the level means"]
-    return _section("dimensions", "Dimensions", _table(headers, rows, numeric=(1, 2)))
+    headers = [
+        "Dimension",
+        "Level reached",
+        "Possible with the missing data",
+        "Score",
+        "What the level reached means",
+    ]
+    caption = (
+        "A score range runs from the score reached to the score were every rule now unknown "
+        "to pass."
+    )
+    table = _table(headers, rows, caption, numeric=(1, 2, 3))
+    return _section("dimensions", "Dimensions", table)
+
+
+def _possible(level: int, potential: int) -> str:
+    """The level possible with the missing data, when it is higher than the level reached."""
+    return f'<span class="maybe">{potential} of {MAX_LEVEL}</span>' if potential > level else "–"
 
 
 def _bottleneck(card: Scorecard) -> str:
@@ -411,10 +499,27 @@ def _bottleneck_dimension(d: Dimension) -> str:
         for r in d.rules
         if r.id in blocking
     )
-    head = f"<h3>{_e(d.title)}: level {d.level} of {MAX_LEVEL}, score {_score(d.score)}</h3>"
+    head = f"<h3>{_e(d.title)}: {_level_words(d)}</h3>"
     where = f"<p>{_e(d.level_meaning)}</p>" if d.level_meaning else ""
-    why = f"<p>To reach level {d.level + 1}, these rules must pass:</p><ul>{items}</ul>"
-    return head + where + (why if items else "")
+    if dimension_held_by_missing_data(d):
+        why = (
+            f"<p>Only missing data holds it at level {d.level}: no rule of level {d.level + 1} "
+            "has failed, but these could not be judged. Supply the data to find out:</p>"
+        )
+    else:
+        why = f"<p>To reach level {d.level + 1}, these rules must pass:</p>"
+    return head + where + (f"{why}<ul>{items}</ul>" if items else "")
+
+
+def _level_words(d: Dimension) -> str:
+    """``level 2 of 5 (3 possible with the missing data), score 40.0 (up to 55.0)``, escaped."""
+    words = f"level {d.level} of {MAX_LEVEL}"
+    if d.potential_level > d.level:
+        words += f" ({d.potential_level} possible with the missing data)"
+    words += f", score {_score(d.score)}"
+    if d.potential_score > d.score:
+        words += f" (up to {_score(d.potential_score)})"
+    return _e(words)
 
 
 def _next_steps(card: Scorecard) -> str:
@@ -467,7 +572,7 @@ def _dimension_findings(d: Dimension) -> str:
     table = _table(headers, rows, numeric=(1,), css_class="rules", row_header=2)
     skipped = [r.title for r in d.rules if r.outcome == Outcome.NOT_APPLICABLE]
     note = f'<p class="na">Not applicable here: {_e("; ".join(skipped))}.</p>' if skipped else ""
-    head = f"{_e(d.title)}: level {d.level} of {MAX_LEVEL}, score {_score(d.score)}"
+    head = f"{_e(d.title)}: {_level_words(d)}"
     return f'<h3 id="findings-{_slug(d.id)}">{head}</h3>{table}{note}{_source_list(d, sources)}'
 
 
@@ -517,17 +622,29 @@ def _advice_cell(r: RuleResult) -> str:
 
 
 def _data_gaps(card: Scorecard) -> str:
-    """The missing profile fields that left rules unknown."""
+    """The missing profile fields that left rules unknown: what each means and what supplying
+    it could unlock, the nearest level first."""
     rows = [
-        [_field(g.field), _e(d.title), _e(", ".join(_rule_titles(d, g.rules)))]
-        for d in card.dimensions
-        for g in d.data_gaps
+        [
+            _field(g.field) + (f'<span class="sub">{_e(g.meaning)}</span>' if g.meaning else ""),
+            _e(_sentence(unlocks_text(d, g))),
+            _e("; ".join(_rule_titles(d, g.rules))),  # titles may hold commas
+        ]
+        for d, g in data_gaps(card)
     ]
     lead = (
-        "Fields the profile leaves empty that rules need; supplying them lets the rules be judged."
+        "Fields the profile leaves empty that could decide a rule now unknown, the nearest level "
+        "they could unlock first. A level they could unlock is possible, not reached: the rules "
+        "must still pass once the data is in."
     )
-    body = _table(["Missing field", "Dimension", "Rules left unknown"], rows)
+    headers = ["Missing field and what it holds", "What supplying it could do", "Rules it decides"]
+    body = _table(headers, rows, css_class="gaps")
     return _section("data-gaps", "Data gaps", body, lead)
+
+
+def _sentence(text: str) -> str:
+    """Text with its first letter a capital (and the rest as it was)."""
+    return text[:1].upper() + text[1:]
 
 
 def _rule_titles(d: Dimension, rule_ids: Sequence[str]) -> list[str]:
@@ -562,8 +679,14 @@ def _provenance(card: Scorecard) -> str:
 
 
 def _ranked(cards: Sequence[Scorecard]) -> list[Scorecard]:
-    """Highest overall score first, then by name (then source) for a stable order."""
-    return sorted(cards, key=lambda c: (-c.overall.score, c.profile.name, c.profile.source or ""))
+    """Highest level reached first, then highest level possible, then score; then by name (then
+    source) for a stable order."""
+    return sorted(cards, key=lambda c: (_rank_key(c), c.profile.name, c.profile.source or ""))
+
+
+def _rank_key(card: Scorecard) -> tuple[int, int, float]:
+    o = card.overall
+    return ranking_key(o.level, o.potential_level, o.score)
 
 
 def _dimension_titles(cards: Sequence[Scorecard]) -> dict[str, str]:
@@ -581,6 +704,25 @@ def _bottleneck_counts(cards: Sequence[Scorecard], dims: dict[str, str]) -> list
     return sorted(((d, counts[d]) for d in dims), key=lambda item: (-item[1], dims[item[0]]))
 
 
+def _data_only_bottlenecks(cards: Sequence[Scorecard]) -> Counter[str]:
+    """How often each dimension is a bottleneck that only missing data holds there."""
+    return Counter(
+        d.id
+        for c in cards
+        for d in c.dimensions
+        if d.id in _held_back(c) and dimension_held_by_missing_data(d)
+    )
+
+
+def _contents(sections: Sequence[tuple[str, str]]) -> str:
+    """A table of contents: links to each section, by id and heading."""
+    items = "".join(f'<li><a href="#{i}">{_e(heading)}</a></li>' for i, heading in sections)
+    return (
+        '<nav id="contents" aria-labelledby="contents-h"><h2 id="contents-h">Contents</h2>'
+        f'<ol class="toc">{items}</ol></nav>\n'
+    )
+
+
 def _portfolio_summary(
     cards: Sequence[Scorecard], dims: dict[str, str], errors: Sequence[tuple[str, str]]
 ) -> str:
@@ -590,35 +732,48 @@ def _portfolio_summary(
     n = len(cards)
     scores = [c.overall.score for c in cards]
     ready = sum(c.overall.level >= 1 for c in cards)
+    could = sum(c.overall.potential_level > c.overall.level for c in cards)
     top = _bottleneck_counts(cards, dims)[:1]
     common = (dims[top[0][0]], _count(top[0][1], "profile")) if top and top[0][1] else ("None", "")
     tiles = [
         ("Profiles assessed", str(n), f"{len(errors)} could not be assessed" if errors else ""),
-        ("Median overall score", _score(median(scores)) if scores else "–", "of 100"),
-        ("At level 1 or above", f"{ready} ({_share(ready, n)})", "overall readiness level"),
+        ("Level 1 or above reached", f"{ready} ({_share(ready, n)})", "overall readiness level"),
+        ("A higher level possible", f"{could} ({_share(could, n)})", "once missing data is in"),
+        ("Median overall score", _score(median(scores)) if scores else "–", "reached, of 100"),
         ("Most common bottleneck", common[0], common[1]),
     ]
     gates = [c.gate for c in cards if c.gate is not None]
     if gates:
         met = sum(gate.passed for gate in gates)
         tiles.append(("Meet the funder policy", f"{met} ({_share(met, len(gates))})", ""))
-    return _section("summary", "Summary", _tiles(tiles))
+    lead = (
+        "Levels reached count only rules that passed; a level possible is one the profile "
+        "could reach were every rule now unknown for lack of data to pass."
+    )
+    return _section("summary", "Overview", _tiles(tiles), lead)
 
 
 def _levels(cards: Sequence[Scorecard], dims: dict[str, str]) -> str:
-    """How many profiles reach each overall level, and each dimension's levels."""
+    """How many profiles reach each overall level, could reach it, and each dimension's levels."""
     counts = Counter(c.overall.level for c in cards)
-    bars = [(f"Level {lv}", counts[lv]) for lv in range(MAX_LEVEL + 1)]
+    possible = Counter(c.overall.potential_level for c in cards)
+    bars = [(f"Level {lv} reached", counts[lv]) for lv in range(MAX_LEVEL + 1)]
     desc = "; ".join(f"{label}: {_count(v, 'profile')}" for label, v in bars)
     chart = _bar_chart(
-        "levels-chart", "Profiles by overall readiness level", desc, bars, len(cards)
+        "levels-chart", "Profiles by overall readiness level reached", desc, bars, len(cards)
     )
     headers = ["", *(f"Level {lv}" for lv in range(MAX_LEVEL + 1))]
-    rows = [["Overall", *(str(counts[lv]) for lv in range(MAX_LEVEL + 1))]]
+    rows = [
+        ["Overall, reached", *(str(counts[lv]) for lv in range(MAX_LEVEL + 1))],
+        [
+            '<span class="maybe">Overall, possible with the missing data</span>',
+            *(f'<span class="maybe">{possible[lv]}</span>' for lv in range(MAX_LEVEL + 1)),
+        ],
+    ]
     for dim_id, title in dims.items():
         per = Counter(d.level for c in cards for d in c.dimensions if d.id == dim_id)
-        rows.append([_e(title), *(str(per[lv]) for lv in range(MAX_LEVEL + 1))])
-    caption = "Number of profiles at each level, overall and per dimension."
+        rows.append([f"{_e(title)}, reached", *(str(per[lv]) for lv in range(MAX_LEVEL + 1))])
+    caption = "Number of profiles at each level: overall (reached and possible) and per dimension."
     table = _table(headers, rows, caption, numeric=range(1, MAX_LEVEL + 2))
     return _section("levels", "Readiness levels", chart + table)
 
@@ -646,26 +801,68 @@ def _count_bar(index: int, label: str, value: int, total: int) -> str:
 
 
 def _ranking(cards: Sequence[Scorecard], dims: dict[str, str]) -> str:
-    """Every profile, highest overall score first; equal scores share a rank."""
+    """Every profile in ranking order, in pages of RANKING_PAGE rows: the first open, the rest
+    folded (a round of thousands stays a page a panel can scroll), each a table of its own."""
     gated = any(c.gate is not None for c in cards)
     rows = [
         _ranking_row(rank, c, dims, gated) for rank, c in zip(_ranks(cards), cards, strict=True)
     ]
-    headers = ["Rank", "Innovation", "Level", "Score", "Bottleneck", *dims.values()]
+    headers = ["Rank", "Innovation", "Level reached", "Score", "Bottleneck", *dims.values()]
     headers += ["Funder policy"] if gated else []
-    caption = (
-        "Highest overall score first, then by name; equal scores share a rank. "
-        f"Dimension columns give the level reached (0–{MAX_LEVEL}) over the score (0–100)."
-    )
     numeric = (0, 2, 3, *range(5, 5 + len(dims)))
-    return _section("ranking", "Ranking", _table(headers, rows, caption, numeric, row_header=1))
+    starts = range(0, len(rows), RANKING_PAGE)
+
+    def page(start: int) -> str:
+        return _table(headers, rows[start : start + RANKING_PAGE], "", numeric, "ranking", 1)
+
+    if len(rows) <= RANKING_PAGE:
+        body = page(0)
+    else:
+        body = _page_index(cards, starts) + "".join(
+            _folded(f"ranking-{n + 1}", _page_label(cards, start), page(start), open_=n == 0)
+            for n, start in enumerate(starts)
+        )
+    lead = (
+        "Highest level reached first, then the highest level possible with the missing data, "
+        "then the score; equal on all three, profiles share a rank. Levels in brackets are "
+        "possible, not reached. Dimension columns give the level reached over the score (0–100)."
+    )
+    if len(rows) > RANKING_PAGE:
+        lead += f" In pages of {RANKING_PAGE}: open a page to see its profiles."
+    return _section("ranking", "Ranking", body, lead)
+
+
+def _page_label(cards: Sequence[Scorecard], start: int) -> str:
+    """A ranking page's summary line: its ranks and the levels reached on it."""
+    shown = cards[start : start + RANKING_PAGE]
+    levels = sorted({c.overall.level for c in shown}, reverse=True)
+    reached = f"level {levels[0]}" if len(levels) == 1 else f"levels {levels[0]} to {levels[-1]}"
+    return f"Ranks {start + 1}–{start + len(shown)} · {reached} reached"
+
+
+def _page_index(cards: Sequence[Scorecard], starts: Iterable[int]) -> str:
+    """Links to each page of the ranking (a link opens the page it points into)."""
+    links = " · ".join(
+        f'<a href="#ranking-{n + 1}">{start + 1}–{min(start + RANKING_PAGE, len(cards))}</a>'
+        for n, start in enumerate(starts)
+    )
+    return f'<p class="pages">Pages: {links}</p>\n'
+
+
+def _folded(element_id: str, label: str, body: str, open_: bool) -> str:
+    """A part of a section shown or hidden by its reader (no script: an HTML details element)."""
+    opened = " open" if open_ else ""
+    return (
+        f'<details id="{element_id}" class="page"{opened}><summary>{_e(label)}</summary>'
+        f"{body}</details>\n"
+    )
 
 
 def _ranks(cards: Sequence[Scorecard]) -> list[int]:
-    """Competition ranks of cards already in ranking order: equal scores share a rank."""
+    """Competition ranks of cards already in ranking order: equal keys share a rank."""
     ranks: list[int] = []
     for i, card in enumerate(cards):
-        tied = i > 0 and card.overall.score == cards[i - 1].overall.score
+        tied = i > 0 and _rank_key(card) == _rank_key(cards[i - 1])
         ranks.append(ranks[-1] if tied else i + 1)
     return ranks
 
@@ -674,20 +871,52 @@ def _ranking_row(rank: int, card: Scorecard, dims: dict[str, str], gated: bool) 
     """One profile's row of the ranking table."""
     by_id = {d.id: d for d in card.dimensions}
     source = f'<span class="sub">{_e(card.profile.source)}</span>' if card.profile.source else ""
-    held = _held_back(card)
-    cells = [
-        f'{by_id[i].level}<span class="sub">{_score(by_id[i].score)}</span>' if i in by_id else "–"
-        for i in dims
-    ]
+    o = card.overall
+    cells = [_dimension_cell(by_id[i]) if i in by_id else "–" for i in dims]
     row = [
         str(rank),
         f"<strong>{_e(card.profile.name)}</strong>{source}",
-        str(card.overall.level),
-        _score(card.overall.score),
-        _e(", ".join(dims.get(b, b) for b in held) or "None"),
+        f"<strong>{o.level}</strong>{_possible_sub(o.level, o.potential_level)}",
+        _score(o.score)
+        + (
+            f'<span class="sub maybe">to {_score(o.potential_score)}</span>'
+            if o.potential_score > o.score
+            else ""
+        ),
+        _bottleneck_cell(card, dims),
         *cells,
     ]
     return row + ([_gate_cell(card)] if gated else [])
+
+
+def _possible_sub(level: int, potential: int) -> str:
+    """The level possible, under the level reached, when the missing data could lift it."""
+    return f'<span class="sub maybe">{potential} possible</span>' if potential > level else ""
+
+
+def _dimension_cell(d: Dimension) -> str:
+    """A dimension's level reached, the level possible in brackets, and its score."""
+    possible = (
+        f' <span class="maybe">({d.potential_level})</span>' if d.potential_level > d.level else ""
+    )
+    return f'{d.level}{possible}<span class="sub">{_score(d.score)}</span>'
+
+
+def _bottleneck_cell(card: Scorecard, dims: dict[str, str]) -> str:
+    """The bottleneck dimensions by title, saying which only missing data holds back (once
+    under them all when that is true of all)."""
+    by_id = {d.id: d for d in card.dimensions}
+    held = _held_back(card)
+    data_only = [b in by_id and dimension_held_by_missing_data(by_id[b]) for b in held]
+    note = '<span class="sub maybe">data missing only</span>'
+    if held and all(data_only):
+        return _e(", ".join(dims.get(b, b) for b in held)) + note
+    marked = ' <span class="maybe">(data missing only)</span>'
+    names = [
+        _e(dims.get(b, b)) + (marked if only else "")
+        for b, only in zip(held, data_only, strict=True)
+    ]
+    return ", ".join(names) or "None"
 
 
 def _gate_cell(card: Scorecard) -> str:
@@ -698,29 +927,36 @@ def _gate_cell(card: Scorecard) -> str:
 
 
 def _bottlenecks(cards: Sequence[Scorecard], dims: dict[str, str]) -> str:
-    """How often each dimension holds a profile back."""
-    bars = [(dims[d], n) for d, n in _bottleneck_counts(cards, dims)]
+    """How often each dimension holds a profile back, and how often only missing data does."""
+    counts = _bottleneck_counts(cards, dims)
+    bars = [(dims[d], n) for d, n in counts]
     desc = "; ".join(f"{label}: {_count(n, 'profile')}" for label, n in bars)
     chart = _bar_chart(
         "bottleneck-chart", "Profiles held back by each dimension", desc, bars, len(cards)
     )
-    rows = [[_e(label), str(n), _share(n, len(cards))] for label, n in bars]
-    table = _table(["Dimension", "Profiles", "Share"], rows, numeric=(1, 2))
+    data_only = _data_only_bottlenecks(cards)
+    rows = [[_e(dims[d]), str(n), _share(n, len(cards)), str(data_only[d])] for d, n in counts]
+    headers = ["Dimension", "Profiles", "Share", "Of which held only by missing data"]
+    table = _table(headers, rows, numeric=(1, 2, 3))
     lead = (
         "A profile has more than one bottleneck when dimensions tie at its lowest level, "
-        "so the shares can add up to more than 100%."
+        "so the shares can add up to more than 100%. Held only by missing data: no rule of "
+        "the next level failed, but some could not be judged."
     )
     return _section("bottlenecks", "Bottlenecks", chart + table, lead)
 
 
 def _unmet_counts(cards: Sequence[Scorecard]) -> list[tuple[str, RuleResult, Counter]]:
-    """Each rule that some profile did not pass, with its outcomes, most often unmet first."""
+    """Each rule that stands between some profile and its next overall level, with how it was
+    unmet there, most often first. A rule of a higher level is not counted: every profile
+    misses most level-5 rules, and they say nothing about what holds it back now."""
     counts: dict[tuple[str, str], Counter] = {}
     first: dict[tuple[str, str], RuleResult] = {}
     for card in cards:
+        next_level = card.overall.level + 1
         for d in card.dimensions:
             for r in d.rules:
-                if r.outcome in UNMET:
+                if r.level == next_level and r.outcome in UNMET:
                     counts.setdefault((d.id, r.id), Counter())[r.outcome] += 1
                     first.setdefault((d.id, r.id), r)
     order = sorted(counts, key=lambda key: (-counts[key].total(), key))
@@ -728,22 +964,25 @@ def _unmet_counts(cards: Sequence[Scorecard]) -> list[tuple[str, RuleResult, Cou
 
 
 def _unmet_rules(cards: Sequence[Scorecard], dims: dict[str, str]) -> str:
-    """The rules most often not passed, split into fails and missing data."""
+    """The rules that most often block a profile's next level, split into fails and missing
+    data."""
     unmet = _unmet_counts(cards)
     rows = [_unmet_row(dim, r, c, dims, len(cards)) for dim, r, c in unmet[:TOP_UNMET_RULES]]
-    headers = ["Rule", "Dimension", "Level", *(MARKS[o].word for o in UNMET), "Unmet in"]
+    headers = ["Rule", "Dimension", "Level", *(MARKS[o].word for o in UNMET), "Blocks"]
     body = _table(headers, rows, numeric=range(2, 7))
     more = len(unmet) - TOP_UNMET_RULES
     if more > 0:
-        body += f'<p class="na">{_count(more, "more rule")} unmet at least once not shown.</p>'
+        body += f'<p class="na">{_count(more, "more rule")} blocking a next level not shown.</p>'
     lead = (
-        "Most often first. Unmet means a fail, or data missing that kept the rule from a verdict."
+        "The rules standing between profiles and their next overall level (level 2 for a "
+        "profile at level 1), most often first: a rule is counted for a profile only where it "
+        "blocks that profile's next level. Data missing means the rule could not be judged."
     )
     return _section("unmet-rules", "Most common unmet rules", body, lead)
 
 
 def _unmet_row(dim: str, r: RuleResult, c: Counter, dims: dict[str, str], n: int) -> list[str]:
-    """One unmet rule: what it checks, where, and how often each way it was not met."""
+    """One unmet rule: what it checks, where, and how often each way it blocked a next level."""
     return [
         f'{_e(r.title)}<span class="sub">{_e(dim)}.{_e(r.id)}</span>',
         _e(dims.get(dim, dim)),

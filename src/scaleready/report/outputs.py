@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import heapq
 import io
 import json
 import os
@@ -21,10 +22,10 @@ import stat
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from typing import IO, TextIO
+from typing import IO, Any, TextIO
 
 from scaleready.documents import SUFFIXES
 from scaleready.errors import InputError, OutputError
@@ -324,6 +325,20 @@ class RowSpool:
             except EOFError:
                 return
 
+    def sorted_rows(self, key: Callable[[dict], Any], run_rows: int = 20_000) -> Iterator[dict]:
+        """Every row added, in the order of ``key`` (equal keys in the order added), read back
+        once. Runs of ``run_rows`` rows are sorted in memory and put back on disk, then merged:
+        however large the round, memory holds one run, then a batch of each."""
+        with tempfile.TemporaryFile() as runs_file:
+            runs = []
+            for run in _chunks(self.rows(), run_rows):
+                run.sort(key=key)
+                start = runs_file.tell()
+                for batch in _chunks(run, self._batch_size):
+                    pickle.dump(batch, runs_file, protocol=pickle.HIGHEST_PROTOCOL)
+                runs.append((start, runs_file.tell()))
+            yield from heapq.merge(*(_run(runs_file, *run) for run in runs), key=key)
+
     def close(self) -> None:
         self._file.close()
 
@@ -331,6 +346,29 @@ class RowSpool:
         if self._batch:
             pickle.dump(self._batch, self._file, protocol=pickle.HIGHEST_PROTOCOL)
             self._batch = []
+
+
+def _chunks(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    """Rows ``size`` at a time."""
+    chunk: list[dict] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _run(file: IO[bytes], start: int, end: int) -> Iterator[dict]:
+    """The rows of one sorted run, bytes ``start`` to ``end`` of a file other runs share (each
+    read seeks first: heapq.merge takes from the runs in turn)."""
+    position = start
+    while position < end:
+        file.seek(position)
+        batch = pickle.load(file)  # our own unnamed file: no one else writes it
+        position = file.tell()
+        yield from batch
 
 
 def _csv(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> None:

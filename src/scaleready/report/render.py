@@ -7,12 +7,19 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from scaleready.outcome import MAX_LEVEL, MET, Outcome
+from scaleready.report.levels import (
+    data_gaps,
+    dimension_held_by_missing_data,
+    level_text,
+    score_text,
+    unlocks_text,
+)
 from scaleready.report.marks import MARKS
 from scaleready.report.safe_text import markdown_text, terminal_json, terminal_line
 
 if TYPE_CHECKING:  # imported when used, so that the CLI's --help need not import the engine
     from scaleready.assessment.engine import Explanation
-    from scaleready.assessment.scorecard import Dimension, Scorecard
+    from scaleready.assessment.scorecard import DataGap, Dimension, Scorecard
     from scaleready.language.evaluate import Step
     from scaleready.language.ruleset import Ruleset
     from scaleready.plugins import PluginInfo
@@ -37,9 +44,11 @@ def render(scorecards: Sequence[Scorecard], output_format: str) -> str:
     return "\n".join(renderer(card) for card in scorecards)
 
 
-def _bar(score: float) -> str:
+def _bar(score: float, potential: float) -> str:
+    """The score filled, the rest of its range shaded: reached and possible never look alike."""
     filled = round(score / 100 * BAR_WIDTH)
-    return "█" * filled + "░" * (BAR_WIDTH - filled)
+    possible = max(round(potential / 100 * BAR_WIDTH) - filled, 0)
+    return "█" * filled + "▒" * possible + "░" * (BAR_WIDTH - filled - possible)
 
 
 def _heading(card: Scorecard, text: Callable[[str], str] = str) -> str:
@@ -53,33 +62,62 @@ def table(card: Scorecard) -> str:
     Every line goes through terminal_line, so no text from a profile or a ruleset can act on the
     terminal (escape sequences, control and bidi characters) or start a line of its own.
     """
-    titles = {d.id: terminal_line(d.title) for d in card.dimensions}
-    width = max(map(len, titles.values()))
     lines = [_heading(card), card.overall.summary, *_gate_lines(card), ""]
-    lines.append(f"  {'Dimension':<{width}}  Level  Score")
-    for d in card.dimensions:
-        flag = "  ◀ bottleneck" if d.id in card.overall.bottleneck else ""
-        level = f"{d.level}/{MAX_LEVEL}"
-        lines.append(f"  {titles[d.id]:<{width}}  {level}   {d.score:5.1f}  {_bar(d.score)}{flag}")
+    lines += _level_table(card)
     lines += ["", "Rules  (✓ pass  ✗ fail  ? unknown: data missing  – not applicable  ! error)"]
     for d in card.dimensions:
         lines.append(f"  {d.title}")
         lines += [f"    {MARKS[r.outcome].symbol} L{r.level} {r.id}: {r.finding}" for r in d.rules]
     if card.next_steps:
-        lines += ["", "Next steps (bottleneck first)"]
+        lines += ["", "Next steps (bottleneck first; ? means: supply the data)"]
         lines += [
-            f"  {n}. [{s.dimension} → level {s.level}] {s.action}"
+            f"  {n}. {MARKS[s.outcome].symbol} [{s.dimension} → level {s.level}] {s.action}"
             for n, s in enumerate(card.next_steps, 1)
         ]
-    gaps = [(d.id, g) for d in card.dimensions for g in d.data_gaps]
+    gaps = data_gaps(card)
     if gaps:
-        lines += ["", "Data gaps"]
-        lines += [
-            f"  - {g.field} (needed by {', '.join(f'{dim}.{r}' for r in g.rules)})"
-            for dim, g in gaps
-        ]
+        lines += ["", "Data gaps (nearest level first)"]
+        lines += [f"  - {_gap_line(d, g)}" for d, g in gaps]
     lines += ["", _provenance_line(card), ""]
     return "\n".join(map(terminal_line, lines))
+
+
+def _level_table(card: Scorecard) -> list[str]:
+    """The overall verdict and each dimension: the level reached and what the missing data
+    could make possible, the score and its range, as a bar."""
+    titles = {d.id: terminal_line(d.title) for d in card.dimensions}
+    width = max(len("Overall"), *map(len, titles.values()))
+    o = card.overall
+    rows = [("Overall", level_text(o.level, o.potential_level), o.score, o.potential_score, "")]
+    for d in card.dimensions:
+        flag = f"  ◀ bottleneck{_data_only(d)}" if d.id in o.bottleneck else ""
+        level = level_text(d.level, d.potential_level)
+        rows.append((titles[d.id], level, d.score, d.potential_score, flag))
+    level_width = max(len(row[1]) for row in rows)
+    score_width = max(len(score_text(row[2], row[3])) for row in rows)
+    lines = [f"  {'Dimension':<{width}}  {'Level':<{level_width}}  Score"]
+    for title, level, score, potential, flag in rows:
+        scores = f"{score_text(score, potential):>{score_width}}"
+        lines.append(
+            f"  {title:<{width}}  {level:<{level_width}}  {scores}  {_bar(score, potential)}{flag}"
+        )
+    lines.append(
+        "  Level: reached (possible once the missing data is supplied). "
+        "Score: █ reached, ▒ possible with the missing data."
+    )
+    return lines
+
+
+def _data_only(d: Dimension) -> str:
+    """Says so when only missing data holds a dimension at its level."""
+    return " (data missing only)" if dimension_held_by_missing_data(d) else ""
+
+
+def _gap_line(d: Dimension, gap: DataGap) -> str:
+    """A data gap: the field, what it means, and what supplying it could unlock."""
+    meaning = f" ({gap.meaning.rstrip('.')})" if gap.meaning else ""
+    rules = ", ".join(f"{d.id}.{r}" for r in gap.rules)
+    return f"{gap.field}{meaning}: {unlocks_text(d, gap)}; decides {rules}"
 
 
 def _gate_lines(card: Scorecard, text: Callable[[str], str] = str) -> list[str]:
@@ -109,16 +147,18 @@ def markdown(card: Scorecard) -> str:
     lines = [f"# {_heading(card, md)}", "", f"**{md(card.overall.summary)}**", ""]
     if card.gate is not None:
         lines += [*_gate_lines(card, md), ""]
-    lines += ["| Dimension | Level | Score | |", "|---|---|---|---|"]
-    for d in card.dimensions:
-        flag = "bottleneck" if d.id in card.overall.bottleneck else ""
-        lines.append(f"| {md(d.title)} | {d.level}/{MAX_LEVEL} | {d.score:g} | {flag} |")
+    lines += _markdown_levels(card)
     if card.next_steps:
         lines += ["", "## Next steps", ""]
         lines += [
-            f"{n}. **{md(s.dimension)}** (to level {s.level}): {md(s.action)}"
+            f"{n}. {MARKS[s.outcome].symbol} **{md(s.dimension)}** (to level {s.level}): "
+            f"{md(s.action)}"
             for n, s in enumerate(card.next_steps, 1)
         ]
+    gaps = data_gaps(card)
+    if gaps:
+        lines += ["", "## Data gaps", "", "Nearest level first.", ""]
+        lines += [f"- {_markdown_gap(d, g)}" for d, g in gaps]
     for d in card.dimensions:
         lines += ["", *_markdown_dimension(d)]
     p = card.provenance
@@ -134,19 +174,49 @@ def markdown(card: Scorecard) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _markdown_levels(card: Scorecard) -> list[str]:
+    """The overall verdict and each dimension: level reached, level possible, score range."""
+    md, o = markdown_text, card.overall
+    lines = [
+        "| Dimension | Level reached | Possible with the missing data | Score | |",
+        "|---|---|---|---|---|",
+        f"| **Overall** | {o.level}/{MAX_LEVEL} | {_possible(o.level, o.potential_level)} "
+        f"| {score_text(o.score, o.potential_score)} | |",
+    ]
+    for d in card.dimensions:
+        flag = f"bottleneck{_data_only(d)}" if d.id in o.bottleneck else ""
+        lines.append(
+            f"| {md(d.title)} | {d.level}/{MAX_LEVEL} | {_possible(d.level, d.potential_level)} "
+            f"| {score_text(d.score, d.potential_score)} | {flag} |"
+        )
+    note = "Score: reached, or reached–possible were every rule now unknown to pass."
+    return [*lines, "", note]
+
+
+def _possible(level: int, potential: int) -> str:
+    return f"{potential}/{MAX_LEVEL}" if potential > level else "–"
+
+
+def _markdown_gap(d: Dimension, gap: DataGap) -> str:
+    """A data gap as a list item: the field, what it means, what supplying it could unlock."""
+    md = markdown_text
+    meaning = f" ({md(gap.meaning.rstrip('.'))})" if gap.meaning else ""
+    rules = ", ".join(f"{d.id}.{r}" for r in gap.rules)
+    return f"{_code(gap.field)}{meaning}: {md(unlocks_text(d, gap))}; decides {md(rules)}"
+
+
 def _markdown_dimension(d: Dimension) -> list[str]:
-    """One dimension's heading, rule table and data gaps."""
+    """One dimension's heading and rule table."""
     md = markdown_text
     meaning = f" — {md(d.level_meaning)}" if d.level_meaning else ""
-    lines = [f"## {md(d.title)}: level {d.level}/{MAX_LEVEL}, score {d.score:g}{meaning}", ""]
+    level = level_text(d.level, d.potential_level)
+    score = score_text(d.score, d.potential_score)
+    lines = [f"## {md(d.title)}: level {level}, score {score}{meaning}", ""]
     lines += ["| | Level | Rule | Finding |", "|---|---|---|---|"]
     lines += [
         f"| {MARKS[r.outcome].symbol} {r.outcome} | {r.level} | {md(r.title)} | {md(r.finding)} |"
         for r in d.rules
     ]
-    if d.data_gaps:
-        gaps = "; ".join(f"{_code(g.field)} ({md(', '.join(g.rules))})" for g in d.data_gaps)
-        lines += ["", f"Data gaps: {gaps}"]
     return lines
 
 

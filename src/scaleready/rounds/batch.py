@@ -34,7 +34,7 @@ from typing import BinaryIO, NamedTuple, TypeAlias, TypeVar
 from scaleready.assessment.build import create_engine
 from scaleready.assessment.engine import Engine, data_sha256
 from scaleready.assessment.policy import Policy, load_policy
-from scaleready.assessment.scorecard import DimensionData, ScorecardData, dump_json
+from scaleready.assessment.scorecard import DimensionData, OverallData, ScorecardData, dump_json
 from scaleready.documents import SUFFIXES
 from scaleready.errors import InputError, ProfileError, ScaleReadyError, item_failure
 from scaleready.outcome import UNMET
@@ -696,7 +696,9 @@ class PortfolioProfile(NamedTuple):
 
 class PortfolioOverall(NamedTuple):
     score: float
+    potential_score: float
     level: int
+    potential_level: int
     bottleneck: tuple[str, ...]
 
 
@@ -711,7 +713,9 @@ class PortfolioDimension(NamedTuple):
     id: str
     title: str
     level: int
+    potential_level: int
     score: float
+    potential_score: float
     rules: tuple[PortfolioRule, ...]  # only those not passed: all the report counts
 
 
@@ -747,7 +751,13 @@ def portfolio_card(card: ScorecardData) -> PortfolioCard:
     overall, provenance, gate = card["overall"], card["provenance"], card.get("gate")
     return PortfolioCard(
         PortfolioProfile(card["profile"]["name"], card["profile"]["source"]),
-        PortfolioOverall(float(overall["score"]), overall["level"], tuple(overall["bottleneck"])),
+        PortfolioOverall(
+            float(overall["score"]),
+            float(overall["potential_score"]),
+            overall["level"],
+            overall["potential_level"],
+            tuple(overall["bottleneck"]),
+        ),
         tuple(_portfolio_dimension(d) for d in card["dimensions"]),
         None if gate is None else PortfolioGate(gate["passed"]),
         PortfolioProvenance(
@@ -767,7 +777,15 @@ def _portfolio_dimension(d: DimensionData) -> PortfolioDimension:
         for r in d["rules"]
         if r["outcome"] in UNMET
     )
-    return PortfolioDimension(d["id"], d["title"], d["level"], float(d["score"]), unmet)
+    return PortfolioDimension(
+        d["id"],
+        d["title"],
+        d["level"],
+        d["potential_level"],
+        float(d["score"]),
+        float(d["potential_score"]),
+        unmet,
+    )
 
 
 class Portfolio:
@@ -815,10 +833,17 @@ class Portfolio:
 
 
 def summary_columns(dimension_ids: Sequence[str], with_gate: bool) -> list[str]:
-    columns = ["item", "name", "overall_score", "overall_level", "bottleneck"]
-    columns += [f"{d}_{what}" for d in dimension_ids for what in ("score", "level")]
+    """The summary's columns: each level reached (confirmed) before the level possible were
+    every rule now unknown to pass, each score before the top of its range."""
+    columns = ["item", "name", *_verdict_columns("overall")]
+    columns += ["bottleneck", "bottleneck_titles", "bottleneck_missing_data_only"]
+    columns += [column for d in dimension_ids for column in _verdict_columns(d)]
     columns += ["gate", "gate_reasons"] if with_gate else []
     return [*columns, "error"]
+
+
+def _verdict_columns(prefix: str) -> list[str]:
+    return [f"{prefix}_{what}" for what in ("level", "potential_level", "score", "potential_score")]
 
 
 def summary_values(
@@ -837,17 +862,41 @@ def summary_row(
     if card is None:
         return row
     overall = card["overall"]
-    row.update(
-        name=card["profile"]["name"], overall_score=overall["score"], overall_level=overall["level"]
-    )
-    row["bottleneck"] = ";".join(overall["bottleneck"])
+    row["name"] = card["profile"]["name"]
+    _put_verdict(row, "overall", overall)
+    row.update(_bottleneck_cells(card))
     for dimension in card["dimensions"]:
-        row[f"{dimension['id']}_score"], row[f"{dimension['id']}_level"] = (
-            dimension["score"],
-            dimension["level"],
-        )
+        _put_verdict(row, dimension["id"], dimension)
     gate = card.get("gate")
     if gate is not None:
         row["gate"] = "passed" if gate["passed"] else "failed"
         row["gate_reasons"] = "; ".join(gate["reasons"])
     return row
+
+
+def _put_verdict(row: dict[str, object], prefix: str, verdict: OverallData | DimensionData) -> None:
+    row[f"{prefix}_level"] = verdict["level"]
+    row[f"{prefix}_potential_level"] = verdict["potential_level"]
+    row[f"{prefix}_score"] = verdict["score"]
+    row[f"{prefix}_potential_score"] = verdict["potential_score"]
+
+
+def _bottleneck_cells(card: ScorecardData) -> dict[str, str]:
+    """The bottleneck by id and by title, each title saying when only missing data holds that
+    dimension back; and whether only missing data holds the whole innovation back."""
+    from scaleready.report.levels import held_by_missing_data
+
+    by_id = {d["id"]: d for d in card["dimensions"]}
+    held = card["overall"]["bottleneck"]
+    data_only = {
+        b: held_by_missing_data(
+            by_id[b]["level"], ((r["level"], r["outcome"]) for r in by_id[b]["rules"])
+        )
+        for b in held
+    }
+    titles = [by_id[b]["title"] + (" (data missing only)" if data_only[b] else "") for b in held]
+    return {
+        "bottleneck": ";".join(held),
+        "bottleneck_titles": "; ".join(titles),
+        "bottleneck_missing_data_only": "yes" if held and all(data_only.values()) else "no",
+    }
