@@ -321,7 +321,8 @@ def engine_options(command):
             "rulesets",
             multiple=True,
             metavar="ID",
-            help="Assess only these dimensions (repeatable).",
+            help="Count only these rulesets (repeatable); overrides a policy's and "
+            "scaleready.toml's choice. Default: the built-in rulesets.",
         ),
         rules_option,
         click.option(
@@ -422,13 +423,43 @@ def _card_sink(
 def _engine_and_policy(
     ctx: click.Context, rulesets, rule_files, policy, backend, strict_plugins
 ) -> tuple[Engine, Policy | None]:
-    """The engine for these options (after reporting plugin problems), and the policy if any."""
-    engine = _engine(ctx, strict_plugins, rulesets=rulesets, rule_files=rule_files, backend=backend)
-    if policy is None:
-        return engine, None
-    from scaleready.assessment.policy import load_policy
+    """The engine over the rulesets that count (after reporting plugin problems), and the
+    policy: --policy, else scaleready.toml's. Which count: docs/choosing-rulesets.md."""
+    from scaleready.assessment.build import create_engine
+    from scaleready.assessment.policy import read_policy
+    from scaleready.config import project_config
 
-    return engine, load_policy(str(policy), engine.rulesets)
+    config = project_config()
+    if policy is None and config is not None:
+        policy = config.policy
+    chosen_policy = read_policy(policy) if policy is not None else None
+    engine, registry = create_engine(
+        rulesets,
+        rule_files=rule_files,
+        backend=backend,
+        policy=chosen_policy,
+        config=config,
+    )
+    _report_plugin_problems(ctx, strict_plugins, registry)
+    policy_pins = chosen_policy is not None and chosen_policy.spec.rulesets is not None
+    if not (rulesets or policy_pins or (config is not None and config.rulesets is not None)):
+        _note_uncounted(registry, engine)
+    if chosen_policy is not None:
+        chosen_policy.check_against(engine.rulesets)
+    return engine, chosen_policy
+
+
+def _note_uncounted(registry: Registry, engine: Engine) -> None:
+    """Say which installed rulesets the default left out, so that leaving them out is not silent."""
+    counted = {ruleset.id for ruleset in engine.rulesets}
+    left_out = sorted(set(registry.rulesets) - counted)
+    if left_out:
+        say(
+            f"note: installed ruleset{'s' if len(left_out) > 1 else ''} {', '.join(left_out)} "
+            "not counted: by default only the built-in rulesets (and those a policy names) "
+            "count; choose others with --ruleset, a policy's rulesets or scaleready.toml "
+            "(see docs/choosing-rulesets.md)"
+        )
 
 
 def _assess_each(
@@ -486,15 +517,18 @@ def _assessor(
     keep_scorecards=True,
     keep_portfolio=False,
 ):
-    """The batch assessor for these options, after reporting plugin problems once."""
+    """The batch assessor for these options, after reporting plugin problems once; workers are
+    given the rulesets and policy chosen here, so every process counts the same."""
     from scaleready.rounds import batch
 
-    engine = _engine(ctx, strict_plugins, rulesets=rulesets, rule_files=rule_files, backend=backend)
+    engine, chosen_policy = _engine_and_policy(
+        ctx, rulesets, rule_files, policy, backend, strict_plugins
+    )
     options = batch.BatchOptions(
-        tuple(rulesets),
+        tuple(ruleset.id for ruleset in engine.rulesets),
         tuple(map(str, rule_files)),
         backend,
-        str(policy) if policy else None,
+        chosen_policy.source if chosen_policy else None,
         keep_scorecards,
         keep_portfolio,
     )
@@ -651,9 +685,16 @@ def explain(ctx, profile, rule, rule_files, strict_plugins):
     from scaleready.profile import load_profile_with_hash
     from scaleready.report import render
 
-    engine = _engine(ctx, strict_plugins, rule_files=rule_files, backend="python")
+    engine = _engine(
+        ctx, strict_plugins, rulesets=_explained(rule), rule_files=rule_files, backend="python"
+    )
     loaded, _ = load_profile_with_hash(profile)
     click.echo(render.explanation(engine.explain(loaded, rule)), nl=False)
+
+
+def _explained(rule: str) -> list[str]:
+    """The ruleset explain needs: the one ruleset.rule names, counted or not; else the default."""
+    return [rule.split(".", 1)[0]] if "." in rule else []
 
 
 @cli.command()
