@@ -79,10 +79,19 @@ def _parse(text: str, path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        # Python 3.11's message ends "(at line 3, column 5)"; lead with the line, as elsewhere
-        found = re.search(r"^(.*) \(at line (\d+), column \d+\)$", str(error))
-        message = f"line {found[2]}: {found[1]}" if found else str(error)
-        raise InputError(f"{message} (not valid TOML)", source=str(path)) from None
+        raise InputError(
+            f"{_toml_problem(str(error), text)} (not valid TOML)", source=str(path)
+        ) from None
+
+
+def _toml_problem(message: str, text: str) -> str:
+    """tomllib's message led by its line, as scaleready's messages are: it ends in "(at line 3,
+    column 5)" or "(at end of document)", which is the last line."""
+    found = re.search(r"^(.*) \(at (?:line (\d+), column \d+|end of document)\)$", message)
+    if not found:
+        return message
+    line = found[2] or max(1, len(text.splitlines()))
+    return f"line {line}: {found[1]}"
 
 
 def _rulesets(value: object, problem: _Problems) -> tuple[str, ...] | None:
