@@ -329,7 +329,8 @@ def engine_options(command):
             "--policy",
             type=click.Path(path_type=Path, dir_okay=False),
             metavar="FILE",
-            help="Apply a funder policy: weights, minimum levels and scores, disqualifying rules.",
+            help="Apply a funder policy: weights, minimum levels and scores, disqualifying rules "
+            "(default: the policy of scaleready.toml, if any).",
         ),
         click.option(
             "--backend",
@@ -378,6 +379,9 @@ def assess(ctx, profiles, output_format, output, fail_under, **options):
 
     A bad profile is reported and the others are still assessed (exit 3, or 4 for an internal
     error). With --policy or --fail-under, a profile that does not meet it makes the exit code 1.
+
+    The built-in rulesets count unless --ruleset, the policy's rulesets or a scaleready.toml
+    (in this folder or one above) choose others: see docs/choosing-rulesets.md.
     """
     from scaleready.report import outputs
 
