@@ -143,6 +143,21 @@ def test_the_config_file_s_policy_applies_unless_one_is_given(runner, project):
     assert counted(result) == sorted(BUILTINS)
 
 
+def test_rulesets_list_says_which_count_here(runner, project):
+    listing = json.loads(invoke(runner, "rulesets", "list", "--json").stdout)
+    assert {row["id"]: row["counts"] for row in listing} == {
+        "contract_fit": True,
+        "evidence": True,
+        "partnership": False,
+        "replicability": False,
+    }
+    table = {
+        line.split()[0]: line for line in invoke(runner, "rulesets", "list").stdout.splitlines()
+    }
+    assert table["replicability"].endswith("(not counted)")
+    assert not table["evidence"].endswith("(not counted)")
+
+
 def test_a_round_counts_the_chosen_rulesets_in_every_worker(runner, project, tmp_path):
     summary = tmp_path / "summary.csv"
     result = invoke(runner, "batch", *EXAMPLES[:3], "--jobs", "2", "--summary", summary)
@@ -247,3 +262,12 @@ def test_a_bad_config_file_names_the_file_and_line(runner, tmp_path, monkeypatch
     result = invoke(runner, "assess", LOCAL_START)
     assert result.exit_code == 3
     assert f"{tmp_path / 'scaleready.toml'}: {message}" in result.stderr
+
+
+@pytest.mark.slow
+def test_explain_reaches_a_plugin_rule_that_does_not_count(with_social_value, tmp_path):
+    result = run_scaleready(
+        "explain", LOCAL_START, "social_value.social_action", env=with_social_value, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "social_action" in result.stdout and "pass" in result.stdout

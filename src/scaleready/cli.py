@@ -731,8 +731,9 @@ def rulesets():
 @strict_plugins_option
 @click.pass_context
 def rulesets_list(ctx, as_json, strict_plugins):
-    """List the installed rulesets."""
+    """List the installed rulesets, and whether each counts here (see --ruleset in assess)."""
     registry = _registry(ctx, strict_plugins)
+    counted = _counted_here(registry)
     rows = [
         {
             "id": rs.id,
@@ -740,6 +741,7 @@ def rulesets_list(ctx, as_json, strict_plugins):
             "title": rs.spec.title,
             "rules": len(rs.rules),
             "source": rs.source,
+            "counts": rs.id in counted,
         }
         for rs in sorted(registry.rulesets.values(), key=lambda r: r.id)
     ]
@@ -747,7 +749,22 @@ def rulesets_list(ctx, as_json, strict_plugins):
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        click.echo(f"{row['id']:<16} {row['version']:<8} {row['rules']:>3} rules  {row['title']}")
+        counts = "" if row["counts"] else "  (not counted)"
+        click.echo(
+            f"{row['id']:<16} {row['version']:<8} {row['rules']:>3} rules  {row['title']}{counts}"
+        )
+
+
+def _counted_here(registry: Registry) -> set[str]:
+    """The rulesets that count in this folder without options: scaleready.toml's, else the
+    default (its policy's choice too, if it names one)."""
+    from scaleready.assessment.build import choose_rulesets
+    from scaleready.assessment.policy import read_policy
+    from scaleready.config import project_config
+
+    config = project_config()
+    policy = read_policy(config.policy) if config and config.policy else None
+    return set(choose_rulesets(registry, policy=policy, config=config).ids)
 
 
 @rulesets.command("show")

@@ -34,11 +34,17 @@ class ProjectConfig:
 
 def find_config(start: Path | None = None) -> Path | None:
     """The nearest scaleready.toml in ``start`` (the working folder) or a folder above it."""
-    folder = (start or Path.cwd()).resolve()
+    try:
+        folder = (start or Path.cwd()).resolve()
+    except OSError:  # the working folder was removed: there is no project to configure
+        return None
     for candidate in (folder, *folder.parents):
         path = candidate / CONFIG_NAME
-        if path.is_file():
-            return path
+        try:
+            if path.is_file():
+                return path
+        except OSError:  # a folder we may not look into holds no config of ours
+            continue
     return None
 
 
