@@ -18,6 +18,7 @@ LAYERS = {
         "outcome",
         "documents",
         "profile",
+        "config",
         "upgrade",
         "synthetic",
     ),

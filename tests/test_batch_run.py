@@ -120,7 +120,7 @@ def test_a_worker_that_dies_costs_only_the_item_that_killed_it(trouble_env, tmp_
     summary, cards = tmp_path / "s.jsonl", tmp_path / "cards.jsonl"
     result = run_scaleready(
         "batch", round_file, "--summary", summary, "--scorecards", cards, "--report",
-        tmp_path / "r.html", "--jobs", "2", env=trouble_env,
+        tmp_path / "r.html", "--jobs", "2", "--ruleset", "trouble", env=trouble_env,
     )  # fmt: skip
     assert result.returncode == 4, result.stderr
     rows = summary_rows(summary)
@@ -145,8 +145,9 @@ def test_a_keyboard_interrupt_raised_in_a_plugin_exits_130(trouble_env, tmp_path
     round_file = jsonl_round(tmp_path / "round.jsonl", POOLED, names=names)
     out = tmp_path / "out"
     result = run_scaleready(
-        "batch", round_file, "--summary", out / "s.csv", "--jobs", jobs, env=trouble_env
-    )
+        "batch", round_file, "--summary", out / "s.csv", "--jobs", jobs, "--ruleset", "trouble",
+        env=trouble_env,
+    )  # fmt: skip
     assert result.returncode == 130, result.stderr
     assert "interrupted" in result.stderr and "Traceback" not in result.stderr
     assert not out.exists() or list(out.iterdir()) == []
@@ -155,7 +156,7 @@ def test_a_keyboard_interrupt_raised_in_a_plugin_exits_130(trouble_env, tmp_path
 @pytest.mark.slow
 def test_a_keyboard_interrupt_raised_in_a_plugin_exits_130_in_assess(trouble_env, tmp_path):
     profile = write(tmp_path / "p.yaml", "name: 'Trouble: interrupt'\n")
-    result = run_scaleready("assess", profile, env=trouble_env)
+    result = run_scaleready("assess", profile, "--ruleset", "trouble", env=trouble_env)
     assert result.returncode == 130 and "Traceback" not in result.stderr
 
 

@@ -94,10 +94,11 @@ def test_an_installed_third_party_plugin_is_listed_with_its_version_and_what_it_
 
 
 @pytest.mark.slow
-def test_an_installed_third_party_ruleset_is_scored(social_value_env, tmp_path):
+def test_an_installed_third_party_ruleset_is_scored_when_chosen(social_value_env, tmp_path):
     result = run_scaleready(
-        "assess", REPO / "examples/local-start.yaml", "--format", "json", env=social_value_env
-    )
+        "assess", REPO / "examples/local-start.yaml", "--format", "json",
+        "--ruleset", "social_value", env=social_value_env,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     dimension = next(
         d for d in json.loads(result.stdout)["dimensions"] if d["id"] == "social_value"
@@ -495,9 +496,11 @@ def test_an_installed_plugin_that_raises_keyboard_interrupt_is_not_called_broken
 
 
 @pytest.mark.slow
-def test_a_non_finite_derived_fact_is_refused_naming_the_fact_and_the_plugin(installed):
+def test_a_non_finite_derived_fact_is_refused_naming_the_fact_and_the_plugin(installed, tmp_path):
+    counted = sorted(BUILTINS | {"non_finite"})
+    (tmp_path / "scaleready.toml").write_text(f"rulesets = {json.dumps(counted)}\n")
     result = run_scaleready(
-        "assess", CODE_CLUB, "--format", "json", env=installed("scaleready-nan-fact")
+        "assess", CODE_CLUB, "--format", "json", env=installed("scaleready-nan-fact"), cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
     (outcomes,) = outcomes_of(result, "non_finite")

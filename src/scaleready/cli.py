@@ -321,14 +321,16 @@ def engine_options(command):
             "rulesets",
             multiple=True,
             metavar="ID",
-            help="Assess only these dimensions (repeatable).",
+            help="Count only these rulesets (repeatable); overrides a policy's and "
+            "scaleready.toml's choice. Default: the built-in rulesets.",
         ),
         rules_option,
         click.option(
             "--policy",
             type=click.Path(path_type=Path, dir_okay=False),
             metavar="FILE",
-            help="Apply a funder policy: weights, minimum levels and scores, disqualifying rules.",
+            help="Apply a funder policy: weights, minimum levels and scores, disqualifying rules "
+            "(default: the policy of scaleready.toml, if any).",
         ),
         click.option(
             "--backend",
@@ -377,6 +379,9 @@ def assess(ctx, profiles, output_format, output, fail_under, **options):
 
     A bad profile is reported and the others are still assessed (exit 3, or 4 for an internal
     error). With --policy or --fail-under, a profile that does not meet it makes the exit code 1.
+
+    The built-in rulesets count unless --ruleset, the policy's rulesets or a scaleready.toml
+    (in this folder or one above) choose others: see docs/choosing-rulesets.md.
     """
     from scaleready.report import outputs
 
@@ -422,13 +427,43 @@ def _card_sink(
 def _engine_and_policy(
     ctx: click.Context, rulesets, rule_files, policy, backend, strict_plugins
 ) -> tuple[Engine, Policy | None]:
-    """The engine for these options (after reporting plugin problems), and the policy if any."""
-    engine = _engine(ctx, strict_plugins, rulesets=rulesets, rule_files=rule_files, backend=backend)
-    if policy is None:
-        return engine, None
-    from scaleready.assessment.policy import load_policy
+    """The engine over the rulesets that count (after reporting plugin problems), and the
+    policy: --policy, else scaleready.toml's. Which count: docs/choosing-rulesets.md."""
+    from scaleready.assessment.build import create_engine
+    from scaleready.assessment.policy import read_policy
+    from scaleready.config import project_config
 
-    return engine, load_policy(str(policy), engine.rulesets)
+    config = project_config()
+    if policy is None and config is not None:
+        policy = config.policy
+    chosen_policy = read_policy(policy) if policy is not None else None
+    engine, registry = create_engine(
+        rulesets,
+        rule_files=rule_files,
+        backend=backend,
+        policy=chosen_policy,
+        config=config,
+    )
+    _report_plugin_problems(ctx, strict_plugins, registry)
+    policy_pins = chosen_policy is not None and chosen_policy.spec.rulesets is not None
+    if not (rulesets or policy_pins or (config is not None and config.rulesets is not None)):
+        _note_uncounted(registry, engine)
+    if chosen_policy is not None:
+        chosen_policy.check_against(engine.rulesets)
+    return engine, chosen_policy
+
+
+def _note_uncounted(registry: Registry, engine: Engine) -> None:
+    """Say which installed rulesets the default left out, so that leaving them out is not silent."""
+    counted = {ruleset.id for ruleset in engine.rulesets}
+    left_out = sorted(set(registry.rulesets) - counted)
+    if left_out:
+        say(
+            f"note: installed ruleset{'s' if len(left_out) > 1 else ''} {', '.join(left_out)} "
+            "not counted: by default only the built-in rulesets (and those a policy names) "
+            "count; choose others with --ruleset, a policy's rulesets or scaleready.toml "
+            "(see docs/choosing-rulesets.md)"
+        )
 
 
 def _assess_each(
@@ -486,15 +521,18 @@ def _assessor(
     keep_scorecards=True,
     keep_portfolio=False,
 ):
-    """The batch assessor for these options, after reporting plugin problems once."""
+    """The batch assessor for these options, after reporting plugin problems once; workers are
+    given the rulesets and policy chosen here, so every process counts the same."""
     from scaleready.rounds import batch
 
-    engine = _engine(ctx, strict_plugins, rulesets=rulesets, rule_files=rule_files, backend=backend)
+    engine, chosen_policy = _engine_and_policy(
+        ctx, rulesets, rule_files, policy, backend, strict_plugins
+    )
     options = batch.BatchOptions(
-        tuple(rulesets),
+        tuple(ruleset.id for ruleset in engine.rulesets),
         tuple(map(str, rule_files)),
         backend,
-        str(policy) if policy else None,
+        chosen_policy.source if chosen_policy else None,
         keep_scorecards,
         keep_portfolio,
     )
@@ -662,9 +700,16 @@ def explain(ctx, profile, rule, rule_files, strict_plugins):
     from scaleready.profile import load_profile_with_hash
     from scaleready.report import render
 
-    engine = _engine(ctx, strict_plugins, rule_files=rule_files, backend="python")
+    engine = _engine(
+        ctx, strict_plugins, rulesets=_explained(rule), rule_files=rule_files, backend="python"
+    )
     loaded, _ = load_profile_with_hash(profile)
     click.echo(render.explanation(engine.explain(loaded, rule)), nl=False)
+
+
+def _explained(rule: str) -> list[str]:
+    """The ruleset explain needs: the one ruleset.rule names, counted or not; else the default."""
+    return [rule.split(".", 1)[0]] if "." in rule else []
 
 
 @cli.command()
@@ -697,8 +742,9 @@ def rulesets():
 @strict_plugins_option
 @click.pass_context
 def rulesets_list(ctx, as_json, strict_plugins):
-    """List the installed rulesets."""
+    """List the installed rulesets, and whether each counts here (see --ruleset in assess)."""
     registry = _registry(ctx, strict_plugins)
+    counted = _counted_here(registry)
     rows = [
         {
             "id": rs.id,
@@ -706,6 +752,7 @@ def rulesets_list(ctx, as_json, strict_plugins):
             "title": rs.spec.title,
             "rules": len(rs.rules),
             "source": rs.source,
+            "counts": rs.id in counted,
         }
         for rs in sorted(registry.rulesets.values(), key=lambda r: r.id)
     ]
@@ -713,7 +760,22 @@ def rulesets_list(ctx, as_json, strict_plugins):
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        click.echo(f"{row['id']:<16} {row['version']:<8} {row['rules']:>3} rules  {row['title']}")
+        counts = "" if row["counts"] else "  (not counted)"
+        click.echo(
+            f"{row['id']:<16} {row['version']:<8} {row['rules']:>3} rules  {row['title']}{counts}"
+        )
+
+
+def _counted_here(registry: Registry) -> set[str]:
+    """The rulesets that count in this folder without options: scaleready.toml's, else the
+    default (its policy's choice too, if it names one)."""
+    from scaleready.assessment.build import choose_rulesets
+    from scaleready.assessment.policy import read_policy
+    from scaleready.config import project_config
+
+    config = project_config()
+    policy = read_policy(config.policy) if config and config.policy else None
+    return set(choose_rulesets(registry, policy=policy, config=config).ids)
 
 
 @rulesets.command("show")

@@ -1,12 +1,46 @@
-"""Building an engine from the installed plugins' rulesets and derived facts."""
+"""Building an engine from the installed plugins' rulesets and derived facts.
+
+Which rulesets count (docs/choosing-rulesets.md), the first that says wins:
+
+1. ``--ruleset`` (``create_engine(rulesets=...)``): exactly these;
+2. a policy's ``rulesets``: exactly these;
+3. scaleready.toml's ``rulesets``: exactly these;
+4. the default: the built-in rulesets (and those of plugins the program gives), and every
+   ruleset the policy names in weights, required_rulesets, minimum_levels or disqualifying_rules.
+
+A ruleset given as a file (``--rules``) always counts. An installed plugin's ruleset counts only
+when chosen, so installing a plugin never moves a score, level or bottleneck: it is not run.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from scaleready.assessment.engine import Engine
-from scaleready.errors import InputError
-from scaleready.plugins import Registry, add_ruleset_files, load_registry
+from scaleready.errors import InputError, PolicyError
+from scaleready.plugins import PluginInfo, Registry, add_ruleset_files, load_registry
+from scaleready.problems import did_you_mean
+
+if TYPE_CHECKING:
+    from scaleready.assessment.policy import Policy
+    from scaleready.config import ProjectConfig
+
+DEFAULT = "the default (the built-in rulesets and those the policy names)"
+
+
+@dataclass(frozen=True)
+class RulesetChoice:
+    """The ids of the rulesets that count, and what chose them, as messages name it."""
+
+    ids: tuple[str, ...]
+    chosen_by: str
+
+    @property
+    def pinned(self) -> bool:
+        """True if the rulesets were named (an option, a policy's rulesets, the config file)."""
+        return self.chosen_by != DEFAULT
 
 
 def create_engine(
@@ -17,18 +51,90 @@ def create_engine(
     load_entry_points: bool | None = None,
     backend: str = "auto",
     strict_plugins: bool = False,
+    policy: Policy | None = None,
+    config: ProjectConfig | None = None,
 ) -> tuple[Engine, Registry]:
-    """An engine over the installed (and given) plugins' rulesets, or just ``rulesets``."""
+    """An engine over the rulesets that count: ``rulesets`` if given, else the policy's or the
+    config's choice, else the built-ins and those the policy names (see the module docstring).
+
+    scaleready.toml is read only when passed: ``config=scaleready.config.project_config()``.
+    """
     registry = load_registry(plugins, load_entry_points=load_entry_points)
     if strict_plugins and registry.problems:
         raise registry.problems[0]
-    add_ruleset_files(registry, rule_files)
-    chosen = list(rulesets) or sorted(registry.rulesets)
-    unknown = [name for name in chosen if name not in registry.rulesets]
-    if unknown:
-        known = ", ".join(sorted(registry.rulesets)) or "none installed"
-        raise InputError(f"unknown ruleset {unknown[0]!r}; available: {known}")
+    from_files = add_ruleset_files(registry, rule_files)
+    choice = choose_rulesets(
+        registry, rulesets, policy=policy, config=config, rule_files=from_files
+    )
     engine = Engine(
-        [registry.rulesets[name] for name in chosen], registry.derived_facts, backend=backend
+        [registry.rulesets[name] for name in choice.ids], registry.derived_facts, backend=backend
     )
     return engine, registry
+
+
+def choose_rulesets(
+    registry: Registry,
+    option: Sequence[str] = (),
+    *,
+    policy: Policy | None = None,
+    config: ProjectConfig | None = None,
+    rule_files: Sequence[str] = (),
+) -> RulesetChoice:
+    """The rulesets that count, by the precedence in the module docstring; InputError naming
+    the option or file at fault for an id that is not installed."""
+    if option:
+        ids, chosen_by = tuple(option), "--ruleset"
+    elif policy is not None and policy.spec.rulesets is not None:
+        ids, chosen_by = tuple(policy.spec.rulesets), f"{policy.source} (its rulesets)"
+    elif config is not None and config.rulesets is not None:
+        ids, chosen_by = config.rulesets, f"{config.path} (its rulesets)"
+    else:
+        ids, chosen_by = _default(registry, policy), DEFAULT
+    _check_installed(ids, registry, chosen_by)
+    choice = RulesetChoice(tuple(dict.fromkeys([*ids, *rule_files])), chosen_by)
+    if policy is not None:
+        _check_policy_counted(policy, choice)
+    return choice
+
+
+def _default(registry: Registry, policy: Policy | None) -> tuple[str, ...]:
+    """The built-in rulesets, those of plugins the program gave, and those the policy names."""
+    ours = [rs for info in registry.plugins.values() if _ours(info) for rs in info.rulesets]
+    named = policy.named_rulesets() if policy is not None else {}
+    for ruleset_id, key in named.items():
+        if ruleset_id not in registry.rulesets:
+            hint = did_you_mean(ruleset_id, registry.rulesets, otherwise=_installed(registry))
+            raise PolicyError(
+                f"{key} names ruleset {ruleset_id!r}, which is not installed; {hint}",
+                source=policy.source if policy is not None else None,
+            )
+    return tuple(sorted(dict.fromkeys([*ours, *named])))
+
+
+def _ours(info: PluginInfo) -> bool:
+    """A built-in plugin, or one the program passed in (it has no installed distribution)."""
+    return info.builtin or info.distribution is None
+
+
+def _check_installed(ids: Sequence[str], registry: Registry, chosen_by: str) -> None:
+    for ruleset_id in ids:
+        if ruleset_id not in registry.rulesets:
+            hint = did_you_mean(ruleset_id, registry.rulesets, otherwise=_installed(registry))
+            raise InputError(f"unknown ruleset {ruleset_id!r}; {hint}", source=chosen_by)
+
+
+def _installed(registry: Registry) -> str:
+    return f"installed: {', '.join(sorted(registry.rulesets)) or 'none'}"
+
+
+def _check_policy_counted(policy: Policy, choice: RulesetChoice) -> None:
+    """A ruleset the policy names must count: a weight or minimum of one that does not is a
+    contradiction to name, not a rule to skip silently."""
+    for ruleset_id, key in policy.named_rulesets().items():
+        if ruleset_id not in choice.ids:
+            raise PolicyError(
+                f"{key} names ruleset {ruleset_id!r}, which does not count here: the rulesets "
+                f"that count ({', '.join(choice.ids)}) were chosen by {choice.chosen_by}; "
+                "add it there, or remove it from the policy",
+                source=policy.source,
+            )

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scaleready.assessment.scorecard import DimensionData, OverallData, ScorecardData
 from scaleready.assessment.scoring import overall_verdict
-from scaleready.documents import MAX_LIST_ITEMS, load_document
+from scaleready.documents import MAX_LIST_ITEMS, Document, load_document
 from scaleready.errors import PolicyError
 from scaleready.language.ruleset import Ruleset
 from scaleready.outcome import MAX_LEVEL, Outcome
@@ -28,6 +28,13 @@ class PolicySpec(BaseModel):
 
     name: str = Field(min_length=1, description="The fund or programme the policy is for.")
     summary: str | None = Field(None, description="What the policy looks for, in a sentence.")
+    rulesets: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_LIST_ITEMS,
+        description="The rulesets (ids) that count, and no others; by default the built-in "
+        "rulesets and those the policy names below (docs/choosing-rulesets.md).",
+    )
     weights: dict[str, Annotated[float, Field(gt=0)]] = Field(
         default_factory=dict,
         max_length=MAX_LIST_ITEMS,
@@ -36,7 +43,7 @@ class PolicySpec(BaseModel):
     required_rulesets: list[str] = Field(
         default_factory=list,
         max_length=MAX_LIST_ITEMS,
-        description="Dimensions that must be assessed for the policy to apply.",
+        description="Dimensions that must be assessed for the policy to apply (they count).",
     )
     minimum_levels: dict[str, Level] = Field(
         default_factory=dict,
@@ -69,6 +76,20 @@ class Policy:
         self.spec = spec
         self.source = source
         self.sha256 = sha256
+
+    def named_rulesets(self) -> dict[str, str]:
+        """Each ruleset the policy names outside ``rulesets``, with the first key naming it."""
+        spec = self.spec
+        named: dict[str, str] = {}
+        for key, ids in (
+            ("weights", spec.weights),
+            ("required_rulesets", spec.required_rulesets),
+            ("minimum_levels", spec.minimum_levels),
+            ("disqualifying_rules", [rule.split(".", 1)[0] for rule in spec.disqualifying_rules]),
+        ):
+            for ruleset_id in ids:
+                named.setdefault(ruleset_id, key)
+        return named
 
     def check_against(self, rulesets: Sequence[Ruleset]) -> None:
         """Every ruleset and rule the policy names must be among those assessed."""
@@ -131,8 +152,31 @@ class Policy:
 
 def load_policy(path: str | Path, rulesets: Sequence[Ruleset]) -> Policy:
     """Load a policy file and check it against the rulesets being assessed."""
+    policy = read_policy(path)
+    policy.check_against(rulesets)
+    return policy
+
+
+def read_policy(path: str | Path) -> Policy:
+    """Load a policy file, before the rulesets are chosen (its ``rulesets`` may choose them)."""
     document = load_document(Path(path), PolicyError)
     spec = validated(PolicySpec, document.data, PolicyError, str(path), document)
     policy = Policy(spec, str(path), hashlib.sha256(document.raw).hexdigest())
-    policy.check_against(rulesets)
+    _check_named_are_counted(policy, document)
     return policy
+
+
+def _check_named_are_counted(policy: Policy, document: Document) -> None:
+    """With ``rulesets`` written, every ruleset named elsewhere must be in it."""
+    if policy.spec.rulesets is None:
+        return
+    for ruleset_id, key in policy.named_rulesets().items():
+        if ruleset_id not in policy.spec.rulesets:
+            line = document.line_of((key,))
+            where = f"line {line}: " if line else ""
+            raise PolicyError(
+                f"{where}{key} names ruleset {ruleset_id!r}, which is not in the policy's "
+                f"rulesets ({', '.join(policy.spec.rulesets)}); add it there, or remove it "
+                f"from {key}",
+                source=policy.source,
+            )
