@@ -991,5 +991,37 @@ def scorecard_schema():
     click.echo(json.dumps(scorecard_json_schema(), indent=2))
 
 
+@cli.group()
+def plugin():
+    """Start a plugin of your own: a ruleset, its test cases and a derived fact, packaged."""
+
+
+@plugin.command("new", epilog=EXIT_CODES_HELP)
+@click.argument("name")
+@click.option(
+    "--directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write the plugin into (new or empty) [default: ./scaleready-NAME].",
+)
+def plugin_new(name, directory):
+    """Write a plugin package that installs and passes its own tests as written.
+
+    NAME is lower-case words joined by - or _ (e.g. social-action): the package is
+    scaleready-NAME, its ruleset id and entry point NAME with _ for -.
+
+    \b
+    Example:
+        scaleready plugin new social-action
+        cd scaleready-social-action && pip install -e ".[test]" && pytest
+    """
+    from scaleready import scaffold
+
+    names = scaffold.plugin_names(name)
+    target = directory or scaffold.default_directory(names)
+    for path in scaffold.write_plugin(names, target):
+        _tell(f"wrote {path}")
+    _tell(f'next: cd {target} && pip install -e ".[test]" && pytest')
+
+
 def main() -> None:
     cli(prog_name="scaleready")

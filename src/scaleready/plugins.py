@@ -31,7 +31,7 @@ from typing import Any
 
 import pluggy
 
-from scaleready import hookspecs
+from scaleready import __version__, hookspecs
 from scaleready.errors import InputError, PluginError, SettingError
 from scaleready.language.nodes import kind_of_value
 from scaleready.language.ruleset import Ruleset, load_ruleset
@@ -42,6 +42,11 @@ ENTRY_POINT_GROUP = "scaleready"
 AUTOLOAD_OFF_VARIABLE = "SCALEREADY_DISABLE_PLUGIN_AUTOLOAD"
 FACT_KINDS = ("number", "string", "boolean")
 BUILTIN_DISTRIBUTION = "scaleready"  # entry points of this distribution are the built-ins
+# The plugin API this scaleready offers: the hooks and what their register callbacks take. A
+# plugin says which it is built for in its entry-point module (SCALEREADY_PLUGIN_API = 1); one
+# built for another is named and skipped. Raised only when a change would break plugins.
+PLUGIN_API_VERSION = 1
+PLUGIN_API_ATTRIBUTE = "SCALEREADY_PLUGIN_API"
 
 # Time limits, in seconds; each can be changed with its environment variable.
 PLUGIN_TIMEOUT_VARIABLE = "SCALEREADY_PLUGIN_TIMEOUT"
@@ -219,6 +224,8 @@ def _load_one(
     except _PluginCallFailed as failure:
         _skip(registry, info, f"failed to load {entry_point.value}: {failure}")
         return
+    if not _built_for_this_api(registry, info, plugin):
+        return
     if manager.is_registered(plugin):
         already = manager.get_name(plugin)
         _record(registry, info, f"{entry_point.value} is already loaded as plugin {already!r}")
@@ -227,6 +234,24 @@ def _load_one(
         manager.register(plugin, name=info.name)
     except pluggy.PluginValidationError as error:  # a hook with parameters the spec lacks
         _record(registry, info, f"{entry_point.value} is not a valid plugin: {error}")
+
+
+def _built_for_this_api(registry: Registry, info: PluginInfo, plugin: object) -> bool:
+    """Whether a plugin is built for this plugin API; one built for another is skipped, named.
+
+    A plugin that does not say is taken to be built for this one.
+    """
+    declared = getattr(plugin, PLUGIN_API_ATTRIBUTE, PLUGIN_API_VERSION)
+    if declared == PLUGIN_API_VERSION:
+        return True
+    _skip(
+        registry,
+        info,
+        f"it is built for scaleready plugin API {declared!r} ({PLUGIN_API_ATTRIBUTE}), and this "
+        f"scaleready {__version__} offers API {PLUGIN_API_VERSION}: install a version of the "
+        "plugin built for it",
+    )
+    return False
 
 
 def _record_copy(registry: Registry, name: str, chosen: _Installed, other: _Installed) -> None:
