@@ -730,19 +730,65 @@ def _no_ruleset(ruleset_id: str, installed: Iterable[str], no: str = "no install
 
 
 @rulesets.command("validate", epilog=EXIT_CODES_HELP)
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def rulesets_validate(files):
-    """Check ruleset files: format, field paths, rule references and condition types."""
+@click.argument("targets", nargs=-1, required=True, metavar="ID|FILE...")
+@click.option(
+    "--plugin",
+    "plugin_folders",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="A plugin's source folder (its pyproject.toml's), read instead of installed, so a "
+    "ruleset can use its derived facts before it is installed. Repeatable.",
+)
+def rulesets_validate(targets, plugin_folders):
+    """Check rulesets: format, field paths, references, rule references and condition types.
+
+    A target is an installed ruleset id or a ruleset file; every problem of a file is listed
+    at once, each with its line.
+
+    \b
+    Examples:
+        scaleready rulesets validate evidence
+        scaleready rulesets validate src/my_plugin/my_ruleset.yaml --plugin .
+    """
     from scaleready.language.ruleset import load_ruleset
-    from scaleready.plugins import load_registry
+    from scaleready.plugins import load_registry, load_registry_with_sources
 
-    kinds = load_registry().fact_kinds()
+    registry = load_registry_with_sources(plugin_folders) if plugin_folders else load_registry()
+    _warn_about_source_plugins(registry, plugin_folders)
+    kinds = registry.fact_kinds()
 
-    def check(path: Path) -> str:
-        ruleset = load_ruleset(path, kinds)
+    def check(target: str) -> str:
+        path = _validate_target(registry, target)
+        try:
+            ruleset = load_ruleset(path, kinds)
+        except RulesetError as error:
+            if "unknown derived fact" in error.message and not plugin_folders:
+                error.message += (
+                    "\n(a fact your own plugin registers is known before the plugin is "
+                    "installed if you give its folder: --plugin PATH)"
+                )
+            raise
         return f"{ruleset.id} {ruleset.version}, {len(ruleset.rules)} rules"
 
-    _check_each(files, check)
+    _check_each(targets, check)
+
+
+def _validate_target(registry: Registry, target: str) -> Path:
+    """The file of an installed ruleset id, or the file given; RulesetError if neither."""
+    if target in registry.rulesets:
+        return Path(registry.rulesets[target].source)
+    if Path(target).exists() or any(sep in target for sep in ("/", "\\", ".yaml", ".yml")):
+        return Path(target)  # a file, read (and any problem reading it named) by the loader
+    raise RulesetError(_no_ruleset(target, registry.rulesets) + "; or give a ruleset file")
+
+
+def _warn_about_source_plugins(registry: Registry, folders: Sequence[Path]) -> None:
+    """Why a plugin was skipped, when plugins are read from source folders: that is what is
+    being worked on. (An invalid ruleset's problems are the ones validating it reports.)"""
+    if not folders:
+        return
+    for problem in _distinct(p for p in registry.problems if p.plugin in registry.skipped):
+        say(f"warning: {problem}")
 
 
 def _check_each(files, check) -> None:

@@ -20,6 +20,7 @@ import math
 import os
 import queue
 import re
+import sys
 import threading
 import time
 import types
@@ -417,6 +418,75 @@ def load_registry(
     """Everything the given and installed plugins provide."""
     manager, registry = get_plugin_manager(plugins, load_entry_points=load_entry_points)
     return collect(manager, registry)
+
+
+# --- a plugin from its source folder, not installed ----------------------------------------------
+
+
+def load_registry_with_sources(folders: Iterable[Path]) -> Registry:
+    """The installed plugins, with the plugins in these source folders read from there: an
+    installed copy of one is replaced by its source, one not installed is added."""
+    installed = {name for name in _installed_plugins()}
+    given = []
+    for folder in folders:
+        root, entry_points = source_plugin(Path(folder))
+        sys.path.insert(0, str(root))  # ahead of site-packages: the source shadows a copy
+        importlib.invalidate_caches()
+        for name, target in entry_points.items():
+            _forget_module(target.partition(":")[0])
+            if name not in installed:  # an installed one loads from the source, by its name
+                given.append(_import_source(name, target, root))
+    return load_registry(given)
+
+
+def source_plugin(folder: Path) -> tuple[Path, dict[str, str]]:
+    """Where a plugin's source imports from, and its scaleready entry points (name: module).
+
+    ``folder`` is a project (its pyproject.toml declares the entry points; the package is in
+    ``src/`` or beside it) or a package folder (with ``__init__.py``).
+    """
+    import tomllib
+
+    pyproject = folder / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise PluginError(f"{pyproject} cannot be read: {error}", plugin=str(folder)) from None
+        entry_points = data.get("project", {}).get("entry-points", {}).get(ENTRY_POINT_GROUP)
+        if not isinstance(entry_points, dict) or not entry_points:
+            raise PluginError(
+                f"{pyproject} declares no plugin: add [project.entry-points.{ENTRY_POINT_GROUP}] "
+                'with a line name = "your_package"',
+                plugin=str(folder),
+            )
+        root = folder / "src" if (folder / "src").is_dir() else folder
+        return root, {str(name): str(target) for name, target in entry_points.items()}
+    if (folder / "__init__.py").is_file():
+        return folder.resolve().parent, {folder.name: folder.name}
+    raise PluginError(
+        "not a plugin's folder: give the folder of its pyproject.toml, or of its package "
+        "(with __init__.py)",
+        plugin=str(folder),
+    )
+
+
+def _forget_module(module: str) -> None:
+    """Drop a module imported from elsewhere, so the next import reads the source."""
+    for name in [n for n in sys.modules if n == module or n.startswith(module + ".")]:
+        del sys.modules[name]
+
+
+def _import_source(name: str, target: str, root: Path) -> object:
+    module_name, _, attribute = target.partition(":")
+    try:
+        module = _call_plugin(
+            partial(importlib.import_module, module_name.strip()),
+            time_limit(PLUGIN_TIMEOUT_VARIABLE, DEFAULT_PLUGIN_TIMEOUT),
+        )
+        return getattr(module, attribute.strip()) if attribute else module
+    except (_PluginCallFailed, AttributeError) as error:
+        raise PluginError(f"cannot load {target} from {root}: {error}", plugin=name) from None
 
 
 # --- derived facts, on every profile -------------------------------------------------------------
