@@ -670,10 +670,28 @@ def plugins(ctx, as_json, strict_plugins):
         _refuse(ctx, registry)
     infos = sorted(registry.plugins.values(), key=lambda i: (not i.builtin, i.name))
     if as_json:
-        click.echo(json.dumps([vars(info) for info in infos], indent=2))
+        click.echo(json.dumps([_plugin_json(info, registry) for info in infos], indent=2))
         return
     for info in infos:
         click.echo(render.plugin_line(info))
+        for line in _fact_descriptions(info, registry):
+            click.echo(line)
+
+
+def _fact_descriptions(info: Any, registry: Registry) -> list[str]:
+    """A plugin's derived facts, one a line, each with its kind and description (and units)."""
+    facts = [registry.derived_facts[name] for name in info.derived_facts]
+    return [f"    derived.{fact.name} ({fact.kind}): {fact.description}" for fact in facts]
+
+
+def _plugin_json(info: Any, registry: Registry) -> dict[str, Any]:
+    """A plugin as `plugins --json` shows it: its fields, and what each derived fact is."""
+    facts = [registry.derived_facts[name] for name in info.derived_facts]
+    described = [
+        {"name": f.name, "kind": f.kind, "description": f.description, "inputs": list(f.inputs)}
+        for f in facts
+    ]
+    return {**vars(info), "derived_fact_descriptions": described}
 
 
 @cli.group()
@@ -718,6 +736,21 @@ def rulesets_show(ctx, ruleset_id, strict_plugins):
         message = _no_ruleset(ruleset_id, registry.rulesets, "no ruleset")
         raise click.BadParameter(message, param_hint="RULESET_ID")
     click.echo(render.ruleset_outline(registry.rulesets[ruleset_id]))
+    for line in _facts_used_outline(registry.rulesets[ruleset_id], registry):
+        click.echo(line)
+
+
+def _facts_used_outline(ruleset: Ruleset, registry: Registry) -> list[str]:
+    """The derived facts a ruleset's rules use, each with its description (and units)."""
+    used = sorted({name for rule in ruleset.rules for name in rule.derived})
+    if not used:
+        return []
+    lines = ["", "Computed facts the rules use:"]
+    for name in used:
+        fact = registry.derived_facts.get(name)
+        about = f"({fact.kind}): {fact.description}" if fact else ": not registered"
+        lines.append(f"  derived.{name} {about}")
+    return lines
 
 
 def _no_ruleset(ruleset_id: str, installed: Iterable[str], no: str = "no installed ruleset") -> str:
@@ -906,28 +939,43 @@ def _report_coverage(found) -> bool:
     return True
 
 
-@rulesets.command("docs")
+@rulesets.command("docs", epilog=EXIT_CODES_HELP)
 @click.argument("ruleset_ids", nargs=-1, metavar="[ID]...")
 @click.option(
     "--output",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("docs/rulesets"),
-    show_default=True,
-    help="Folder to write one Markdown page per ruleset into.",
+    help="Folder to write one Markdown page per ruleset into (ID.md), made if need be. "
+    "Without it, the page of the one ruleset named is printed.",
 )
 @strict_plugins_option
 @click.pass_context
 def rulesets_docs(ctx, ruleset_ids, output, strict_plugins):
-    """Write Markdown documentation of rulesets: levels, every rule in plain words, references."""
+    """Write Markdown documentation of rulesets: levels, every rule in plain words, the
+    computed facts the rules use (with their units), and references.
+
+    \b
+    Examples:
+        scaleready rulesets docs evidence > evidence.md
+        scaleready rulesets docs --output site/rulesets
+    """
     from scaleready.report.ruleset_docs import ruleset_markdown
 
     registry = _registry(ctx, strict_plugins)
-    for ruleset_id in ruleset_ids or sorted(registry.rulesets):
+    chosen = list(ruleset_ids) or sorted(registry.rulesets)
+    for ruleset_id in chosen:
         if ruleset_id not in registry.rulesets:
             raise RulesetError(_no_ruleset(ruleset_id, registry.rulesets))
-        target = output / f"{ruleset_id}.md"
-        _write(ruleset_markdown(registry.rulesets[ruleset_id]), target)
-        click.echo(f"wrote {target}")
+    if output is None and len(chosen) != 1:
+        raise click.UsageError(
+            f"{len(chosen)} rulesets make {len(chosen)} pages: give --output DIR to write them "
+            "into a folder, or name one ruleset to print its page"
+        )
+    for ruleset_id in chosen:
+        page = ruleset_markdown(registry.rulesets[ruleset_id], registry.derived_facts)
+        target = None if output is None else output / f"{ruleset_id}.md"
+        _write(page, target)
+        if target is not None:
+            _tell(f"wrote {target}")
 
 
 @cli.group()
