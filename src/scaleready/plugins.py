@@ -311,7 +311,34 @@ def collect(manager: pluggy.PluginManager, registry: Registry) -> Registry:
     for plugin, paths in _call_each(manager, registry, "register_rulesets", _path_registrar):
         for path in paths:
             _add_plugin_ruleset(registry, plugin, path)
+    _drop_skipped(registry)
     return registry
+
+
+def _drop_skipped(registry: Registry) -> None:
+    """Drop everything a skipped plugin registered, and the rulesets that need its facts."""
+    dropped: dict[str, str] = {}  # fact name: the plugin that registered it
+    for name in registry.skipped & registry.plugins.keys():
+        info = registry.plugins[name]
+        for fact in info.derived_facts:
+            registry.derived_facts.pop(fact, None)
+            dropped[fact] = name
+        for ruleset_id in info.rulesets:
+            registry.rulesets.pop(ruleset_id, None)
+        info.derived_facts, info.rulesets = [], []
+    for info in list(registry.plugins.values()):
+        for ruleset_id in list(info.rulesets):
+            needed = {f for rule in registry.rulesets[ruleset_id].rules for f in rule.derived}
+            lost = sorted(needed & dropped.keys())
+            if lost:
+                del registry.rulesets[ruleset_id]
+                info.rulesets.remove(ruleset_id)
+                _record(
+                    registry,
+                    info,
+                    f"ruleset {ruleset_id!r} uses derived fact {lost[0]!r} of plugin "
+                    f"{dropped[lost[0]]!r}, which was skipped; ruleset skipped",
+                )
 
 
 def _call_each(
@@ -383,7 +410,9 @@ def _add_plugin_ruleset(registry: Registry, info: PluginInfo, path: Path) -> Non
     try:
         ruleset = load_ruleset(path, registry.fact_kinds())
     except InputError as error:
-        _record(registry, info, f"ruleset {path.name} is invalid and was skipped: {error}")
+        # Skipped as a whole (its facts and other rulesets dropped by collect), so what a
+        # plugin provides is all or nothing, as docs/plugins.md promises.
+        _skip(registry, info, f"ruleset {path.name} is invalid: {error}")
         return
     if ruleset.id in registry.rulesets:
         owner = next(p.name for p in registry.plugins.values() if ruleset.id in p.rulesets)
