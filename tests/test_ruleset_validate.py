@@ -74,3 +74,14 @@ def test_a_folder_that_is_no_plugin_is_named(runner, tmp_path):
     result = invoke(runner, "rulesets", "validate", "evidence", "--plugin", tmp_path)
     assert result.exit_code == 4
     assert "not a plugin's folder: give the folder of its pyproject.toml" in result.output
+
+
+@pytest.mark.slow
+def test_a_plugin_without_a_build_backend_is_warned_about(new_plugin):
+    folder, ruleset = new_plugin
+    pyproject = folder / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(text[text.index("[project]") :])  # as the old tutorial had it
+    result = run_scaleready("rulesets", "validate", ruleset, "--plugin", folder)
+    assert result.returncode == 0, result.stderr
+    assert "has no [build-system] build-backend: pip then builds with setuptools'" in result.stderr

@@ -820,8 +820,13 @@ def _warn_about_source_plugins(registry: Registry, folders: Sequence[Path]) -> N
     being worked on. (An invalid ruleset's problems are the ones validating it reports.)"""
     if not folders:
         return
+    from scaleready.scaffold import packaging_problems
+
     for problem in _distinct(p for p in registry.problems if p.plugin in registry.skipped):
         say(f"warning: {problem}")
+    for folder in folders:
+        for problem in packaging_problems(folder):
+            say(f"warning: {problem}")
 
 
 def _check_each(files, check) -> None:

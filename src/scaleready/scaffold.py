@@ -116,3 +116,31 @@ def write_plugin(names: PluginNames, directory: Path) -> list[Path]:
         path.write_text(text.substitute(values), encoding="utf-8")
         written.append(path)
     return written
+
+
+def packaging_problems(folder: Path) -> list[str]:
+    """What in a plugin's pyproject.toml would leave its ruleset files out of the wheel.
+
+    pip reports success either way; the installed plugin is then skipped with "file not found".
+    """
+    import tomllib
+
+    pyproject = folder / "pyproject.toml"
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []  # no project file to judge: a package folder, or one the loader names
+    backend = str(data.get("build-system", {}).get("build-backend", ""))
+    if not backend:
+        return [
+            f"{pyproject} has no [build-system] build-backend: pip then builds with setuptools' "
+            "defaults, which leave the ruleset YAML out of the wheel; add the [build-system] "
+            "table that `scaleready plugin new` writes (hatchling)"
+        ]
+    setuptools = data.get("tool", {}).get("setuptools", {})
+    if backend.startswith("setuptools") and "package-data" not in setuptools:
+        return [
+            f"{pyproject} builds with setuptools but declares no [tool.setuptools.package-data]: "
+            'the ruleset YAML may be left out of the wheel; add e.g. "*" = ["*.yaml"]'
+        ]
+    return []
