@@ -65,7 +65,10 @@ class RulesetCasesFile(pytest.File):
             cases = ruleset_cases.load_cases(self.path, ruleset)
             document = load_document(self.path, RulesetError)
         except ScaleReadyError as error:
-            raise self.CollectError(str(error)) from None
+            hint = ""
+            if "unknown derived fact" in str(error):
+                hint = "\n(is the plugin that registers it installed? pip install -e .)"
+            raise self.CollectError(f"{error}{hint}") from None
         engines = ruleset_cases.case_engines(ruleset, registry.derived_facts)
         for index, case in enumerate(cases):
             line = document.line_of(("cases", index))
