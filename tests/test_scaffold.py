@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import venv
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from scaleready import scaffold
 from scaleready.assessment import ruleset_cases
 from scaleready.language.ruleset import load_ruleset
-from tests.conftest import REPO, invoke, run_scaleready
+from tests.conftest import REPO, invoke
 
 
 @pytest.mark.parametrize(
@@ -85,22 +86,27 @@ def test_the_ruleset_has_a_rule_at_every_level_and_cases_for_each(tmp_path):
 
 @pytest.mark.slow
 def test_the_generated_plugin_installs_in_a_fresh_virtualenv_and_passes_its_tests(tmp_path):
-    plugin = tmp_path / "scaleready-social-action"
-    written = run_scaleready("plugin", "new", "social-action", cwd=tmp_path)
-    assert written.returncode == 0, written.stderr
+    """From scaleready's wheel (its templates are package data) to the plugin's tests passing."""
     python = _fresh_virtualenv(tmp_path / "venv")
-    _run(python, "-m", "pip", "install", "--quiet", str(REPO), "pytest")
-    _run(python, "-m", "pip", "install", "--quiet", str(plugin))
+    _pip(python, "install", str(REPO), "pytest")
+    scaleready = python.with_name("scaleready")
+    _run(scaleready, "plugin", "new", "social-action", cwd=tmp_path)
+    plugin = tmp_path / "scaleready-social-action"
+    _pip(python, "install", str(plugin))
     tests = _run(python, "-m", "pytest", "-p", "no:cacheprovider", cwd=plugin)
     assert "11 passed" in tests.stdout, tests.stdout
-    scaleready = Path(python).with_name("scaleready")
     card = _run(scaleready, "assess", REPO / "examples" / "code-club.yaml", "--format", "json")
     assert "social_action" in [d["id"] for d in json.loads(card.stdout)["dimensions"]]
 
 
 def _fresh_virtualenv(folder: Path) -> Path:
-    venv.EnvBuilder(with_pip=True).create(folder)
+    """A new virtualenv without pip of its own (this environment's pip installs into it)."""
+    venv.EnvBuilder(with_pip=False).create(folder)
     return folder / "bin" / "python"
+
+
+def _pip(python: Path, *args: str) -> None:
+    _run(sys.executable, "-m", "pip", "--python", python, *args[:1], "--quiet", *args[1:])
 
 
 def _run(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess:
