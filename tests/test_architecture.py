@@ -27,6 +27,7 @@ LAYERS = {
     "assessment": ("assessment",),
     "report": ("report",),
     "rounds": ("rounds",),
+    "kit": ("scaffold", "testing"),  # for plugin authors: a new plugin, and its tests
     "cli": ("cli",),
 }
 RANK = {part: rank for rank, parts in enumerate(LAYERS.values()) for part in parts}

@@ -89,6 +89,14 @@ def test_an_installed_third_party_plugin_is_listed_with_its_version_and_what_it_
         "error": None,
         "distribution": "scaleready-social-value",
         "builtin": False,
+        "derived_fact_descriptions": [
+            {
+                "name": "volunteers_per_staff",
+                "kind": "number",
+                "description": "Volunteers for each member of staff (FTE).",
+                "inputs": ["organisation.volunteers", "organisation.staff"],
+            }
+        ],
     }
     assert all(plugins[name]["builtin"] for name in BUILTINS)
 
@@ -438,15 +446,18 @@ class _RaisesBaseExceptions:
     def escapes(self, profile):
         raise _Escape("out")
 
+
+class _HookRaisesGeneratorExit:
     @hookspecs.hookimpl
     def register_rulesets(self, register):
         raise GeneratorExit
 
 
 def test_any_base_exception_from_a_plugin_is_contained_and_named():
-    registry = load_registry([_RaisesBaseExceptions()], load_entry_points=False)
+    plugins = [_RaisesBaseExceptions(), _HookRaisesGeneratorExit()]
+    registry = load_registry(plugins, load_entry_points=False)
     assert [str(p) for p in registry.problems] == [
-        "plugin '_RaisesBaseExceptions': register_rulesets failed: GeneratorExit; plugin skipped"
+        "plugin '_HookRaisesGeneratorExit': register_rulesets failed: GeneratorExit; plugin skipped"
     ]
     _, errors = compute_derived_facts(registry.derived_facts, ["escapes"], load_profile(CODE_CLUB))
     assert errors == {
@@ -635,3 +646,52 @@ def test_two_distributions_with_the_same_plugin_name_are_both_named(installed):
     ]
     assert "scaleready-social-value 1.2.0 in" in entries[1]["error"]
     assert "scaleready-social-value-fork 0.0.1 in" in entries[1]["error"]
+
+
+class _FactAndInvalidRuleset:
+    """A plugin with a good derived fact and a ruleset that does not load."""
+
+    fact = "helpers_per_site"
+
+    def __init__(self, ruleset: Path) -> None:
+        self.ruleset = ruleset
+
+    @hookspecs.hookimpl
+    def register_derived_facts(self, register):
+        register(self.fact, lambda profile: None, kind="number", description="Helpers per site")
+
+    @hookspecs.hookimpl
+    def register_rulesets(self, register):
+        register(self.ruleset)
+
+
+class _SocialValuesFactAndInvalidRuleset(_FactAndInvalidRuleset):
+    fact = "volunteers_per_staff"  # the fact the social_value ruleset uses
+
+
+class _UsesAnotherPluginsFact:
+    @hookspecs.hookimpl
+    def register_rulesets(self, register):
+        register(PLUGINS / "scaleready-social-value/scaleready_social_value/social_value.yaml")
+
+
+def test_a_plugin_with_an_invalid_ruleset_keeps_none_of_its_derived_facts(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: bad\ntitle: Bad\nversion: 0.1\nsummary: s\nrules: []\n")
+    registry = load_registry([_FactAndInvalidRuleset(bad)], load_entry_points=False)
+    assert "helpers_per_site" not in registry.derived_facts
+    info = registry.plugins["_FactAndInvalidRuleset"]
+    assert (info.derived_facts, info.rulesets) == ([], [])
+    assert info.error.startswith("ruleset bad.yaml is invalid: ")
+    assert info.error.endswith("; plugin skipped")
+
+
+def test_a_ruleset_that_needs_a_skipped_plugins_fact_is_dropped_naming_both(tmp_path):
+    fact_owner = _SocialValuesFactAndInvalidRuleset(tmp_path / "missing.yaml")
+    registry = load_registry([fact_owner, _UsesAnotherPluginsFact()], load_entry_points=False)
+    assert registry.rulesets == {} and registry.derived_facts == {}
+    assert str(registry.problems[-1]) == (
+        "plugin '_UsesAnotherPluginsFact': ruleset 'social_value' uses derived fact "
+        "'volunteers_per_staff' of plugin '_SocialValuesFactAndInvalidRuleset', which was "
+        "skipped; ruleset skipped"
+    )

@@ -51,6 +51,13 @@ def problem(tmp_path, body: str) -> str:
     return str(caught.value)
 
 
+def problem_in(tmp_path, text: str) -> str:
+    """The error of a whole ruleset file."""
+    with pytest.raises(RulesetError) as caught:
+        load_ruleset(write(tmp_path / "demo.yaml", text), {})
+    return str(caught.value)
+
+
 def test_a_valid_ruleset_loads_with_its_hash_and_rules_in_file_order(tmp_path):
     ruleset = load(tmp_path, rule("b", "passed(a)") + rule("a", "reach.sites > 1"))
     assert [r.id for r in ruleset.rules] == ["b", "a"]
@@ -119,6 +126,43 @@ def test_invalid_fields_are_named(tmp_path, change, message):
         text = HEADER.replace(*change)
     with pytest.raises(RulesetError, match=message):
         load_ruleset(write(tmp_path / "demo.yaml", text), {})
+
+
+def test_every_problem_of_a_file_is_reported_at_once_each_with_its_line(tmp_path):
+    body = (
+        rule("a", "reach.site > 1", level=7)  # a bad level (format) and a bad field (condition)
+        + rule("b", "passed(a)").replace("[src]", "[srcs]")  # an unknown reference
+        + rule("c", "reach.sites >> 1")  # a condition that does not parse
+    )
+    message = problem_in(tmp_path, HEADER.replace("1.0.0", "0.1") + body)
+    assert message.startswith(f"{tmp_path / 'demo.yaml'}: 5 problems:\n")
+    lines = message.splitlines()[1:]
+    assert lines[0] == "  line 3: version: expected text, got 0.1; write it as text like '0.1.0'"
+    assert lines[1].startswith("  line 11: rule 'a': rules.1.level: must be at most 5")
+    assert lines[2].startswith("  line 12: rule 'a': condition 'reach.site > 1': unknown field")
+    assert lines[3].startswith("  line 24: rule 'b': cites unknown reference 'srcs'")
+    assert lines[4].startswith("  line 28: rule 'c': condition 'reach.sites >> 1'")
+
+
+def test_a_version_written_as_a_number_asks_for_text_like_0_1_0(tmp_path):
+    message = problem_in(tmp_path, HEADER.replace("1.0.0", "0.1") + rule("a", "reach.sites > 1"))
+    assert "line 3: version: expected text, got 0.1; write it as text like '0.1.0'" in message
+
+
+def test_rules_that_are_all_invalid_are_not_called_too_few(tmp_path):
+    message = problem(tmp_path, rule("a", "reach.sites > 1", level=9) + rule("b", "x", level=0))
+    assert "3 problems" in message and "at least one item" not in message
+    assert "Tuple" not in message
+
+
+def test_a_version_in_another_form_says_the_form_wanted(tmp_path):
+    message = problem_in(tmp_path, HEADER.replace("1.0.0", "'v1'") + rule("a", "reach.sites > 1"))
+    assert "version: expected a version of three numbers, like '0.1.0'" in message
+
+
+def test_no_rules_at_all_asks_for_one(tmp_path):
+    message = problem(tmp_path, "").replace("\n", " ")
+    assert "rules: " in message and "Tuple" not in message
 
 
 def test_a_yaml_tag_that_would_run_code_is_rejected_and_runs_nothing(tmp_path):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from scaleready.language.parser import Vocabulary, parse_condition
 from scaleready.language.words import in_words
 from scaleready.profile import profile_fields
 from scaleready.report.ruleset_docs import ruleset_markdown
-from tests.conftest import REPO, run_scaleready
+from tests.conftest import REPO, invoke, run_scaleready
 
 
 @pytest.mark.parametrize(
@@ -48,9 +50,10 @@ def test_the_committed_ruleset_docs_match_the_rulesets(registry):
         ruleset_id
         for ruleset_id, ruleset in registry.rulesets.items()
         if (REPO / "docs" / "rulesets" / f"{ruleset_id}.md").read_text(encoding="utf-8")
-        != ruleset_markdown(ruleset)
+        != ruleset_markdown(ruleset, registry.derived_facts)
     ]
-    assert stale == [], f"run `scaleready rulesets docs` and commit docs/rulesets/ (stale: {stale})"
+    regenerate = "scaleready rulesets docs --output docs/rulesets"
+    assert stale == [], f"run `{regenerate}` and commit docs/rulesets/ (stale: {stale})"
 
 
 def test_rulesets_docs_writes_a_page_per_ruleset(tmp_path):
@@ -62,3 +65,52 @@ def test_rulesets_docs_writes_a_page_per_ruleset(tmp_path):
         and "## Levels" in page
         and "**Passes when**" in page
     )
+
+
+def test_a_derived_fact_reads_as_its_description_with_its_units(registry):
+    vocabulary = Vocabulary(profile_fields(), registry.fact_kinds(), frozenset())
+    condition = parse_condition("derived.largest_funder_share <= 0.5", vocabulary)
+    described = {"largest_funder_share": registry.derived_facts["largest_funder_share"].description}
+    assert in_words(condition, described) == (
+        "the share (0-1) of the yearly funding in funding.sources that comes from the largest "
+        "single funder (computed: `largest_funder_share`) is at most 0.5"
+    )
+    assert in_words(condition) == "`largest_funder_share` (computed) is at most 0.5"
+
+
+def test_the_page_lists_the_computed_facts_its_rules_use(registry):
+    page = ruleset_markdown(registry.rulesets["partnership"], registry.derived_facts)
+    facts = page.split("## Computed facts", 1)[1].split("## References")[0]
+    assert "- **`largest_funder_share`** (number): Share (0-1) of the yearly funding" in facts
+    assert "(computed)" not in page
+
+
+def test_without_output_the_one_page_is_printed_and_nothing_written(tmp_path):
+    result = run_scaleready("rulesets", "docs", "evidence", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("# Evidence of impact")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_output_several_pages_are_refused_naming_output(tmp_path):
+    result = run_scaleready("rulesets", "docs", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "give --output DIR" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plugins_describes_each_derived_fact(runner, registry):
+    result = invoke(runner, "plugins")
+    assert result.exit_code == 0
+    fact = registry.derived_facts["eif_cost_rating"]
+    assert f"    derived.eif_cost_rating (number): {fact.description}" in result.output
+    listed = json.loads(invoke(runner, "plugins", "--json").output)
+    evidence = next(plugin for plugin in listed if plugin["name"] == "evidence")
+    assert evidence["derived_fact_descriptions"][0]["description"] == fact.description
+
+
+def test_rulesets_show_describes_the_facts_its_rules_use(runner, registry):
+    result = invoke(runner, "rulesets", "show", "partnership")
+    assert result.exit_code == 0
+    fact = registry.derived_facts["buyer_areas"]
+    assert f"  derived.buyer_areas (number): {fact.description}" in result.output

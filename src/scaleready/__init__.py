@@ -17,6 +17,7 @@ _EXPORTS = {
     "Scorecard": "scaleready.assessment.scorecard",
     "ScaleReadyError": "scaleready.errors",
     "hookimpl": "scaleready.hookspecs",
+    "PLUGIN_API_VERSION": "scaleready.plugins",
 }
 __all__ = ["__version__", *_EXPORTS]
 

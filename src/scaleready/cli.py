@@ -726,10 +726,28 @@ def plugins(ctx, as_json, strict_plugins):
         _refuse(ctx, registry)
     infos = sorted(registry.plugins.values(), key=lambda i: (not i.builtin, i.name))
     if as_json:
-        click.echo(json.dumps([vars(info) for info in infos], indent=2))
+        click.echo(json.dumps([_plugin_json(info, registry) for info in infos], indent=2))
         return
     for info in infos:
         click.echo(render.plugin_line(info))
+        for line in _fact_descriptions(info, registry):
+            click.echo(line)
+
+
+def _fact_descriptions(info: Any, registry: Registry) -> list[str]:
+    """A plugin's derived facts, one a line, each with its kind and description (and units)."""
+    facts = [registry.derived_facts[name] for name in info.derived_facts]
+    return [f"    derived.{fact.name} ({fact.kind}): {fact.description}" for fact in facts]
+
+
+def _plugin_json(info: Any, registry: Registry) -> dict[str, Any]:
+    """A plugin as `plugins --json` shows it: its fields, and what each derived fact is."""
+    facts = [registry.derived_facts[name] for name in info.derived_facts]
+    described = [
+        {"name": f.name, "kind": f.kind, "description": f.description, "inputs": list(f.inputs)}
+        for f in facts
+    ]
+    return {**vars(info), "derived_fact_descriptions": described}
 
 
 @cli.group()
@@ -791,6 +809,21 @@ def rulesets_show(ctx, ruleset_id, strict_plugins):
         message = _no_ruleset(ruleset_id, registry.rulesets, "no ruleset")
         raise click.BadParameter(message, param_hint="RULESET_ID")
     click.echo(render.ruleset_outline(registry.rulesets[ruleset_id]))
+    for line in _facts_used_outline(registry.rulesets[ruleset_id], registry):
+        click.echo(line)
+
+
+def _facts_used_outline(ruleset: Ruleset, registry: Registry) -> list[str]:
+    """The derived facts a ruleset's rules use, each with its description (and units)."""
+    used = sorted({name for rule in ruleset.rules for name in rule.derived})
+    if not used:
+        return []
+    lines = ["", "Computed facts the rules use:"]
+    for name in used:
+        fact = registry.derived_facts.get(name)
+        about = f"({fact.kind}): {fact.description}" if fact else ": not registered"
+        lines.append(f"  derived.{name} {about}")
+    return lines
 
 
 def _no_ruleset(ruleset_id: str, installed: Iterable[str], no: str = "no installed ruleset") -> str:
@@ -803,19 +836,70 @@ def _no_ruleset(ruleset_id: str, installed: Iterable[str], no: str = "no install
 
 
 @rulesets.command("validate", epilog=EXIT_CODES_HELP)
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def rulesets_validate(files):
-    """Check ruleset files: format, field paths, rule references and condition types."""
+@click.argument("targets", nargs=-1, required=True, metavar="ID|FILE...")
+@click.option(
+    "--plugin",
+    "plugin_folders",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="A plugin's source folder (its pyproject.toml's), read instead of installed, so a "
+    "ruleset can use its derived facts before it is installed. Repeatable.",
+)
+def rulesets_validate(targets, plugin_folders):
+    """Check rulesets: format, field paths, references, rule references and condition types.
+
+    A target is an installed ruleset id or a ruleset file; every problem of a file is listed
+    at once, each with its line.
+
+    \b
+    Examples:
+        scaleready rulesets validate evidence
+        scaleready rulesets validate src/my_plugin/my_ruleset.yaml --plugin .
+    """
     from scaleready.language.ruleset import load_ruleset
-    from scaleready.plugins import load_registry
+    from scaleready.plugins import load_registry, load_registry_with_sources
 
-    kinds = load_registry().fact_kinds()
+    registry = load_registry_with_sources(plugin_folders) if plugin_folders else load_registry()
+    _warn_about_source_plugins(registry, plugin_folders)
+    kinds = registry.fact_kinds()
 
-    def check(path: Path) -> str:
-        ruleset = load_ruleset(path, kinds)
+    def check(target: str) -> str:
+        path = _validate_target(registry, target)
+        try:
+            ruleset = load_ruleset(path, kinds)
+        except RulesetError as error:
+            if "unknown derived fact" in error.message and not plugin_folders:
+                error.message += (
+                    "\n(a fact your own plugin registers is known before the plugin is "
+                    "installed if you give its folder: --plugin PATH)"
+                )
+            raise
         return f"{ruleset.id} {ruleset.version}, {len(ruleset.rules)} rules"
 
-    _check_each(files, check)
+    _check_each(targets, check)
+
+
+def _validate_target(registry: Registry, target: str) -> Path:
+    """The file of an installed ruleset id, or the file given; RulesetError if neither."""
+    if target in registry.rulesets:
+        return Path(registry.rulesets[target].source)
+    if Path(target).exists() or any(sep in target for sep in ("/", "\\", ".yaml", ".yml")):
+        return Path(target)  # a file, read (and any problem reading it named) by the loader
+    raise RulesetError(_no_ruleset(target, registry.rulesets) + "; or give a ruleset file")
+
+
+def _warn_about_source_plugins(registry: Registry, folders: Sequence[Path]) -> None:
+    """Why a plugin was skipped, when plugins are read from source folders: that is what is
+    being worked on. (An invalid ruleset's problems are the ones validating it reports.)"""
+    if not folders:
+        return
+    from scaleready.scaffold import packaging_problems
+
+    for problem in _distinct(p for p in registry.problems if p.plugin in registry.skipped):
+        say(f"warning: {problem}")
+    for folder in folders:
+        for problem in packaging_problems(folder):
+            say(f"warning: {problem}")
 
 
 def _check_each(files, check) -> None:
@@ -933,28 +1017,43 @@ def _report_coverage(found) -> bool:
     return True
 
 
-@rulesets.command("docs")
+@rulesets.command("docs", epilog=EXIT_CODES_HELP)
 @click.argument("ruleset_ids", nargs=-1, metavar="[ID]...")
 @click.option(
     "--output",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("docs/rulesets"),
-    show_default=True,
-    help="Folder to write one Markdown page per ruleset into.",
+    help="Folder to write one Markdown page per ruleset into (ID.md), made if need be. "
+    "Without it, the page of the one ruleset named is printed.",
 )
 @strict_plugins_option
 @click.pass_context
 def rulesets_docs(ctx, ruleset_ids, output, strict_plugins):
-    """Write Markdown documentation of rulesets: levels, every rule in plain words, references."""
+    """Write Markdown documentation of rulesets: levels, every rule in plain words, the
+    computed facts the rules use (with their units), and references.
+
+    \b
+    Examples:
+        scaleready rulesets docs evidence > evidence.md
+        scaleready rulesets docs --output site/rulesets
+    """
     from scaleready.report.ruleset_docs import ruleset_markdown
 
     registry = _registry(ctx, strict_plugins)
-    for ruleset_id in ruleset_ids or sorted(registry.rulesets):
+    chosen = list(ruleset_ids) or sorted(registry.rulesets)
+    for ruleset_id in chosen:
         if ruleset_id not in registry.rulesets:
             raise RulesetError(_no_ruleset(ruleset_id, registry.rulesets))
-        target = output / f"{ruleset_id}.md"
-        _write(ruleset_markdown(registry.rulesets[ruleset_id]), target)
-        click.echo(f"wrote {target}")
+    if output is None and len(chosen) != 1:
+        raise click.UsageError(
+            f"{len(chosen)} rulesets make {len(chosen)} pages: give --output DIR to write them "
+            "into a folder, or name one ruleset to print its page"
+        )
+    for ruleset_id in chosen:
+        page = ruleset_markdown(registry.rulesets[ruleset_id], registry.derived_facts)
+        target = None if output is None else output / f"{ruleset_id}.md"
+        _write(page, target)
+        if target is not None:
+            _tell(f"wrote {target}")
 
 
 @cli.group()
@@ -1062,6 +1161,38 @@ def scorecard_schema():
     from scaleready.assessment.scorecard import scorecard_json_schema
 
     click.echo(json.dumps(scorecard_json_schema(), indent=2))
+
+
+@cli.group()
+def plugin():
+    """Start a plugin of your own: a ruleset, its test cases and a derived fact, packaged."""
+
+
+@plugin.command("new", epilog=EXIT_CODES_HELP)
+@click.argument("name")
+@click.option(
+    "--directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write the plugin into (new or empty) [default: ./scaleready-NAME].",
+)
+def plugin_new(name, directory):
+    """Write a plugin package that installs and passes its own tests as written.
+
+    NAME is lower-case words joined by - or _ (e.g. social-action): the package is
+    scaleready-NAME, its ruleset id and entry point NAME with _ for -.
+
+    \b
+    Example:
+        scaleready plugin new social-action
+        cd scaleready-social-action && pip install -e ".[test]" && pytest
+    """
+    from scaleready import scaffold
+
+    names = scaffold.plugin_names(name)
+    target = directory or scaffold.default_directory(names)
+    for path in scaffold.write_plugin(names, target):
+        _tell(f"wrote {path}")
+    _tell(f'next: cd {target} && pip install -e ".[test]" && pytest')
 
 
 def main() -> None:

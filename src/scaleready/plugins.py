@@ -20,6 +20,7 @@ import math
 import os
 import queue
 import re
+import sys
 import threading
 import time
 import types
@@ -31,7 +32,7 @@ from typing import Any
 
 import pluggy
 
-from scaleready import hookspecs
+from scaleready import __version__, hookspecs
 from scaleready.errors import InputError, PluginError, SettingError
 from scaleready.language.nodes import kind_of_value
 from scaleready.language.ruleset import Ruleset, load_ruleset
@@ -42,6 +43,11 @@ ENTRY_POINT_GROUP = "scaleready"
 AUTOLOAD_OFF_VARIABLE = "SCALEREADY_DISABLE_PLUGIN_AUTOLOAD"
 FACT_KINDS = ("number", "string", "boolean")
 BUILTIN_DISTRIBUTION = "scaleready"  # entry points of this distribution are the built-ins
+# The plugin API this scaleready offers: the hooks and what their register callbacks take. A
+# plugin says which it is built for in its entry-point module (SCALEREADY_PLUGIN_API = 1); one
+# built for another is named and skipped. Raised only when a change would break plugins.
+PLUGIN_API_VERSION = 1
+PLUGIN_API_ATTRIBUTE = "SCALEREADY_PLUGIN_API"
 
 # Time limits, in seconds; each can be changed with its environment variable.
 PLUGIN_TIMEOUT_VARIABLE = "SCALEREADY_PLUGIN_TIMEOUT"
@@ -219,6 +225,8 @@ def _load_one(
     except _PluginCallFailed as failure:
         _skip(registry, info, f"failed to load {entry_point.value}: {failure}")
         return
+    if not _built_for_this_api(registry, info, plugin):
+        return
     if manager.is_registered(plugin):
         already = manager.get_name(plugin)
         _record(registry, info, f"{entry_point.value} is already loaded as plugin {already!r}")
@@ -227,6 +235,24 @@ def _load_one(
         manager.register(plugin, name=info.name)
     except pluggy.PluginValidationError as error:  # a hook with parameters the spec lacks
         _record(registry, info, f"{entry_point.value} is not a valid plugin: {error}")
+
+
+def _built_for_this_api(registry: Registry, info: PluginInfo, plugin: object) -> bool:
+    """Whether a plugin is built for this plugin API; one built for another is skipped, named.
+
+    A plugin that does not say is taken to be built for this one.
+    """
+    declared = getattr(plugin, PLUGIN_API_ATTRIBUTE, PLUGIN_API_VERSION)
+    if declared == PLUGIN_API_VERSION:
+        return True
+    _skip(
+        registry,
+        info,
+        f"it is built for scaleready plugin API {declared!r} ({PLUGIN_API_ATTRIBUTE}), and this "
+        f"scaleready {__version__} offers API {PLUGIN_API_VERSION}: install a version of the "
+        "plugin built for it",
+    )
+    return False
 
 
 def _record_copy(registry: Registry, name: str, chosen: _Installed, other: _Installed) -> None:
@@ -285,7 +311,34 @@ def collect(manager: pluggy.PluginManager, registry: Registry) -> Registry:
     for plugin, paths in _call_each(manager, registry, "register_rulesets", _path_registrar):
         for path in paths:
             _add_plugin_ruleset(registry, plugin, path)
+    _drop_skipped(registry)
     return registry
+
+
+def _drop_skipped(registry: Registry) -> None:
+    """Drop everything a skipped plugin registered, and the rulesets that need its facts."""
+    dropped: dict[str, str] = {}  # fact name: the plugin that registered it
+    for name in registry.skipped & registry.plugins.keys():
+        info = registry.plugins[name]
+        for fact in info.derived_facts:
+            registry.derived_facts.pop(fact, None)
+            dropped[fact] = name
+        for ruleset_id in info.rulesets:
+            registry.rulesets.pop(ruleset_id, None)
+        info.derived_facts, info.rulesets = [], []
+    for info in list(registry.plugins.values()):
+        for ruleset_id in list(info.rulesets):
+            needed = {f for rule in registry.rulesets[ruleset_id].rules for f in rule.derived}
+            lost = sorted(needed & dropped.keys())
+            if lost:
+                del registry.rulesets[ruleset_id]
+                info.rulesets.remove(ruleset_id)
+                _record(
+                    registry,
+                    info,
+                    f"ruleset {ruleset_id!r} uses derived fact {lost[0]!r} of plugin "
+                    f"{dropped[lost[0]]!r}, which was skipped; ruleset skipped",
+                )
 
 
 def _call_each(
@@ -357,7 +410,9 @@ def _add_plugin_ruleset(registry: Registry, info: PluginInfo, path: Path) -> Non
     try:
         ruleset = load_ruleset(path, registry.fact_kinds())
     except InputError as error:
-        _record(registry, info, f"ruleset {path.name} is invalid and was skipped: {error}")
+        # Skipped as a whole (its facts and other rulesets dropped by collect), so what a
+        # plugin provides is all or nothing, as docs/plugins.md promises.
+        _skip(registry, info, f"ruleset {path.name} is invalid: {error}")
         return
     if ruleset.id in registry.rulesets:
         owner = next(p.name for p in registry.plugins.values() if ruleset.id in p.rulesets)
@@ -392,6 +447,75 @@ def load_registry(
     """Everything the given and installed plugins provide."""
     manager, registry = get_plugin_manager(plugins, load_entry_points=load_entry_points)
     return collect(manager, registry)
+
+
+# --- a plugin from its source folder, not installed ----------------------------------------------
+
+
+def load_registry_with_sources(folders: Iterable[Path]) -> Registry:
+    """The installed plugins, with the plugins in these source folders read from there: an
+    installed copy of one is replaced by its source, one not installed is added."""
+    installed = {name for name in _installed_plugins()}
+    given = []
+    for folder in folders:
+        root, entry_points = source_plugin(Path(folder))
+        sys.path.insert(0, str(root))  # ahead of site-packages: the source shadows a copy
+        importlib.invalidate_caches()
+        for name, target in entry_points.items():
+            _forget_module(target.partition(":")[0])
+            if name not in installed:  # an installed one loads from the source, by its name
+                given.append(_import_source(name, target, root))
+    return load_registry(given)
+
+
+def source_plugin(folder: Path) -> tuple[Path, dict[str, str]]:
+    """Where a plugin's source imports from, and its scaleready entry points (name: module).
+
+    ``folder`` is a project (its pyproject.toml declares the entry points; the package is in
+    ``src/`` or beside it) or a package folder (with ``__init__.py``).
+    """
+    import tomllib
+
+    pyproject = folder / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise PluginError(f"{pyproject} cannot be read: {error}", plugin=str(folder)) from None
+        entry_points = data.get("project", {}).get("entry-points", {}).get(ENTRY_POINT_GROUP)
+        if not isinstance(entry_points, dict) or not entry_points:
+            raise PluginError(
+                f"{pyproject} declares no plugin: add [project.entry-points.{ENTRY_POINT_GROUP}] "
+                'with a line name = "your_package"',
+                plugin=str(folder),
+            )
+        root = folder / "src" if (folder / "src").is_dir() else folder
+        return root, {str(name): str(target) for name, target in entry_points.items()}
+    if (folder / "__init__.py").is_file():
+        return folder.resolve().parent, {folder.name: folder.name}
+    raise PluginError(
+        "not a plugin's folder: give the folder of its pyproject.toml, or of its package "
+        "(with __init__.py)",
+        plugin=str(folder),
+    )
+
+
+def _forget_module(module: str) -> None:
+    """Drop a module imported from elsewhere, so the next import reads the source."""
+    for name in [n for n in sys.modules if n == module or n.startswith(module + ".")]:
+        del sys.modules[name]
+
+
+def _import_source(name: str, target: str, root: Path) -> object:
+    module_name, _, attribute = target.partition(":")
+    try:
+        module = _call_plugin(
+            partial(importlib.import_module, module_name.strip()),
+            time_limit(PLUGIN_TIMEOUT_VARIABLE, DEFAULT_PLUGIN_TIMEOUT),
+        )
+        return getattr(module, attribute.strip()) if attribute else module
+    except (_PluginCallFailed, AttributeError) as error:
+        raise PluginError(f"cannot load {target} from {root}: {error}", plugin=name) from None
 
 
 # --- derived facts, on every profile -------------------------------------------------------------

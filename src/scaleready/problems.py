@@ -100,12 +100,42 @@ def validation_problems(
     MAX_PROBLEMS_SHOWN are shown, the rest counted. `owner` names what a field belongs to, put
     before its path (a ruleset's "rule 'a': ").
     """
-    errors = error.errors(include_url=False)
-    lines = [document.line_of(tuple(e["loc"])) if document else None for e in errors]
-    # Document order reads best; problems without a line keep pydantic's (field) order.
-    order = sorted(range(len(errors)), key=lambda i: (lines[i] is None, lines[i] or 0))
-    shown = [_problem(errors[i], lines[i], model, owner) for i in order[:MAX_PROBLEMS_SHOWN]]
-    return join_problems(shown, len(errors))
+    found = _in_document_order(error, document)
+    shown = [
+        (f"line {line}: " if line else "") + _problem(details, model, owner)
+        for details, line in found[:MAX_PROBLEMS_SHOWN]
+    ]
+    return join_problems(shown, len(found))
+
+
+def validation_problem_list(
+    error: ValidationError,
+    model: type[BaseModel],
+    document: Document | None = None,
+    owner: Callable[[Location], str] | None = None,
+) -> list[tuple[int | None, str]]:
+    """Each problem of data that does not match `model`, with its line, in document order.
+
+    A list's "too short" is left out when the list has items: those items' own problems are the
+    ones to fix (pydantic counts only the items that validated).
+    """
+    found = _in_document_order(error, document)
+    return [(line, _problem(details, model, owner)) for details, line in found]
+
+
+def _in_document_order(
+    error: ValidationError, document: Document | None
+) -> list[tuple[ErrorDetails, int | None]]:
+    """pydantic's errors with their lines, in document order; problems without a line keep
+    pydantic's (field) order."""
+    errors = [e for e in error.errors(include_url=False) if not _short_of_invalid_items(e)]
+    found = [(e, document.line_of(tuple(e["loc"])) if document else None) for e in errors]
+    return sorted(found, key=lambda pair: (pair[1] is None, pair[1] or 0))
+
+
+def _short_of_invalid_items(error: ErrorDetails) -> bool:
+    value = error.get("input")
+    return error["type"] == "too_short" and isinstance(value, list | tuple) and len(value) > 0
 
 
 def validated(
@@ -126,13 +156,10 @@ def validated(
 
 
 def _problem(
-    error: ErrorDetails,
-    line: int | None,
-    model: type[BaseModel],
-    owner: Callable[[Location], str] | None,
+    error: ErrorDetails, model: type[BaseModel], owner: Callable[[Location], str] | None
 ) -> str:
     location = tuple(error["loc"])
-    where = (f"line {line}: " if line else "") + (owner(location) if owner else "")
+    where = owner(location) if owner else ""
     if error["type"] in ("extra_forbidden", "invalid_key"):  # the key's own place is its section
         return f"{where}{item_path(location[:-1]) or 'top level'}: {_unknown_key(model, location)}"
     field = _field_at(model, location)
@@ -155,13 +182,22 @@ _EXPECTED = {
     "string_type": ("text", ""),
     "bool_type": ("true or false", "write true or false"),
     "list_type": ("a list", "write one '- ' item per line, or [] for none"),
+    "tuple_type": ("a list", "write one '- ' item per line"),
     "model_type": ("a section of keys", "write its keys indented beneath it"),
     "model_attributes_type": ("a section of keys", "write its keys indented beneath it"),
     "dict_type": ("a section of keys", "write its keys indented beneath it"),
 }
 _NUMBER_TYPES = ("float_type", "int_type")
 # Patterns a field may have to match, in words.
-_PATTERNS = {r"^https?://\S+$": "a web address starting with https:// or http://"}
+_PATTERNS = {
+    r"^https?://\S+$": "a web address starting with https:// or http://",
+    r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$": (
+        "a version of three numbers, like '0.1.0' (major.minor.patch)"
+    ),
+    r"^[a-z][a-z0-9_]*$": (
+        "a name in lower_snake_case: lower-case letters, digits and _, starting with a letter"
+    ),
+}
 
 
 def _explain(error: ErrorDetails, field: FieldInfo | None) -> str:
@@ -182,6 +218,8 @@ def _wrong_type(kind: str, value: Any, examples: list[Any] | None) -> str:
         return f"expected {expected} ({not_numbers}), got {brief(value)}"
     if kind in _NUMBER_TYPES and isinstance(value, str) and looks_like_number(value):
         advice = "remove the quotes around the number"
+    if kind == "string_type" and examples and not isinstance(value, dict | list):
+        advice = f"write it as text like {str(examples[0])!r}"
     advice = advice.format(examples[0] if examples else 12)
     return f"expected {expected}, got {brief(value)}" + (f"; {advice}" if advice else "")
 
@@ -204,6 +242,13 @@ def _constraint_problem(kind: str, ctx: dict[str, Any], value: Any, message: str
         return f"must be {'at most' if 'le' in ctx else 'less than'} {bound:g}, got {got}{tip}"
     if kind == "string_too_short" and ctx.get("min_length") == 1:
         return "must not be empty"
+    if kind == "too_short":
+        least = ctx.get("min_length", 1)
+        return (
+            "must have at least one item; add one"
+            if least == 1
+            else f"must have {least} items or more"
+        )
     if kind == "string_pattern_mismatch" and ctx.get("pattern") in _PATTERNS:
         return f"expected {_PATTERNS[ctx['pattern']]}, got {got}"
     if kind == "too_long":

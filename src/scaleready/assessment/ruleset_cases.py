@@ -113,11 +113,17 @@ def run_cases(
     ruleset: Ruleset, cases: Iterable[Case], derived_facts: Mapping[str, DerivedFact]
 ) -> list[CaseResult]:
     """Run each case through every available backend and compare with what it expects."""
-    engines = [Engine([ruleset], derived_facts, backend=b) for b in available_backends()]
-    return [_run_case(case, engines) for case in cases]
+    engines = case_engines(ruleset, derived_facts)
+    return [run_case(case, engines) for case in cases]
 
 
-def _run_case(case: Case, engines: list[Engine]) -> CaseResult:
+def case_engines(ruleset: Ruleset, derived_facts: Mapping[str, DerivedFact]) -> list[Engine]:
+    """An engine over the ruleset for each available backend, to run its cases on."""
+    return [Engine([ruleset], derived_facts, backend=b) for b in available_backends()]
+
+
+def run_case(case: Case, engines: list[Engine]) -> CaseResult:
+    """Run one case on each engine and compare with what it expects."""
     try:
         profile = profile_from_data(
             {"name": case.name, **case.profile}, source=f"case {case.name!r}"

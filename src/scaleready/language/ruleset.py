@@ -18,7 +18,7 @@ from scaleready.language.parser import Vocabulary, parse_condition
 from scaleready.language.size import CompiledSize, compiled_size, oversize
 from scaleready.language.words import unparse
 from scaleready.outcome import MAX_LEVEL, MIN_RULE_LEVEL
-from scaleready.problems import did_you_mean, validated
+from scaleready.problems import did_you_mean, join_problems, validation_problem_list
 from scaleready.profile import profile_fields
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -73,7 +73,9 @@ class RulesetSpec(_Strict):
 
     id: Identifier = Field(description="Unique id of the ruleset (the dimension).")
     title: str = Field(description="Name of the dimension, e.g. 'Evidence of impact'.")
-    version: SemanticVersion = Field(description="Semantic version; change it when rules change.")
+    version: SemanticVersion = Field(
+        description="Semantic version; change it when rules change.", examples=["0.1.0"]
+    )
     summary: str = Field(description="What the dimension judges, in a sentence or two.")
     weight: float = _weight(1.0, "Weight of this dimension in the overall score.")
     levels: dict[Level, str] = Field(
@@ -134,15 +136,30 @@ def load_ruleset(path: Path, derived: Mapping[str, str] | None = None) -> Rulese
 
 
 def build_ruleset(document: Document, derived: Mapping[str, str]) -> Ruleset:
-    """Check a parsed ruleset document and compile its conditions."""
-    spec = _validate_spec(document)
-    _check_unique_ids(spec, document)
-    _check_reference_ids(spec, document)
-    vocabulary = Vocabulary(profile_fields(), dict(derived), frozenset(r.id for r in spec.rules))
+    """Check a parsed ruleset document and compile its conditions.
+
+    Every problem of the file is reported at once, each with its line: the format, and the
+    references and conditions of every rule that is well formed, even when others are not.
+    """
+    problems = _Problems(document)
+    spec = _validate_spec(document, problems)
+    rule_specs = list(enumerate(spec.rules)) if spec else _well_formed_rules(document)
+    reference_ids = {r.id for r in spec.references} if spec else _raw_ids(document, "references")
+    rule_ids = {rule.id for _, rule in rule_specs} | _raw_ids(document, "rules")
+    _check_unique_ids(rule_specs, problems)
+    _check_reference_ids(rule_specs, reference_ids, problems)
+    vocabulary = Vocabulary(profile_fields(), dict(derived), frozenset(rule_ids))
+    compiled = [_compile_rule(i, rule, vocabulary, problems) for i, rule in rule_specs]
+    if spec is None:
+        checked = {index for index, _ in rule_specs}
+        _check_malformed_conditions(document, checked, vocabulary, problems)
+    problems.raise_any()
+    assert spec is not None  # a spec that did not validate left problems, raised above
     by_id = {reference.id: reference for reference in spec.references}
     rules = [
-        _compile_rule(index, rule, vocabulary, document, [by_id[ref] for ref in rule.references])
-        for index, rule in enumerate(spec.rules)
+        replace(rule, citations=tuple(_citation(by_id[ref]) for ref in rule.spec.references))
+        for rule in compiled
+        if rule is not None
     ]
     ordered = _order_by_dependencies(rules, document)
     sizes = _measure(ordered, spec, document)
@@ -157,9 +174,87 @@ def build_ruleset(document: Document, derived: Mapping[str, str]) -> Ruleset:
     )
 
 
-def _validate_spec(document: Document) -> RulesetSpec:
+class _Problems:
+    """The problems found in one ruleset file, each with its line, raised together."""
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self.found: list[tuple[int | None, str]] = []
+        self.format_problems = False  # reported as "line N: ..." like every document's
+
+    def add(self, location: tuple, message: str) -> None:
+        self.found.append((self.document.line_of(location), message))
+
+    def raise_any(self) -> None:
+        """A RulesetError naming every problem in line order, if there are any."""
+        if not self.found:
+            return
+        path = str(self.document.path)
+        if len(self.found) == 1 and not self.format_problems:  # as a condition's error reads
+            line, message = self.found[0]
+            raise RulesetError(message, source=f"{path}:{line}" if line else path)
+        ordered = sorted(self.found, key=lambda pair: (pair[0] is None, pair[0] or 0))
+        lines = [(f"line {line}: " if line else "") + message for line, message in ordered]
+        raise RulesetError(join_problems(lines), source=path)
+
+
+def _validate_spec(document: Document, problems: _Problems) -> RulesetSpec | None:
+    """The file as a RulesetSpec, or None with each of its format problems recorded."""
+    from pydantic import ValidationError
+
     owner = lambda location: _rule_id_at(location, document)  # noqa: E731
-    return validated(RulesetSpec, document.data, RulesetError, str(document.path), document, owner)
+    try:
+        return RulesetSpec.model_validate(document.data)
+    except ValidationError as error:
+        for line, message in validation_problem_list(error, RulesetSpec, document, owner):
+            problems.found.append((line, message))
+        problems.format_problems = True
+        return None
+
+
+def _well_formed_rules(document: Document) -> list[tuple[int, RuleSpec]]:
+    """The rules of a file that did not validate as a whole that are well formed themselves,
+    with their places, so their references and conditions can be checked too."""
+    from pydantic import ValidationError
+
+    raw = document.data.get("rules") if isinstance(document.data, Mapping) else None
+    found = []
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
+        try:
+            found.append((index, RuleSpec.model_validate(item)))
+        except ValidationError:
+            continue  # its problems are recorded already
+    return found
+
+
+def _check_malformed_conditions(
+    document: Document, checked: set[int], vocabulary: Vocabulary, problems: _Problems
+) -> None:
+    """The conditions of rules that are not well formed, checked all the same."""
+    raw = document.data.get("rules") if isinstance(document.data, Mapping) else None
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
+        if index in checked or not isinstance(item, Mapping):
+            continue
+        for key in ("condition", "applies_when"):
+            text = item.get(key)
+            if not isinstance(text, str):
+                continue
+            try:
+                parse_condition(text, vocabulary)
+            except ConditionError as error:
+                message = f"rule {item.get('id', index)!r}: {key} {_excerpt(text)}: {error}"
+                problems.add(("rules", index, key), message)
+
+
+def _raw_ids(document: Document, key: str) -> set[str]:
+    """The ids written under a list key of a file, however malformed the rest."""
+    raw = document.data.get(key) if isinstance(document.data, Mapping) else None
+    items = raw if isinstance(raw, list) else []
+    return {
+        item["id"]
+        for item in items
+        if isinstance(item, Mapping) and isinstance(item.get("id"), str)
+    }
 
 
 def _rule_id_at(location: tuple, document: Document) -> str:
@@ -176,22 +271,23 @@ def _fail(document: Document, location: tuple, message: str) -> RulesetError:
     return RulesetError(message, source=source)
 
 
-def _check_unique_ids(spec: RulesetSpec, document: Document) -> None:
+def _check_unique_ids(rules: list[tuple[int, RuleSpec]], problems: _Problems) -> None:
     seen: set[str] = set()
-    for index, rule in enumerate(spec.rules):
+    for index, rule in rules:
         if rule.id in seen:
-            raise _fail(document, ("rules", index, "id"), f"rule {rule.id!r}: the id is used twice")
+            problems.add(("rules", index, "id"), f"rule {rule.id!r}: the id is used twice")
         seen.add(rule.id)
 
 
-def _check_reference_ids(spec: RulesetSpec, document: Document) -> None:
-    known = {reference.id for reference in spec.references}
-    for index, rule in enumerate(spec.rules):
+def _check_reference_ids(
+    rules: list[tuple[int, RuleSpec]], known: set[str], problems: _Problems
+) -> None:
+    for index, rule in rules:
         for cited in rule.references:
             if cited not in known:
                 hint = did_you_mean(cited, known, otherwise="add it under references")
                 message = f"rule {rule.id!r}: cites unknown reference {cited!r}; {hint}"
-                raise _fail(document, ("rules", index, "references"), message)
+                problems.add(("rules", index, "references"), message)
 
 
 def _citation(reference: Reference) -> str:
@@ -199,16 +295,22 @@ def _citation(reference: Reference) -> str:
 
 
 def _compile_rule(
-    index: int, spec: RuleSpec, vocabulary: Vocabulary, document: Document, references: list
-) -> Rule:
-    condition = _parse(spec, "condition", spec.condition, vocabulary, document, index)
+    index: int, spec: RuleSpec, vocabulary: Vocabulary, problems: _Problems
+) -> Rule | None:
+    """The rule with its conditions parsed, or None with their problems recorded."""
+    condition = _parse(spec, "condition", spec.condition, vocabulary, problems, index)
     applies = None
     if spec.applies_when is not None:
-        applies = _parse(spec, "applies_when", spec.applies_when, vocabulary, document, index)
+        applies = _parse(spec, "applies_when", spec.applies_when, vocabulary, problems, index)
+        if applies is None:
+            return None
+    if condition is None:
+        return None
     nodes = [node for tree in (condition, applies) if tree is not None for node in walk(tree)]
     depends_on = sorted({node.rule for node in nodes if isinstance(node, RuleRef)})
     if spec.id in depends_on:
-        raise _fail(document, ("rules", index, "condition"), f"rule {spec.id!r}: refers to itself")
+        problems.add(("rules", index, "condition"), f"rule {spec.id!r}: refers to itself")
+        return None
     return Rule(
         spec=spec,
         condition=condition,
@@ -216,18 +318,17 @@ def _compile_rule(
         fields=tuple(sorted({node.path for node in nodes if isinstance(node, FieldNode)})),
         derived=tuple(sorted({node.name for node in nodes if isinstance(node, Derived)})),
         depends_on=tuple(depends_on),
-        citations=tuple(_citation(reference) for reference in references),
     )
 
 
 def _parse(
-    spec: RuleSpec, key: str, text: str, vocabulary: Vocabulary, document: Document, index: int
-) -> Cond:
+    spec: RuleSpec, key: str, text: str, vocabulary: Vocabulary, problems: _Problems, index: int
+) -> Cond | None:
     try:
         return parse_condition(text, vocabulary)
     except ConditionError as error:
-        message = f"rule {spec.id!r}: {key} {_excerpt(text)}: {error}"
-        raise _fail(document, ("rules", index, key), message) from None
+        problems.add(("rules", index, key), f"rule {spec.id!r}: {key} {_excerpt(text)}: {error}")
+        return None
 
 
 def _excerpt(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import assert_never
 
 from scaleready.language.nodes import (
@@ -95,6 +96,17 @@ def _cited_word(node: RuleRef) -> str:
     return "passed" if node.wanted == Outcome.PASS else "failed"
 
 
+_NO_FACTS: Mapping[str, str] = {}
+
+
+def _as_phrase(description: str) -> str:
+    """A fact's one-line description as a phrase inside a sentence: "Volunteers per staff (FTE)."
+    reads "volunteers per staff (FTE)"; an acronym keeps its capitals."""
+    text = description.strip().rstrip(".")
+    first = text.split(" ", 1)[0]
+    return text if first.isupper() and len(first) > 1 else text[:1].lower() + text[1:]
+
+
 _SAYS = {
     "==": "is",
     "!=": "is not",
@@ -106,34 +118,44 @@ _SAYS = {
 _ARITHMETIC = {"+": "+", "-": "−", "*": "×", "/": "÷"}
 
 
-def in_words(node: Node) -> str:
-    """A condition or value as a funder would read it aloud."""
+def in_words(node: Node, facts: Mapping[str, str] = _NO_FACTS) -> str:
+    """A condition or value as a funder would read it aloud.
+
+    ``facts`` describes derived facts in words (with units), by name; a fact it does not
+    describe is named as computed.
+    """
     match node:
         case Const():
             return _constant(node.value)
         case Field():
             return f"`{'.'.join(node.keys)}`"
+        case Derived() if node.name in facts:
+            return f"the {_as_phrase(facts[node.name])} (computed: `{node.name}`)"
         case Derived():
             return f"`{node.name}` (computed)"
         case Arith():
-            return f"{in_words(node.left)} {_ARITHMETIC[node.op]} {in_words(node.right)}"
+            return (
+                f"{in_words(node.left, facts)} {_ARITHMETIC[node.op]} {in_words(node.right, facts)}"
+            )
         case Count():
-            where = f" where {in_words(node.where)}" if node.where is not None else ""
-            return f"the number of {in_words(node.items)}{where}"
+            where = f" where {in_words(node.where, facts)}" if node.where is not None else ""
+            return f"the number of {in_words(node.items, facts)}{where}"
         case Compare():
-            return _comparison(node)
+            return _comparison(node, facts)
         case OneOf():
-            return f"{in_words(node.value)} is one of {_options(node)}"
+            return f"{in_words(node.value, facts)} is one of {_options(node, facts)}"
         case Missing():
-            return f"{in_words(node.field)} is not given"
+            return f"{in_words(node.field, facts)} is not given"
         case And() | Or():
-            return _joined(node)
+            return _joined(node, facts)
         case Not():
-            return _negated(node.part)
+            return _negated(node.part, facts)
         case Quantified() if node.quantifier == "any":
-            return f"at least one item in {in_words(node.items)} where {in_words(node.where)}"
+            items, where = in_words(node.items, facts), in_words(node.where, facts)
+            return f"at least one item in {items} where {where}"
         case Quantified():
-            return f"{in_words(node.items)} has items and in every one {in_words(node.where)}"
+            items, where = in_words(node.items, facts), in_words(node.where, facts)
+            return f"{items} has items and in every one {where}"
         case RuleRef():
             return f"rule `{node.rule}` {_cited_word(node)}"
         case _:
@@ -148,40 +170,43 @@ def _constant(value: object) -> str:
     return f'"{value}"'
 
 
-def _options(node: OneOf) -> str:
-    return ", ".join(in_words(option) for option in node.options)
+def _options(node: OneOf, facts: Mapping[str, str]) -> str:
+    return ", ".join(in_words(option, facts) for option in node.options)
 
 
-def _comparison(node: Compare) -> str:
+def _comparison(node: Compare, facts: Mapping[str, str]) -> str:
     if (
         isinstance(node.right, Const)
         and isinstance(node.right.value, bool)
         and node.op in ("==", "!=")
     ):
         wanted = node.right.value == (node.op == "==")
-        return f"{in_words(node.left)} is {'yes' if wanted else 'no'}"
-    return f"{in_words(node.left)} {_SAYS[node.op]} {in_words(node.right)}"
+        return f"{in_words(node.left, facts)} is {'yes' if wanted else 'no'}"
+    return f"{in_words(node.left, facts)} {_SAYS[node.op]} {in_words(node.right, facts)}"
 
 
-def _joined(node: And | Or) -> str:
-    parts = [f"({in_words(p)})" if isinstance(p, And | Or) else in_words(p) for p in node.parts]
+def _joined(node: And | Or, facts: Mapping[str, str]) -> str:
+    parts = [
+        f"({in_words(p, facts)})" if isinstance(p, And | Or) else in_words(p, facts)
+        for p in node.parts
+    ]
     if isinstance(node, And):
         return ", and ".join(parts)
     return "either " + ", or ".join(parts)
 
 
-def _negated(part: Cond) -> str:
+def _negated(part: Cond, facts: Mapping[str, str]) -> str:
     """``not part`` in words: the negation said directly where English has a way to say it."""
     match part:
         case Missing():
-            return f"{in_words(part.field)} is given"
+            return f"{in_words(part.field, facts)} is given"
         case OneOf():
-            return f"{in_words(part.value)} is none of {_options(part)}"
+            return f"{in_words(part.value, facts)} is none of {_options(part, facts)}"
         case Compare():
-            return _comparison(Compare(NEGATED[part.op], part.left, part.right))
+            return _comparison(Compare(NEGATED[part.op], part.left, part.right), facts)
         case Quantified() if part.quantifier == "any":
-            return f"no item in {in_words(part.items)} where {in_words(part.where)}"
+            return f"no item in {in_words(part.items, facts)} where {in_words(part.where, facts)}"
         case Quantified() | And() | Or() | Not() | RuleRef():
-            return f"it is not so that {in_words(part)}"
+            return f"it is not so that {in_words(part, facts)}"
         case _:
             assert_never(part)

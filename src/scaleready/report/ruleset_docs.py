@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from scaleready.language.ruleset import Rule, Ruleset
 from scaleready.language.words import in_words
+from scaleready.plugins import DerivedFact
 
 
-def ruleset_markdown(ruleset: Ruleset) -> str:
-    """The Markdown page of one ruleset."""
+def ruleset_markdown(ruleset: Ruleset, facts: Mapping[str, DerivedFact] | None = None) -> str:
+    """The Markdown page of one ruleset; ``facts`` describe the derived facts its rules use."""
+    facts = facts or {}
+    described = {name: fact.description for name, fact in facts.items() if fact.description}
     spec = ruleset.spec
     lines = [
         f"# {spec.title} (`{spec.id}` {spec.version})",
@@ -34,7 +38,8 @@ def ruleset_markdown(ruleset: Ruleset) -> str:
         lines += ["", f"## Level {level} rules"]
         for rule in ruleset.rules:
             if rule.level == level:
-                lines += ["", *_rule_section(rule, ruleset)]
+                lines += ["", *_rule_section(rule, described)]
+    lines += _computed_facts_section(ruleset, facts)
     lines += ["", "## References", ""]
     for reference in spec.references:
         link = f"[{reference.title}]({reference.url})" if reference.url else reference.title
@@ -43,13 +48,13 @@ def ruleset_markdown(ruleset: Ruleset) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _rule_section(rule: Rule, ruleset: Ruleset) -> list[str]:
+def _rule_section(rule: Rule, described: Mapping[str, str]) -> list[str]:
     spec = rule.spec
-    lines = [f"### `{spec.id}`: {spec.title}", "", f"- **Passes when** {in_words(rule.condition)}."]
+    passes = in_words(rule.condition, described)
+    lines = [f"### `{spec.id}`: {spec.title}", "", f"- **Passes when** {passes}."]
     if rule.applies is not None:
-        lines.append(
-            f"- **Applies only when** {in_words(rule.applies)}; otherwise it is not applicable."
-        )
+        applies = in_words(rule.applies, described)
+        lines.append(f"- **Applies only when** {applies}; otherwise it is not applicable.")
     lines += [
         f"- **Weight:** {spec.weight:g}",
         f"- **Passing means:** {spec.pass_text.strip()}",
@@ -60,4 +65,29 @@ def _rule_section(rule: Rule, ruleset: Ruleset) -> list[str]:
         lines.append(
             "- **References:** " + ", ".join(f"[{ref}](#{ref})" for ref in spec.references)
         )
+    return lines
+
+
+def _computed_facts_section(ruleset: Ruleset, facts: Mapping[str, DerivedFact]) -> list[str]:
+    """What each derived fact the rules use means, and what it is worked out from."""
+    used = sorted({name for rule in ruleset.rules for name in rule.derived})
+    if not used:
+        return []
+    lines = [
+        "",
+        "## Computed facts",
+        "",
+        "Worked out from the profile by a plugin's code; when the figures a fact needs are not "
+        "given, the rules that use it are unknown, never failed.",
+        "",
+    ]
+    for name in used:
+        fact = facts.get(name)
+        if fact is None:
+            lines.append(f"- **`{name}`**: not described (its plugin is not installed).")
+            continue
+        inputs = ", ".join(f"`{path}`" for path in fact.inputs)
+        source = f" Worked out from {inputs}." if inputs else ""
+        description = fact.description.strip().rstrip(".")
+        lines.append(f"- **`{name}`** ({fact.kind}): {description}.{source}")
     return lines
