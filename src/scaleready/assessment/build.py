@@ -29,6 +29,9 @@ def create_engine(
         known = ", ".join(sorted(registry.rulesets)) or "none installed"
         raise InputError(f"unknown ruleset {unknown[0]!r}; available: {known}")
     engine = Engine(
-        [registry.rulesets[name] for name in chosen], registry.derived_facts, backend=backend
+        [registry.rulesets[name] for name in chosen],
+        registry.derived_facts,
+        backend=backend,
+        sections=list(registry.sections.values()),
     )
     return engine, registry

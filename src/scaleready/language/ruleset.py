@@ -19,7 +19,7 @@ from scaleready.language.size import CompiledSize, compiled_size, oversize
 from scaleready.language.words import unparse
 from scaleready.outcome import MAX_LEVEL, MIN_RULE_LEVEL
 from scaleready.problems import did_you_mean, validated
-from scaleready.profile import profile_fields
+from scaleready.profile import FieldInfo, profile_fields
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 SemanticVersion = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")]
@@ -127,18 +127,28 @@ class Ruleset:
         return next(rule for rule in self.rules if rule.id == rule_id)
 
 
-def load_ruleset(path: Path, derived: Mapping[str, str] | None = None) -> Ruleset:
-    """Load and check a ruleset file; ``derived`` maps registered derived-fact names to kinds."""
+def load_ruleset(
+    path: Path,
+    derived: Mapping[str, str] | None = None,
+    fields: Mapping[str, FieldInfo] | None = None,
+) -> Ruleset:
+    """Load and check a ruleset file; ``derived`` maps registered derived-fact names to kinds,
+    ``fields`` is the profile's field catalogue with the plugins' sections (the core's if None)."""
     document = load_document(Path(path), RulesetError)
-    return build_ruleset(document, derived or {})
+    return build_ruleset(document, derived or {}, fields)
 
 
-def build_ruleset(document: Document, derived: Mapping[str, str]) -> Ruleset:
+def build_ruleset(
+    document: Document,
+    derived: Mapping[str, str],
+    fields: Mapping[str, FieldInfo] | None = None,
+) -> Ruleset:
     """Check a parsed ruleset document and compile its conditions."""
     spec = _validate_spec(document)
     _check_unique_ids(spec, document)
     _check_reference_ids(spec, document)
-    vocabulary = Vocabulary(profile_fields(), dict(derived), frozenset(r.id for r in spec.rules))
+    rule_ids = frozenset(r.id for r in spec.rules)
+    vocabulary = Vocabulary(profile_fields() if fields is None else fields, dict(derived), rule_ids)
     by_id = {reference.id: reference for reference in spec.references}
     rules = [
         _compile_rule(index, rule, vocabulary, document, [by_id[ref] for ref in rule.references])

@@ -439,9 +439,10 @@ class Assessor:
         if item.error:
             raise InputError(item.error)
         if item.path is not None:
-            return load_profile_with_hash(item.path)
+            return load_profile_with_hash(item.path, self.engine.profile_model)
         data = item.data if item.json_text is None else _parse_json_line(item.label, item.json_text)
-        profile = profile_from_data(data, source=item.label)  # refuses anything but a dict
+        model = self.engine.profile_model  # refuses anything but a dict:
+        profile = profile_from_data(data, source=item.label, model=model)
         return profile, data_sha256(data or {})
 
     def _judge(self, profile: InnovationProfile, digest: str, label: str) -> ScorecardData:

@@ -47,7 +47,7 @@ from xml.etree.ElementTree import ParseError
 
 from scaleready.errors import ProfileError
 from scaleready.problems import did_you_mean
-from scaleready.profile import profile_fields
+from scaleready.profile import field_catalogue, known_fields, model_in_use
 
 # Limits (read when used, so a library user may change them; see docs/limits.md).
 MAX_ROW_CHARS = 131_072  # a CSV/XLSX row or a JSONL line: longer is that row's error
@@ -157,7 +157,7 @@ def _column(heading: str) -> Column:
     if path in V1_COLUMNS:
         renamed = V1_COLUMNS[path]
         steps, path = steps[:-1] + list(renamed), ".".join([path.rpartition(".")[0], *renamed])
-    info = profile_fields().get(path)
+    info = known_fields().get(path)
     if info is None:
         raise _not_a_field(heading)
     if isinstance(steps[-1], int):
@@ -205,7 +205,7 @@ def _item_index(heading: str, part: str) -> int:
 
 
 def _is_list_of_items(path: str) -> bool:
-    info = profile_fields().get(path)
+    info = known_fields().get(path)
     return info is not None and info.kind == "list" and info.item_kind == "object"
 
 
@@ -214,7 +214,7 @@ def _first_field_of(path: str) -> str:
     prefix = path + "."
     return next(
         p[len(prefix) :]
-        for p, info in profile_fields().items()
+        for p, info in known_fields().items()
         if p.startswith(prefix) and info.kind != "object" and not _is_list_of_items(p)
     )
 
@@ -251,8 +251,9 @@ def near_miss(heading: str) -> str | None:
     bare = ".".join(p for p in heading.split(".") if not _is_number(p)).casefold()
     letters = set(bare)
     best: tuple[int, str] | None = None
+    candidates = _near_miss_candidates(model_in_use())
     for size in range(len(bare) - 2, len(bare) + 3):
-        for path, path_letters, limit in _near_miss_candidates().get(size, ()):
+        for path, path_letters, limit in candidates.get(size, ()):
             if len(letters - path_letters) > limit:  # each letter it lacks costs an edit
                 continue
             distance = _edits(bare, path, limit)
@@ -261,11 +262,11 @@ def near_miss(heading: str) -> str | None:
     return best[1] if best else None
 
 
-@functools.cache
-def _near_miss_candidates() -> dict[int, list[tuple[str, frozenset[str], int]]]:
+@functools.lru_cache(maxsize=4)  # one catalogue a process, the core's and one with sections
+def _near_miss_candidates(model: type) -> dict[int, list[tuple[str, frozenset[str], int]]]:
     """By length: every column's field path, its letters, and the edits a slip of it may take."""
     candidates: dict[int, list[tuple[str, frozenset[str], int]]] = {}
-    for path, info in profile_fields().items():
+    for path, info in field_catalogue(model).items():
         if info.kind != "object":
             limit = 1 if len(path) < 10 else 2
             candidates.setdefault(len(path), []).append((path, frozenset(path), limit))
@@ -943,7 +944,7 @@ def template_header() -> list[str]:
 
 
 def _headers(in_list: str | None, prefix: str) -> Iterator[str]:
-    for path, info in profile_fields().items():
+    for path, info in known_fields().items():
         if info.in_list != in_list:
             continue
         relative = path[len(in_list) + 1 :] if in_list else path
