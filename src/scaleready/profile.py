@@ -833,8 +833,8 @@ def _unknown_section(key: str, document: Document | None, model: type[Innovation
     known = [name for name, spec in fields.items() if _is_model(unwrap(spec.annotation))]
     hint = did_you_mean(key, known)
     return (
-        f"{where}top level: section {key!r} is not part of the profile: it is not a core section and no "
-        "installed plugin provides it" + (f"; {hint}" if hint else "")
+        f"{where}top level: section {key!r} is not part of the profile: it is not a core "
+        "section and no installed plugin provides it" + (f"; {hint}" if hint else "")
     )
 
 
