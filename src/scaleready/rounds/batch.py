@@ -38,7 +38,12 @@ from scaleready.assessment.scorecard import DimensionData, ScorecardData, dump_j
 from scaleready.documents import SUFFIXES
 from scaleready.errors import InputError, ProfileError, ScaleReadyError, item_failure
 from scaleready.outcome import UNMET
-from scaleready.profile import InnovationProfile, load_profile_with_hash, profile_from_data
+from scaleready.profile import (
+    Identifiers,
+    InnovationProfile,
+    load_profile_with_hash,
+    profile_from_data,
+)
 from scaleready.report.html import portfolio_html
 from scaleready.rounds import spreadsheets
 
@@ -819,7 +824,24 @@ def summary_columns(dimension_ids: Sequence[str], with_gate: bool) -> list[str]:
     columns = ["item", "name", "overall_score", "overall_level", "bottleneck"]
     columns += [f"{d}_{what}" for d in dimension_ids for what in ("score", "level")]
     columns += ["gate", "gate_reasons"] if with_gate else []
-    return [*columns, "error"]
+    return [*columns, *IDENTIFIER_COLUMNS, "metadata", "error"]
+
+
+# A profile's identifiers, named as a round's input columns are, so rows can be matched back.
+IDENTIFIER_COLUMNS = tuple(f"identifiers.{name}" for name in Identifiers.model_fields)
+
+
+def _carried(card: ScorecardData) -> dict[str, object]:
+    """A profile's identifiers and metadata (as compact JSON text: one cell in any format)."""
+    reference = card["profile"]
+    identifiers = reference.get("identifiers") or {}
+    metadata = reference.get("metadata")
+    carried: dict[str, object] = {
+        f"identifiers.{name}": value for name, value in identifiers.items()
+    }
+    if metadata is not None:
+        carried["metadata"] = json.dumps(metadata, ensure_ascii=False, separators=(",", ":"))
+    return carried
 
 
 def summary_values(
@@ -842,6 +864,7 @@ def summary_row(
         name=card["profile"]["name"], overall_score=overall["score"], overall_level=overall["level"]
     )
     row["bottleneck"] = ";".join(overall["bottleneck"])
+    row.update(_carried(card))
     for dimension in card["dimensions"]:
         row[f"{dimension['id']}_score"], row[f"{dimension['id']}_level"] = (
             dimension["score"],

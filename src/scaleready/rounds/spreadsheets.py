@@ -148,6 +148,8 @@ def _heading(cell: object) -> str:
     return cell.strip() if isinstance(cell, str) else _text(cell)
 
 
+METADATA = "metadata"  # metadata.KEY columns: any key, its cell as text
+
 # Columns of the version-1 template, read as the version-2 field that means the same.
 V1_COLUMNS = {"evidence.evaluations.sample_size": ("sample", "individuals")}
 
@@ -157,6 +159,8 @@ def _column(heading: str) -> Column:
     if path in V1_COLUMNS:
         renamed = V1_COLUMNS[path]
         steps, path = steps[:-1] + list(renamed), ".".join([path.rpartition(".")[0], *renamed])
+    if len(steps) == 2 and steps[0] == METADATA and isinstance(steps[1], str):
+        return Column(heading, tuple(steps), "string")  # a grant system's own key: its text
     info = known_fields().get(path)
     if info is None:
         raise _not_a_field(heading)
