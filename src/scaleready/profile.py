@@ -761,8 +761,12 @@ def _validate(
         if unsettled or (unsettled is not None and document is not None):
             note = _version_1_note(source, unsettled, upgradable=document is not None)
             warnings.warn(ProfileVersionWarning(note), stacklevel=4)
-    if not model.model_fields.keys() >= data.keys():  # a key neither core nor a plugin's section
-        data = _without_unknown_sections(data, source, document, model)
+    try:
+        return validated(model, data, ProfileError, source, document)
+    except ProfileError:  # looked into only now: a valid profile pays nothing for it
+        if not _unknown_sections(data, model):
+            raise
+    data = _without_unknown_sections(data, source, document, model)
     return validated(model, data, ProfileError, source, document)
 
 
@@ -794,18 +798,8 @@ def _without_unknown_sections(
     document: Document | None,
     model: type[InnovationProfile],
 ) -> dict[str, Any]:
-    """The data less its unknown sections, if the setting says so; else ProfileError naming them.
-
-    A section is a mapping at the top level; any other unknown key is left for validation to
-    name (as a misspelt field).
-    """
-    unknown = [
-        key
-        for key, value in data.items()
-        if key not in model.model_fields and isinstance(value, dict)
-    ]
-    if not unknown:
-        return data
+    """The data less its unknown sections, if the setting says so; else ProfileError naming them."""
+    unknown = _unknown_sections(data, model)
     if not ignore_unknown_sections():
         problems = [_unknown_section(key, document, model) for key in unknown]
         advice = (
@@ -824,6 +818,13 @@ def _without_unknown_sections(
         stacklevel=5,
     )
     return {key: value for key, value in data.items() if key not in unknown}
+
+
+def _unknown_sections(data: dict[str, Any], model: type[InnovationProfile]) -> list[str]:
+    """Top-level keys holding a mapping that are neither core nor plugin sections; any other
+    unknown key is left for validation to name (as a misspelt field)."""
+    fields = model.model_fields
+    return [key for key, value in data.items() if key not in fields and isinstance(value, dict)]
 
 
 def _unknown_section(key: str, document: Document | None, model: type[InnovationProfile]) -> str:
@@ -927,11 +928,6 @@ def _version_1_note(source: str, unsettled: list[str], upgradable: bool) -> str:
     return (
         f'{source}: a version-1 profile (no schema_version: "2"), read as version 2 where the '
         f"meaning is certain{unknown}. {advice}"
-    )
-    return (
-        f'{source}: a version-1 profile (no schema_version: "2"), read as version 2 where the '
-        f"meaning is certain{unknown}. Run `scaleready profile upgrade {source}` to rewrite it "
-        "as version 2."
     )
 
 
