@@ -386,6 +386,9 @@ def test_the_cli_validates_templates_and_assesses_a_section_profile(installed_en
     assert "social_action:" in template
     card = run_scaleready("assess", path, "--ruleset", "social_action", "--format", "json", env=env)
     assert card.returncode == 0, card.stderr
+    cases = run_scaleready("rulesets", "test", "social_action", env=env)
+    assert cases.returncode == 0, cases.stdout + cases.stderr
+    assert "3 passed, 0 failed" in cases.stdout
     scorecard = json.loads(card.stdout)
     assert scorecard["profile"]["identifiers"]["org_id"] == "GB-CHC-1234567"
     assert scorecard["provenance"]["sections"] == [

@@ -794,7 +794,8 @@ def rulesets_test(ctx, targets, require_coverage, strict_plugins):
     failed = 0
     for ruleset, cases_file in _test_targets(registry, targets):
         cases = ruleset_cases.load_cases(cases_file, ruleset)
-        results = ruleset_cases.run_cases(ruleset, cases, registry.derived_facts)
+        sections = list(registry.sections.values())
+        results = ruleset_cases.run_cases(ruleset, cases, registry.derived_facts, sections)
         failed += _report_cases(ruleset, cases_file, results)
         gaps = _report_coverage(ruleset_cases.coverage(ruleset, cases))
         failed += int(require_coverage and gaps)
