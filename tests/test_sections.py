@@ -451,3 +451,11 @@ def test_an_installed_plugin_whose_section_clashes_is_listed_as_skipped(plugin_s
     assert plugins["volunteering"]["derived_facts"] == []
     strict = run_scaleready("profile", "validate", "--strict-plugins", __file__, env=env)
     assert strict.returncode == 4 and "volunteering" in strict.stderr
+
+
+def test_an_engine_finds_its_data_gaps_after_another_registry_was_loaded(plugin):
+    engine = engine_of(plugin)
+    load_registry(load_entry_points=False)  # the core profile alone, built after the engine
+    card = engine.assess(profile_from_data({"name": "x"}, model=engine.profile_model))
+    results = {rule.id: rule for d in card.dimensions for rule in d.rules}
+    assert results["volunteers_stay"].missing == ["social_action.retention"]

@@ -933,9 +933,9 @@ def profile_template_command(ctx, template_format, strict_plugins):
     from scaleready.report import outputs
     from scaleready.rounds import spreadsheets
 
-    model = _registry(ctx, strict_plugins).profile_model()  # its sections' columns too
+    model = _registry(ctx, strict_plugins).profile_model()
     if template_format == "csv":
-        click.echo(outputs.csv_text(spreadsheets.template_header(), []), nl=False)
+        click.echo(outputs.csv_text(spreadsheets.template_header(model), []), nl=False)
     else:
         click.echo(profile_template(model), nl=False)
 

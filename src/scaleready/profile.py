@@ -12,7 +12,6 @@ import math
 import os
 import re
 import textwrap
-import types
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ __all__ = [
     "UnknownSectionWarning",
     "field_catalogue",
     "known_fields",
+    "Identifiers",
     "load_profile",
     "load_profile_with_hash",
     "profile_fields",
@@ -1156,14 +1156,11 @@ def _models_in(model: type[BaseModel]) -> Iterator[type[BaseModel]]:
 
 def profile_model_with(sections: Iterable[SectionSpec] = ()) -> type[InnovationProfile]:
     """The profile model with these plugin sections (InnovationProfile itself for none), built
-    once for each set of sections.
-
-    The model built last also gives ``known_fields``: the columns a round may have and the
-    fields a scorecard's data gaps may name (a process runs one set of plugins).
-    """
+    once for each set of sections; its fields join ``known_fields``."""
     model = _combined(tuple(sections))
-    global _model_in_use
-    _model_in_use = model
+    if model not in _joined:
+        _joined.add(model)
+        _known.update(field_catalogue(model))
     return model
 
 
@@ -1185,20 +1182,17 @@ def _section_description(spec: SectionSpec) -> str:
     return f"{spec.description} (A section from plugin {spec.plugin!r}{version}.)"
 
 
-_model_in_use: type[InnovationProfile] = InnovationProfile
-
-
-def model_in_use() -> type[InnovationProfile]:
-    """The profile model built last (``profile_model_with``); the core's before any."""
-    return _model_in_use
+# Every field of every profile model built in this process: the core's, then the sections'.
+# It only grows, so that an engine's data gaps always find their fields, whatever other
+# registries were loaded since.
+_known: dict[str, FieldInfo] = field_catalogue(InnovationProfile)
+_joined: set[type[BaseModel]] = {InnovationProfile}
 
 
 def known_fields() -> Mapping[str, FieldInfo]:
-    """The field catalogue of the profile model built last (``profile_model_with``): the core's
-    fields, and those of the installed plugins' sections once a registry has been loaded."""
-    return _catalogue_of(_model_in_use)
-
-
-@functools.cache
-def _catalogue_of(model: type[BaseModel]) -> Mapping[str, FieldInfo]:
-    return types.MappingProxyType(field_catalogue(model))
+    """The fields of the core profile and of the plugin sections of every profile model built
+    in this process (``profile_model_with``): the columns a round may have, and the fields a
+    scorecard's data gaps may name. A process normally loads one set of plugins; if it loads
+    two whose sections share a field path, the one built last describes it. Read it, never
+    change it (it is shared, and read on every data gap)."""
+    return _known

@@ -39,15 +39,18 @@ import struct
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, TextIO
 from xml.etree.ElementTree import ParseError
 
 from scaleready.errors import ProfileError
 from scaleready.problems import did_you_mean
-from scaleready.profile import field_catalogue, known_fields, model_in_use
+from scaleready.profile import FieldInfo, field_catalogue, known_fields, profile_fields
+
+if TYPE_CHECKING:  # only annotations name it
+    from pydantic import BaseModel
 
 # Limits (read when used, so a library user may change them; see docs/limits.md).
 MAX_ROW_CHARS = 131_072  # a CSV/XLSX row or a JSONL line: longer is that row's error
@@ -255,7 +258,7 @@ def near_miss(heading: str) -> str | None:
     bare = ".".join(p for p in heading.split(".") if not _is_number(p)).casefold()
     letters = set(bare)
     best: tuple[int, str] | None = None
-    candidates = _near_miss_candidates(model_in_use())
+    candidates = _near_miss_candidates(len(known_fields()))
     for size in range(len(bare) - 2, len(bare) + 3):
         for path, path_letters, limit in candidates.get(size, ()):
             if len(letters - path_letters) > limit:  # each letter it lacks costs an edit
@@ -266,11 +269,15 @@ def near_miss(heading: str) -> str | None:
     return best[1] if best else None
 
 
-@functools.lru_cache(maxsize=4)  # one catalogue a process, the core's and one with sections
-def _near_miss_candidates(model: type) -> dict[int, list[tuple[str, frozenset[str], int]]]:
-    """By length: every column's field path, its letters, and the edits a slip of it may take."""
+@functools.lru_cache(maxsize=2)
+def _near_miss_candidates(fields: int) -> dict[int, list[tuple[str, frozenset[str], int]]]:
+    """By length: every column's field path, its letters, and the edits a slip of it may take.
+
+    Keyed by the number of known fields: they only grow (as plugin sections join them), so a
+    new number is a new catalogue.
+    """
     candidates: dict[int, list[tuple[str, frozenset[str], int]]] = {}
-    for path, info in field_catalogue(model).items():
+    for path, info in known_fields().items():
         if info.kind != "object":
             limit = 1 if len(path) < 10 else 2
             candidates.setdefault(len(path), []).append((path, frozenset(path), limit))
@@ -942,19 +949,21 @@ def _not_a_workbook(head: bytes) -> str:
 # --- writing: the template and flattening ----------------------------------------------------
 
 
-def template_header() -> list[str]:
-    """Every column a flat profile can have, with two items for each list of items."""
-    return list(_headers(None, ""))
+def template_header(model: type[BaseModel] | None = None) -> list[str]:
+    """Every column a flat profile of ``model`` (the core profile's if None; a registry's
+    ``profile_model()`` for its sections too) can have, with two items for each list of items."""
+    fields = field_catalogue(model) if model is not None else profile_fields()
+    return list(_headers(fields, None, ""))
 
 
-def _headers(in_list: str | None, prefix: str) -> Iterator[str]:
-    for path, info in known_fields().items():
+def _headers(fields: Mapping[str, FieldInfo], in_list: str | None, prefix: str) -> Iterator[str]:
+    for path, info in fields.items():
         if info.in_list != in_list:
             continue
         relative = path[len(in_list) + 1 :] if in_list else path
-        if _is_list_of_items(path):
+        if info.kind == "list" and info.item_kind == "object":
             for number in range(1, TEMPLATE_ITEMS + 1):
-                yield from _headers(path, f"{prefix}{relative}.{number}.")
+                yield from _headers(fields, path, f"{prefix}{relative}.{number}.")
         elif info.kind != "object":
             yield prefix + relative
 
