@@ -41,6 +41,7 @@ from scaleready.profile import (
     FieldInfo,
     InnovationProfile,
     SectionSpec,
+    field_catalogue,
     profile_model_with,
     section_problem,
 )
@@ -117,8 +118,6 @@ class Registry:
 
     def fields(self) -> Mapping[str, FieldInfo]:
         """The field catalogue of ``profile_model``: what conditions and fact inputs may name."""
-        from scaleready.profile import field_catalogue
-
         return field_catalogue(self.profile_model())
 
 
