@@ -803,8 +803,9 @@ def _without_unknown_sections(
     if not ignore_unknown_sections():
         problems = [_unknown_section(key, document, model) for key in unknown]
         advice = (
-            f"Install the plugin that provides it, or set {IGNORE_UNKNOWN_SECTIONS_VARIABLE}=1 "
-            "to assess the profile without it (its data is then left out)"
+            "If it is a plugin's section, install that plugin (`scaleready plugins` lists those "
+            f"installed), or set {IGNORE_UNKNOWN_SECTIONS_VARIABLE}=1 to assess the profile "
+            "without it (its data is then left out)"
         )
         problems_text = "; ".join(problems)
         stop = "" if problems_text.endswith("?") else "."
