@@ -286,7 +286,7 @@ def _model(model) -> st.SearchStrategy:
     fields = {
         name: _value(spec.annotation, spec)
         for name, spec in model.model_fields.items()
-        if name not in ("name", "estimates")
+        if name not in ("name", "estimates", "identifiers", "metadata")  # texts of set forms
     }
     drawn = st.fixed_dictionaries({}, optional=fields)
     if model.__name__ == "Contract":

@@ -15,7 +15,7 @@ HOOKS = [
 
 
 def test_there_are_hooks_to_document():
-    assert HOOKS == ["register_derived_facts", "register_rulesets"]
+    assert HOOKS == ["register_derived_facts", "register_profile_sections", "register_rulesets"]
 
 
 def test_every_hook_is_documented_with_its_signature_and_docstring():

@@ -86,6 +86,7 @@ def test_an_installed_third_party_plugin_is_listed_with_its_version_and_what_it_
         "version": "1.2.0",
         "rulesets": ["social_value"],
         "derived_facts": ["volunteers_per_staff"],
+        "sections": [],
         "error": None,
         "distribution": "scaleready-social-value",
         "builtin": False,

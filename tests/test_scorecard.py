@@ -23,6 +23,7 @@ PAIRS = [
     (scorecard.GateData, scorecard.Gate),
     (scorecard.ProvenanceData, scorecard.Provenance),
     (scorecard.RulesetProvenanceData, scorecard.RulesetProvenance),
+    (scorecard.SectionProvenanceData, scorecard.SectionProvenance),
 ]
 
 

@@ -11,6 +11,7 @@ _EXPORTS = {
     "Engine": "scaleready.assessment.engine",
     "create_engine": "scaleready.assessment.build",
     "InnovationProfile": "scaleready.profile",
+    "ProfileSection": "scaleready.profile",
     "load_profile": "scaleready.profile",
     "load_profile_with_hash": "scaleready.profile",
     "profile_from_data": "scaleready.profile",

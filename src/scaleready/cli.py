@@ -165,6 +165,14 @@ def _check_settings() -> None:
     max_document_bytes()
     plugins.time_limit(plugins.PLUGIN_TIMEOUT_VARIABLE, plugins.DEFAULT_PLUGIN_TIMEOUT)
     plugins.time_limit(plugins.FACT_TIMEOUT_VARIABLE, plugins.DEFAULT_FACT_TIMEOUT)
+    _check_section_setting()
+
+
+def _check_section_setting() -> None:
+    """SCALEREADY_IGNORE_UNKNOWN_SECTIONS is yes or no (exit 2 otherwise)."""
+    from scaleready.profile import ignore_unknown_sections
+
+    ignore_unknown_sections()
 
 
 def _show_warnings_as_messages() -> None:
@@ -505,7 +513,7 @@ def _assess_file(engine: Engine, policy: Policy | None, path: Path) -> Scorecard
 
     label = str(path)
     try:
-        profile, digest = load_profile_with_hash(path)
+        profile, digest = load_profile_with_hash(path, engine.profile_model)
         return engine.assess(profile, policy=policy, source=label, profile_sha256=digest)
     except Exception as error:
         return _Failed(*item_failure(label, error))
@@ -703,7 +711,7 @@ def explain(ctx, profile, rule, rule_files, strict_plugins):
     engine = _engine(
         ctx, strict_plugins, rulesets=_explained(rule), rule_files=rule_files, backend="python"
     )
-    loaded, _ = load_profile_with_hash(profile)
+    loaded, _ = load_profile_with_hash(profile, engine.profile_model)
     click.echo(render.explanation(engine.explain(loaded, rule)), nl=False)
 
 
@@ -861,12 +869,12 @@ def rulesets_validate(targets, plugin_folders):
 
     registry = load_registry_with_sources(plugin_folders) if plugin_folders else load_registry()
     _warn_about_source_plugins(registry, plugin_folders)
-    kinds = registry.fact_kinds()
+    kinds, fields = registry.fact_kinds(), registry.fields()
 
     def check(target: str) -> str:
         path = _validate_target(registry, target)
         try:
-            ruleset = load_ruleset(path, kinds)
+            ruleset = load_ruleset(path, kinds, fields)
         except RulesetError as error:
             if "unknown derived fact" in error.message and not plugin_folders:
                 error.message += (
@@ -942,7 +950,8 @@ def rulesets_test(ctx, targets, require_coverage, strict_plugins):
     failed = 0
     for ruleset, cases_file in _test_targets(registry, targets):
         cases = ruleset_cases.load_cases(cases_file, ruleset)
-        results = ruleset_cases.run_cases(ruleset, cases, registry.derived_facts)
+        sections = list(registry.sections.values())
+        results = ruleset_cases.run_cases(ruleset, cases, registry.derived_facts, sections)
         failed += _report_cases(ruleset, cases_file, results)
         gaps = _report_coverage(ruleset_cases.coverage(ruleset, cases))
         failed += int(require_coverage and gaps)
@@ -986,7 +995,7 @@ def _target_ruleset(registry: Registry, target: str) -> Ruleset:
         hint = did_you_mean(target, registry.rulesets)
         raise RulesetError(f"{message}; {hint}" if hint else message)
     path = ruleset_file_for(target) if target.endswith(TESTS_SUFFIX) else Path(target)
-    return load_ruleset(path, registry.fact_kinds())
+    return load_ruleset(path, registry.fact_kinds(), registry.fields())
 
 
 def _report_cases(ruleset, cases_file, results) -> int:
@@ -1062,11 +1071,14 @@ def profile():
 
 
 @profile.command("schema")
-def profile_schema():
-    """Print the JSON Schema of an innovation profile."""
+@strict_plugins_option
+@click.pass_context
+def profile_schema(ctx, strict_plugins):
+    """Print the JSON Schema of an innovation profile, with the installed plugins' sections."""
     from scaleready.profile import profile_json_schema
 
-    click.echo(json.dumps(profile_json_schema(), indent=2))
+    model = _registry(ctx, strict_plugins).profile_model()
+    click.echo(json.dumps(profile_json_schema(model), indent=2))
 
 
 @profile.command("template")
@@ -1078,8 +1090,10 @@ def profile_schema():
     show_default=True,
     help="yaml: a commented profile; csv: the header row of a grant round.",
 )
-def profile_template_command(template_format):
-    """Print a template a funder or applicant can fill in.
+@strict_plugins_option
+@click.pass_context
+def profile_template_command(ctx, template_format, strict_plugins):
+    """Print a template a funder or applicant can fill in, with the installed plugins' sections.
 
     \b
     yaml: every field with its meaning, for one profile.
@@ -1090,10 +1104,11 @@ def profile_template_command(template_format):
     from scaleready.report import outputs
     from scaleready.rounds import spreadsheets
 
+    model = _registry(ctx, strict_plugins).profile_model()
     if template_format == "csv":
-        click.echo(outputs.csv_text(spreadsheets.template_header(), []), nl=False)
+        click.echo(outputs.csv_text(spreadsheets.template_header(model), []), nl=False)
     else:
-        click.echo(profile_template(), nl=False)
+        click.echo(profile_template(model), nl=False)
 
 
 @profile.command("upgrade", epilog=EXIT_CODES_HELP)
@@ -1143,11 +1158,19 @@ def profile_upgrade(file, user_feedback, comparison_group):
 
 @profile.command("validate", epilog=EXIT_CODES_HELP)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def profile_validate(files):
-    """Check profiles against the schema; every problem names the file, line and field."""
+@strict_plugins_option
+@click.pass_context
+def profile_validate(ctx, files, strict_plugins):
+    """Check profiles against the schema and the installed plugins' sections; every problem
+    names the file, line and field.
+
+    A section that no installed plugin provides is an error; with
+    SCALEREADY_IGNORE_UNKNOWN_SECTIONS=1 it is left out, with a warning.
+    """
     from scaleready.profile import load_profile_with_hash
 
-    _check_each(files, lambda path: load_profile_with_hash(path)[0].name)
+    model = _registry(ctx, strict_plugins).profile_model()
+    _check_each(files, lambda path: load_profile_with_hash(path, model)[0].name)
 
 
 @cli.group()

@@ -19,3 +19,8 @@ def register_rulesets(register: Callable[..., None]) -> None:
 @hookspec
 def register_derived_facts(register: Callable[..., None]) -> None:
     """Register facts computed from a profile: ``register(name, function, kind=, ...)``."""
+
+
+@hookspec
+def register_profile_sections(register: Callable[..., None]) -> None:
+    """Register profile sections: ``register(name, model, description=)`` for each section."""

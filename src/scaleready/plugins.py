@@ -25,7 +25,7 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,15 @@ from scaleready.errors import InputError, PluginError, SettingError
 from scaleready.language.nodes import kind_of_value
 from scaleready.language.ruleset import Ruleset, load_ruleset
 from scaleready.problems import did_you_mean
-from scaleready.profile import profile_fields
+from scaleready.profile import (
+    CORE_SECTIONS,
+    FieldInfo,
+    InnovationProfile,
+    SectionSpec,
+    field_catalogue,
+    profile_model_with,
+    section_problem,
+)
 
 ENTRY_POINT_GROUP = "scaleready"
 AUTOLOAD_OFF_VARIABLE = "SCALEREADY_DISABLE_PLUGIN_AUTOLOAD"
@@ -88,6 +96,7 @@ class PluginInfo:
     version: str | None
     rulesets: list[str] = field(default_factory=list)
     derived_facts: list[str] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)
     error: str | None = None
     distribution: str | None = None
     builtin: bool = False
@@ -99,6 +108,7 @@ class Registry:
 
     rulesets: dict[str, Ruleset] = field(default_factory=dict)
     derived_facts: dict[str, DerivedFact] = field(default_factory=dict)
+    sections: dict[str, SectionSpec] = field(default_factory=dict)  # profile sections by name
     plugins: dict[str, PluginInfo] = field(default_factory=dict)
     problems: list[PluginError] = field(default_factory=list)
     skipped: set[str] = field(default_factory=set)  # plugins whose own code failed
@@ -107,6 +117,14 @@ class Registry:
 
     def fact_kinds(self) -> dict[str, str]:
         return {name: fact.kind for name, fact in self.derived_facts.items()}
+
+    def profile_model(self) -> type[InnovationProfile]:
+        """The profile with the plugins' sections: the model profiles are validated with."""
+        return profile_model_with(self.sections.values())
+
+    def fields(self) -> Mapping[str, FieldInfo]:
+        """The field catalogue of ``profile_model``: what conditions and fact inputs may name."""
+        return field_catalogue(self.profile_model())
 
 
 def autoload_enabled() -> bool:
@@ -304,9 +322,13 @@ def _skip(registry: Registry, info: PluginInfo, message: str) -> None:
 
 
 def collect(manager: pluggy.PluginManager, registry: Registry) -> Registry:
-    """Call every plugin's hooks, derived facts first (rulesets are checked against them)."""
-    for plugin, facts in _call_each(manager, registry, "register_derived_facts", _fact_registrar):
-        for fact in facts:
+    """Call every plugin's hooks: profile sections first (facts and rules read their fields),
+    then derived facts (rulesets are checked against them), then rulesets."""
+    _collect_sections(manager, registry)
+    fields = registry.fields()
+    facts = partial(_fact_registrar, fields=fields)
+    for plugin, registered in _call_each(manager, registry, "register_derived_facts", facts):
+        for fact in registered:
             _add_fact(registry, plugin, fact)
     for plugin, paths in _call_each(manager, registry, "register_rulesets", _path_registrar):
         for path in paths:
@@ -325,7 +347,9 @@ def _drop_skipped(registry: Registry) -> None:
             dropped[fact] = name
         for ruleset_id in info.rulesets:
             registry.rulesets.pop(ruleset_id, None)
-        info.derived_facts, info.rulesets = [], []
+        for section in info.sections:  # a plugin skipped in a later hook keeps no section
+            registry.sections.pop(section, None)
+        info.derived_facts, info.rulesets, info.sections = [], [], []
     for info in list(registry.plugins.values()):
         for ruleset_id in list(info.rulesets):
             needed = {f for rule in registry.rulesets[ruleset_id].rules for f in rule.derived}
@@ -368,15 +392,15 @@ def _call_each(
     return sorted(contributions, key=lambda pair: (not pair[0].builtin, pair[0].name))
 
 
-def _fact_registrar(registered: list[Any]) -> Callable[..., None]:
+def _fact_registrar(registered: list[Any], fields: Mapping[str, FieldInfo]) -> Callable[..., None]:
     def register(
         name: str, function: Callable, *, kind: str, description: str, inputs: Iterable[str] = ()
     ) -> None:
         if kind not in FACT_KINDS:
             raise ValueError(f"derived fact {name!r}: kind must be one of {', '.join(FACT_KINDS)}")
-        unknown = [path for path in inputs if path not in profile_fields()]
+        unknown = [path for path in inputs if path not in fields]
         if unknown:
-            advice = did_you_mean(unknown[0], profile_fields())
+            advice = did_you_mean(unknown[0], fields)
             raise ValueError(
                 f"derived fact {name!r}: input {unknown[0]!r} is not a profile field"
                 + (f"; {advice}" if advice else "")
@@ -408,7 +432,7 @@ def _add_fact(registry: Registry, info: PluginInfo, fact: tuple) -> None:
 
 def _add_plugin_ruleset(registry: Registry, info: PluginInfo, path: Path) -> None:
     try:
-        ruleset = load_ruleset(path, registry.fact_kinds())
+        ruleset = load_ruleset(path, registry.fact_kinds(), registry.fields())
     except InputError as error:
         # Skipped as a whole (its facts and other rulesets dropped by collect), so what a
         # plugin provides is all or nothing, as docs/plugins.md promises.
@@ -426,6 +450,57 @@ def _add_plugin_ruleset(registry: Registry, info: PluginInfo, path: Path) -> Non
     info.rulesets.append(ruleset.id)
 
 
+# --- profile sections --------------------------------------------------------------------------
+
+
+def _collect_sections(manager: pluggy.PluginManager, registry: Registry) -> None:
+    """Each plugin's sections, all or none: one whose name is taken skips the plugin."""
+    hook = "register_profile_sections"
+    for plugin, specs in _call_each(manager, registry, hook, _section_registrar):
+        clash = next(filter(None, (_section_clash(registry, spec.name) for spec in specs)), None)
+        if clash:
+            _skip(registry, plugin, clash)
+            continue
+        for spec in specs:
+            spec = replace(spec, plugin=plugin.name, version=plugin.version)
+            registry.sections[spec.name] = spec
+            plugin.sections.append(spec.name)
+
+
+def _section_registrar(registered: list[Any]) -> Callable[..., None]:
+    def register(name: str, model: type, *, description: str = "") -> None:
+        if not isinstance(name, str) or not SECTION_NAME.fullmatch(name):
+            raise ValueError(
+                f"profile section name {name!r} must be lower_snake_case: a letter, then "
+                "letters, digits or _ (at most 64)"
+            )
+        problem = section_problem(name, model)
+        if problem:
+            raise ValueError(f"profile section {name!r}: {problem}")
+        if any(spec.name == name for spec in registered):
+            raise ValueError(f"profile section {name!r} is registered twice")
+        text = description or (model.__doc__ or "").strip().split("\n")[0]
+        registered.append(SectionSpec(name, model, text, plugin=""))
+
+    return register
+
+
+SECTION_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def _section_clash(registry: Registry, name: str) -> str | None:
+    """Why a plugin may not have section ``name``: the core profile's, or another plugin's."""
+    if name in CORE_SECTIONS:
+        return (
+            f"profile section {name!r} clashes with the core profile's field {name!r}; "
+            "choose another name"
+        )
+    if name in registry.sections:
+        owner = _owner(registry, registry.sections[name].plugin)
+        return f"profile section {name!r} is already provided by {owner}"
+    return None
+
+
 def _owner(registry: Registry, plugin: str) -> str:
     builtin = registry.plugins.get(plugin, PluginInfo(plugin, None)).builtin
     return f"the built-in plugin {plugin!r}" if builtin else f"plugin {plugin!r}"
@@ -435,7 +510,7 @@ def add_ruleset_files(registry: Registry, paths: Iterable[str | Path]) -> list[s
     """Load the user's ruleset files (RulesetError if bad); each replaces one of the same id."""
     ids = []
     for path in paths:
-        ruleset = load_ruleset(Path(path), registry.fact_kinds())
+        ruleset = load_ruleset(Path(path), registry.fact_kinds(), registry.fields())
         registry.rulesets[ruleset.id] = ruleset
         ids.append(ruleset.id)
     return ids

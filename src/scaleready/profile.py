@@ -7,18 +7,30 @@ treat as unknown, never as zero. An empty list means "answered: none".
 from __future__ import annotations
 
 import functools
+import json
+import math
+import os
+import re
 import textwrap
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeGuard, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo as PydanticField
 
 from scaleready.documents import MAX_LIST_ITEMS, MAX_NESTED_LIST_ITEMS, Document, load_document
-from scaleready.errors import ProfileError, ProfileVersionWarning
+from scaleready.errors import ProfileError, ProfileVersionWarning, ScaleReadyWarning, SettingError
 from scaleready.problems import brief, did_you_mean, unwrap, validated
 
 __all__ = [
@@ -26,13 +38,19 @@ __all__ = [
     "SCHEMA_VERSION",
     "FieldInfo",
     "InnovationProfile",
+    "ProfileSection",
     "ProfileVersionWarning",
+    "SectionSpec",
+    "UnknownSectionWarning",
     "field_catalogue",
+    "known_fields",
+    "Identifiers",
     "load_profile",
     "load_profile_with_hash",
     "profile_fields",
     "profile_from_data",
     "profile_json_schema",
+    "profile_model_with",
     "profile_template",
     "read_version_1",
     "version_of",
@@ -188,8 +206,14 @@ def _percent(description: str, example: float = 15) -> Any:
     )
 
 
-class _Section(BaseModel):
+class ProfileSection(BaseModel):
+    """The base of every part of a profile, the core's and plugins' sections alike: unknown
+    keys are refused, values are not coerced (no "12" for 12), NaN and infinity are refused."""
+
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+_Section = ProfileSection
 
 
 class Source(_Section):
@@ -517,6 +541,114 @@ class ScalingPlan(_Section):
     )
 
 
+# The org-id.guide form: a list code (country or XI/XM, then the register) and the id on that
+# list, e.g. GB-CHC-1234567 (charity in England and Wales) or GB-COH-09028397 (a company).
+ORG_ID_PATTERN = r"^(?:[A-Z]{2})-[A-Z0-9]{2,}-[A-Za-z0-9][A-Za-z0-9./_-]*$"
+CHARITY_NUMBER_PATTERN = r"^(?:[A-Z]{1,3})?[0-9]{4,8}(?:-[0-9]{1,3})?$"  # 1129409, SC012345
+COMPANY_NUMBER_PATTERN = r"^(?:[0-9]{1,8}|[A-Z]{2}[0-9]{6})$"  # 09028397, SC123456
+FUNDER_ID_LENGTH = 100
+_IDENTIFIER_FORMS = {  # a field's pattern, and its form in words for the message
+    "org_id": (
+        ORG_ID_PATTERN,
+        "an org-id: a list code and the id on that list, e.g. GB-CHC-1234567 (org-id.guide)",
+    ),
+    "charity_number": (CHARITY_NUMBER_PATTERN, "a charity number, e.g. 1129409 or SC012345"),
+    "company_number": (
+        COMPANY_NUMBER_PATTERN,
+        "a company number: 8 digits (09028397) or 2 letters and 6 digits (SC123456)",
+    ),
+}
+
+
+class Identifiers(_Section):
+    """Registered numbers and ids that name the organisation and its application."""
+
+    org_id: str | None = Field(
+        None,
+        max_length=FUNDER_ID_LENGTH,
+        json_schema_extra={"pattern": ORG_ID_PATTERN},
+        description="Organisation identifier in the org-id.guide form LIST-ID: GB-CHC-1234567 "
+        "(a charity in England and Wales), GB-SC-SC012345 (a Scottish charity), "
+        "GB-COH-09028397 (a company).",
+        examples=["GB-CHC-1234567"],
+    )
+    charity_number: str | None = Field(
+        None,
+        json_schema_extra={"pattern": CHARITY_NUMBER_PATTERN},
+        description="Registered charity number, as the regulator writes it (1129409, SC012345).",
+        examples=["1129409"],
+    )
+    company_number: str | None = Field(
+        None,
+        json_schema_extra={"pattern": COMPANY_NUMBER_PATTERN},
+        description="Companies House number: 8 digits, or 2 letters and 6 digits (SC123456).",
+        examples=["09028397"],
+    )
+    grant_id: str | None = _text(
+        "The funder's own id of the grant, as its grant system writes it.",
+        max_length=FUNDER_ID_LENGTH,
+        examples=["GR-2026-0042"],
+    )
+    application_id: str | None = _text(
+        "The funder's own id of the application.",
+        max_length=FUNDER_ID_LENGTH,
+        examples=["APP-31337"],
+    )
+
+    @field_validator("org_id", "charity_number", "company_number")
+    @classmethod
+    def _in_its_form(cls, value: str | None, info: ValidationInfo) -> str | None:
+        pattern, form = _IDENTIFIER_FORMS[info.field_name or ""]
+        if value is not None and not re.fullmatch(pattern, value):
+            raise ValueError(f"{value!r} is not {form}")
+        return value
+
+    @field_validator("charity_number", "company_number", mode="before")
+    @classmethod
+    def _number_as_written(cls, value: object) -> object:
+        """A registered number written without quotes (YAML reads 1129409 as a number)."""
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+# Metadata is carried, never judged: bounded so that it cannot swell every output it is in.
+MAX_METADATA_BYTES = 16_384  # as compact JSON
+MAX_METADATA_DEPTH = 4  # maps and lists inside one another
+MAX_METADATA_KEY_LENGTH = 100
+METADATA_WHY = (
+    "metadata is a grant system's own keys, carried into every output but never judged: "
+    "rules read only documented profile fields, so that a verdict means the same to everyone"
+)
+RULES_CANNOT_READ = {"metadata": METADATA_WHY}  # top-level fields outside the field catalogue
+
+
+def _check_metadata(value: object, where: str, depth: int) -> None:
+    """JSON values only (text, numbers, true/false, null, lists and maps with text keys)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not 0 < len(key) <= MAX_METADATA_KEY_LENGTH:
+                raise ValueError(
+                    f"{where + ': ' if where else ''}keys must be text of 1 to "
+                    f"{MAX_METADATA_KEY_LENGTH} characters, not {brief(key)}"
+                )
+            _check_metadata_item(item, f"{where}.{key}" if where else key, depth)
+    elif isinstance(value, list):
+        for number, item in enumerate(value, 1):
+            _check_metadata_item(item, f"{where}.{number}" if where else str(number), depth)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where}: {value} is not a number JSON can hold")
+    elif value is not None and not isinstance(value, str | int | float | bool):
+        raise ValueError(
+            f"{where}: {brief(value)} is not a JSON value; write dates and other values as "
+            "quoted text"
+        )
+
+
+def _check_metadata_item(item: object, where: str, depth: int) -> None:
+    if isinstance(item, dict | list) and depth >= MAX_METADATA_DEPTH:
+        raise ValueError(f"{where}: nested more than {MAX_METADATA_DEPTH} deep")
+    _check_metadata(item, where, depth + 1)
+
+
 class InnovationProfile(_Section):
     """A social innovation as a funder sees it: the input to an assessment."""
 
@@ -548,6 +680,28 @@ class InnovationProfile(_Section):
     contracts: list[Contract] | None = _list("Public contracts held, bid for or offered.")
     replication: Replication | None = _text("What lets others deliver it elsewhere.")
     scaling_plan: ScalingPlan | None = _text("How it intends to grow.")
+    identifiers: Identifiers | None = _text(
+        "Registered numbers and the funder's ids, to match the profile with other records."
+    )
+    metadata: dict[str, Any] | None = _text(
+        "A grant system's own keys and values (text, numbers, true/false, lists, maps), carried "
+        "into every scorecard and summary as given. Rules cannot read it.",
+        examples=[{"crm_id": "A-1043", "round": "2026 spring"}],
+    )
+
+    @field_validator("metadata")
+    @classmethod
+    def _json_metadata(cls, metadata: dict[str, Any] | None) -> dict[str, Any] | None:
+        if metadata is None:
+            return None
+        _check_metadata(metadata, "", 1)
+        size = len(json.dumps(metadata, separators=(",", ":"), ensure_ascii=False).encode())
+        if size > MAX_METADATA_BYTES:
+            raise ValueError(
+                f"{size:,} bytes as JSON; metadata holds at most {MAX_METADATA_BYTES:,}: keep "
+                "ids and short values here, and the documents themselves in the grant system"
+            )
+        return metadata
 
     @field_validator("estimates")
     @classmethod
@@ -563,27 +717,43 @@ class InnovationProfile(_Section):
 # ---------------------------------------------------------------- loading and error messages
 
 
-def load_profile(path: Path | str) -> InnovationProfile:
-    """Load and validate a profile file (.yaml, .yml or .json), or raise ProfileError."""
-    return load_profile_with_hash(path)[0]
+def load_profile(
+    path: Path | str, model: type[InnovationProfile] | None = None
+) -> InnovationProfile:
+    """Load and validate a profile file (.yaml, .yml or .json), or raise ProfileError.
+
+    ``model`` is the profile model with the installed plugins' sections (``profile_model_with``,
+    as an engine's ``profile_model``); the core profile when None.
+    """
+    return load_profile_with_hash(path, model)[0]
 
 
-def load_profile_with_hash(path: Path | str) -> tuple[InnovationProfile, str]:
+def load_profile_with_hash(
+    path: Path | str, model: type[InnovationProfile] | None = None
+) -> tuple[InnovationProfile, str]:
     """Load a profile and return it with the SHA-256 hex digest of the file's bytes."""
     document = load_document(Path(path), ProfileError)
-    return _validate(document.data, str(document.path), document), document.sha256
+    profile = _validate(document.data, str(document.path), document, model or InnovationProfile)
+    return profile, document.sha256
 
 
-def profile_from_data(data: Any, source: str = "<data>") -> InnovationProfile:
+def profile_from_data(
+    data: Any, source: str = "<data>", model: type[InnovationProfile] | None = None
+) -> InnovationProfile:
     """Validate already-parsed data (a dict) as a profile, or raise ProfileError."""
     if not isinstance(data, dict):
         raise ProfileError(
             f"top level: expected a mapping of fields, got {brief(data)}", source=source
         )
-    return _validate(data, source, None)
+    return _validate(data, source, None, model or InnovationProfile)
 
 
-def _validate(data: dict[str, Any], source: str, document: Document | None) -> InnovationProfile:
+def _validate(
+    data: dict[str, Any],
+    source: str,
+    document: Document | None,
+    model: type[InnovationProfile],
+) -> InnovationProfile:
     if version_of(data) == "1":
         data, unsettled = read_version_1(data)
         # A file can be upgraded, so it is told whenever it could be; a row of a round only
@@ -591,7 +761,83 @@ def _validate(data: dict[str, Any], source: str, document: Document | None) -> I
         if unsettled or (unsettled is not None and document is not None):
             note = _version_1_note(source, unsettled, upgradable=document is not None)
             warnings.warn(ProfileVersionWarning(note), stacklevel=4)
-    return validated(InnovationProfile, data, ProfileError, source, document)
+    try:
+        return validated(model, data, ProfileError, source, document)
+    except ProfileError:  # looked into only now: a valid profile pays nothing for it
+        if not _unknown_sections(data, model):
+            raise
+    data = _without_unknown_sections(data, source, document, model)
+    return validated(model, data, ProfileError, source, document)
+
+
+# ---------------------------------------------------------------- sections no plugin provides
+
+
+IGNORE_UNKNOWN_SECTIONS_VARIABLE = "SCALEREADY_IGNORE_UNKNOWN_SECTIONS"
+_YES, _NO = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+class UnknownSectionWarning(ScaleReadyWarning):
+    """A profile section that no installed plugin provides was left out, as the setting asks."""
+
+
+def ignore_unknown_sections() -> bool:
+    """SCALEREADY_IGNORE_UNKNOWN_SECTIONS: 1/true/yes to leave out unknown sections, else not."""
+    text = os.environ.get(IGNORE_UNKNOWN_SECTIONS_VARIABLE, "").strip().lower()
+    if text not in _YES + _NO:
+        raise SettingError(
+            f"{text!r} is neither yes nor no; e.g. {IGNORE_UNKNOWN_SECTIONS_VARIABLE}=1",
+            source=IGNORE_UNKNOWN_SECTIONS_VARIABLE,
+        )
+    return text in _YES
+
+
+def _without_unknown_sections(
+    data: dict[str, Any],
+    source: str,
+    document: Document | None,
+    model: type[InnovationProfile],
+) -> dict[str, Any]:
+    """The data less its unknown sections, if the setting says so; else ProfileError naming them."""
+    unknown = _unknown_sections(data, model)
+    if not ignore_unknown_sections():
+        problems = [_unknown_section(key, document, model) for key in unknown]
+        advice = (
+            "If it is a plugin's section, install that plugin (`scaleready plugins` lists those "
+            f"installed), or set {IGNORE_UNKNOWN_SECTIONS_VARIABLE}=1 to assess the profile "
+            "without it (its data is then left out)"
+        )
+        problems_text = "; ".join(problems)
+        stop = "" if problems_text.endswith("?") else "."
+        raise ProfileError(f"{problems_text}{stop} {advice}", source=source)
+    names = ", ".join(repr(key) for key in unknown)
+    warnings.warn(
+        UnknownSectionWarning(
+            f"{source}: left out section {names}: no installed plugin provides it "
+            f"({IGNORE_UNKNOWN_SECTIONS_VARIABLE} is set)"
+        ),
+        stacklevel=5,
+    )
+    return {key: value for key, value in data.items() if key not in unknown}
+
+
+def _unknown_sections(data: dict[str, Any], model: type[InnovationProfile]) -> list[str]:
+    """Top-level keys holding a mapping that are neither core nor plugin sections; any other
+    unknown key is left for validation to name (as a misspelt field)."""
+    fields = model.model_fields
+    return [key for key, value in data.items() if key not in fields and isinstance(value, dict)]
+
+
+def _unknown_section(key: str, document: Document | None, model: type[InnovationProfile]) -> str:
+    line = document.line_of((key,)) if document is not None else None
+    where = f"line {line}: " if line else ""
+    fields = model.model_fields
+    known = [name for name, spec in fields.items() if _is_model(unwrap(spec.annotation))]
+    hint = did_you_mean(key, known)
+    return (
+        f"{where}top level: section {key!r} is not part of the profile: it is not a core "
+        "section and no installed plugin provides it" + (f"; {hint}" if hint else "")
+    )
 
 
 # ---------------------------------------------------------------- version 1
@@ -684,30 +930,26 @@ def _version_1_note(source: str, unsettled: list[str], upgradable: bool) -> str:
         f'{source}: a version-1 profile (no schema_version: "2"), read as version 2 where the '
         f"meaning is certain{unknown}. {advice}"
     )
-    return (
-        f'{source}: a version-1 profile (no schema_version: "2"), read as version 2 where the '
-        f"meaning is certain{unknown}. Run `scaleready profile upgrade {source}` to rewrite it "
-        "as version 2."
-    )
 
 
 # ---------------------------------------------------------------- schema, template, catalogue
 
 
-def profile_json_schema() -> dict[str, Any]:
-    """The JSON Schema of a profile, for form builders and validators."""
-    schema = InnovationProfile.model_json_schema()
+def profile_json_schema(model: type[InnovationProfile] | None = None) -> dict[str, Any]:
+    """The JSON Schema of a profile (with ``model``'s plugin sections), for form builders."""
+    schema = (model or InnovationProfile).model_json_schema()
     schema["$defs"] = dict(sorted(schema.get("$defs", {}).items()))
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
-def profile_template() -> str:
-    """A commented YAML template with every field; it loads back as a valid profile."""
+def profile_template(model: type[InnovationProfile] | None = None) -> str:
+    """A commented YAML template with every field (and every section of ``model``); it loads
+    back as a valid profile."""
     header = (
         "# scaleready innovation profile. Leave a field empty if you do not know it:\n"
         "# empty means 'not answered', never zero. Write [] for a list whose answer is none.\n"
     )
-    return header + "\n".join(_template_lines(InnovationProfile, "")) + "\n"
+    return header + "\n".join(_template_lines(model or InnovationProfile, "")) + "\n"
 
 
 def _template_lines(model: type[BaseModel], indent: str) -> Iterator[str]:
@@ -718,6 +960,8 @@ def _template_lines(model: type[BaseModel], indent: str) -> Iterator[str]:
         if _is_model(kind):
             yield f"{indent}{name}:"
             yield from _template_lines(kind, indent + "  ")
+        elif get_origin(kind) is dict:  # metadata: the grant system's own keys
+            yield f"{indent}{name}:  # your own keys, one 'key: value' per line below, indented"
         elif _is_model(item):
             yield f"{indent}{name}:  # a list: for each item, copy the lines below without '#'"
             yield from (f"{indent}#{line}" for line in _item_block(item, indent))
@@ -727,7 +971,7 @@ def _template_lines(model: type[BaseModel], indent: str) -> Iterator[str]:
 
 
 def _template_value(name: str, spec: PydanticField) -> str:
-    if spec.is_required():
+    if spec.is_required():  # only the profile's name: a section's fields are all optional
         return ' "Name of the innovation"'
     return f' "{SCHEMA_VERSION}"' if name == "schema_version" else ""
 
@@ -797,6 +1041,8 @@ def _catalogue(model: type[BaseModel]) -> tuple[tuple[str, FieldInfo], ...]:
 
 def _walk(model: type[BaseModel], prefix: str, in_list: str | None) -> Iterator[FieldInfo]:
     for name, spec in model.model_fields.items():
+        if not prefix and name in RULES_CANNOT_READ:
+            continue  # outside the catalogue: no condition, column or gap can name it
         info = _field_info(prefix + name, spec, in_list)
         yield info
         annotation = unwrap(spec.annotation)
@@ -857,3 +1103,97 @@ def _item_type(annotation: Any) -> Any:
 
 def _is_model(annotation: Any) -> TypeGuard[type[BaseModel]]:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+# ---------------------------------------------------------------- sections from plugins
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    """A top-level section of the profile that a plugin provides, and whose it is."""
+
+    name: str
+    model: type[BaseModel]
+    description: str
+    plugin: str
+    version: str | None = None
+
+
+CORE_SECTIONS = frozenset(InnovationProfile.model_fields)  # names no plugin section may take
+
+
+def section_problem(name: str, model: object) -> str | None:
+    """What makes ``model`` unfit to be profile section ``name``, or None if it is fit.
+
+    Its fields must be what conditions and columns can read (text, numbers, true/false, choices,
+    lists, nested models), each optional (missing means not answered), and every model in it
+    must refuse unknown keys, as the core profile's do.
+    """
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return f"a section's model must be a pydantic model class, not {brief(model)}"
+    try:
+        fields = field_catalogue(model)
+    except TypeError as error:
+        return f"model {model.__name__}: {error}"
+    loose = [m.__name__ for m in _models_in(model) if m.model_config.get("extra") != "forbid"]
+    if loose:
+        return (
+            f"model {loose[0]} must refuse unknown keys: derive it from "
+            "scaleready.ProfileSection (or set model_config = ConfigDict(extra='forbid'))"
+        )
+    required = [path for path, info in fields.items() if info.required]
+    if required:
+        return f"field {name}.{required[0]} must be optional (default None): empty means unknown"
+    return None
+
+
+def _models_in(model: type[BaseModel]) -> Iterator[type[BaseModel]]:
+    yield model
+    for spec in model.model_fields.values():
+        inner = _item_type(unwrap(spec.annotation))
+        if _is_model(inner):
+            yield from _models_in(inner)
+
+
+def profile_model_with(sections: Iterable[SectionSpec] = ()) -> type[InnovationProfile]:
+    """The profile model with these plugin sections (InnovationProfile itself for none), built
+    once for each set of sections; its fields join ``known_fields``."""
+    model = _combined(tuple(sections))
+    if model not in _joined:
+        _joined.add(model)
+        _known.update(field_catalogue(model))
+    return model
+
+
+@functools.cache
+def _combined(sections: tuple[SectionSpec, ...]) -> type[InnovationProfile]:
+    if not sections:
+        return InnovationProfile  # the hot path of an engine without plugin sections is the core's
+    fields: dict[str, Any] = {
+        spec.name: (spec.model | None, Field(None, description=_section_description(spec)))
+        for spec in sections
+    }
+    return create_model(  # a subclass: every function typed for InnovationProfile takes it
+        "InnovationProfile", __base__=InnovationProfile, __module__=__name__, **fields
+    )
+
+
+def _section_description(spec: SectionSpec) -> str:
+    version = f" {spec.version}" if spec.version else ""
+    return f"{spec.description} (A section from plugin {spec.plugin!r}{version}.)"
+
+
+# Every field of every profile model built in this process: the core's, then the sections'.
+# It only grows, so that an engine's data gaps always find their fields, whatever other
+# registries were loaded since.
+_known: dict[str, FieldInfo] = field_catalogue(InnovationProfile)
+_joined: set[type[BaseModel]] = {InnovationProfile}
+
+
+def known_fields() -> Mapping[str, FieldInfo]:
+    """The fields of the core profile and of the plugin sections of every profile model built
+    in this process (``profile_model_with``): the columns a round may have, and the fields a
+    scorecard's data gaps may name. A process normally loads one set of plugins; if it loads
+    two whose sections share a field path, the one built last describes it. Read it, never
+    change it (it is shared, and read on every data gap)."""
+    return _known

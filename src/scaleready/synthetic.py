@@ -81,6 +81,13 @@ def _number(info: FieldInfo, rng: random.Random) -> int | float:
     return round(value) if info.whole else round(value, 2)
 
 
+_IDENTIFIERS = {
+    "org_id": "GB-CHC-1234567",
+    "charity_number": "1129409",
+    "company_number": "09028397",
+}
+
+
 def _fit_validators(values: dict[str, Any]) -> dict[str, Any]:
     """Repair combinations a model's own validators forbid (shares that add up to more than 1,
     a confidence interval upside down)."""
@@ -90,6 +97,9 @@ def _fit_validators(values: dict[str, Any]) -> dict[str, Any]:
         values["upfront_share"] = round(1 - values["pbr_share"], 2)
     if {"ci_lower", "ci_upper"} <= set(values) and values["ci_lower"] > values["ci_upper"]:
         values["ci_lower"], values["ci_upper"] = values["ci_upper"], values["ci_lower"]
+    for key, valid in _IDENTIFIERS.items():  # texts of a set form: one that fits it
+        if key in values:
+            values[key] = valid
     if "estimates" in values:
         del values["estimates"]  # must name real field paths; not worth generating
     if "website" in values or "url" in values or "document_url" in values:

@@ -61,7 +61,9 @@ class RulesetCasesFile(pytest.File):
 
         registry = _installed_registry()
         try:
-            ruleset = load_ruleset(ruleset_cases.ruleset_file_for(self.path), registry.fact_kinds())
+            ruleset = load_ruleset(
+                ruleset_cases.ruleset_file_for(self.path), registry.fact_kinds(), registry.fields()
+            )
             cases = ruleset_cases.load_cases(self.path, ruleset)
             document = load_document(self.path, RulesetError)
         except ScaleReadyError as error:
@@ -69,7 +71,8 @@ class RulesetCasesFile(pytest.File):
             if "unknown derived fact" in str(error):
                 hint = "\n(is the plugin that registers it installed? pip install -e .)"
             raise self.CollectError(f"{error}{hint}") from None
-        engines = ruleset_cases.case_engines(ruleset, registry.derived_facts)
+        sections = list(registry.sections.values())  # a case's profile may have them
+        engines = ruleset_cases.case_engines(ruleset, registry.derived_facts, sections)
         for index, case in enumerate(cases):
             line = document.line_of(("cases", index))
             yield RulesetCase.from_parent(
@@ -161,7 +164,8 @@ def scaleready_engine(scaleready_registry: Registry, scaleready_rulesets: list[s
     from scaleready.assessment.engine import Engine
 
     chosen = [scaleready_registry.rulesets[ruleset_id] for ruleset_id in scaleready_rulesets]
-    return Engine(chosen, scaleready_registry.derived_facts)
+    sections = list(scaleready_registry.sections.values())  # plugins' profile sections
+    return Engine(chosen, scaleready_registry.derived_facts, sections=sections)
 
 
 @pytest.fixture
@@ -171,7 +175,8 @@ def scaleready_assess(scaleready_engine: Engine) -> Callable[[Mapping[str, Any]]
     from scaleready.profile import profile_from_data
 
     def assess(fragment: Mapping[str, Any]) -> Scorecard:
-        profile = profile_from_data({"name": "a test profile", **fragment})
+        data = {"name": "a test profile", **fragment}
+        profile = profile_from_data(data, model=scaleready_engine.profile_model)
         return scaleready_engine.assess(profile)
 
     return assess

@@ -67,7 +67,10 @@ def create_engine(
         registry, rulesets, policy=policy, config=config, rule_files=from_files
     )
     engine = Engine(
-        [registry.rulesets[name] for name in choice.ids], registry.derived_facts, backend=backend
+        [registry.rulesets[name] for name in choice.ids],
+        registry.derived_facts,
+        backend=backend,
+        sections=list(registry.sections.values()),
     )
     return engine, registry
 

@@ -27,6 +27,7 @@ from scaleready.assessment.scorecard import (
     RulesetProvenanceData,
     Scorecard,
     ScorecardData,
+    SectionProvenanceData,
     scorecard_of,
 )
 from scaleready.assessment.scoring import (
@@ -40,7 +41,7 @@ from scaleready.language.evaluate import Context, Step, truth
 from scaleready.language.ruleset import Rule, Ruleset
 from scaleready.outcome import Outcome
 from scaleready.plugins import DerivedFact, compute_derived_facts
-from scaleready.profile import InnovationProfile
+from scaleready.profile import InnovationProfile, SectionSpec, profile_model_with
 
 if TYPE_CHECKING:  # only annotations name it: importing policies costs every cold start
     from scaleready.assessment.policy import Policy
@@ -68,6 +69,7 @@ class Engine:
         derived_facts: Mapping[str, DerivedFact] | None = None,
         *,
         backend: str = "auto",
+        sections: Sequence[SectionSpec] = (),
     ) -> None:
         if not rulesets:
             raise InputError(
@@ -83,6 +85,11 @@ class Engine:
         self._judging = [_Judging(ruleset) for ruleset in self.rulesets]
         self._rulesets_used: list[RulesetProvenanceData] = [
             {"id": rs.id, "version": rs.version, "sha256": rs.sha256} for rs in self.rulesets
+        ]
+        # Profiles are read with the plugins' sections: load them with this model.
+        self.profile_model = profile_model_with(sections)
+        self._sections_used: list[SectionProvenanceData] = [
+            {"name": s.name, "plugin": s.plugin, "version": s.version} for s in sections
         ]
 
     def assess(
@@ -134,6 +141,8 @@ class Engine:
                 "name": profile.name,
                 "source": source,
                 "figures_year": profile.figures_year,
+                "identifiers": data.get("identifiers"),
+                "metadata": data.get("metadata"),
             },
             "overall": overall,
             "dimensions": dimensions,
@@ -156,6 +165,7 @@ class Engine:
             "assessed_at": _timestamp(assessed_at),
             "profile_sha256": profile_sha256,
             "rulesets": [used.copy() for used in self._rulesets_used],
+            "sections": [used.copy() for used in self._sections_used],
         }
 
     def ruleset(self, ruleset_id: str) -> Ruleset:

@@ -16,7 +16,7 @@ from scaleready.language.evaluate import (
 from scaleready.language.nodes import DERIVED_PREFIX
 from scaleready.language.ruleset import Rule, Ruleset
 from scaleready.plugins import DerivedFact
-from scaleready.profile import profile_fields
+from scaleready.profile import known_fields
 
 
 class GapFinder:
@@ -41,7 +41,7 @@ class GapFinder:
 
     def _missing(self, path: str) -> list[str]:
         missing = self._missing_here(path)
-        filled_from = profile_fields()[path].filled_from
+        filled_from = known_fields()[path].filled_from
         if missing and filled_from is not None:  # where it is missing, so is its source
             return self.of(filled_from) or missing
         return missing
@@ -150,7 +150,7 @@ def _cited_closure(ruleset: Ruleset, rule: Rule) -> list[Rule]:
 @cache
 def _plan(path: str) -> tuple[str | None, tuple[str, ...], str]:
     """A field's enclosing list, its keys below that list's items (or the root), its gap label."""
-    info = profile_fields()[path]
+    info = known_fields()[path]
     if info.in_list is None:
         return None, tuple(path.split(".")), path
     relative = path[len(info.in_list) + 1 :]
@@ -160,5 +160,5 @@ def _plan(path: str) -> tuple[str | None, tuple[str, ...], str]:
 def gap_meaning(label: str) -> str | None:
     """What a missing field means, from the profile schema (``a[].b`` is field ``b`` of the
     items of list ``a``); None for a derived fact or a field the schema does not describe."""
-    info = profile_fields().get(label.replace("[]", ""))
+    info = known_fields().get(label.replace("[]", ""))
     return info.description if info is not None and info.description else None

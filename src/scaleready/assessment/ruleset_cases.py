@@ -6,7 +6,7 @@ run through every available backend; a case fails when a named rule or the level
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -22,7 +22,7 @@ from scaleready.language.ruleset import Ruleset
 from scaleready.outcome import MAX_LEVEL, Outcome
 from scaleready.plugins import DerivedFact
 from scaleready.problems import validated
-from scaleready.profile import profile_from_data
+from scaleready.profile import SectionSpec, profile_from_data
 
 TESTS_SUFFIX = ".tests.yaml"
 LEVELS = range(MAX_LEVEL + 1)
@@ -110,23 +110,35 @@ def available_backends() -> tuple[str, ...]:
 
 
 def run_cases(
-    ruleset: Ruleset, cases: Iterable[Case], derived_facts: Mapping[str, DerivedFact]
+    ruleset: Ruleset,
+    cases: Iterable[Case],
+    derived_facts: Mapping[str, DerivedFact],
+    sections: Sequence[SectionSpec] = (),
 ) -> list[CaseResult]:
-    """Run each case through every available backend and compare with what it expects."""
-    engines = case_engines(ruleset, derived_facts)
+    """Run each case through every available backend and compare with what it expects;
+    ``sections`` are the plugins' profile sections a case's profile may have."""
+    engines = case_engines(ruleset, derived_facts, sections)
     return [run_case(case, engines) for case in cases]
 
 
-def case_engines(ruleset: Ruleset, derived_facts: Mapping[str, DerivedFact]) -> list[Engine]:
+def case_engines(
+    ruleset: Ruleset,
+    derived_facts: Mapping[str, DerivedFact],
+    sections: Sequence[SectionSpec] = (),
+) -> list[Engine]:
     """An engine over the ruleset for each available backend, to run its cases on."""
-    return [Engine([ruleset], derived_facts, backend=b) for b in available_backends()]
+    return [
+        Engine([ruleset], derived_facts, backend=b, sections=sections) for b in available_backends()
+    ]
 
 
 def run_case(case: Case, engines: list[Engine]) -> CaseResult:
     """Run one case on each engine and compare with what it expects."""
     try:
         profile = profile_from_data(
-            {"name": case.name, **case.profile}, source=f"case {case.name!r}"
+            {"name": case.name, **case.profile},
+            source=f"case {case.name!r}",
+            model=engines[0].profile_model,
         )
     except ProfileError as error:
         return CaseResult(case, (f"the profile is invalid: {error}",))

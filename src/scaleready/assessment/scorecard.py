@@ -9,7 +9,7 @@ Both list the same keys in the same order (tests/test_scorecard.py holds them in
 from __future__ import annotations
 
 from functools import cache
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict  # pydantic reads only this one before Python 3.12
@@ -77,12 +77,19 @@ class RulesetProvenanceData(TypedDict):
     sha256: str
 
 
+class SectionProvenanceData(TypedDict):
+    name: str
+    plugin: str
+    version: str | None
+
+
 class ProvenanceData(TypedDict):
     scaleready_version: str
     backend: Backend
     assessed_at: str
     profile_sha256: str | None
     rulesets: list[RulesetProvenanceData]
+    sections: list[SectionProvenanceData]
 
 
 class GateData(TypedDict):
@@ -96,6 +103,8 @@ class ProfileRefData(TypedDict):
     name: str
     source: str | None
     figures_year: int | None
+    identifiers: dict[str, str] | None
+    metadata: dict[str, Any] | None
 
 
 class ScorecardData(TypedDict):
@@ -212,6 +221,12 @@ class RulesetProvenance(_Model):
     sha256: str = Field(description="SHA-256 of the ruleset file as loaded.")
 
 
+class SectionProvenance(_Model):
+    name: str = Field(description="The section's name: a top-level key of the profile.")
+    plugin: str = Field(description="The plugin that provides it.")
+    version: str | None = Field(description="The plugin's version.")
+
+
 class Provenance(_Model):
     """What is needed to reproduce the assessment for an audit."""
 
@@ -222,6 +237,10 @@ class Provenance(_Model):
         description="SHA-256 of the profile file (or its canonical JSON)."
     )
     rulesets: list[RulesetProvenance]
+    sections: list[SectionProvenance] = Field(
+        default_factory=list,
+        description="The plugins' profile sections the profile was read with.",
+    )
 
 
 class Gate(_Model):
@@ -237,6 +256,14 @@ class ProfileRef(_Model):
     name: str
     source: str | None = Field(None, description="The profile file assessed.")
     figures_year: int | None = None
+    identifiers: dict[str, str] | None = Field(
+        None,
+        description="The profile's identifiers (org-id, charity and company numbers, "
+        "the funder's grant and application ids), as given.",
+    )
+    metadata: dict[str, Any] | None = Field(
+        None, description="The profile's metadata: a grant system's own keys, carried as given."
+    )
 
 
 class Scorecard(_Model):

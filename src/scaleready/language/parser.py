@@ -49,7 +49,7 @@ from scaleready.language.nodes import (
 )
 from scaleready.outcome import Outcome
 from scaleready.problems import did_you_mean
-from scaleready.profile import FieldInfo
+from scaleready.profile import RULES_CANNOT_READ, FieldInfo
 
 FUNCTIONS = ("any", "all", "count", "missing", "present", "passed", "failed")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
@@ -71,8 +71,16 @@ class Vocabulary:
         path = f"{scope}.{name}" if scope else name
         info = self.fields.get(path)
         if info is None or info.in_list != scope:
-            raise ConditionError(self._unknown_field_message(name, scope))
+            raise ConditionError(self._unreadable(path) or self._unknown_field_message(name, scope))
         return Field(path, tuple(name.split(".")), info.kind, info.choices, info.in_list)
+
+    @staticmethod
+    def _unreadable(path: str) -> str | None:
+        """Why a field outside the catalogue on purpose (``metadata``) cannot be read, if it is."""
+        top = path.split(".", 1)[0]
+        if top not in RULES_CANNOT_READ:
+            return None
+        return f"field {path!r} cannot be used in a condition: {RULES_CANNOT_READ[top]}"
 
     def _unknown_field_message(self, name: str, scope: str | None) -> str:
         names = [

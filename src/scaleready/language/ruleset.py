@@ -19,7 +19,7 @@ from scaleready.language.size import CompiledSize, compiled_size, oversize
 from scaleready.language.words import unparse
 from scaleready.outcome import MAX_LEVEL, MIN_RULE_LEVEL
 from scaleready.problems import did_you_mean, join_problems, validation_problem_list
-from scaleready.profile import profile_fields
+from scaleready.profile import FieldInfo, profile_fields
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 SemanticVersion = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")]
@@ -129,14 +129,24 @@ class Ruleset:
         return next(rule for rule in self.rules if rule.id == rule_id)
 
 
-def load_ruleset(path: Path, derived: Mapping[str, str] | None = None) -> Ruleset:
-    """Load and check a ruleset file; ``derived`` maps registered derived-fact names to kinds."""
+def load_ruleset(
+    path: Path,
+    derived: Mapping[str, str] | None = None,
+    fields: Mapping[str, FieldInfo] | None = None,
+) -> Ruleset:
+    """Load and check a ruleset file; ``derived`` maps registered derived-fact names to kinds,
+    ``fields`` is the profile's field catalogue with the plugins' sections (the core's if None)."""
     document = load_document(Path(path), RulesetError)
-    return build_ruleset(document, derived or {})
+    return build_ruleset(document, derived or {}, fields)
 
 
-def build_ruleset(document: Document, derived: Mapping[str, str]) -> Ruleset:
-    """Check a parsed ruleset document and compile its conditions.
+def build_ruleset(
+    document: Document,
+    derived: Mapping[str, str],
+    fields: Mapping[str, FieldInfo] | None = None,
+) -> Ruleset:
+    """Check a parsed ruleset document and compile its conditions; ``fields`` are the profile's
+    (with installed plugins' sections), the core profile's if not given.
 
     Every problem of the file is reported at once, each with its line: the format, and the
     references and conditions of every rule that is well formed, even when others are not.
@@ -148,7 +158,8 @@ def build_ruleset(document: Document, derived: Mapping[str, str]) -> Ruleset:
     rule_ids = {rule.id for _, rule in rule_specs} | _raw_ids(document, "rules")
     _check_unique_ids(rule_specs, problems)
     _check_reference_ids(rule_specs, reference_ids, problems)
-    vocabulary = Vocabulary(profile_fields(), dict(derived), frozenset(rule_ids))
+    known = profile_fields() if fields is None else fields
+    vocabulary = Vocabulary(known, dict(derived), frozenset(rule_ids))
     compiled = [_compile_rule(i, rule, vocabulary, problems) for i, rule in rule_specs]
     if spec is None:
         checked = {index for index, _ in rule_specs}

@@ -303,7 +303,10 @@ def ruleset_outline(ruleset: Ruleset) -> str:
 def plugin_line(info: PluginInfo) -> str:
     """A plugin in one line: name, version, what it provides, and why it failed if it did."""
     status = f"  FAILED: {info.error}" if info.error else ""
-    provides = ", ".join(info.rulesets + [f"derived.{name}" for name in info.derived_facts])
+    sections = [f"profile section {name}" for name in info.sections]
+    provides = ", ".join(
+        info.rulesets + [f"derived.{name}" for name in info.derived_facts] + sections
+    )
     version = f" {info.version}" if info.version else ""
     kind = " (built-in)" if info.builtin else ""
     return f"{info.name}{version}{kind}: {provides or 'nothing'}{status}"

@@ -38,7 +38,12 @@ from scaleready.assessment.scorecard import DimensionData, OverallData, Scorecar
 from scaleready.documents import SUFFIXES
 from scaleready.errors import InputError, ProfileError, ScaleReadyError, item_failure
 from scaleready.outcome import UNMET
-from scaleready.profile import InnovationProfile, load_profile_with_hash, profile_from_data
+from scaleready.profile import (
+    Identifiers,
+    InnovationProfile,
+    load_profile_with_hash,
+    profile_from_data,
+)
 from scaleready.report.html import portfolio_html
 from scaleready.rounds import spreadsheets
 
@@ -439,9 +444,10 @@ class Assessor:
         if item.error:
             raise InputError(item.error)
         if item.path is not None:
-            return load_profile_with_hash(item.path)
+            return load_profile_with_hash(item.path, self.engine.profile_model)
         data = item.data if item.json_text is None else _parse_json_line(item.label, item.json_text)
-        profile = profile_from_data(data, source=item.label)  # refuses anything but a dict
+        model = self.engine.profile_model  # refuses anything but a dict:
+        profile = profile_from_data(data, source=item.label, model=model)
         return profile, data_sha256(data or {})
 
     def _judge(self, profile: InnovationProfile, digest: str, label: str) -> ScorecardData:
@@ -839,7 +845,24 @@ def summary_columns(dimension_ids: Sequence[str], with_gate: bool) -> list[str]:
     columns += ["bottleneck", "bottleneck_titles", "bottleneck_missing_data_only"]
     columns += [column for d in dimension_ids for column in _verdict_columns(d)]
     columns += ["gate", "gate_reasons"] if with_gate else []
-    return [*columns, "error"]
+    return [*columns, *IDENTIFIER_COLUMNS, "metadata", "error"]
+
+
+# A profile's identifiers, named as a round's input columns are, so rows can be matched back.
+IDENTIFIER_COLUMNS = tuple(f"identifiers.{name}" for name in Identifiers.model_fields)
+
+
+def _carried(card: ScorecardData) -> dict[str, object]:
+    """A profile's identifiers and metadata (as compact JSON text: one cell in any format)."""
+    reference = card["profile"]
+    identifiers = reference.get("identifiers") or {}
+    metadata = reference.get("metadata")
+    carried: dict[str, object] = {
+        f"identifiers.{name}": value for name, value in identifiers.items()
+    }
+    if metadata is not None:
+        carried["metadata"] = json.dumps(metadata, ensure_ascii=False, separators=(",", ":"))
+    return carried
 
 
 def _verdict_columns(prefix: str) -> list[str]:
@@ -865,6 +888,7 @@ def summary_row(
     row["name"] = card["profile"]["name"]
     _put_verdict(row, "overall", overall)
     row.update(_bottleneck_cells(card))
+    row.update(_carried(card))
     for dimension in card["dimensions"]:
         _put_verdict(row, dimension["id"], dimension)
     gate = card.get("gate")

@@ -39,15 +39,18 @@ import struct
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, TextIO
 from xml.etree.ElementTree import ParseError
 
 from scaleready.errors import ProfileError
 from scaleready.problems import did_you_mean
-from scaleready.profile import profile_fields
+from scaleready.profile import FieldInfo, field_catalogue, known_fields, profile_fields
+
+if TYPE_CHECKING:  # only annotations name it
+    from pydantic import BaseModel
 
 # Limits (read when used, so a library user may change them; see docs/limits.md).
 MAX_ROW_CHARS = 131_072  # a CSV/XLSX row or a JSONL line: longer is that row's error
@@ -148,6 +151,8 @@ def _heading(cell: object) -> str:
     return cell.strip() if isinstance(cell, str) else _text(cell)
 
 
+METADATA = "metadata"  # metadata.KEY columns: any key, its cell as text
+
 # Columns of the version-1 template, read as the version-2 field that means the same.
 V1_COLUMNS = {"evidence.evaluations.sample_size": ("sample", "individuals")}
 
@@ -157,7 +162,9 @@ def _column(heading: str) -> Column:
     if path in V1_COLUMNS:
         renamed = V1_COLUMNS[path]
         steps, path = steps[:-1] + list(renamed), ".".join([path.rpartition(".")[0], *renamed])
-    info = profile_fields().get(path)
+    if len(steps) == 2 and steps[0] == METADATA and isinstance(steps[1], str):
+        return Column(heading, tuple(steps), "string")  # a grant system's own key: its text
+    info = known_fields().get(path)
     if info is None:
         raise _not_a_field(heading)
     if isinstance(steps[-1], int):
@@ -205,7 +212,7 @@ def _item_index(heading: str, part: str) -> int:
 
 
 def _is_list_of_items(path: str) -> bool:
-    info = profile_fields().get(path)
+    info = known_fields().get(path)
     return info is not None and info.kind == "list" and info.item_kind == "object"
 
 
@@ -214,7 +221,7 @@ def _first_field_of(path: str) -> str:
     prefix = path + "."
     return next(
         p[len(prefix) :]
-        for p, info in profile_fields().items()
+        for p, info in known_fields().items()
         if p.startswith(prefix) and info.kind != "object" and not _is_list_of_items(p)
     )
 
@@ -251,8 +258,9 @@ def near_miss(heading: str) -> str | None:
     bare = ".".join(p for p in heading.split(".") if not _is_number(p)).casefold()
     letters = set(bare)
     best: tuple[int, str] | None = None
+    candidates = _near_miss_candidates(len(known_fields()))
     for size in range(len(bare) - 2, len(bare) + 3):
-        for path, path_letters, limit in _near_miss_candidates().get(size, ()):
+        for path, path_letters, limit in candidates.get(size, ()):
             if len(letters - path_letters) > limit:  # each letter it lacks costs an edit
                 continue
             distance = _edits(bare, path, limit)
@@ -261,11 +269,15 @@ def near_miss(heading: str) -> str | None:
     return best[1] if best else None
 
 
-@functools.cache
-def _near_miss_candidates() -> dict[int, list[tuple[str, frozenset[str], int]]]:
-    """By length: every column's field path, its letters, and the edits a slip of it may take."""
+@functools.lru_cache(maxsize=2)
+def _near_miss_candidates(fields: int) -> dict[int, list[tuple[str, frozenset[str], int]]]:
+    """By length: every column's field path, its letters, and the edits a slip of it may take.
+
+    Keyed by the number of known fields: they only grow (as plugin sections join them), so a
+    new number is a new catalogue.
+    """
     candidates: dict[int, list[tuple[str, frozenset[str], int]]] = {}
-    for path, info in profile_fields().items():
+    for path, info in known_fields().items():
         if info.kind != "object":
             limit = 1 if len(path) < 10 else 2
             candidates.setdefault(len(path), []).append((path, frozenset(path), limit))
@@ -937,19 +949,21 @@ def _not_a_workbook(head: bytes) -> str:
 # --- writing: the template and flattening ----------------------------------------------------
 
 
-def template_header() -> list[str]:
-    """Every column a flat profile can have, with two items for each list of items."""
-    return list(_headers(None, ""))
+def template_header(model: type[BaseModel] | None = None) -> list[str]:
+    """Every column a flat profile of ``model`` (the core profile's if None; a registry's
+    ``profile_model()`` for its sections too) can have, with two items for each list of items."""
+    fields = field_catalogue(model) if model is not None else profile_fields()
+    return list(_headers(fields, None, ""))
 
 
-def _headers(in_list: str | None, prefix: str) -> Iterator[str]:
-    for path, info in profile_fields().items():
+def _headers(fields: Mapping[str, FieldInfo], in_list: str | None, prefix: str) -> Iterator[str]:
+    for path, info in fields.items():
         if info.in_list != in_list:
             continue
         relative = path[len(in_list) + 1 :] if in_list else path
-        if _is_list_of_items(path):
+        if info.kind == "list" and info.item_kind == "object":
             for number in range(1, TEMPLATE_ITEMS + 1):
-                yield from _headers(path, f"{prefix}{relative}.{number}.")
+                yield from _headers(fields, path, f"{prefix}{relative}.{number}.")
         elif info.kind != "object":
             yield prefix + relative
 
