@@ -148,18 +148,14 @@ class Isat(ProfileSection):
     context: StrategicContext | None = Field(
         None, description="ISAT A3: strategic and political context."
     )
-    reach: ReachAcceptability | None = Field(
-        None, description="ISAT B2: reach and acceptability."
-    )
+    reach: ReachAcceptability | None = Field(None, description="ISAT B2: reach and acceptability.")
     delivery: DeliveryWorkforce | None = Field(
         None, description="ISAT B3: delivery setting and workforce."
     )
     infrastructure: ImplementationInfrastructure | None = Field(
         None, description="ISAT B4: implementation infrastructure."
     )
-    sustainability: Sustainability | None = Field(
-        None, description="ISAT B5: sustainability."
-    )
+    sustainability: Sustainability | None = Field(None, description="ISAT B5: sustainability.")
 
 
 @hookimpl
