@@ -8,6 +8,7 @@ test environment stays clean; subprocesses see it through PYTHONPATH."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -93,3 +94,15 @@ def test_the_plugin_s_own_pytest_passes(env):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_a_csv_round_gives_the_section_as_columns(env, tmp_path):
+    header = "name,isat.context.policy_alignment,isat.context.political_support\n"
+    round_file = tmp_path / "round.csv"
+    round_file.write_text(header + "Aligned,explicit,championed\nNot yet,partial,neutral\n")
+    summary = tmp_path / "summary.csv"
+    result = run_scaleready("batch", round_file, "--ruleset", "isat", "--summary", summary, env=env)
+    assert result.returncode == 0, result.stderr
+    with summary.open(encoding="utf-8", newline="") as table:
+        rows = {row["name"]: row for row in csv.DictReader(table)}
+    assert (rows["Aligned"]["isat_level"], rows["Not yet"]["isat_level"]) == ("1", "0")
