@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # the same names as _EXPORTS, for type checkers (they cannot see __getattr__)
+    from scaleready.assessment.build import create_engine as create_engine
+    from scaleready.assessment.engine import Engine as Engine
+    from scaleready.assessment.scorecard import Scorecard as Scorecard
+    from scaleready.errors import ScaleReadyError as ScaleReadyError
+    from scaleready.hookspecs import hookimpl as hookimpl
+    from scaleready.plugins import PLUGIN_API_VERSION as PLUGIN_API_VERSION
+    from scaleready.profile import InnovationProfile as InnovationProfile
+    from scaleready.profile import ProfileSection as ProfileSection
+    from scaleready.profile import load_profile as load_profile
+    from scaleready.profile import load_profile_with_hash as load_profile_with_hash
+    from scaleready.profile import profile_from_data as profile_from_data
 
 # The public API, imported on first use so that `import scaleready` stays cheap.
 _EXPORTS = {
