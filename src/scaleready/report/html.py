@@ -367,13 +367,7 @@ def _dimension_chart(card: Scorecard) -> str:
 
 def _dimension_words(d: Dimension) -> str:
     """A dimension's level and score in words, what is reached first."""
-    words = f"{d.title}: level {d.level} of {MAX_LEVEL} reached"
-    if d.potential_level > d.level:
-        words += f" ({d.potential_level} possible with the missing data)"
-    words += f", score {_score(d.score)} of 100"
-    if d.potential_score > d.score:
-        words += f" (up to {_score(d.potential_score)})"
-    return words
+    return f"{d.title}: {_level_and_score(d)}"
 
 
 def _chart_axes(height: int) -> str:
@@ -513,13 +507,18 @@ def _bottleneck_dimension(d: Dimension) -> str:
 
 def _level_words(d: Dimension) -> str:
     """``level 2 of 5 (3 possible with the missing data), score 40.0 (up to 55.0)``, escaped."""
+    return _e(_level_and_score(d))
+
+
+def _level_and_score(d: Dimension) -> str:
+    """The level reached and the score, each with what the missing data could make of it."""
     words = f"level {d.level} of {MAX_LEVEL}"
     if d.potential_level > d.level:
         words += f" ({d.potential_level} possible with the missing data)"
     words += f", score {_score(d.score)}"
     if d.potential_score > d.score:
         words += f" (up to {_score(d.potential_score)})"
-    return _e(words)
+    return words
 
 
 def _next_steps(card: Scorecard) -> str:
