@@ -13,7 +13,7 @@ import pytest
 
 from scaleready import scaffold
 from scaleready.assessment import ruleset_cases
-from scaleready.language.ruleset import load_ruleset
+from scaleready.plugins import load_registry_with_sources
 from tests.conftest import REPO, invoke
 
 
@@ -50,6 +50,13 @@ def test_a_builtin_name_is_refused(runner, tmp_path):
     assert "'evidence' is the name of a built-in ruleset" in result.output
 
 
+def test_a_core_profile_section_name_is_refused(runner, tmp_path):
+    result = invoke(runner, "plugin", "new", "reach", "--directory", tmp_path / "p")
+    assert result.exit_code == 2
+    assert "'reach' is the name of a section of the core profile" in result.output
+    assert not (tmp_path / "p").exists()
+
+
 def test_a_folder_with_files_in_it_is_not_written_into(runner, tmp_path):
     (tmp_path / "keep.txt").write_text("mine")
     result = invoke(runner, "plugin", "new", "social-action", "--directory", tmp_path)
@@ -69,19 +76,31 @@ def test_the_package_has_every_part(runner, tmp_path):
     assert "$" not in "".join(p.read_text() for p in (tmp_path / "p").rglob("*") if p.is_file())
     assert (package / "__init__.py").is_file() and (tmp_path / "p" / "README.md").is_file()
     assert (tmp_path / "p" / "tests" / "test_social_action.py").is_file()
-    assert "# PROFILE SECTION" in (package / "__init__.py").read_text()
+    init = (package / "__init__.py").read_text()
+    assert "# PROFILE SECTION" in init
+    assert "class SocialAction(ProfileSection):" in init
+    assert 'register("social_action", SocialAction)' in init
+    assert "social_action:" in (tmp_path / "p" / "examples" / "example.yaml").read_text()
+    assert "--ruleset social_action" in (tmp_path / "p" / "README.md").read_text()
 
 
-def test_the_ruleset_has_a_rule_at_every_level_and_cases_for_each(tmp_path):
-    names = scaffold.plugin_names("social-action")
+def test_the_ruleset_has_a_rule_at_every_level_and_its_cases_pass(tmp_path):
+    """Read from its source folder as `rulesets validate --plugin` reads it: the section and the
+    derived fact registered, a rule on each, and every case passing on every backend."""
+    names = scaffold.plugin_names("scaffold-check")
     scaffold.write_plugin(names, tmp_path)
-    package = tmp_path / "src" / names.package
-    kinds = {names.fact_name: "number"}
-    ruleset = load_ruleset(package / names.ruleset_file, kinds)
+    registry = load_registry_with_sources([tmp_path])
+    assert not registry.problems, registry.problems
+    ruleset = registry.rulesets[names.ruleset_id]
     assert sorted({rule.level for rule in ruleset.rules}) == [1, 2, 3, 4, 5]
     assert any(names.fact_name in rule.derived for rule in ruleset.rules)
-    cases = ruleset_cases.load_cases(package / names.tests_file, ruleset)
+    fields = [field for rule in ruleset.rules for field in rule.fields]
+    assert any(field.startswith(f"{names.section_name}.") for field in fields)
+    cases = ruleset_cases.load_cases(tmp_path / "src" / names.package / names.tests_file, ruleset)
     assert ruleset_cases.coverage(ruleset, cases).complete
+    sections = list(registry.sections.values())
+    results = ruleset_cases.run_cases(ruleset, cases, registry.derived_facts, sections)
+    assert [r.problems for r in results if not r.passed] == []
 
 
 @pytest.mark.slow
@@ -94,9 +113,12 @@ def test_the_generated_plugin_installs_in_a_fresh_virtualenv_and_passes_its_test
     plugin = tmp_path / "scaleready-social-action"
     _pip(python, "install", str(plugin))
     tests = _run(python, "-m", "pytest", "-p", "no:cacheprovider", cwd=plugin)
-    assert "11 passed" in tests.stdout, tests.stdout
-    card = _run(scaleready, "assess", REPO / "examples" / "code-club.yaml", "--format", "json")
-    assert "social_action" in [d["id"] for d in json.loads(card.stdout)["dimensions"]]
+    assert "13 passed" in tests.stdout, tests.stdout
+    example = plugin / "examples" / "example.yaml"
+    card = _run(scaleready, "assess", example, "--ruleset", "social_action", "--format", "json")
+    dimensions = {d["id"]: d for d in json.loads(card.stdout)["dimensions"]}
+    assert list(dimensions) == ["social_action"]
+    assert dimensions["social_action"]["level"] == 3  # its own section's rule passes there
 
 
 def _fresh_virtualenv(folder: Path) -> Path:

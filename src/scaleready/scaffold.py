@@ -28,6 +28,7 @@ FILES = {
     "ruleset.yaml.tmpl": "src/{package}/{ruleset_file}",
     "ruleset.tests.yaml.tmpl": "src/{package}/{tests_file}",
     "test_ruleset.py.tmpl": "tests/test_{ruleset_id}.py",
+    "example.yaml.tmpl": "examples/example.yaml",
 }
 
 
@@ -49,6 +50,8 @@ class PluginNames:
     ruleset_file: str
     tests_file: str
     fact_name: str
+    section_name: str  # the plugin's own profile section: social_action
+    section_class: str  # its pydantic model: SocialAction
     title: str
     plugin_api: int
     scaleready_version: str
@@ -71,6 +74,12 @@ def plugin_names(name: str) -> PluginNames:
             f"{name!r} is the name of a built-in ruleset ({', '.join(sorted(builtin_names()))}); "
             "choose another (e.g. my-" + given + ")"
         )
+    if snake in core_profile_fields():
+        raise PluginNameError(
+            f"{name!r} is the name of a section of the core profile, which the plugin's own "
+            "section cannot take; choose another (e.g. my-" + given + ")"
+        )
+    title_words = [word.capitalize() for word in re.split("[-_]", given)]
     return PluginNames(
         name=given,
         distribution=DISTRIBUTION_PREFIX + given.replace("_", "-"),
@@ -80,7 +89,9 @@ def plugin_names(name: str) -> PluginNames:
         ruleset_file=f"{snake}.yaml",
         tests_file=f"{snake}.tests.yaml",
         fact_name=f"{snake}_volunteers_per_staff",
-        title=" ".join(word.capitalize() for word in re.split("[-_]", given)),
+        section_name=snake,
+        section_class="".join(title_words),
+        title=" ".join(title_words),
         plugin_api=PLUGIN_API_VERSION,
         scaleready_version=__version__,
     )
@@ -93,6 +104,13 @@ def builtin_names() -> set[str]:
     except importlib.metadata.PackageNotFoundError:  # run from a source tree never installed
         return set()
     return {entry_point.name for entry_point in entry_points.select(group="scaleready")}
+
+
+def core_profile_fields() -> set[str]:
+    """The core profile's top-level keys (a plugin's section named after it cannot take one)."""
+    from scaleready.profile import InnovationProfile
+
+    return set(InnovationProfile.model_fields)
 
 
 def default_directory(names: PluginNames) -> Path:
