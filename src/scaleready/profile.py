@@ -353,8 +353,13 @@ class Evaluation(_Section):
     attrition: float | None = _percent(
         "Share of the people allocated or recruited who are missing from the analysis."
     )
-    differential_attrition: float | None = _percent(
-        "Difference between the attrition of the two groups, in percentage points.", 3
+    differential_attrition: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="Difference between the two groups' attrition, in percentage points "
+        "(3 = 3 points, as 12% against 9%).",
+        examples=[3],
     )
     follow_up_months: int | None = _months("Time from the start of support to the last measure.")
     published: bool | None = _flag("True if the report is publicly available.")
