@@ -20,6 +20,7 @@ from tests.calibration.agreement import (
     expected_level_of,
     format_table,
     load_ratings,
+    main,
     profile_paths,
 )
 from tests.conftest import REPO, invoke
@@ -146,3 +147,10 @@ def test_python_m_tests_calibration_prints_the_table_and_the_rate():
     for path in CALIBRATION_PROFILES:
         assert f"| {load_profile(path).name} |" in result.stdout
     assert PROFILES.is_dir()
+
+
+def test_a_missing_rules_file_is_named_with_no_traceback(capsys, tmp_path):
+    missing = tmp_path / "evidence.yaml"
+    assert main(["--rules", str(missing)]) == 3
+    err = capsys.readouterr().err
+    assert str(missing) in err and "Traceback" not in err

@@ -3,6 +3,7 @@
 Run from the repository root, with the project installed:
 
     python -m tests.calibration          (or: python tests/calibration/agreement.py)
+    python -m tests.calibration --rules my-evidence.yaml   (a candidate evidence ruleset)
 
 Each programme in ``profiles/`` is assessed against the installed ``evidence`` ruleset and set
 beside its published rating in ``ratings.yaml``. A row agrees when the confirmed level (the one
@@ -12,6 +13,7 @@ set is and where it disagrees: docs/calibration.md.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -80,12 +82,14 @@ def profile_paths() -> list[Path]:
     return sorted(PROFILES.glob("*.yaml"))
 
 
-def assess_all(ratings: Sequence[Rating]) -> list[tuple[Rating, dict[str, Any], str]]:
+def assess_all(
+    ratings: Sequence[Rating], rule_files: Sequence[str] = ()
+) -> list[tuple[Rating, dict[str, Any], str]]:
     """Each rating with its programme's evidence dimension (as JSON data) and name."""
     from scaleready.assessment.build import create_engine
     from scaleready.profile import load_profile
 
-    engine, _ = create_engine([RULESET])
+    engine, _ = create_engine([RULESET], rule_files=rule_files)
     assessed = []
     for rating in ratings:
         profile = load_profile(PROFILES / f"{rating.slug}.yaml")
@@ -119,9 +123,11 @@ def decided_by(dimension: dict[str, Any]) -> str:
     return ", ".join(f"{r['id']} ({r['outcome']})" for r in unmet if r["level"] == lowest)
 
 
-def agreement_rows(ratings: Sequence[Rating] | None = None) -> list[Row]:
+def agreement_rows(
+    ratings: Sequence[Rating] | None = None, rule_files: Sequence[str] = ()
+) -> list[Row]:
     rows = []
-    for rating, dimension, name in assess_all(ratings or load_ratings()):
+    for rating, dimension, name in assess_all(ratings or load_ratings(), rule_files):
         level = int(dimension["level"])
         rows.append(
             Row(
@@ -168,7 +174,25 @@ def format_summary(rows: Sequence[Row]) -> str:
 
 
 def main(argv: Iterable[str] = ()) -> int:
-    rows = agreement_rows()
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.calibration",
+        description="Print the calibration agreement table (docs/calibration.md).",
+    )
+    parser.add_argument(
+        "--rules",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="an evidence ruleset file to use instead of the installed one (repeatable)",
+    )
+    args = parser.parse_args(list(argv))
+    from scaleready.errors import ScaleReadyError
+
+    try:
+        rows = agreement_rows(rule_files=args.rules)
+    except ScaleReadyError as error:  # a bad ruleset or profile: its message names the culprit
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
     print(format_table(rows))
     print()
     print(format_summary(rows))
