@@ -566,3 +566,10 @@ def test_a_command_prints_the_note_as_one_warning_line(tmp_path):
 def test_the_template_says_it_is_version_2_and_loads_back_without_a_note():
     assert '\nschema_version: "2"' in profile_template()
     assert profile_from_data(yaml.safe_load(profile_template())).schema_version == "2"
+
+
+def test_a_version_1_estimate_of_the_sample_size_names_the_version_2_field():
+    data = {"name": "x", "estimates": ["evidence.evaluations.sample_size"]}
+    data["evidence"] = {"evaluations": [{"sample_size": 9}]}
+    profile = profile_from_data(data)  # data, not a file: mapped with no note, nothing was lost
+    assert profile.estimates == ["evidence.evaluations.sample.individuals"]

@@ -165,3 +165,17 @@ def subprocess_with_input(path, answers: str) -> subprocess.CompletedProcess:
 def test_the_installed_command_refuses_a_missing_file_with_exit_3(tmp_path):
     result = run_scaleready("profile", "upgrade", tmp_path / "none.yaml")
     assert result.returncode == 3 and "Traceback" not in result.stderr
+
+
+def test_upgrade_adds_a_method_inside_a_flow_mapping_and_renames_an_estimate(runner, tmp_path):
+    text = (
+        "name: x\nestimates: [evidence.evaluations.sample_size]\nevidence:\n  evaluations:\n"
+        "    - {design: difference_in_differences, sample_size: 10}  # a trial\n"
+    )
+    path = write(tmp_path / "flow.yaml", text)
+    assert invoke(runner, "profile", "upgrade", path).exit_code == 0
+    assert path.read_text(encoding="utf-8") == (
+        'schema_version: "2"\nname: x\nestimates: [evidence.evaluations.sample.individuals]\n'
+        "evidence:\n  evaluations:\n    - {design: quasi_experimental, method: "
+        "difference_in_differences, sample: {individuals: 10}}  # a trial\n"
+    )

@@ -595,6 +595,9 @@ def _validate(data: dict[str, Any], source: str, document: Document | None) -> I
 # ---------------------------------------------------------------- version 1
 
 
+# The one version-1 field with a new path, as `estimates` names it.
+V1_SAMPLE_SIZE = "evidence.evaluations.sample_size"
+V2_SAMPLE_SIZE = "evidence.evaluations.sample.individuals"
 # Version-1 designs whose version-2 meaning is certain: (design, method).
 V1_DESIGNS: dict[str, tuple[str, str | None]] = {
     "difference_in_differences": ("quasi_experimental", "difference_in_differences"),
@@ -620,12 +623,17 @@ def read_version_1(data: dict[str, Any]) -> tuple[dict[str, Any], list[str] | No
     needed changing), so that no note is due.  The input is never changed.
     """
     data = {**data, "schema_version": SCHEMA_VERSION}
+    estimates = data.get("estimates")
+    renamed = False
+    if isinstance(estimates, list) and V1_SAMPLE_SIZE in estimates:
+        data["estimates"] = [V2_SAMPLE_SIZE if e == V1_SAMPLE_SIZE else e for e in estimates]
+        renamed = True
     evidence = data.get("evidence")
     items = evidence.get("evaluations") if isinstance(evidence, dict) else None
     if not isinstance(evidence, dict) or not isinstance(items, list):
-        return data, None
+        return data, [] if renamed else None
     if not any(_is_version_1(item) for item in items):
-        return data, None
+        return data, [] if renamed else None
     unsettled: list[str] = []
     studies = [_study_as_version_2(item, n, unsettled) for n, item in enumerate(items, 1)]
     data["evidence"] = {**evidence, "evaluations": studies}

@@ -23,6 +23,8 @@ from scaleready.errors import ProfileError
 from scaleready.profile import (
     SCHEMA_VERSION,
     V1_DESIGNS,
+    V1_SAMPLE_SIZE,
+    V2_SAMPLE_SIZE,
     profile_from_data,
     read_version_1,
     version_of,
@@ -104,7 +106,7 @@ def _upgrade_yaml(text: str, ask: Ask) -> Upgraded:
     if not isinstance(root, yaml.MappingNode) or not root.value:
         raise ProfileError("top level: expected a mapping of fields")
     changes: list[str] = []
-    edits = [_version_edit(root)]
+    edits = [_version_edit(root), *_estimate_edits(root, changes)]
     for number, study in _studies(root):
         edits += _study_edits(text, study, f"evidence.evaluations.{number}", ask, changes)
     for edit in sorted(edits, key=lambda e: e.start, reverse=True):
@@ -119,6 +121,15 @@ def _version_edit(root: yaml.MappingNode) -> _Edit:
     first = root.value[0][0].start_mark
     after = ", " if root.flow_style else "\n" + " " * first.column
     return _Edit(first.index, first.index, f'schema_version: "{SCHEMA_VERSION}"{after}')
+
+
+def _estimate_edits(root: yaml.MappingNode, changes: list[str]) -> list[_Edit]:
+    estimates = _value(root, "estimates")
+    if not isinstance(estimates, yaml.SequenceNode):
+        return []
+    old = [n for n in estimates.value if getattr(n, "value", None) == V1_SAMPLE_SIZE]
+    changes += [f"estimates: {V1_SAMPLE_SIZE} -> {V2_SAMPLE_SIZE}"] if old else []
+    return [_Edit(n.start_mark.index, n.end_mark.index, V2_SAMPLE_SIZE) for n in old]
 
 
 def _studies(root: yaml.MappingNode) -> Iterator[tuple[int, yaml.MappingNode]]:
