@@ -115,3 +115,14 @@ def pip(*args: str) -> None:
         *args[1:],
     ]
     subprocess.run(command, check=True, capture_output=True, timeout=300)
+
+
+def assert_cases_cover_and_pass(registry, ruleset, cases_file: Path) -> None:
+    """A plugin's test cases expect every rule to pass and fail and every level, and all pass."""
+    from scaleready.assessment import ruleset_cases
+
+    cases = ruleset_cases.load_cases(cases_file, ruleset)
+    assert ruleset_cases.coverage(ruleset, cases).complete
+    sections = list(registry.sections.values())
+    results = ruleset_cases.run_cases(ruleset, cases, registry.derived_facts, sections)
+    assert [result.problems for result in results if not result.passed] == []

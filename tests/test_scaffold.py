@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from scaleready import scaffold
-from scaleready.assessment import ruleset_cases
 from scaleready.plugins import load_registry_with_sources
-from tests.conftest import REPO, invoke
+from tests.conftest import REPO, assert_cases_cover_and_pass, invoke
 
 
 @pytest.mark.parametrize(
@@ -96,11 +95,9 @@ def test_the_ruleset_has_a_rule_at_every_level_and_its_cases_pass(tmp_path):
     assert any(names.fact_name in rule.derived for rule in ruleset.rules)
     fields = [field for rule in ruleset.rules for field in rule.fields]
     assert any(field.startswith(f"{names.section_name}.") for field in fields)
-    cases = ruleset_cases.load_cases(tmp_path / "src" / names.package / names.tests_file, ruleset)
-    assert ruleset_cases.coverage(ruleset, cases).complete
-    sections = list(registry.sections.values())
-    results = ruleset_cases.run_cases(ruleset, cases, registry.derived_facts, sections)
-    assert [r.problems for r in results if not r.passed] == []
+    assert_cases_cover_and_pass(
+        registry, ruleset, tmp_path / "src" / names.package / names.tests_file
+    )
 
 
 @pytest.mark.slow

@@ -31,9 +31,8 @@ from pathlib import Path
 import pytest
 
 from scaleready import scaffold
-from scaleready.assessment import ruleset_cases
 from scaleready.plugins import load_registry_with_sources
-from tests.conftest import REPO, pip
+from tests.conftest import REPO, assert_cases_cover_and_pass, pip
 
 TUTORIAL = REPO / "docs" / "plugins.md"
 MARKED_BLOCK = re.compile(
@@ -96,11 +95,9 @@ def test_the_tutorials_plugin_passes_its_own_cases_read_from_source(tmp_path):
     registry = load_registry_with_sources([tmp_path])
     assert not registry.problems, registry.problems
     ruleset = registry.rulesets[names.ruleset_id]
-    cases = ruleset_cases.load_cases(tmp_path / "src" / names.package / names.tests_file, ruleset)
-    assert ruleset_cases.coverage(ruleset, cases).complete
-    sections = list(registry.sections.values())
-    results = ruleset_cases.run_cases(ruleset, cases, registry.derived_facts, sections)
-    assert [result.problems for result in results if not result.passed] == []
+    assert_cases_cover_and_pass(
+        registry, ruleset, tmp_path / "src" / names.package / names.tests_file
+    )
 
 
 @pytest.mark.slow
