@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scaleready.documents import MAX_LIST_ITEMS
+from scaleready.documents import MAX_LIST_ITEMS, read_file
 from scaleready.errors import InputError
 from scaleready.problems import brief, did_you_mean
 
@@ -41,7 +41,7 @@ def find_config(start: Path | None = None) -> Path | None:
     for candidate in (folder, *folder.parents):
         path = candidate / CONFIG_NAME
         try:
-            if path.is_file():
+            if path.exists() or path.is_symlink():  # not a file? load_config says so
                 return path
         except OSError:  # a folder we may not look into holds no config of ours
             continue
@@ -71,12 +71,12 @@ def load_config(path: Path) -> ProjectConfig:
 
 
 def _read_text(path: Path) -> str:
+    # as every document is read: a pipe or a device refused at once, the size bounded
+    raw = read_file(path, InputError, wanted=f"a {CONFIG_NAME} file")
     try:
-        return path.read_bytes().decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError("is not UTF-8 text; save it as UTF-8", source=str(path)) from None
-    except OSError as error:
-        raise InputError(f"cannot be read: {error.strerror}", source=str(path)) from None
 
 
 def _parse(text: str, path: Path) -> dict[str, Any]:
@@ -87,6 +87,11 @@ def _parse(text: str, path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as error:
         raise InputError(
             f"{_toml_problem(str(error), text)} (not valid TOML)", source=str(path)
+        ) from None
+    except RecursionError:  # tomllib reads nested arrays and tables by recursion
+        raise InputError(
+            "arrays or tables are nested too deep to read; a config needs a level or two",
+            source=str(path),
         ) from None
 
 

@@ -244,7 +244,7 @@ def load_document(path: Path, error: type[InputError]) -> Document:
         raise error(
             f"unknown file type '{path.suffix}': use .yaml, .yml or .json", source=str(path)
         )
-    raw = _read(path, error)
+    raw = read_file(path, error)
     data = _parse_json(raw, path, error) if suffix == ".json" else _parse_yaml(raw, path, error)
     if not isinstance(data, dict):
         raise error(
@@ -270,8 +270,11 @@ def max_document_bytes() -> int:
     return int(text) * 2**20
 
 
-def _read(path: Path, error: type[InputError]) -> bytes:
-    """The file's bytes: refused if it is not a regular file or is larger than the limit."""
+def read_file(
+    path: Path, error: type[InputError], wanted: str = "a .yaml, .yml or .json file"
+) -> bytes:
+    """The file's bytes: refused if it is not a regular file (a pipe, a device: ``wanted`` says
+    what to give instead) or is larger than the limit."""
     limit = max_document_bytes()
     # Non-blocking, so that opening a named pipe returns at once and can be refused.
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
@@ -285,8 +288,7 @@ def _read(path: Path, error: type[InputError]) -> bytes:
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):
             raise error(
-                f"this is {_file_kind(status.st_mode)}, not a file; "
-                "give the path of a .yaml, .yml or .json file",
+                f"this is {_file_kind(status.st_mode)}, not a file; give the path of {wanted}",
                 source=str(path),
             )
         raw = b"" if status.st_size > limit else _read_at_most(descriptor, limit + 1)
