@@ -44,8 +44,8 @@ EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as shells report it
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
 EXIT_CODES_HELP = (
     "\b\nExit codes: 0 done, 1 gate failed (--fail-under, --policy), 2 usage error,\n"
-    "3 invalid input (profile, ruleset, policy), 4 plugin or internal error,\n"
-    "130 interrupted (SIGINT), 143 terminated (SIGTERM)."
+    "3 invalid input (profile, ruleset, policy, scaleready.toml),\n"
+    "4 plugin or internal error, 130 interrupted (SIGINT), 143 terminated (SIGTERM)."
 )
 
 
