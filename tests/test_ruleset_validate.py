@@ -87,3 +87,13 @@ def test_a_plugin_without_a_build_backend_is_warned_about(new_plugin):
     result = run_scaleready("rulesets", "validate", ruleset, "--plugin", folder)
     assert result.returncode == 0, result.stderr
     assert "has no [build-system] build-backend: pip then builds with setuptools'" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_source_plugin_built_for_another_plugin_api_is_named(tmp_path):
+    folder = tmp_path / "future"
+    shutil.copytree(PLUGINS / "scaleready-future-api", folder)
+    result = run_scaleready("rulesets", "validate", "evidence", "--plugin", folder)
+    assert result.returncode == 4, result.stderr
+    assert "plugin 'future_api': it is built for scaleready plugin API 99" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -260,17 +260,22 @@ def _built_for_this_api(registry: Registry, info: PluginInfo, plugin: object) ->
 
     A plugin that does not say is taken to be built for this one.
     """
+    mismatch = _api_mismatch(plugin)
+    if mismatch is None:
+        return True
+    _skip(registry, info, f"{mismatch}: install a version of the plugin built for it")
+    return False
+
+
+def _api_mismatch(plugin: object) -> str | None:
+    """Why a plugin is not built for this plugin API, or None if it is (or does not say)."""
     declared = getattr(plugin, PLUGIN_API_ATTRIBUTE, PLUGIN_API_VERSION)
     if declared == PLUGIN_API_VERSION:
-        return True
-    _skip(
-        registry,
-        info,
+        return None
+    return (
         f"it is built for scaleready plugin API {declared!r} ({PLUGIN_API_ATTRIBUTE}), and this "
-        f"scaleready {__version__} offers API {PLUGIN_API_VERSION}: install a version of the "
-        "plugin built for it",
+        f"scaleready {__version__} offers API {PLUGIN_API_VERSION}"
     )
-    return False
 
 
 def _record_copy(registry: Registry, name: str, chosen: _Installed, other: _Installed) -> None:
@@ -588,9 +593,13 @@ def _import_source(name: str, target: str, root: Path) -> object:
             partial(importlib.import_module, module_name.strip()),
             time_limit(PLUGIN_TIMEOUT_VARIABLE, DEFAULT_PLUGIN_TIMEOUT),
         )
-        return getattr(module, attribute.strip()) if attribute else module
+        plugin = getattr(module, attribute.strip()) if attribute else module
     except (_PluginCallFailed, AttributeError) as error:
         raise PluginError(f"cannot load {target} from {root}: {error}", plugin=name) from None
+    mismatch = _api_mismatch(plugin)  # checked as an installed plugin's is
+    if mismatch is not None:
+        raise PluginError(f"{mismatch}: update it to API {PLUGIN_API_VERSION}", plugin=name)
+    return plugin
 
 
 # --- derived facts, on every profile -------------------------------------------------------------
