@@ -150,3 +150,14 @@ def test_an_unknown_rule_asks_for_data_and_never_for_the_failure_remedy(tmp_path
     assert "level 1 possible once `reach.sites` is supplied" in verdict["summary"]
     assert verdict["potential_level"] == 1 and verdict["potential_score"] == 100.0
     assert "(up to 100 with the missing data)" in verdict["summary"]
+
+
+def test_a_missing_yes_no_field_is_asked_for_as_the_question_it_asks(tmp_path):
+    condition = "any(partnerships, early_adopter)"
+    ruleset = load_ruleset(write(tmp_path / "d.yaml", HEADER + rule("a", condition)), {})
+    dimension = score_dimension(
+        ruleset, {"a": Judgement("unknown", ("partnerships[].early_adopter",))}
+    )
+    (step,) = dimension["next_steps"]
+    assert step["action"].startswith("Supply partnerships[].early_adopter (whether the partner ")
+    assert dimension["data_gaps"][0]["meaning"].startswith("whether the partner ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from functools import cache
 
@@ -159,6 +160,12 @@ def _plan(path: str) -> tuple[str | None, tuple[str, ...], str]:
 
 def gap_meaning(label: str) -> str | None:
     """What a missing field means, from the profile schema (``a[].b`` is field ``b`` of the
-    items of list ``a``); None for a derived fact or a field the schema does not describe."""
+    items of list ``a``); None for a derived fact or a field the schema does not describe.
+
+    A yes/no field's description ("True if the report is public.") is said as the question it
+    asks ("whether the report is public."), which reads right after "Supply X".
+    """
     info = known_fields().get(label.replace("[]", ""))
-    return info.description if info is not None and info.description else None
+    if info is None or not info.description:
+        return None
+    return re.sub(r"^True if ", "whether ", info.description)
