@@ -409,8 +409,30 @@ def test_without_the_plugin_the_cli_refuses_the_section_unless_told_to_leave_it_
     assert bad.returncode == 2 and IGNORE_UNKNOWN_SECTIONS_VARIABLE in bad.stderr
 
 
+def write_round(path: Path, rows: list[list]) -> None:
+    """A round as a grant system exports it: CSV text, or an XLSX sheet with typed cells."""
+    if path.suffix == ".csv":
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows(
+                [
+                    [str(cell).lower() if isinstance(cell, bool) else cell for cell in row]
+                    for row in rows
+                ]
+            )
+        return
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    workbook.save(path)
+
+
 @pytest.mark.slow
-def test_a_csv_round_reads_section_columns_and_carries_identifiers(installed_env, tmp_path):
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_spreadsheet_round_reads_section_columns_and_carries_identifiers(
+    installed_env, tmp_path, suffix
+):
     env = env_with(installed_env)
     header = run_scaleready("profile", "template", "--format", "csv", env=env).stdout
     assert "social_action.roles.1.supervised" in header.split(",")
@@ -418,14 +440,13 @@ def test_a_csv_round_reads_section_columns_and_carries_identifiers(installed_env
         ["name", "organisation.volunteers", "social_action.volunteer_hours",
          "social_action.retention", "social_action.co_production",
          "social_action.roles.1.supervised", "identifiers.application_id", "metadata.crm_id"],
-        ["Peer Helpers", "100", "5200", "0.6", "co_led", "true", "APP-7", "A-1043"],
-        ["Few Hours", "100", "200", "0.2", "none", "false", "APP-8", "A-1044"],
+        ["Peer Helpers", 100, 5200, 0.6, "co_led", True, "APP-7", "A-1043"],
+        ["Few Hours", 100, 200, 0.2, "none", False, "APP-8", "A-1044"],
     ]  # fmt: skip
-    with open(tmp_path / "round.csv", "w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows(rows)
+    write_round(tmp_path / f"round{suffix}", rows)
     summary = tmp_path / "summary.jsonl"
     result = run_scaleready(
-        "batch", tmp_path / "round.csv", "--ruleset", "social_action", "--summary", summary,
+        "batch", tmp_path / f"round{suffix}", "--ruleset", "social_action", "--summary", summary,
         "--scorecards", tmp_path / "cards.jsonl", env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
