@@ -143,6 +143,21 @@ def test_the_config_file_s_policy_applies_unless_one_is_given(runner, project):
     assert counted(result) == sorted(BUILTINS)
 
 
+def test_no_config_leaves_the_config_file_and_its_policy_out(runner, project):
+    write(project / "scaleready.toml", 'rulesets = ["contract_fit"]\npolicy = "fund.yaml"\n')
+    result = invoke(runner, "--no-config", "assess", LOCAL_START, "--format", "json")
+    assert counted(result) == sorted(BUILTINS)
+    assert json.loads(result.stdout)["gate"] is None
+    listing = json.loads(invoke(runner, "--no-config", "rulesets", "list", "--json").stdout)
+    assert all(row["counts"] for row in listing)
+
+
+def test_no_config_passes_over_a_broken_config_file(runner, project):
+    write(project / "scaleready.toml", "rulesets = [\n")
+    assert invoke(runner, "assess", LOCAL_START).exit_code == 3
+    assert counted(invoke(runner, "--no-config", "assess", LOCAL_START, "--format", "json"))
+
+
 def test_rulesets_list_says_which_count_here(runner, project):
     listing = json.loads(invoke(runner, "rulesets", "list", "--json").stdout)
     assert {row["id"]: row["counts"] for row in listing} == {

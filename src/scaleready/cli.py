@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from scaleready.assessment.engine import Engine
     from scaleready.assessment.policy import Policy
     from scaleready.assessment.scorecard import Scorecard
+    from scaleready.config import ProjectConfig
     from scaleready.language.ruleset import Ruleset
     from scaleready.plugins import Registry
     from scaleready.report import cards, outputs
@@ -142,15 +143,21 @@ def _stop(ctx: click.Context, why: str, exit_code: int) -> None:
 @click.group(cls=_Commands, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="scaleready")
 @click.option("--strict-plugins", is_flag=True, help="Fail (exit 4) if any plugin fails to load.")
+@click.option(
+    "--no-config",
+    is_flag=True,
+    help="Ignore scaleready.toml: count the rulesets --ruleset or --policy choose, else the "
+    "built-in ones.",
+)
 @click.pass_context
-def cli(ctx: click.Context, strict_plugins: bool) -> None:
+def cli(ctx: click.Context, strict_plugins: bool, no_config: bool) -> None:
     """Is this social innovation ready to scale? Explained scorecards for funders.
 
     \b
     Example:
         scaleready assess examples/code-club.yaml
     """
-    ctx.obj = {"strict_plugins": strict_plugins}
+    ctx.obj = {"strict_plugins": strict_plugins, "no_config": no_config}
     _check_settings()
     _show_warnings_as_messages()
 
@@ -439,9 +446,8 @@ def _engine_and_policy(
     policy: --policy, else scaleready.toml's. Which count: docs/choosing-rulesets.md."""
     from scaleready.assessment.build import create_engine
     from scaleready.assessment.policy import read_policy
-    from scaleready.config import project_config
 
-    config = project_config()
+    config = _project_config(ctx)
     if policy is None and config is not None:
         policy = config.policy
     chosen_policy = read_policy(policy) if policy is not None else None
@@ -459,6 +465,13 @@ def _engine_and_policy(
     if chosen_policy is not None:
         chosen_policy.check_against(engine.rulesets)
     return engine, chosen_policy
+
+
+def _project_config(ctx: click.Context) -> ProjectConfig | None:
+    """The nearest scaleready.toml, unless --no-config was given."""
+    from scaleready.config import project_config
+
+    return None if ctx.find_root().obj["no_config"] else project_config()
 
 
 def _note_uncounted(registry: Registry, engine: Engine) -> None:
@@ -770,7 +783,7 @@ def rulesets():
 def rulesets_list(ctx, as_json, strict_plugins):
     """List the installed rulesets, and whether each counts here (see --ruleset in assess)."""
     registry = _registry(ctx, strict_plugins)
-    counted = _counted_here(registry)
+    counted = _counted_here(ctx, registry)
     rows = [
         {
             "id": rs.id,
@@ -792,14 +805,13 @@ def rulesets_list(ctx, as_json, strict_plugins):
         )
 
 
-def _counted_here(registry: Registry) -> set[str]:
+def _counted_here(ctx: click.Context, registry: Registry) -> set[str]:
     """The rulesets that count in this folder without options: scaleready.toml's, else the
     default (its policy's choice too, if it names one)."""
     from scaleready.assessment.build import choose_rulesets
     from scaleready.assessment.policy import read_policy
-    from scaleready.config import project_config
 
-    config = project_config()
+    config = _project_config(ctx)
     policy = read_policy(config.policy) if config and config.policy else None
     return set(choose_rulesets(registry, policy=policy, config=config).ids)
 
