@@ -83,7 +83,7 @@ def numeric_term(scope: str | None, depth: int) -> st.SearchStrategy[str]:
         leaves.append(st.sampled_from(fields("list", None)).map(lambda items: f"count({items})"))
         leaves.append(counted_where())
     term = st.one_of(*leaves)
-    if scope is not None or depth <= 0:
+    if depth <= 0:
         return term
     inner = numeric_term(scope, depth - 1)
     calculation = st.tuples(inner, st.sampled_from("+-*/"), inner).map(" ".join)

@@ -64,8 +64,9 @@ from scaleready.language.nodes import (
     RuleRef,
     Term,
     ranged,
+    walk,
 )
-from scaleready.language.size import MAX_SPREAD, compares_item_fields, spaces_between
+from scaleready.language.size import MAX_SPREAD, decided_per_item, spaces_between
 from scaleready.language.words import unparse
 from scaleready.outcome import Outcome
 
@@ -428,16 +429,22 @@ class _Compiler:
         "Some item meets a or b" is "some item meets a, or some item meets b", so for ``$iany``
         the alternatives are spread over ``$iany`` tests of their own (up to MAX_SPREAD of
         them); otherwise the condition is decided per item by the shared evaluator and asserted
-        on each item as a flag (see item_flag).  So is a condition that compares two fields of
-        the item: durable_rules 2.0.28 never matches ``{"$m": "$i.x"}`` inside ``$iany``.
+        on each item as a flag (see item_flag).
         """
-        if compares_item_fields(node.where):
-            return [self.item_flag(node.where, wanted, node.items.path)]
         if _one_property_per_or(inner):
             return [inner]
         if some and _size(inner)[1] <= MAX_SPREAD:
             return [_all(alternative) for alternative in _alternatives(inner)]
         return [self.item_flag(node.where, wanted, node.items.path)]
+
+    def per_item(self, node: Quantified, wanted: bool) -> dict:
+        """The flag of an item condition durable_rules cannot test: one comparing two fields of
+        the item (it never matches ``{"$m": "$i.x"}`` inside ``$iany``) or calculating (its
+        tests take no calculations).  Facts carry the fields it reads, for the flag's judge."""
+        for found in walk(node.where):
+            if isinstance(found, Field):
+                self.note(found.path.split("."), whole=found.kind != "list")
+        return self.item_flag(node.where, wanted, node.items.path)
 
     def item_flag(self, node: Cond, wanted: bool, scope: str) -> dict:
         """Test a per-item flag computed in Python: whether ``node`` is ``wanted`` for the item;
@@ -478,9 +485,12 @@ class _Compiler:
         self.lists[node.items.path] = node.items
         items = self.path(node.items, scope, whole=False)
         self.note([*node.items.path.split(".")[:-1], node.items.keys[-1] + LENGTH_SUFFIX])
-        inner = self.when(node.where, wanted, cited, node.items.path)
         some = (node.quantifier == "any") == wanted  # some item must meet inner, or all must
-        tests = self.item_tests(node, wanted, inner, some)
+        if decided_per_item(node.where):
+            tests = [self.per_item(node, wanted)]
+        else:
+            inner = self.when(node.where, wanted, cited, node.items.path)
+            tests = self.item_tests(node, wanted, inner, some)
         found = _any([{"$iany" if some else "$iall": {items: test}} for test in tests])
         return found if wanted else _any([{items + LENGTH_SUFFIX: 0}, found])  # or empty
 

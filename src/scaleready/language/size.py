@@ -10,6 +10,7 @@ from typing import assert_never
 from scaleready.language.nodes import (
     NEGATED,
     And,
+    Arith,
     Compare,
     Cond,
     Const,
@@ -57,17 +58,22 @@ class Shape:
 TEST = Shape("test", 1, 1, 1, 0)
 
 
-def compares_item_fields(where: Cond) -> bool:
-    """Whether an item condition compares two fields (of the item), outside the quantifiers
-    within it: language.durable decides such a condition per item in Python."""
+def decided_per_item(where: Cond) -> bool:
+    """Whether an item condition compares two fields of the item or calculates, outside the
+    quantifiers within it: language.durable decides such a condition per item in Python (an
+    item flag), since durable_rules can test neither inside ``$iany``/``$iall``."""
     match where:
         case Compare():
-            return not (isinstance(where.left, Const) or isinstance(where.right, Const))
+            sides = (where.left, where.right)
+            constant = any(isinstance(side, Const) for side in sides)
+            return not constant or any(isinstance(side, Arith) for side in sides)
+        case OneOf():
+            return isinstance(where.value, Arith)
         case And() | Or():
-            return any(compares_item_fields(part) for part in where.parts)
+            return any(decided_per_item(part) for part in where.parts)
         case Not():
-            return compares_item_fields(where.part)
-        case OneOf() | Missing() | Quantified() | RuleRef():
+            return decided_per_item(where.part)
+        case Missing() | Quantified() | RuleRef():
             return False
         case _:
             assert_never(where)
@@ -221,7 +227,7 @@ class _Measure:
         scope = node.items.path
         inner = self.shape(node.where, wanted, scope)
         some = (node.quantifier == "any") == wanted  # some item must meet inner, or all must
-        if compares_item_fields(node.where):
+        if decided_per_item(node.where):
             tests = [TEST]  # a flag on each item, computed in Python
         elif self.one_property_per_or(node.where, wanted):
             tests = [inner]
