@@ -379,3 +379,10 @@ def test_a_decision_judges_as_truth_does_and_asks_nothing_once_decided(text, pro
     result, found = planned_decision(condition)(profile, context, lambda rule: set())
     assert result is truth(condition, profile, context)
     assert (result is None) or not found
+
+
+def test_an_explanation_shows_a_count_over_unknown_items_as_its_range(vocabulary):
+    condition = parse_condition(f"{BUYERS} >= 3", vocabulary)
+    trace: list = []
+    assert truth(condition, PARTNERS, Context(PARTNERS, {}, trace=trace)) is None
+    assert trace[-1].values == {BUYERS: "2 to 3"}
