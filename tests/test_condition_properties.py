@@ -81,12 +81,21 @@ def numeric_term(scope: str | None, depth: int) -> st.SearchStrategy[str]:
     if scope is None:
         leaves.append(st.sampled_from(["derived.largest_funder_share", "derived.buyer_areas"]))
         leaves.append(st.sampled_from(fields("list", None)).map(lambda items: f"count({items})"))
+        leaves.append(counted_where())
     term = st.one_of(*leaves)
-    if scope is not None or depth <= 0:
+    if depth <= 0:
         return term
     inner = numeric_term(scope, depth - 1)
     calculation = st.tuples(inner, st.sampled_from("+-*/"), inner).map(" ".join)
     return st.one_of(term, calculation, calculation.map(lambda text: f"({text})"))
+
+
+def counted_where() -> st.SearchStrategy[str]:
+    """``count(list, c)``: a range where some items leave ``c`` unknown."""
+    lists = [name for name in fields("list", None) if fields("number", name)]
+    return st.sampled_from(lists).flatmap(
+        lambda items: condition(items, depth=1).map(lambda where: f"count({items}, {where})")
+    )
 
 
 def comparison(scope: str | None, depth: int) -> st.SearchStrategy[str]:

@@ -91,6 +91,12 @@ def test_names_inside_any_are_fields_of_each_item(vocabulary):
     assert tree.where.left.path == "partnerships.role" and tree.where.left.keys == ("role",)
 
 
+def test_a_calculation_inside_items_reads_the_fields_of_each_item(vocabulary):
+    tree = parse_condition("any(contracts, value / annual_value >= 2)", vocabulary)
+    calculation = tree.where.left
+    assert calculation.left.path == "contracts.value" and calculation.left.keys == ("value",)
+
+
 def test_count_without_a_condition_counts_items(vocabulary):
     tree = parse_condition("count(partnerships) > 0", vocabulary)
     assert isinstance(tree.left, Count) and tree.left.where is None
@@ -111,7 +117,7 @@ def test_count_without_a_condition_counts_items(vocabulary):
             "any(partnerships, since > organisation.founded)",
             "unknown field 'organisation.founded' in the items of partnerships",
         ),
-        ("any(partnerships, since * 2 > 4000)", "calculations cannot be used inside any/all/count"),
+        ("any(partnerships, role * 2 > 4000)", "needs numbers"),
         ("count(organisation.yearly_income) > 1", "is not a list"),
         ("organisation.yearly_income", "not a yes/no condition"),
         ("derived.nope > 1", "unknown derived fact 'nope'"),
@@ -132,7 +138,7 @@ def test_count_without_a_condition_counts_items(vocabulary):
         "ordering_text",
         "unknown_choice",
         "outer_field_in_items",
-        "arithmetic_in_items",
+        "arithmetic_on_text_in_items",
         "count_non_list",
         "number_as_condition",
         "unknown_derived",

@@ -59,7 +59,8 @@ EVALUATIONS = {
         ('all(evidence.evaluations, design == "rct")', {"evidence": {"evaluations": []}}, False),
         ('any(evidence.evaluations, design == "rct")', {}, None),
         ("count(evidence.evaluations) == 2", EVALUATIONS, True),
-        ("count(evidence.evaluations, independent) >= 1", EVALUATIONS, None),
+        ("count(evidence.evaluations, independent) >= 1", EVALUATIONS, True),
+        ("count(evidence.evaluations, independent) >= 2", EVALUATIONS, None),
         ('count(evidence.evaluations, design == "rct") == 1', EVALUATIONS, True),
     ],
     ids=[
@@ -83,6 +84,7 @@ EVALUATIONS = {
         "all_of_empty_is_false",
         "missing_list_is_unknown",
         "count_items",
+        "count_with_gap_met_by_the_known_items",
         "count_with_gap_is_unknown",
         "count_known",
     ],
@@ -127,6 +129,76 @@ def test_a_missing_field_has_the_missing_value(vocabulary):
 
 
 # --- calculations past what a float can hold: +-infinity, never an exception ---------------------
+
+
+# --- count over items some of which are unknown: a range, as Kleene logic reads it -------------
+
+# two buyers, and a partner whose role is not given: between 2 and 3 buyers
+PARTNERS = {"partnerships": [{"role": "buyer"}, {"role": "buyer"}, {"partner": "Ltd"}], "reach": {}}
+ONE_UNKNOWN = {"partnerships": [{"role": "host"}, {}]}  # between 0 and 1 buyers
+BUYERS = 'count(partnerships, role == "buyer")'
+
+
+@pytest.mark.parametrize(
+    ("text", "profile", "expected"),
+    [
+        (f"{BUYERS} >= 2", PARTNERS, True),
+        (f"{BUYERS} < 2", PARTNERS, False),
+        (f"{BUYERS} >= 3", PARTNERS, None),
+        (f"{BUYERS} > 3", PARTNERS, False),
+        (f"{BUYERS} <= 3", PARTNERS, True),
+        (f"{BUYERS} == 2", PARTNERS, None),
+        (f"{BUYERS} == 4", PARTNERS, False),
+        (f"{BUYERS} != 4", PARTNERS, True),
+        (f"{BUYERS} != 2", PARTNERS, None),
+        (f"2 <= {BUYERS}", PARTNERS, True),
+        (f"not {BUYERS} >= 2", PARTNERS, False),
+        (f"{BUYERS} >= 2", ONE_UNKNOWN, False),
+        (f"{BUYERS} >= 1", ONE_UNKNOWN, None),
+        (f"{BUYERS} in [5, 6]", PARTNERS, False),
+        (f"{BUYERS} in [2, 3]", PARTNERS, None),
+        (f"{BUYERS} not in [0, 1]", PARTNERS, True),
+        (f"{BUYERS} >= reach.sites", {**PARTNERS, "reach": {"sites": 2}}, True),
+        (f"{BUYERS} > reach.sites", {**PARTNERS, "reach": {"sites": 3}}, False),
+        (f"{BUYERS} >= reach.sites", PARTNERS, None),
+        (f"{BUYERS} + 1 >= 3", PARTNERS, True),
+        (f"{BUYERS} / count(partnerships) >= 0.5", PARTNERS, True),
+        (f"{BUYERS} * 2 - 1 < 3", PARTNERS, False),
+        (f"count(partnerships) / ({BUYERS} - 2) > 0", PARTNERS, None),
+        (f"{BUYERS} >= 2", {}, None),
+    ],
+    ids=[
+        "at_least_known_true",
+        "fewer_than_known_false",
+        "at_least_beyond_known_unknown",
+        "more_than_reachable_false",
+        "at_most_reachable_true",
+        "equal_in_range_unknown",
+        "equal_out_of_range_false",
+        "not_equal_out_of_range_true",
+        "not_equal_in_range_unknown",
+        "constant_on_the_left",
+        "negated",
+        "cannot_reach_false",
+        "could_reach_unknown",
+        "in_none_reachable_false",
+        "in_every_reachable_but_as_or_of_equals_unknown",
+        "not_in_none_reachable_true",
+        "against_a_field_true",
+        "against_a_field_false",
+        "against_a_missing_field_unknown",
+        "in_a_sum",
+        "in_a_ratio",
+        "in_a_calculation_false",
+        "a_divisor_that_may_be_zero_unknown",
+        "missing_list_unknown",
+    ],
+)
+def test_a_count_over_unknown_items_is_known_where_every_possible_count_agrees(
+    text, profile, expected, vocabulary
+):
+    assert judge(text, profile, vocabulary) is expected
+
 
 HUGE_INTEGER = 10**400  # a valid count in a profile, beyond any float
 HUGE = {"organisation": {"yearly_income": 1e200, "free_reserves": 1e200}}
@@ -206,12 +278,16 @@ PLANNED = [
     "organisation.yearly_income > organisation.free_reserves",
     "organisation.yearly_income / 2 > 5 and passed(cited)",
     "count(evidence.evaluations, independent) >= 1",
+    f"{BUYERS} >= 2 and {BUYERS} != 3",
+    f"{BUYERS} in [1, 2] or {BUYERS} + 1 > reach.sites",
 ]
 
 
 @pytest.mark.parametrize("text", PLANNED, ids=range(len(PLANNED)))
 @pytest.mark.parametrize(
-    "profile", [INCOME, EVALUATIONS, {}], ids=["income", "evaluations", "empty"]
+    "profile",
+    [INCOME, EVALUATIONS, PARTNERS, ONE_UNKNOWN, {}],
+    ids=["income", "evaluations", "partners", "one_unknown", "empty"],
 )
 def test_a_planned_condition_judges_as_truth_does(text, profile, vocabulary):
     condition = parse_condition(text, vocabulary)
@@ -265,6 +341,10 @@ PARTLY = {"organisation": {"yearly_income": 200_000}, "reach": {"sites": 3}}
             {"evidence.evaluations.sample.individuals"},
         ),
         ("passed(cited) or organisation.staff > 1", PARTLY, {"organisation.staff", "cited"}),
+        (f"{BUYERS} >= 3", PARTNERS, {"partnerships.role"}),
+        # no role can make it 5 buyers: that count is decided, and only the staff can decide it
+        (f"{BUYERS} >= 5 or organisation.staff > 1", PARTNERS, {"organisation.staff"}),
+        (f"{BUYERS} > reach.sites", PARTNERS, {"partnerships.role", "reach.sites"}),
     ],
     ids=[
         "leaf",
@@ -276,6 +356,9 @@ PARTLY = {"organisation": {"yearly_income": 200_000}, "reach": {"sites": 3}}
         "missing_list",
         "items",
         "cited",
+        "count_across_the_constant",
+        "count_that_cannot_cross_asks_nothing",
+        "count_against_a_missing_field",
     ],
 )
 def test_what_could_decide_an_undecided_condition(text, profile, expected, vocabulary):
@@ -286,7 +369,9 @@ def test_what_could_decide_an_undecided_condition(text, profile, expected, vocab
 
 @pytest.mark.parametrize("text", PLANNED, ids=range(len(PLANNED)))
 @pytest.mark.parametrize(
-    "profile", [INCOME, EVALUATIONS, {}], ids=["income", "evaluations", "empty"]
+    "profile",
+    [INCOME, EVALUATIONS, PARTNERS, ONE_UNKNOWN, {}],
+    ids=["income", "evaluations", "partners", "one_unknown", "empty"],
 )
 def test_a_decision_judges_as_truth_does_and_asks_nothing_once_decided(text, profile, vocabulary):
     condition = parse_condition(text, vocabulary)
@@ -294,3 +379,10 @@ def test_a_decision_judges_as_truth_does_and_asks_nothing_once_decided(text, pro
     result, found = planned_decision(condition)(profile, context, lambda rule: set())
     assert result is truth(condition, profile, context)
     assert (result is None) or not found
+
+
+def test_an_explanation_shows_a_count_over_unknown_items_as_its_range(vocabulary):
+    condition = parse_condition(f"{BUYERS} >= 3", vocabulary)
+    trace: list = []
+    assert truth(condition, PARTNERS, Context(PARTNERS, {}, trace=trace)) is None
+    assert trace[-1].values == {BUYERS: "2 to 3"}

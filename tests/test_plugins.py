@@ -409,7 +409,7 @@ def test_a_time_limit_that_is_not_a_positive_number_of_seconds_is_refused(variab
 )
 def test_a_plugin_that_calls_sys_exit_is_named_and_skipped(installed, package, plugin, what):
     result = run_scaleready("assess", CODE_CLUB, env=installed(package))
-    assert result.returncode == 0 and "overall score 23.8/100" in result.stdout
+    assert result.returncode == 0 and "overall score 24.5/100" in result.stdout
     assert (
         f"warning: plugin {plugin!r}: {what}: it called sys.exit(0), which a plugin "
         "must not do; plugin skipped"
@@ -552,7 +552,7 @@ def test_a_plugin_cannot_replace_a_built_in_ruleset_or_derived_fact(installed):
     env = installed("scaleready-impostor", SOURCE_DATE_EPOCH="0")
     result = run_scaleready("assess", CODE_CLUB, "--format", "json", env=env)
     assert result.returncode == 0
-    assert json.loads(result.stdout)["overall"]["score"] == 23.8
+    assert json.loads(result.stdout)["overall"]["score"] == 24.5
     assert result.stdout == plain.stdout
     assert (
         "warning: plugin 'aaa_impostor': ruleset 'evidence' is already provided by the built-in "

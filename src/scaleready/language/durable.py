@@ -7,7 +7,10 @@ Conditions are compiled with Kleene three-valued logic, so "false" is the negati
 the leaves (``not (a and b)`` fires as ``not a or not b``), never "did not match".
 
 Facts durable_rules cannot compute itself (calculations, counts, derived facts) are computed in
-Python by the shared evaluator and asserted with the profile under ``computed``; the length of
+Python by the shared evaluator and asserted with the profile under ``computed``; a count that
+items with unknown data leave a range (``count(list, c)``, and calculations on it) is asserted as
+its lowest and highest values, ``<key>_low`` and ``<key>_high``, and compared by its ends (see
+``_Compiler.compare_ranges``); the length of
 every list a quantifier reads is asserted beside it as ``<list>__len``, because durable_rules
 cannot tell an empty list from a missing one.
 
@@ -36,7 +39,15 @@ from types import ModuleType
 from typing import assert_never
 
 from scaleready.errors import EngineError
-from scaleready.language.evaluate import MISSING, Context, Judge, Reader, planned, planned_value
+from scaleready.language.evaluate import (
+    MISSING,
+    Context,
+    Judge,
+    Range,
+    Reader,
+    planned,
+    planned_value,
+)
 from scaleready.language.nodes import (
     NEGATED,
     And,
@@ -52,8 +63,10 @@ from scaleready.language.nodes import (
     Quantified,
     RuleRef,
     Term,
+    ranged,
+    walk,
 )
-from scaleready.language.size import MAX_SPREAD
+from scaleready.language.size import MAX_SPREAD, decided_per_item, spaces_between
 from scaleready.language.words import unparse
 from scaleready.outcome import Outcome
 
@@ -69,6 +82,7 @@ def _import_core() -> tuple[ModuleType, bool]:
 core, AVAILABLE = _import_core()
 ANCHOR = "scaleready"  # a key every fact carries; see the module docstring
 LENGTH_SUFFIX = "__len"
+LOW_SUFFIX, HIGH_SUFFIX = "_low", "_high"  # the ends of a computed term that may be a range
 FLAG_PREFIX = "__flag"
 RESERVED_KEYS = ("id", "sid", ANCHOR, "computed")
 MATCH_EVERY_FACT = "every fact"  # the name of a rule, not a scaleready rule key (no "|")
@@ -363,7 +377,7 @@ class _Compiler:
         self.lists: dict[str, Field] = {}  # path -> list field a quantifier reads
         self.flags: dict[tuple[str, str, bool], tuple[str, Cond]] = {}  # see item_flag
         self.planned_flags: list[tuple[str, str, Judge, bool]] | None = None  # see flag_plan
-        self.planned_computed: list[tuple[str, Reader]] | None = None  # see computed_plan
+        self.planned_computed: list[tuple[str, Reader, bool]] | None = None  # computed_plan
         self.union = _Shape()  # what any rule reads: the fact is computed from this once
         self.reads: list[tuple[list[str], bool]] = []  # what the rule being compiled reads
 
@@ -423,6 +437,15 @@ class _Compiler:
             return [_all(alternative) for alternative in _alternatives(inner)]
         return [self.item_flag(node.where, wanted, node.items.path)]
 
+    def per_item(self, node: Quantified, wanted: bool) -> dict:
+        """The flag of an item condition durable_rules cannot test: one comparing two fields of
+        the item (it never matches ``{"$m": "$i.x"}`` inside ``$iany``) or calculating (its
+        tests take no calculations).  Facts carry the fields it reads, for the flag's judge."""
+        for found in walk(node.where):
+            if isinstance(found, Field):
+                self.note(found.path.split("."), whole=found.kind != "list")
+        return self.item_flag(node.where, wanted, node.items.path)
+
     def item_flag(self, node: Cond, wanted: bool, scope: str) -> dict:
         """Test a per-item flag computed in Python: whether ``node`` is ``wanted`` for the item;
         durable_rules still does the quantifying."""
@@ -443,6 +466,8 @@ class _Compiler:
             case Compare():
                 op = node.op if wanted else NEGATED[node.op]
                 return self.compare(op, node.left, node.right, scope)
+            case OneOf() if ranged(node.value):
+                return self.one_of_range(node, wanted)
             case OneOf():
                 op = "==" if wanted else "!="
                 parts = [self.compare(op, node.value, option, scope) for option in node.options]
@@ -460,9 +485,12 @@ class _Compiler:
         self.lists[node.items.path] = node.items
         items = self.path(node.items, scope, whole=False)
         self.note([*node.items.path.split(".")[:-1], node.items.keys[-1] + LENGTH_SUFFIX])
-        inner = self.when(node.where, wanted, cited, node.items.path)
         some = (node.quantifier == "any") == wanted  # some item must meet inner, or all must
-        tests = self.item_tests(node, wanted, inner, some)
+        if decided_per_item(node.where):
+            tests = [self.per_item(node, wanted)]
+        else:
+            inner = self.when(node.where, wanted, cited, node.items.path)
+            tests = self.item_tests(node, wanted, inner, some)
         found = _any([{"$iany" if some else "$iall": {items: test}} for test in tests])
         return found if wanted else _any([{items + LENGTH_SUFFIX: 0}, found])  # or empty
 
@@ -483,6 +511,8 @@ class _Compiler:
     def compare(self, op: str, left: Term, right: Term, scope: str | None) -> dict:
         if isinstance(left, Const):
             left, right, op = right, left, _FLIPPED[op]
+        if ranged(left) or ranged(right):  # a count: never in an item scope (the parser's rule)
+            return self.compare_ranges(op, left, right)
         path = self.term_path(left, scope)
         if isinstance(right, Const):
             return {path: right.value} if op == "==" else {_OP[op]: {path: right.value}}
@@ -491,14 +521,52 @@ class _Compiler:
         present = [{"$ex": {path: 1}}, {"$ex": {other: 1}}]
         return _all([*present, {_OP[op]: {path: {"$m": other}}}])
 
-    def term_path(self, term: Term, scope: str | None) -> str:
-        if isinstance(term, Field):
-            return self.path(term, scope)
+    def compare_ranges(self, op: str, left: Term, right: Term) -> dict:
+        """``left op right`` tested on the ends of the ranges, as evaluate.compare_ranges
+        decides it: ``<`` holds when the left's highest is below the right's lowest, ``==`` when
+        both are one number, ``!=`` when the ranges do not meet (two tests, either)."""
+        low, high = self.ends(left)
+        if isinstance(right, Const):
+            return _range_tests(op, low, high, right.value)
+        other_low, other_high = self.ends(right)
+        present = [{"$ex": {low: 1}}, {"$ex": {other_low: 1}}]  # the high ends come with them
+        return _all([*present, _range_tests(op, low, high, {"$m": other_low}, {"$m": other_high})])
+
+    def one_of_range(self, node: OneOf, wanted: bool) -> dict:
+        """``count(...) in [...]`` as an ``or`` of ``==``; false where the range falls between
+        two options (or beyond them all): one alternative per space, not 2**n."""
+        low, high = self.ends(node.value)
+        options = [option.value for option in node.options]
+        if wanted:
+            return _any([_range_tests("==", low, high, option) for option in options])
+        ways = []
+        for below, above in spaces_between(options):
+            beyond = [] if below is None else [{"$gt": {low: below}}]
+            ways.append(_all(beyond + ([] if above is None else [{"$lt": {high: above}}])))
+        return _any(ways)
+
+    def ends(self, term: Term) -> tuple[str, str]:
+        """The paths of a term's lowest and highest values: one path unless it is ranged."""
+        if not ranged(term):
+            path = self.term_path(term, None)
+            return path, path
+        key = self.computed_key(term)
+        self.note(["computed", key + LOW_SUFFIX])
+        self.note(["computed", key + HIGH_SUFFIX])
+        return f"computed.{key}{LOW_SUFFIX}", f"computed.{key}{HIGH_SUFFIX}"
+
+    def computed_key(self, term: Term) -> str:
         text = unparse(term)
         if text not in self.computed:
             self.computed[text] = (f"t{len(self.computed)}", term)
-        self.note(["computed", self.computed[text][0]])
-        return f"computed.{self.computed[text][0]}"
+        return self.computed[text][0]
+
+    def term_path(self, term: Term, scope: str | None) -> str:
+        if isinstance(term, Field):
+            return self.path(term, scope)
+        key = self.computed_key(term)
+        self.note(["computed", key])
+        return f"computed.{key}"
 
     def path(self, field: Field, scope: str | None, whole: bool = True) -> str:
         """The field's name in durable_rules, noting that facts must carry it."""
@@ -516,7 +584,8 @@ class _Compiler:
         return path[:1] == ("computed",) and isinstance(self._computed_term(path[1]), Arith)
 
     def _computed_term(self, key: object) -> Term:
-        return next(term for name, term in self.computed.values() if name == key)
+        name = str(key).removesuffix(LOW_SUFFIX).removesuffix(HIGH_SUFFIX)  # "t3_low": t3's end
+        return next(term for found, term in self.computed.values() if found == name)
 
     def flag_plan(self) -> list[tuple[str, str, Judge, bool]]:
         """Each item flag's list, key, judgement (planned once) and wanted value."""
@@ -540,19 +609,26 @@ class _Compiler:
         for scope_path, key, judge, wanted in self.flag_plan():
             for item in scopes.of(scope_path):
                 item[key] = judge(item, context) is wanted
-        computed = {}
-        for key, read in self.computed_plan():
+        computed: dict[str, object] = {}
+        for key, read, has_ends in self.computed_plan():
             value = read(profile, context)
-            if value is not MISSING:
+            if value is MISSING:
+                continue
+            if not has_ends:
                 computed[key] = value
+            elif type(value) is Range:
+                computed[key + LOW_SUFFIX], computed[key + HIGH_SUFFIX] = value.low, value.high
+            else:  # every item known: one number, both ends
+                computed[key + LOW_SUFFIX] = computed[key + HIGH_SUFFIX] = value
         fact["computed"] = computed
         return fact
 
-    def computed_plan(self) -> list[tuple[str, Reader]]:
-        """Each computed term's key and reader (planned once, at the first profile)."""
+    def computed_plan(self) -> list[tuple[str, Reader, bool]]:
+        """Each computed term's key, reader (planned once, at the first profile) and whether it
+        is asserted as its two ends (a range)."""
         if self.planned_computed is None:
             self.planned_computed = [
-                (key, planned_value(term)) for key, term in self.computed.values()
+                (key, planned_value(term), ranged(term)) for key, term in self.computed.values()
             ]
         return self.planned_computed
 
@@ -723,6 +799,26 @@ def _lookup_raw(scope: dict, keys: tuple[str, ...]) -> object:
             return None
         value = value.get(key)
     return value
+
+
+def _range_tests(op: str, low: str, high: str, other: object, other_high: object = None) -> dict:
+    """The tests of ``x op y`` on the ends of x's range (``low``, ``high``) and y, a constant or
+    ``{"$m": path}`` (with ``other_high`` the high end of y's range where it has one)."""
+    other_low, other_high = other, other if other_high is None else other_high
+    match op:
+        case "<" | "<=":
+            return {_OP[op]: {high: other_low}}
+        case ">" | ">=":
+            return {_OP[op]: {low: other_high}}
+        case "==":
+            return _all([_equal(low, other_high), _equal(high, other_low)])
+        case "!=":
+            return _any([{"$lt": {high: other_low}}, {"$gt": {low: other_high}}])
+    raise AssertionError(f"no comparison {op!r}")
+
+
+def _equal(path: str, other: object) -> dict:
+    return {"$eq": {path: other}} if type(other) is dict else {path: other}
 
 
 def _all(parts: list[dict]) -> dict:

@@ -32,6 +32,7 @@ from scaleready.language.nodes import (
     Quantified,
     RuleRef,
     Term,
+    ranged,
     walk,
 )
 from scaleready.language.words import unparse
@@ -46,6 +47,35 @@ class _MissingValue:
 
 
 MISSING = _MissingValue()
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """A number known only to lie from ``low`` to ``high`` (both included, ``low < high``): a
+    count of the items that meet a condition some items leave unknown, or a calculation on one.
+
+    Counted so, ``count(list, c) >= 2`` is true once two items are known to meet ``c``, whatever
+    the others turn out to be: a comparison is decided when every number in the range decides
+    it the same way (docs/conditions.md, "Missing data").
+    """
+
+    low: float
+    high: float
+
+    def text(self) -> str:
+        """As an explanation shows it: ``2 to 3``."""
+        return f"{_plain(self.low)} to {_plain(self.high)}"
+
+
+def _plain(number: float) -> str:
+    return f"{number:,}" if isinstance(number, int) else f"{number:,.6g}"
+
+
+def _range(low: float, high: float) -> float | Range:
+    """The range from ``low`` to ``high``, or the number itself where they are one."""
+    return low if low == high else Range(low, high)
+
+
 Truth = bool | None  # None: unknown, because data is missing
 Items = list[Mapping[str, object]]  # a list field's items, as the schema shapes them
 _UNDECIDED = (Outcome.UNKNOWN, Outcome.ERROR)
@@ -127,6 +157,8 @@ def _calculate(term: Arith, scope: Mapping[str, object], context: Context) -> ob
 
 def _arithmetic(op: str, left: object, right: object) -> object:
     """``left op right`` as ``_calculate`` documents it, or MISSING."""
+    if type(left) is Range or type(right) is Range:
+        return _range_arithmetic(op, left, right)
     if left is MISSING or right is MISSING or (op == "/" and right == 0):
         return MISSING
     calculate = _ARITHMETIC[op]
@@ -136,6 +168,33 @@ def _arithmetic(op: str, left: object, right: object) -> object:
     except OverflowError:  # an integer too large for a float met a float (or was divided)
         result = _past_floats(calculate, *numbers)
     return MISSING if result != result else result  # only NaN differs from itself
+
+
+def _range_arithmetic(op: str, left: object, right: object) -> object:
+    """``left op right`` where either is a Range: the range of every result it could have.
+
+    Floating-point arithmetic rounds monotonically, so the results at the ends of the ranges
+    bound the results inside; a result that could be unknown (a divisor that could be 0, or not
+    a number at an end) leaves the whole calculation unknown, as one possible count would.
+    """
+    if left is MISSING or right is MISSING:
+        return MISSING
+    (a, b), (c, d) = _bounds(left), _bounds(right)
+    if op == "/" and c <= 0 <= d:
+        return MISSING
+    results = [_arithmetic(op, x, y) for x in (a, b) for y in (c, d)]
+    if MISSING in results:
+        return MISSING
+    numbers = cast(list[float], results)
+    return _range(min(numbers), max(numbers))
+
+
+def _bounds(value: object) -> tuple[float, float]:
+    """The lowest and highest a number (or a Range) can be."""
+    if type(value) is Range:
+        return value.low, value.high
+    number = cast(float, value)
+    return number, number
 
 
 def _past_floats(calculate: Callable[..., float], left: float, right: float) -> float:
@@ -163,7 +222,8 @@ def _count(term: Count, scope: Mapping[str, object], context: Context) -> object
     if term.where is None:
         return len(items)
     results = [truth(term.where, item, _quiet(context)) for item in items]
-    return MISSING if None in results else results.count(True)
+    met = results.count(True)
+    return _range(met, met + results.count(None))
 
 
 def _items(scope: Mapping[str, object], items: Field) -> Items | None:
@@ -222,12 +282,51 @@ def _comparison(condition: Compare, scope: Mapping[str, object], context: Contex
     right = value_of(condition.right, scope, context)
     if left is MISSING or right is MISSING:
         return None
+    if type(left) is Range or type(right) is Range:
+        return compare_ranges(condition.op, left, right)
     return _COMPARE[condition.op](left, right)
+
+
+def compare_ranges(op: str, left: object, right: object) -> Truth:
+    """``left op right`` where either may be a Range: decided where every pair of values in
+    them decides it the same way, else unknown (what language.durable compiles, test by test).
+
+    ``<`` is true when the left's highest is below the right's lowest and false when the left's
+    lowest is not below the right's highest; ``==`` is true only of two equal numbers, false
+    when the ranges do not meet; ``!=`` is the negation of ``==``.
+    """
+    (low, high), (other_low, other_high) = _bounds(left), _bounds(right)
+    if op == "!=":
+        equal = compare_ranges("==", left, right)
+        return None if equal is None else not equal
+    if op == "==":
+        return _either(
+            low == other_high and high == other_low, high < other_low or low > other_high
+        )
+    compare = _COMPARE[op]
+    if op in ("<", "<="):  # the left's highest is below the right's lowest, or its lowest is not
+        return _either(compare(high, other_low), not compare(low, other_high))
+    return _either(compare(low, other_high), not compare(high, other_low))
+
+
+def _either(true: bool, false: bool) -> Truth:
+    """True where ``true`` holds, False where ``false`` does, else unknown."""
+    return True if true else (False if false else None)
 
 
 def _one_of(condition: OneOf, scope: Mapping[str, object], context: Context) -> Truth:
     value = value_of(condition.value, scope, context)
-    return None if value is MISSING else value in [option.value for option in condition.options]
+    if value is MISSING:
+        return None
+    if type(value) is Range:
+        return _range_one_of(value, [option.value for option in condition.options])
+    return value in [option.value for option in condition.options]
+
+
+def _range_one_of(value: Range, options: list[Any]) -> Truth:
+    """``x in [...]`` is an ``or`` of ``x == option``: false where no option is in the range,
+    otherwise unknown (no ``==`` is true of a range)."""
+    return None if any(value.low <= option <= value.high for option in options) else False
 
 
 def _cited(condition: RuleRef, context: Context) -> Truth:
@@ -300,7 +399,8 @@ def _seen(*terms: Term, scope: Mapping[str, object], context: Context) -> dict[s
         if isinstance(term, Arith):
             seen |= _seen(term.left, term.right, scope=scope, context=context)
         if not isinstance(term, Const):
-            seen[unparse(term)] = value_of(term, scope, context)
+            value = value_of(term, scope, context)
+            seen[unparse(term)] = value.text() if type(value) is Range else value
     return seen
 
 
@@ -537,6 +637,8 @@ def _planned_calculation(term: Arith) -> Reader:
 
 
 def _planned_comparison(condition: Compare) -> Judge:
+    if ranged(condition.left) or ranged(condition.right):
+        return _planned_range_comparison(condition)
     compare = _COMPARE[condition.op]
     left = planned_value(condition.left)
     if isinstance(condition.right, Const):  # the commonest form, `field op constant`
@@ -554,6 +656,19 @@ def _planned_comparison(condition: Compare) -> Judge:
         if left_value is MISSING or right_value is MISSING:
             return None
         return compare(left_value, right_value)
+
+    return comparison
+
+
+def _planned_range_comparison(condition: Compare) -> Judge:
+    """A comparison with a count that may be a Range (rare: its items are walked anyway)."""
+    op, left, right = condition.op, planned_value(condition.left), planned_value(condition.right)
+
+    def comparison(scope: Mapping[str, object], context: Context) -> Truth:
+        left_value, right_value = left(scope, context), right(scope, context)
+        if left_value is MISSING or right_value is MISSING:
+            return None
+        return compare_ranges(op, left_value, right_value)
 
     return comparison
 
@@ -587,6 +702,8 @@ def _planned_one_of(value: Reader, options: tuple[Const, ...]) -> Judge:
 
     def one_of(scope: Mapping[str, object], context: Context) -> Truth:
         found = value(scope, context)
+        if type(found) is Range:
+            return _range_one_of(found, values)
         return None if found is MISSING else found in values
 
     return one_of

@@ -164,6 +164,16 @@ def children(node: Node) -> tuple[Node, ...]:
             assert_never(node)
 
 
+def ranged(term: Term) -> bool:
+    """Whether a term's value may be known only as a range: it counts the items that meet a
+    condition, which missing data can leave unknown for some of them (docs/conditions.md)."""
+    if isinstance(term, Count):
+        return term.where is not None
+    if isinstance(term, Arith):
+        return ranged(term.left) or ranged(term.right)
+    return False
+
+
 def walk(node: Node) -> Iterator[Node]:
     """Every node of the tree, the node itself first."""
     yield node

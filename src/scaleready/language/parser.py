@@ -338,11 +338,6 @@ class _Parser:
         return term
 
     def arithmetic(self, op: Token, left: Node, right: Node) -> Arith:
-        if self.scopes:
-            raise ConditionError(
-                "calculations cannot be used inside any/all/count; a plugin can provide the "
-                "result as a derived fact"
-            )
         calculation = arithmetic(op.text, left, right)
         height = 1 + max(self.height(left), self.height(right))
         if height > MAX_NESTING:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import assert_never
 
 from scaleready.language.nodes import (
+    NEGATED,
     And,
+    Arith,
     Compare,
     Cond,
     Const,
@@ -21,6 +23,7 @@ from scaleready.language.nodes import (
     Quantified,
     RuleRef,
     children,
+    ranged,
 )
 from scaleready.outcome import Outcome
 
@@ -53,6 +56,34 @@ class Shape:
 
 
 TEST = Shape("test", 1, 1, 1, 0)
+
+
+def decided_per_item(where: Cond) -> bool:
+    """Whether an item condition compares two fields of the item or calculates, outside the
+    quantifiers within it: language.durable decides such a condition per item in Python (an
+    item flag), since durable_rules can test neither inside ``$iany``/``$iall``."""
+    match where:
+        case Compare():
+            sides = (where.left, where.right)
+            constant = any(isinstance(side, Const) for side in sides)
+            return not constant or any(isinstance(side, Arith) for side in sides)
+        case OneOf():
+            return isinstance(where.value, Arith)
+        case And() | Or():
+            return any(decided_per_item(part) for part in where.parts)
+        case Not():
+            return decided_per_item(where.part)
+        case Missing() | Quantified() | RuleRef():
+            return False
+        case _:
+            assert_never(where)
+
+
+def spaces_between(options: Sequence[float | int | str | bool]) -> list[tuple[object, object]]:
+    """The spaces a range can fall in without holding an option: below the lowest, between
+    each two, above the highest (None: no bound), as ``count(...) not in [...]`` is compiled."""
+    ordered = sorted(set(options), key=float)  # numbers: the parser checked the kinds
+    return list(zip([None, *ordered], [*ordered, None], strict=True))
 
 
 def _group(kind: str, parts: list[Shape]) -> Shape:
@@ -173,9 +204,13 @@ class _Measure:
                 return _group("and" if isinstance(node, And) == wanted else "or", parts)
             case Not():
                 return self.shape(node.part, not wanted, scope)
+            case Compare() if ranged(node.left) or ranged(node.right):
+                return _range_comparison(node, wanted)
             case Compare():
                 constant = isinstance(node.left, Const) or isinstance(node.right, Const)
                 return TEST if constant else _group("and", [TEST, TEST, TEST])  # both present
+            case OneOf() if ranged(node.value):
+                return _range_one_of(node, wanted)
             case OneOf():
                 return _group("or" if wanted else "and", [TEST] * len(node.options))
             case Missing():
@@ -192,7 +227,9 @@ class _Measure:
         scope = node.items.path
         inner = self.shape(node.where, wanted, scope)
         some = (node.quantifier == "any") == wanted  # some item must meet inner, or all must
-        if self.one_property_per_or(node.where, wanted):
+        if decided_per_item(node.where):
+            tests = [TEST]  # a flag on each item, computed in Python
+        elif self.one_property_per_or(node.where, wanted):
             tests = [inner]
         elif some and inner.paths <= MAX_SPREAD:
             tests = [_group("and", each) for each in self.alternatives(node.where, wanted, scope)]
@@ -253,6 +290,26 @@ class _Measure:
         if isinstance(node, RuleRef):
             return 1 + self.cited(node.rule).depth
         return 1 + max((self.depth(child) for child in children(node)), default=0)
+
+
+def _range_comparison(node: Compare, wanted: bool) -> Shape:
+    """As language.durable's ``compare_ranges``: a test of one end, both ends for ``==``, and
+    for ``!=`` either end; between two terms, each present as well."""
+    op = node.op if wanted else NEGATED[node.op]
+    tests = {"==": _group("and", [TEST, TEST]), "!=": _group("or", [TEST, TEST])}.get(op, TEST)
+    if isinstance(node.left, Const) or isinstance(node.right, Const):
+        return tests
+    return _group("and", [TEST, TEST, tests])
+
+
+def _range_one_of(node: OneOf, wanted: bool) -> Shape:
+    """As language.durable's ``one_of_range``: an ``==`` per option, or a way per space."""
+    if wanted:
+        return _group("or", [_group("and", [TEST, TEST])] * len(node.options))
+    spaces = spaces_between([option.value for option in node.options])
+    return _group(
+        "or", [TEST if None in space else _group("and", [TEST, TEST]) for space in spaces]
+    )
 
 
 def _properties(node: Cond) -> set[str | None]:
