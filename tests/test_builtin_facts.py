@@ -108,6 +108,23 @@ def test_buyer_areas_is_missing_when_a_buyers_area_is_not_given(facts):
     assert fact(facts, "buyer_areas", partnerships=partnerships) is None
 
 
+def test_buyer_areas_is_missing_when_a_partner_of_unknown_role_may_add_an_area(facts):
+    partnerships = [
+        {"partner": "Kent Council", "role": "buyer", "area": "Kent"},
+        {"partner": "Medway Council", "area": "Medway"},  # a buyer? the count is 1 or 2
+    ]
+    assert fact(facts, "buyer_areas", partnerships=partnerships) is None
+
+
+def test_a_partner_of_unknown_role_in_a_counted_area_changes_nothing(facts):
+    partnerships = [
+        {"partner": "Kent Council", "role": "buyer", "area": "Kent"},
+        {"partner": "Kent school", "area": "kent"},
+        {"partner": "A GP", "role": "referrer"},  # not a buyer: its area cannot count
+    ]
+    assert fact(facts, "buyer_areas", partnerships=partnerships) == 1
+
+
 # ---------------------------------------------------------------- largest_contract_annual_value
 
 

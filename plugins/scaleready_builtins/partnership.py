@@ -29,13 +29,17 @@ def largest_funder_share(profile: InnovationProfile) -> float | None:
 
 
 def buyer_areas(profile: InnovationProfile) -> int | None:
-    """How many different areas a partner buys or commissions it in; None if one lacks an area."""
+    """How many different areas partners buy or commission it in; None when a partner whose
+    role or area is not given could change that number (missing data is not a failure)."""
     if profile.partnerships is None:
         return None
-    areas = [p.area for p in profile.partnerships if p.role in PAYING_ROLES]
-    if any(_name_key(area) is None for area in areas):
+    paying = [p for p in profile.partnerships if p.role in PAYING_ROLES]
+    areas = {_name_key(p.area) for p in paying} - {None}
+    # a buyer with no area, or a partner of unknown role in an area not yet counted, may add one
+    undecided = [p for p in profile.partnerships if p.role is None or p.role in PAYING_ROLES]
+    if any(_name_key(p.area) not in areas for p in undecided):
         return None
-    return len({_name_key(area) for area in areas})
+    return len(areas)
 
 
 def _name_key(name: str | None) -> str | None:
