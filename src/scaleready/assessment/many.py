@@ -4,8 +4,8 @@ One engine assesses one profile at a time (the durable-rules core is serialised 
 threads do not help; processes do. Each worker unpickles the work once, when it starts, which
 rebuilds the engine there (an engine pickles as the parts it was built from); then it is sent
 chunks of numbered profiles and sends back their results. A worker that dies (a crash in native
-code, the OOM killer) costs the results of the chunks it and its pool held, reported as failed
-items; the rest go on in a fresh pool.
+code, the OOM killer) breaks the pool: the items it held are assessed again one at a time, so
+only an item that kills its worker again is reported as failed; then a fresh pool goes on.
 """
 
 from __future__ import annotations
@@ -34,41 +34,52 @@ def in_order(
     """``map(work, items)`` on ``jobs`` processes, in order; ``died(index, how)`` stands for the
     result of an item whose worker stopped. ``work`` must pickle; items are read as needed."""
     chunks = _chunks(iter(items))
-    pending: deque[tuple[list[int], Future[list[Result]]]] = deque()
+    pending: deque[tuple[list[tuple[int, Item]], Future[list[Result]]]] = deque()
     pool = _pool(work, jobs)
     try:
         while True:
             while len(pending) < jobs * AHEAD and (chunk := next(chunks, None)) is not None:
-                pending.append(([index for index, _ in chunk], pool.submit(_run, chunk)))
+                pending.append((chunk, pool.submit(_run, chunk)))
             if not pending:
                 return
-            indexes, future = pending.popleft()
+            chunk, future = pending[0]
             try:
-                yield from future.result()
-            except BrokenProcessPool:
-                yield from (died(index, "it was killed or crashed") for index in indexes)
+                results = future.result()
+            except BrokenProcessPool:  # every chunk out is lost: each item again, alone
                 pool.shutdown(wait=False, cancel_futures=True)
-                yield from _lost(pending, died)
+                lost = [item for chunk, _ in pending for item in chunk]
+                pending.clear()
+                pool = _pool(work, 1)
+                for item in lost:
+                    result, pool = _alone(pool, work, item, died)
+                    yield result
+                pool.shutdown(wait=False, cancel_futures=True)
                 pool = _pool(work, jobs)
+                continue
+            pending.popleft()
+            yield from results
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _alone(
+    pool: ProcessPoolExecutor,
+    work: Callable[[tuple[int, Item]], Result],
+    item: tuple[int, Item],
+    died: Callable[[int, str], Result],
+) -> tuple[Result, ProcessPoolExecutor]:
+    """One item on a pool of one worker: its result, or ``died`` and a fresh pool if it kills
+    the worker (so only the item at fault is lost)."""
+    try:
+        return pool.submit(_run, [item]).result()[0], pool
+    except BrokenProcessPool:
+        pool.shutdown(wait=False, cancel_futures=True)
+        return died(item[0], "it was killed or crashed"), _pool(work, 1)
 
 
 def _chunks(items: Iterator[tuple[int, Item]]) -> Iterator[list[tuple[int, Item]]]:
     while chunk := list(islice(items, CHUNK)):
         yield chunk
-
-
-def _lost(
-    pending: deque[tuple[list[int], Future[list[Result]]]], died: Callable[[int, str], Result]
-) -> Iterator[Result]:
-    """The chunks a broken pool held: those done are kept, the others reported."""
-    while pending:
-        indexes, future = pending.popleft()
-        if future.done() and not future.cancelled() and future.exception() is None:
-            yield from future.result()
-        else:
-            yield from (died(index, "its pool lost a worker") for index in indexes)
 
 
 def _pool(work: Callable[[Any], Any], jobs: int) -> ProcessPoolExecutor:
