@@ -14,9 +14,9 @@ when chosen, so installing a plugin never moves a score, level or bottleneck: it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scaleready.assessment.engine import Engine
 from scaleready.errors import InputError, PolicyError
@@ -51,14 +51,20 @@ def create_engine(
     load_entry_points: bool | None = None,
     backend: str = "auto",
     strict_plugins: bool = False,
-    policy: Policy | None = None,
+    policy: Policy | Mapping[str, Any] | None = None,
     config: ProjectConfig | None = None,
 ) -> tuple[Engine, Registry]:
     """An engine over the rulesets that count: ``rulesets`` if given, else the policy's or the
     config's choice, else the built-ins and those the policy names (see the module docstring).
 
+    ``policy`` is a ``Policy`` or policy data (a dict, as ``Policy.from_dict`` reads it); it
+    chooses rulesets here, and is applied by ``engine.assess(profile, policy=...)``.
     scaleready.toml is read only when passed: ``config=scaleready.config.project_config()``.
     """
+    if isinstance(policy, Mapping):  # policy data; a Policy is no mapping
+        from scaleready.assessment.policy import Policy  # here: policies cost every cold start
+
+        policy = Policy.from_dict(policy)
     registry = load_registry(plugins, load_entry_points=load_entry_points)
     if strict_plugins and registry.problems:
         raise registry.problems[0]
