@@ -123,6 +123,16 @@ def test_a_bad_ruleset_file_lists_its_problems_with_paths_and_lines(tmp_path, re
     assert all(problem.line for problem in caught.value.problems if problem.path == "verison")
 
 
+def test_a_bad_condition_is_a_problem_at_its_rule_with_its_line(tmp_path):
+    text = CRASHING_RULESET.replace("derived.crash > 0", "organisation.staf > 0")
+    with pytest.raises(RulesetError) as caught:
+        load_ruleset(write(tmp_path / "r.yaml", text), {"crash": "number"})
+    [problem] = caught.value.problems
+    line = text.splitlines().index("    condition: organisation.staf > 0") + 1
+    assert (problem.path, problem.line) == ("rules[0].condition", line)
+    assert "organisation.staff" in problem.message
+
+
 def test_errors_cross_processes_whole():
     errors = [
         ProfileError("bad", source="f.yaml", problems=[Problem("name", "bad", 3)]),
@@ -203,6 +213,13 @@ def test_assess_many_gives_each_profile_its_scorecard_or_its_error_in_order(buil
     assert isinstance(results[1].error, ProfileError)
     assert str(results[1].error).startswith("profiles[1]: name:")
     assert results[0].scorecard == built.assess(goodsam, source="profiles[0]")
+
+
+def test_assess_many_reports_what_is_not_a_profile_as_that_items_profile_error(built, goodsam):
+    results = list(built.assess_many([str(GOODSAM), goodsam]))
+    assert isinstance(results[0].error, ProfileError)
+    assert "expected a mapping of fields" in str(results[0].error)
+    assert results[1].ok
 
 
 def test_assess_many_applies_a_policy_to_every_profile(built, goodsam):

@@ -341,8 +341,9 @@ class _AssessOne:
         index, profile = numbered
         source = f"profiles[{index}]"
         try:
-            if not isinstance(profile, InnovationProfile):
-                profile = self.engine.profile_of(profile, source)
+            if not isinstance(profile, InnovationProfile):  # a dict, or what is not a profile
+                data = dict(profile) if isinstance(profile, Mapping) else profile
+                profile = profile_from_data(data, source, self.engine.profile_model)
             return index, self.engine.assess_raw(profile, policy=self.policy, source=source), None
         except Exception as error:  # whatever fails is this profile's outcome alone
             if isinstance(error, ScaleReadyError):
