@@ -302,3 +302,12 @@ def test_every_public_name_is_importable():
     for name in scaleready.__all__:
         assert getattr(scaleready, name) is not None, name
     assert Path(scaleready.__file__).with_name("py.typed").is_file()
+
+
+def test_an_engine_that_cannot_go_to_workers_says_why_and_what_to_do(tmp_path):
+    ruleset = load_ruleset(write(tmp_path / "crashing.yaml", CRASHING_RULESET), {"crash": "number"})
+    local = DerivedFact("crash", lambda profile: 1.0, "number", "One.", "tests", time_limit=None)
+    engine = Engine([ruleset], {"crash": local}, backend="python")
+    assert [r.ok for r in engine.assess_many([{"name": "A"}])] == [True]
+    with pytest.raises(TypeError, match="not as a lambda or inside a function; or use jobs=1"):
+        list(engine.assess_many([{"name": "A"}], jobs=2))

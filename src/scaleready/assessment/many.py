@@ -84,7 +84,15 @@ def _chunks(items: Iterator[tuple[int, Item]]) -> Iterator[list[tuple[int, Item]
 
 def _pool(work: Callable[[Any], Any], jobs: int) -> ProcessPoolExecutor:
     # pickled here, unpickled in each worker: the engine is rebuilt there, not copied by fork
-    return ProcessPoolExecutor(jobs, initializer=_start, initargs=(pickle.dumps(work),))
+    try:
+        pickled = pickle.dumps(work)
+    except (pickle.PicklingError, TypeError, AttributeError) as error:
+        raise TypeError(
+            f"the engine cannot be sent to worker processes ({error}): a derived fact or "
+            "section given with create_engine(plugins=...) must be defined at the top level "
+            "of a module, not as a lambda or inside a function; or use jobs=1"
+        ) from error
+    return ProcessPoolExecutor(jobs, initializer=_start, initargs=(pickled,))
 
 
 _work: Callable[[Any], Any] | None = None  # in a worker: what its chunks are given to
