@@ -74,7 +74,8 @@ class Policy:
     """A funder's policy, checked: its weights and the gate a scorecard must pass.
 
     Made by ``Policy.from_file`` or ``Policy.from_dict``; ``engine.assess(profile, policy=...)``
-    applies it. ``sha256`` is the file's, or that of the checked keys (defaults included) as canonical JSON.
+    applies it. ``sha256`` is the file's, or that of the checked keys (defaults included) as
+    canonical JSON.
     """
 
     def __init__(self, spec: PolicySpec, source: str, sha256: str) -> None:
