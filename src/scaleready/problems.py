@@ -122,7 +122,14 @@ def validation_problems(
     MAX_PROBLEMS_SHOWN are shown, the rest counted. `owner` names what a field belongs to, put
     before its path (a ruleset's "rule 'a': ").
     """
-    found = _in_document_order(error, document)
+    return _message(_in_document_order(error, document), model, owner)
+
+
+def _message(
+    found: list[tuple[ErrorDetails, int | None]],
+    model: type[BaseModel],
+    owner: Callable[[Location], str] | None,
+) -> str:
     shown = [
         (f"line {line}: " if line else "") + _problem(details, model, owner)
         for details, line in found[:MAX_PROBLEMS_SHOWN]
@@ -174,9 +181,9 @@ def validated(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        message = validation_problems(exc, model, document, owner)
-        problems = structured_problems(exc, model, document)
-        raise error(message, source=source, problems=problems) from None
+        found = _in_document_order(exc, document)
+        problems = _structured(found, model)
+        raise error(_message(found, model, owner), source=source, problems=problems) from None
 
 
 # The most problems an error lists as structured problems (`InputError.problems`).
@@ -188,9 +195,15 @@ def structured_problems(
 ) -> list[Problem]:
     """Each problem of data that does not match `model` as (field path, message, line), in
     document order, the first MAX_STRUCTURED_PROBLEMS of them: an unknown key at its own path."""
-    found = _in_document_order(error, document)[:MAX_STRUCTURED_PROBLEMS]
+    return _structured(_in_document_order(error, document), model)
+
+
+def _structured(
+    found: list[tuple[ErrorDetails, int | None]], model: type[BaseModel]
+) -> list[Problem]:
     return [
-        Problem(field_path(details["loc"]), _said(details, model), line) for details, line in found
+        Problem(field_path(details["loc"]), _said(details, model), line)
+        for details, line in found[:MAX_STRUCTURED_PROBLEMS]
     ]
 
 
