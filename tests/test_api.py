@@ -311,3 +311,11 @@ def test_an_engine_that_cannot_go_to_workers_says_why_and_what_to_do(tmp_path):
     assert [r.ok for r in engine.assess_many([{"name": "A"}])] == [True]
     with pytest.raises(TypeError, match="not as a lambda or inside a function; or use jobs=1"):
         list(engine.assess_many([{"name": "A"}], jobs=2))
+
+
+def test_a_policy_naming_a_ruleset_not_installed_names_the_key_at_fault():
+    with pytest.raises(PolicyError) as caught:
+        create_engine(policy={"name": "Fund", "minimum_levels": {"social_valu": 1}})
+    [problem] = caught.value.problems
+    assert problem.path == "minimum_levels"
+    assert "names ruleset 'social_valu', which is not installed" in problem.message

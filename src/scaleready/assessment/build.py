@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from scaleready.assessment.engine import Engine
-from scaleready.errors import InputError, PolicyError
+from scaleready.errors import InputError, PolicyError, Problem
 from scaleready.plugins import PluginInfo, Registry, add_ruleset_files, load_registry
 from scaleready.problems import did_you_mean
 
@@ -113,10 +113,9 @@ def _default(registry: Registry, policy: Policy | None) -> tuple[str, ...]:
     for ruleset_id, key in named.items():
         if ruleset_id not in registry.rulesets:
             hint = did_you_mean(ruleset_id, registry.rulesets, otherwise=_installed(registry))
-            raise PolicyError(
-                f"{key} names ruleset {ruleset_id!r}, which is not installed; {hint}",
-                source=policy.source if policy is not None else None,
-            )
+            message = f"{key} names ruleset {ruleset_id!r}, which is not installed; {hint}"
+            source = policy.source if policy is not None else None
+            raise PolicyError(message, source=source, problems=[Problem(key, message)])
     return tuple(sorted(dict.fromkeys([*ours, *named])))
 
 
@@ -141,9 +140,9 @@ def _check_policy_counted(policy: Policy, choice: RulesetChoice) -> None:
     contradiction to name, not a rule to skip silently."""
     for ruleset_id, key in policy.named_rulesets().items():
         if ruleset_id not in choice.ids:
-            raise PolicyError(
+            message = (
                 f"{key} names ruleset {ruleset_id!r}, which does not count here: the rulesets "
                 f"that count ({', '.join(choice.ids)}) were chosen by {choice.chosen_by}; "
-                "add it there, or remove it from the policy",
-                source=policy.source,
+                "add it there, or remove it from the policy"
             )
+            raise PolicyError(message, source=policy.source, problems=[Problem(key, message)])
