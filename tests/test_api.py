@@ -3,9 +3,11 @@ errors whose problems map back onto a form's fields, and names looked up with su
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import pickle
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,7 +29,7 @@ from scaleready import (
 )
 from scaleready.language.ruleset import load_ruleset
 from scaleready.plugins import DerivedFact
-from tests.conftest import REPO, write
+from tests.conftest import PLUGINS, REPO, write
 
 GOODSAM = REPO / "examples" / "goodsam.yaml"
 SCALE_UP = REPO / "examples" / "policies" / "scale-up-fund.yaml"
@@ -319,3 +321,27 @@ def test_a_policy_naming_a_ruleset_not_installed_names_the_key_at_fault():
     [problem] = caught.value.problems
     assert problem.path == "minimum_levels"
     assert "names ruleset 'social_valu', which is not installed" in problem.message
+
+
+@pytest.fixture(scope="module")
+def social_action():
+    """An engine with a plugin's profile section: its profiles are of a model made at run time."""
+    sys.path.insert(0, str(PLUGINS / "scaleready-social-action"))
+    try:
+        plugin = importlib.import_module("scaleready_social_action")
+        yield create_engine(["social_action"], plugins=[plugin], load_entry_points=False)[0]
+    finally:
+        sys.path.remove(str(PLUGINS / "scaleready-social-action"))
+        sys.modules.pop("scaleready_social_action", None)
+
+
+@pytest.mark.slow
+def test_profiles_with_a_plugins_section_go_to_workers_and_come_back_alike(social_action):
+    from tests.test_sections import PEER_HELPERS
+
+    profile = social_action.profile_of(PEER_HELPERS)
+    assert type(profile) is not scaleready.InnovationProfile  # not importable by name
+    profiles = [profile, PEER_HELPERS] * 30
+    alone = [r.scorecard for r in social_action.assess_many(profiles)]
+    together = [r.scorecard for r in social_action.assess_many(profiles, jobs=2)]
+    assert None not in together and together == alone

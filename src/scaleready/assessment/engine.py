@@ -232,8 +232,8 @@ class Engine:
         work = _AssessOne(self, checked)
         if jobs <= 1:
             done: Iterator[_Done] = map(work, enumerate(profiles))
-        else:  # scorecards cross as plain data (a fifth of the cost), and are validated here
-            done = in_order(work, enumerate(profiles), jobs, _worker_died)
+        else:  # profiles and scorecards cross as plain data, and are validated on arrival
+            done = in_order(work, enumerate(map(_as_data, profiles)), jobs, _worker_died)
         for index, card, error in done:
             yield Assessed(index, scorecard_of(card) if card is not None else None, error)
 
@@ -350,6 +350,14 @@ class _AssessOne:
                 return index, None, error
             reason, _ = item_failure(source, error)  # a bug: named, and its traceback if DEBUG
             return index, None, EngineError(reason)
+
+
+def _as_data(profile: InnovationProfile | Mapping[str, Any]) -> Mapping[str, Any]:
+    """A profile as it crosses to a worker: its data (a profile with plugins' sections is of a
+    model made at run time, which pickle cannot name)."""
+    if isinstance(profile, InnovationProfile):
+        return profile.model_dump(mode="json", exclude_none=True)
+    return profile
 
 
 # A profile assessed, as a worker sends it back: its index, its scorecard data or its error.
