@@ -7,7 +7,9 @@ import importlib
 import multiprocessing
 import os
 import pickle
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -345,3 +347,42 @@ def test_profiles_with_a_plugins_section_go_to_workers_and_come_back_alike(socia
     alone = [r.scorecard for r in social_action.assess_many(profiles)]
     together = [r.scorecard for r in social_action.assess_many(profiles, jobs=2)]
     assert None not in together and together == alone
+
+
+ORPHANING = """\
+import multiprocessing, sys, time
+import scaleready
+engine, _ = scaleready.create_engine()
+results = engine.assess_many([{"name": f"P{n}"} for n in range(100000)], jobs=2)
+next(results)
+print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+time.sleep(120)
+"""
+
+
+def running(pid: int) -> bool:
+    """True if the process exists and has not ended (a zombie waiting to be reaped has)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_workers_end_when_the_callers_process_is_killed(tmp_path):
+    script = write(tmp_path / "orphaning.py", ORPHANING)
+    with subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True
+    ) as caller:
+        try:
+            assert caller.stdout is not None
+            workers = [int(pid) for pid in caller.stdout.readline().split()]
+            assert len(workers) == 2 and all(map(running, workers))
+        finally:
+            caller.kill()
+    deadline = time.monotonic() + 10
+    while any(map(running, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(running, workers))

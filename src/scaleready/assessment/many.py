@@ -6,11 +6,17 @@ rebuilds the engine there (an engine pickles as the parts it was built from); th
 chunks of numbered profiles and sends back their results. A worker that dies (a crash in native
 code, the OOM killer) breaks the pool: the items it held are assessed again one at a time, so
 only an item that kills its worker again is reported as failed; then a fresh pool goes on.
+Workers leave Ctrl-C to the caller, and end when the caller's process does, even if killed.
+(``rounds.batch`` keeps its own pool: it reads rounds in the workers and sends back rows.)
 """
 
 from __future__ import annotations
 
+import os
 import pickle
+import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -23,6 +29,7 @@ Result = TypeVar("Result")
 
 CHUNK = 25  # profiles per task: enough to make the hand-over cheap, few enough to spread
 AHEAD = 4  # tasks out per worker: keeps each busy while the caller reads results
+PARENT_CHECK_SECONDS = 0.5  # how often a worker checks that the caller's process is still there
 
 
 def in_order(
@@ -92,19 +99,28 @@ def _pool(work: Callable[[Any], Any], jobs: int) -> ProcessPoolExecutor:
             "section given with create_engine(plugins=...) must be defined at the top level "
             "of a module, not as a lambda or inside a function; or use jobs=1"
         ) from error
-    return ProcessPoolExecutor(jobs, initializer=_start, initargs=(pickled,))
+    return ProcessPoolExecutor(jobs, initializer=_start, initargs=(pickled, os.getpid()))
 
 
 _work: Callable[[Any], Any] | None = None  # in a worker: what its chunks are given to
 _failed: BaseException | None = None  # in a worker: why the work could not be rebuilt
 
 
-def _start(pickled: bytes) -> None:
+def _start(pickled: bytes, parent: int) -> None:
     global _work, _failed
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
     try:
         _work = pickle.loads(pickled)
     except BaseException as error:  # raised with each chunk: the caller sees why
         _failed = error
+
+
+def _end_with(parent: int) -> None:
+    """End this worker once the caller's process has gone (even killed): no orphan is left."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 def _run(chunk: list[Any]) -> list[Any]:
