@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+
+class Problem(NamedTuple):
+    """One thing wrong with an input: where (a field path as the user writes it, such as
+    ``evidence.evaluations[0].design``; "" for the document as a whole), what, and its line."""
+
+    path: str
+    message: str
+    line: int | None = None
 
 
 class ScaleReadyError(Exception):
@@ -18,11 +30,47 @@ class ScaleReadyError(Exception):
     def __str__(self) -> str:
         return f"{self.source}: {self.message}" if self.source else self.message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keyword arguments are not in self.args: rebuilt from the attributes instead, so that
+        # an error crosses to another process whole (assess_many's workers send them back)
+        return (_rebuilt, (type(self), self.__dict__.copy()))
+
+
+def _rebuilt(kind: type[ScaleReadyError], state: dict[str, Any]) -> ScaleReadyError:
+    error = kind.__new__(kind)
+    Exception.__init__(error, state.get("message", ""))
+    error.__dict__.update(state)
+    return error
+
 
 class InputError(ScaleReadyError):
     """A profile, ruleset or other input file is malformed or invalid."""
 
     exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        problems: Sequence[Problem] | None = None,
+    ) -> None:
+        super().__init__(message, source=source)
+        self._problems = list(problems) if problems is not None else None
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Each problem, to map back onto a form's fields; one naming no field when the error
+        is about the input as a whole (a file not found, YAML that does not parse)."""
+        if self._problems is not None:
+            return self._problems
+        line = _LEADING_LINE.match(self.message)
+        if line is None:
+            return [Problem("", self.message)]
+        return [Problem("", self.message[line.end() :], int(line[1]))]
+
+
+_LEADING_LINE = re.compile(r"line (\d+): ")
 
 
 class ProfileError(InputError):

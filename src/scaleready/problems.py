@@ -7,13 +7,15 @@ Every message that names a problem goes through these, so they read the same eve
 from __future__ import annotations
 
 import difflib
+import json
 import math
+import re
 import types
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, TypeGuard, TypeVar, Union, get_args, get_origin
 
 from scaleready.documents import Document, Location, looks_like_number
-from scaleready.errors import InputError
+from scaleready.errors import InputError, Problem
 
 if TYPE_CHECKING:  # pydantic is imported by whoever has a ValidationError to describe
     from pydantic import BaseModel, ValidationError
@@ -59,6 +61,26 @@ def _step(step: str | int) -> str:
     return step if step.isprintable() else repr(step)  # a key may hold a newline or an escape
 
 
+def field_path(location: Location) -> str:
+    """A field path as code and forms write it: `evidence.evaluations[0].design`.
+
+    List items are numbered from 0, in brackets; a key that is not a plain name is quoted in
+    brackets (`metadata["grant ref"]`). The whole document is "".
+    """
+    path = ""
+    for step in location:
+        if isinstance(step, int):
+            path += f"[{step}]"
+        elif _PLAIN_KEY.fullmatch(step):
+            path += f".{step}" if path else step
+        else:
+            path += f"[{json.dumps(step, ensure_ascii=False)}]"
+    return path
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
 def join_problems(problems: Sequence[str], total: int | None = None) -> str:
     """One message for a document's problems: the first MAX_PROBLEMS_SHOWN, the rest counted.
 
@@ -100,7 +122,14 @@ def validation_problems(
     MAX_PROBLEMS_SHOWN are shown, the rest counted. `owner` names what a field belongs to, put
     before its path (a ruleset's "rule 'a': ").
     """
-    found = _in_document_order(error, document)
+    return _message(_in_document_order(error, document), model, owner)
+
+
+def _message(
+    found: list[tuple[ErrorDetails, int | None]],
+    model: type[BaseModel],
+    owner: Callable[[Location], str] | None,
+) -> str:
     shown = [
         (f"line {line}: " if line else "") + _problem(details, model, owner)
         for details, line in found[:MAX_PROBLEMS_SHOWN]
@@ -152,7 +181,38 @@ def validated(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise error(validation_problems(exc, model, document, owner), source=source) from None
+        found = _in_document_order(exc, document)
+        problems = _structured(found, model)
+        raise error(_message(found, model, owner), source=source, problems=problems) from None
+
+
+# The most problems an error lists as structured problems (`InputError.problems`).
+MAX_STRUCTURED_PROBLEMS = 1000
+
+
+def structured_problems(
+    error: ValidationError, model: type[BaseModel], document: Document | None = None
+) -> list[Problem]:
+    """Each problem of data that does not match `model` as (field path, message, line), in
+    document order, the first MAX_STRUCTURED_PROBLEMS of them: an unknown key at its own path."""
+    return _structured(_in_document_order(error, document), model)
+
+
+def _structured(
+    found: list[tuple[ErrorDetails, int | None]], model: type[BaseModel]
+) -> list[Problem]:
+    return [
+        Problem(field_path(details["loc"]), _said(details, model), line)
+        for details, line in found[:MAX_STRUCTURED_PROBLEMS]
+    ]
+
+
+def _said(error: ErrorDetails, model: type[BaseModel]) -> str:
+    """What is wrong at an error's place, without the place."""
+    location = tuple(error["loc"])
+    if error["type"] in ("extra_forbidden", "invalid_key"):
+        return _unknown_key(model, location)
+    return _explain(error, _field_at(model, location))
 
 
 def _problem(

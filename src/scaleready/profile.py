@@ -30,8 +30,14 @@ from pydantic import (
 from pydantic.fields import FieldInfo as PydanticField
 
 from scaleready.documents import MAX_LIST_ITEMS, MAX_NESTED_LIST_ITEMS, Document, load_document
-from scaleready.errors import ProfileError, ProfileVersionWarning, ScaleReadyWarning, SettingError
-from scaleready.problems import brief, did_you_mean, unwrap, validated
+from scaleready.errors import (
+    Problem,
+    ProfileError,
+    ProfileVersionWarning,
+    ScaleReadyWarning,
+    SettingError,
+)
+from scaleready.problems import brief, did_you_mean, field_path, unwrap, validated
 
 __all__ = [
     "EVALUATION_DESIGNS",
@@ -809,7 +815,11 @@ def _without_unknown_sections(
         )
         problems_text = "; ".join(problems)
         stop = "" if problems_text.endswith("?") else "."
-        raise ProfileError(f"{problems_text}{stop} {advice}", source=source)
+        raise ProfileError(
+            f"{problems_text}{stop} {advice}",
+            source=source,
+            problems=[_unknown_section_problem(key, document, model) for key in unknown],
+        )
     names = ", ".join(repr(key) for key in unknown)
     warnings.warn(
         UnknownSectionWarning(
@@ -829,15 +839,23 @@ def _unknown_sections(data: dict[str, Any], model: type[InnovationProfile]) -> l
 
 
 def _unknown_section(key: str, document: Document | None, model: type[InnovationProfile]) -> str:
-    line = document.line_of((key,)) if document is not None else None
+    _, message, line = _unknown_section_problem(key, document, model)
     where = f"line {line}: " if line else ""
+    return f"{where}top level: {message}"
+
+
+def _unknown_section_problem(
+    key: str, document: Document | None, model: type[InnovationProfile]
+) -> Problem:
+    line = document.line_of((key,)) if document is not None else None
     fields = model.model_fields
     known = [name for name, spec in fields.items() if _is_model(unwrap(spec.annotation))]
     hint = did_you_mean(key, known)
-    return (
-        f"{where}top level: section {key!r} is not part of the profile: it is not a core "
+    message = (
+        f"section {key!r} is not part of the profile: it is not a core "
         "section and no installed plugin provides it" + (f"; {hint}" if hint else "")
     )
+    return Problem(field_path((key,)), message, line)
 
 
 # ---------------------------------------------------------------- version 1

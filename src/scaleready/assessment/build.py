@@ -14,12 +14,12 @@ when chosen, so installing a plugin never moves a score, level or bottleneck: it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scaleready.assessment.engine import Engine
-from scaleready.errors import InputError, PolicyError
+from scaleready.errors import InputError, PolicyError, Problem
 from scaleready.plugins import PluginInfo, Registry, add_ruleset_files, load_registry
 from scaleready.problems import did_you_mean
 
@@ -51,14 +51,20 @@ def create_engine(
     load_entry_points: bool | None = None,
     backend: str = "auto",
     strict_plugins: bool = False,
-    policy: Policy | None = None,
+    policy: Policy | Mapping[str, Any] | None = None,
     config: ProjectConfig | None = None,
 ) -> tuple[Engine, Registry]:
     """An engine over the rulesets that count: ``rulesets`` if given, else the policy's or the
     config's choice, else the built-ins and those the policy names (see the module docstring).
 
+    ``policy`` is a ``Policy`` or policy data (a dict, as ``Policy.from_dict`` reads it); it
+    chooses rulesets here, and is applied by ``engine.assess(profile, policy=...)``.
     scaleready.toml is read only when passed: ``config=scaleready.config.project_config()``.
     """
+    if isinstance(policy, Mapping):  # policy data; a Policy is no mapping
+        from scaleready.assessment.policy import Policy  # here: policies cost every cold start
+
+        policy = Policy.from_dict(policy)
     registry = load_registry(plugins, load_entry_points=load_entry_points)
     if strict_plugins and registry.problems:
         raise registry.problems[0]
@@ -107,10 +113,9 @@ def _default(registry: Registry, policy: Policy | None) -> tuple[str, ...]:
     for ruleset_id, key in named.items():
         if ruleset_id not in registry.rulesets:
             hint = did_you_mean(ruleset_id, registry.rulesets, otherwise=_installed(registry))
-            raise PolicyError(
-                f"{key} names ruleset {ruleset_id!r}, which is not installed; {hint}",
-                source=policy.source if policy is not None else None,
-            )
+            message = f"{key} names ruleset {ruleset_id!r}, which is not installed; {hint}"
+            source = policy.source if policy is not None else None
+            raise PolicyError(message, source=source, problems=[Problem(key, message)])
     return tuple(sorted(dict.fromkeys([*ours, *named])))
 
 
@@ -135,9 +140,9 @@ def _check_policy_counted(policy: Policy, choice: RulesetChoice) -> None:
     contradiction to name, not a rule to skip silently."""
     for ruleset_id, key in policy.named_rulesets().items():
         if ruleset_id not in choice.ids:
-            raise PolicyError(
+            message = (
                 f"{key} names ruleset {ruleset_id!r}, which does not count here: the rulesets "
                 f"that count ({', '.join(choice.ids)}) were chosen by {choice.chosen_by}; "
-                "add it there, or remove it from the policy",
-                source=policy.source,
+                "add it there, or remove it from the policy"
             )
+            raise PolicyError(message, source=policy.source, problems=[Problem(key, message)])

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scaleready import __version__
 from scaleready.assessment.gaps import GapFinder, RuleNeeds
@@ -36,12 +36,24 @@ from scaleready.assessment.scoring import (
     ordered_next_steps,
     overall_verdict,
 )
-from scaleready.errors import InputError, SettingError
+from scaleready.errors import (
+    EngineError,
+    InputError,
+    ScaleReadyError,
+    SettingError,
+    item_failure,
+)
 from scaleready.language.evaluate import Context, Step, truth
 from scaleready.language.ruleset import Rule, Ruleset
 from scaleready.outcome import Outcome
 from scaleready.plugins import DerivedFact, compute_derived_facts
-from scaleready.profile import InnovationProfile, SectionSpec, profile_model_with
+from scaleready.problems import did_you_mean, nearest
+from scaleready.profile import (
+    InnovationProfile,
+    SectionSpec,
+    profile_from_data,
+    profile_model_with,
+)
 
 if TYPE_CHECKING:  # only annotations name it: importing policies costs every cold start
     from scaleready.assessment.policy import Policy
@@ -61,7 +73,13 @@ class Explanation:
 
 
 class Engine:
-    """Assesses profiles against a fixed set of rulesets; safe to share across threads."""
+    """Assesses profiles against a fixed set of rulesets.
+
+    Safe to share across threads, but one engine assesses one profile at a time (the
+    durable-rules core is serialised by a lock): for throughput use ``assess_many(jobs=N)``,
+    which assesses on N processes, or an engine per process. An engine pickles as the parts it
+    was built from, and is rebuilt from them where it is unpickled.
+    """
 
     def __init__(
         self,
@@ -91,21 +109,35 @@ class Engine:
         self._sections_used: list[SectionProvenanceData] = [
             {"name": s.name, "plugin": s.plugin, "version": s.version} for s in sections
         ]
+        self._sections = tuple(sections)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # the compiled program lives in this process's durable-rules core: send the parts
+        parts = (self.rulesets, self.derived_facts)
+        return (_rebuilt_engine, (parts, self.backend, self._sections))
 
     def assess(
         self,
-        profile: InnovationProfile,
+        profile: InnovationProfile | Mapping[str, Any],
         *,
-        policy: Policy | None = None,
+        policy: Policy | Mapping[str, Any] | None = None,
         source: str | None = None,
         profile_sha256: str | None = None,
         assessed_at: datetime | None = None,
     ) -> Scorecard:
-        """Assess one profile, and apply the policy; identical for identical input and clock."""
+        """Assess one profile, and apply the policy; identical for identical input and clock.
+
+        ``profile`` may be a dict, validated with ``profile_model`` (ProfileError naming each
+        problem); ``policy`` a ``Policy`` or a dict (PolicyError if it names a ruleset or rule
+        that this engine does not assess).
+        """
+        if not isinstance(profile, InnovationProfile):
+            profile = self.profile_of(profile, source or "<profile>")
+        checked = self.policy_of(policy) if policy is not None else None
         return scorecard_of(
             self.assess_raw(
                 profile,
-                policy=policy,
+                policy=checked,
                 source=source,
                 profile_sha256=profile_sha256,
                 assessed_at=assessed_at,
@@ -154,6 +186,57 @@ class Engine:
             policy.apply(card)
         return card
 
+    def profile_of(self, data: Mapping[str, Any], source: str = "<profile>") -> InnovationProfile:
+        """Profile data (a dict, as a profile file holds it) validated with ``profile_model``:
+        ProfileError naming each problem, with its field path in ``error.problems``."""
+        if isinstance(data, Mapping):
+            return profile_from_data(dict(data), source, self.profile_model)
+        raise TypeError(
+            f"a profile is an InnovationProfile or a dict of profile data, not "
+            f"{type(data).__name__}; read a file with "
+            "scaleready.load_profile(path, engine.profile_model)"
+        )
+
+    def policy_of(self, policy: Policy | Mapping[str, Any]) -> Policy:
+        """A policy (or policy data, as ``Policy.from_dict`` reads it) checked against the
+        rulesets this engine assesses."""
+        from scaleready.assessment.policy import Policy  # here: policies cost every cold start
+
+        if not isinstance(policy, Policy):
+            if not isinstance(policy, Mapping):
+                raise TypeError(
+                    f"a policy is a Policy or a dict of policy data, not {type(policy).__name__};"
+                    " read a file with scaleready.Policy.from_file(path)"
+                )
+            policy = Policy.from_dict(policy)
+        policy.check_against(self.rulesets)
+        return policy
+
+    def assess_many(
+        self,
+        profiles: Iterable[InnovationProfile | Mapping[str, Any]],
+        *,
+        jobs: int = 1,
+        policy: Policy | Mapping[str, Any] | None = None,
+    ) -> Iterator[Assessed]:
+        """Assess each profile, yielding an ``Assessed`` per profile in input order: its
+        scorecard, or the error that stopped it (one bad profile never stops the others).
+
+        With ``jobs`` above 1 the profiles are assessed on that many worker processes, each
+        with its own copy of this engine (built once per worker); profiles are read from
+        ``profiles`` as they are needed. A bad ``policy`` raises PolicyError at once.
+        """
+        from scaleready.assessment.many import in_order  # here: a pool is not every caller's
+
+        checked = self.policy_of(policy) if policy is not None else None
+        work = _AssessOne(self, checked)
+        if jobs <= 1:
+            done: Iterator[_Done] = map(work, enumerate(profiles))
+        else:  # profiles and scorecards cross as plain data, and are validated on arrival
+            done = in_order(work, enumerate(map(_as_data, profiles)), jobs, _worker_died)
+        for index, card, error in done:
+            yield Assessed(index, scorecard_of(card) if card is not None else None, error)
+
     def _provenance(
         self, data: dict, profile_sha256: str | None, assessed_at: datetime | None
     ) -> ProvenanceData:
@@ -169,12 +252,13 @@ class Engine:
         }
 
     def ruleset(self, ruleset_id: str) -> Ruleset:
+        """One of the rulesets assessed, by id; InputError naming the nearest if none has it."""
         for ruleset in self.rulesets:
             if ruleset.id == ruleset_id:
                 return ruleset
-        raise InputError(
-            f"no ruleset {ruleset_id!r}; installed: {', '.join(r.id for r in self.rulesets)}"
-        )
+        ids = [r.id for r in self.rulesets]
+        hint = did_you_mean(ruleset_id, ids, otherwise=f"assessed: {', '.join(ids)}")
+        raise InputError(f"no ruleset {ruleset_id!r} is assessed; {hint}")
 
     def find_rule(self, rule_ref: str) -> tuple[Ruleset, Rule]:
         """A rule by ``ruleset.rule`` or by a rule id that only one ruleset has."""
@@ -187,14 +271,26 @@ class Engine:
             (rs, rule) for rs, rule_id in candidates for rule in rs.rules if rule.id == rule_id
         ]
         if len(found) != 1:
-            known = ", ".join(rule_key(rs, rule, ".") for rs in self.rulesets for rule in rs.rules)
-            reason = "is ambiguous; name it as ruleset.rule" if found else "does not exist"
-            raise InputError(f"rule {rule_ref!r} {reason}; rules: {known}")
+            raise InputError(self._no_such_rule(rule_ref, found))
         return found[0]
 
-    def explain(self, profile: InnovationProfile, rule_ref: str) -> Explanation:
-        """Evaluate one rule step by step with the plain-Python evaluator."""
+    def _no_such_rule(self, rule_ref: str, found: Sequence[tuple[Ruleset, Rule]]) -> str:
+        if found:
+            names = ", ".join(rule_key(rs, rule, ".") for rs, rule in found)
+            return f"rule {rule_ref!r} is ambiguous; name it as ruleset.rule: {names}"
+        keys = [rule_key(rs, rule, ".") for rs in self.rulesets for rule in rs.rules]
+        ids = [rule.id for rs in self.rulesets for rule in rs.rules]
+        hint = nearest(rule_ref, keys if "." in rule_ref else ids)
+        if hint is not None:
+            return f"rule {rule_ref!r} does not exist; did you mean {hint!r}?"
+        return f"rule {rule_ref!r} does not exist; rules: {', '.join(keys)}"
+
+    def explain(self, profile: InnovationProfile | Mapping[str, Any], rule_ref: str) -> Explanation:
+        """Evaluate one rule (``ruleset.rule``, or a rule id only one ruleset has) step by step
+        with the plain-Python evaluator: the values it read, and what was missing."""
         ruleset, rule = self.find_rule(rule_ref)
+        if not isinstance(profile, InnovationProfile):
+            profile = self.profile_of(profile)
         data = profile.model_dump(mode="json", exclude_none=True)
         derived, failed_facts = compute_derived_facts(
             self.derived_facts, self._needed_facts, profile
@@ -218,6 +314,67 @@ class Engine:
             judgement.missing,
             judgement.error,
         )
+
+
+@dataclass(frozen=True)
+class Assessed:
+    """One profile of ``assess_many``: its place in the input (from 0), and its scorecard or
+    the error that stopped it."""
+
+    index: int
+    scorecard: Scorecard | None
+    error: ScaleReadyError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class _AssessOne:
+    """Assess one numbered profile into an ``Assessed``: what ``assess_many`` maps."""
+
+    engine: Engine
+    policy: Policy | None
+
+    def __call__(self, numbered: tuple[int, InnovationProfile | Mapping[str, Any]]) -> _Done:
+        index, profile = numbered
+        source = f"profiles[{index}]"
+        try:
+            if not isinstance(profile, InnovationProfile):  # a dict, or what is not a profile
+                data = dict(profile) if isinstance(profile, Mapping) else profile
+                profile = profile_from_data(data, source, self.engine.profile_model)
+            return index, self.engine.assess_raw(profile, policy=self.policy, source=source), None
+        except Exception as error:  # whatever fails is this profile's outcome alone
+            if isinstance(error, ScaleReadyError):
+                return index, None, error
+            reason, _ = item_failure(source, error)  # a bug: named, and its traceback if DEBUG
+            return index, None, EngineError(reason)
+
+
+def _as_data(profile: InnovationProfile | Mapping[str, Any]) -> Mapping[str, Any]:
+    """A profile as it crosses to a worker: its data (a profile with plugins' sections is of a
+    model made at run time, which pickle cannot name)."""
+    if isinstance(profile, InnovationProfile):
+        return profile.model_dump(mode="json", exclude_none=True)
+    return profile
+
+
+# A profile assessed, as a worker sends it back: its index, its scorecard data or its error.
+_Done = tuple[int, ScorecardData | None, ScaleReadyError | None]
+
+
+def _worker_died(index: int, how: str) -> _Done:
+    reason = f"internal error: the worker process assessing it stopped ({how})"
+    return index, None, EngineError(reason, source=f"profiles[{index}]")
+
+
+def _rebuilt_engine(
+    parts: tuple[Sequence[Ruleset], Mapping[str, DerivedFact]],
+    backend: str,
+    sections: Sequence[SectionSpec],
+) -> Engine:
+    return Engine(*parts, backend=backend, sections=sections)
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from scaleready.assessment.scorecard import DimensionData, OverallData, ScorecardData
 from scaleready.assessment.scoring import overall_verdict
 from scaleready.documents import MAX_LIST_ITEMS, Document, load_document
-from scaleready.errors import PolicyError
+from scaleready.errors import PolicyError, Problem
 from scaleready.language.ruleset import Ruleset
 from scaleready.outcome import MAX_LEVEL, Outcome
-from scaleready.problems import did_you_mean, validated
+from scaleready.problems import brief, did_you_mean, field_path, validated
 
 Level = Annotated[int, Field(ge=0, le=MAX_LEVEL)]
 
@@ -70,12 +71,43 @@ class PolicySpec(BaseModel):
 
 
 class Policy:
-    """A checked policy, bound to the rulesets it names."""
+    """A funder's policy, checked: its weights and the gate a scorecard must pass.
+
+    Made by ``Policy.from_file`` or ``Policy.from_dict``; ``engine.assess(profile, policy=...)``
+    applies it. ``sha256`` is the file's, or that of the checked keys (defaults included) as
+    canonical JSON.
+    """
 
     def __init__(self, spec: PolicySpec, source: str, sha256: str) -> None:
         self.spec = spec
         self.source = source
         self.sha256 = sha256
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Policy:
+        """A policy file (.yaml, .yml or .json), or PolicyError naming each problem and line."""
+        return read_policy(path)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "<policy>") -> Policy:
+        """A policy given as data (as a policy file holds it), or PolicyError naming each
+        problem by its field path; ``source`` is how messages name it."""
+        if not isinstance(data, Mapping):
+            raise PolicyError(
+                f"top level: expected a mapping of policy keys, got {brief(data)}", source=source
+            )
+        spec = validated(PolicySpec, dict(data), PolicyError, source)
+        digest = hashlib.sha256(_CANONICAL.encode(spec.model_dump(mode="json")).encode())
+        policy = cls(spec, source, digest.hexdigest())
+        _check_named_are_counted(policy, None)
+        return policy
+
+    def to_dict(self) -> dict[str, Any]:
+        """The policy as data, only the keys it sets: what ``from_dict`` reads back."""
+        return self.spec.model_dump(mode="json", exclude_unset=True)
+
+    def __repr__(self) -> str:
+        return f"<Policy {self.spec.name!r} from {self.source}>"
 
     def named_rulesets(self) -> dict[str, str]:
         """Each ruleset the policy names outside ``rulesets``, with the first key naming it."""
@@ -94,22 +126,28 @@ class Policy:
     def check_against(self, rulesets: Sequence[Ruleset]) -> None:
         """Every ruleset and rule the policy names must be among those assessed."""
         by_id = {ruleset.id: ruleset for ruleset in rulesets}
-        named = [*self.spec.weights, *self.spec.required_rulesets, *self.spec.minimum_levels]
-        for ruleset_id in named:
-            if ruleset_id not in by_id:
-                raise self._error(
-                    f"names ruleset {ruleset_id!r}, which is not assessed", ruleset_id, by_id
-                )
-        for reference in self.spec.disqualifying_rules:
-            rules = {f"{rs.id}.{rule.id}" for rs in rulesets for rule in rs.rules}
+        spec = self.spec
+        for key, names in (
+            ("weights", spec.weights),
+            ("required_rulesets", spec.required_rulesets),
+            ("minimum_levels", spec.minimum_levels),
+        ):
+            for index, ruleset_id in enumerate(names):
+                if ruleset_id not in by_id:
+                    where = field_path((key, ruleset_id if isinstance(names, dict) else index))
+                    message = f"names ruleset {ruleset_id!r}, which is not assessed"
+                    raise self._error(message, ruleset_id, by_id, where)
+        rules = {f"{rs.id}.{rule.id}" for rs in rulesets for rule in rs.rules}
+        for index, reference in enumerate(spec.disqualifying_rules):
             if reference not in rules:
-                raise self._error(
-                    f"names rule {reference!r}, which is not assessed", reference, rules
-                )
+                message = f"names rule {reference!r}, which is not assessed"
+                where = field_path(("disqualifying_rules", index))
+                raise self._error(message, reference, rules, where)
 
-    def _error(self, message: str, name: str, known: Iterable[str]) -> PolicyError:
+    def _error(self, message: str, name: str, known: Iterable[str], where: str) -> PolicyError:
         suggestion = did_you_mean(name, known, otherwise=f"assessed: {', '.join(sorted(known))}")
-        return PolicyError(f"{message}; {suggestion}", source=self.source)
+        text = f"{message}; {suggestion}"
+        return PolicyError(text, source=self.source, problems=[Problem(where, text)])
 
     def apply(self, card: ScorecardData) -> None:
         """Re-weight the scorecard by the policy, and add the gate's verdict and reasons."""
@@ -151,7 +189,8 @@ class Policy:
 
 
 def load_policy(path: str | Path, rulesets: Sequence[Ruleset]) -> Policy:
-    """Load a policy file and check it against the rulesets being assessed."""
+    """Load a policy file and check it against the rulesets being assessed
+    (``engine.rulesets``): PolicyError if it names one, or a rule, that is not assessed."""
     policy = read_policy(path)
     policy.check_against(rulesets)
     return policy
@@ -166,17 +205,22 @@ def read_policy(path: str | Path) -> Policy:
     return policy
 
 
-def _check_named_are_counted(policy: Policy, document: Document) -> None:
+def _check_named_are_counted(policy: Policy, document: Document | None) -> None:
     """With ``rulesets`` written, every ruleset named elsewhere must be in it."""
     if policy.spec.rulesets is None:
         return
     for ruleset_id, key in policy.named_rulesets().items():
         if ruleset_id not in policy.spec.rulesets:
-            line = document.line_of((key,))
+            line = document.line_of((key,)) if document is not None else None
             where = f"line {line}: " if line else ""
-            raise PolicyError(
-                f"{where}{key} names ruleset {ruleset_id!r}, which is not in the policy's "
+            message = (
+                f"{key} names ruleset {ruleset_id!r}, which is not in the policy's "
                 f"rulesets ({', '.join(policy.spec.rulesets)}); add it there, or remove it "
-                f"from {key}",
-                source=policy.source,
+                f"from {key}"
             )
+            problem = Problem(key, message, line)
+            raise PolicyError(f"{where}{message}", source=policy.source, problems=[problem])
+
+
+# The form of a policy given as data that its sha256 is taken of (sorted keys, no spaces).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))

@@ -11,14 +11,20 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from scaleready.documents import Document, load_document
-from scaleready.errors import RulesetError
+from scaleready.errors import Problem, RulesetError
 from scaleready.language.nodes import Cond, ConditionError, Derived, RuleRef, walk
 from scaleready.language.nodes import Field as FieldNode
 from scaleready.language.parser import Vocabulary, parse_condition
 from scaleready.language.size import CompiledSize, compiled_size, oversize
 from scaleready.language.words import unparse
 from scaleready.outcome import MAX_LEVEL, MIN_RULE_LEVEL
-from scaleready.problems import did_you_mean, join_problems, validation_problem_list
+from scaleready.problems import (
+    did_you_mean,
+    field_path,
+    join_problems,
+    structured_problems,
+    validation_problem_list,
+)
 from scaleready.profile import FieldInfo, profile_fields
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -191,22 +197,27 @@ class _Problems:
     def __init__(self, document: Document) -> None:
         self.document = document
         self.found: list[tuple[int | None, str]] = []
+        self.structured: list[Problem] = []  # the same, with their field paths: error.problems
         self.format_problems = False  # reported as "line N: ..." like every document's
 
     def add(self, location: tuple, message: str) -> None:
-        self.found.append((self.document.line_of(location), message))
+        line = self.document.line_of(location)
+        self.found.append((line, message))
+        self.structured.append(Problem(field_path(location), message, line))
 
     def raise_any(self) -> None:
         """A RulesetError naming every problem in line order, if there are any."""
         if not self.found:
             return
         path = str(self.document.path)
+        problems = sorted(self.structured, key=lambda p: (p.line is None, p.line or 0))
         if len(self.found) == 1 and not self.format_problems:  # as a condition's error reads
             line, message = self.found[0]
-            raise RulesetError(message, source=f"{path}:{line}" if line else path)
+            source = f"{path}:{line}" if line else path
+            raise RulesetError(message, source=source, problems=problems)
         ordered = sorted(self.found, key=lambda pair: (pair[0] is None, pair[0] or 0))
         lines = [(f"line {line}: " if line else "") + message for line, message in ordered]
-        raise RulesetError(join_problems(lines), source=path)
+        raise RulesetError(join_problems(lines), source=path, problems=problems)
 
 
 def _validate_spec(document: Document, problems: _Problems) -> RulesetSpec | None:
@@ -219,6 +230,7 @@ def _validate_spec(document: Document, problems: _Problems) -> RulesetSpec | Non
     except ValidationError as error:
         for line, message in validation_problem_list(error, RulesetSpec, document, owner):
             problems.found.append((line, message))
+        problems.structured += structured_problems(error, RulesetSpec, document)
         problems.format_problems = True
         return None
 
@@ -279,7 +291,9 @@ def _rule_id_at(location: tuple, document: Document) -> str:
 def _fail(document: Document, location: tuple, message: str) -> RulesetError:
     line = document.line_of(location)
     source = f"{document.path}:{line}" if line else str(document.path)
-    return RulesetError(message, source=source)
+    return RulesetError(
+        message, source=source, problems=[Problem(field_path(location), message, line)]
+    )
 
 
 def _check_unique_ids(rules: list[tuple[int, RuleSpec]], problems: _Problems) -> None:
