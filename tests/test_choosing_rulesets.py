@@ -208,9 +208,12 @@ def test_a_plugin_the_program_gives_counts_by_default():
     ("where", "message"),
     [
         ("option", "--ruleset: unknown ruleset 'evidnce'; did you mean 'evidence'?"),
-        ("policy", "fund.yaml (its rulesets): unknown ruleset 'evidnce'; did you mean 'evidence'?"),
-        ("config", "scaleready.toml (its rulesets): unknown ruleset 'evidnce'; did you mean"),
-        ("weights", "fund.yaml: weights names ruleset 'evidnce', which is not installed; did you"),
+        (
+            "policy",
+            "fund.yaml: line 3: rulesets: unknown ruleset 'evidnce'; did you mean 'evidence'",
+        ),
+        ("config", "scaleready.toml: line 3: rulesets: unknown ruleset 'evidnce'; did you mean"),
+        ("weights", "fund.yaml: line 2: weights names ruleset 'evidnce', which is not installed"),
     ],
     ids=str,
 )
@@ -222,9 +225,9 @@ def test_an_unknown_ruleset_names_where_it_was_written_and_the_nearest_id(
     if where == "option":
         args += ["--ruleset", "evidnce"]
     elif where == "config":
-        write(tmp_path / "scaleready.toml", 'rulesets = ["evidnce"]\n')
+        write(tmp_path / "scaleready.toml", 'rulesets = [\n  "evidence",\n  "evidnce",\n]\n')
     else:
-        key = "rulesets: [evidnce]" if where == "policy" else "weights: {evidnce: 2}"
+        key = "rulesets: [evidence,\n  evidnce]" if where == "policy" else "weights: {evidnce: 2}"
         args += ["--policy", write(tmp_path / "fund.yaml", f"name: Fund\n{key}\n")]
     result = invoke(runner, *args)
     assert result.exit_code == 3

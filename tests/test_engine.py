@@ -91,7 +91,7 @@ def test_an_engine_without_rulesets_is_an_input_error():
 
 
 def test_an_unknown_ruleset_is_named_with_the_installed_ones():
-    with pytest.raises(InputError, match="--ruleset: unknown ruleset 'evidance'; did you mean"):
+    with pytest.raises(InputError, match="^rulesets: unknown ruleset 'evidance'; did you mean"):
         create_engine(["evidance"])
     with pytest.raises(InputError, match="unknown ruleset 'zzz'; installed: .*evidence"):
         create_engine(["zzz"])

@@ -457,6 +457,7 @@ def _engine_and_policy(
         backend=backend,
         policy=chosen_policy,
         config=config,
+        rulesets_from="--ruleset",
     )
     _report_plugin_problems(ctx, strict_plugins, registry)
     policy_pins = chosen_policy is not None and chosen_policy.spec.rulesets is not None

@@ -11,7 +11,7 @@ used. It pins choices that would otherwise depend on which plugins happen to be 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,15 @@ class ProjectConfig:
     path: Path
     rulesets: tuple[str, ...] | None = None
     policy: Path | None = None
+    text: str = field(default="", repr=False, compare=False)  # for the line of an id
+
+    def line_of_ruleset(self, ruleset_id: str) -> int | None:
+        """The line on which ``rulesets`` names this id (quoted), or its key's line."""
+        lines = _Problems(self.path, self.text)
+        quoted = re.compile(rf"""["']{re.escape(ruleset_id)}["']""")
+        start = lines.line_of("rulesets") or 1
+        found = (n for n, line in enumerate(lines.lines[start - 1 :], start) if quoted.search(line))
+        return next(found, start if lines.line_of("rulesets") else None)
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -67,6 +76,7 @@ def load_config(path: Path) -> ProjectConfig:
         path,
         rulesets=_rulesets(data.get("rulesets"), problem),
         policy=_policy(data.get("policy"), path, problem),
+        text=text,
     )
 
 
@@ -139,11 +149,11 @@ class _Problems:
         self.lines = text.splitlines()
 
     def at(self, key: str, message: str, *, name_key: bool = True) -> InputError:
-        line = self._line_of(key)
+        line = self.line_of(key)
         where = (f"line {line}: " if line else "") + (f"{key}: " if name_key else "")
         return InputError(where + message, source=str(self.path))
 
-    def _line_of(self, key: str) -> int | None:
+    def line_of(self, key: str) -> int | None:
         """The line of a top-level key (``key = ...`` or ``[key]``), quoted or bare."""
         pattern = re.compile(rf"""^\s*(\[\s*)?["']?{re.escape(key)}["']?\s*(=|\])""")
         return next((n for n, line in enumerate(self.lines, 1) if pattern.match(line)), None)

@@ -14,7 +14,7 @@ when chosen, so installing a plugin never moves a score, level or bottleneck: it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,7 @@ def create_engine(
     strict_plugins: bool = False,
     policy: Policy | Mapping[str, Any] | None = None,
     config: ProjectConfig | None = None,
+    rulesets_from: str = "rulesets",
 ) -> tuple[Engine, Registry]:
     """An engine over the rulesets that count: ``rulesets`` if given, else the policy's or the
     config's choice, else the built-ins and those the policy names (see the module docstring).
@@ -60,6 +61,7 @@ def create_engine(
     ``policy`` is a ``Policy`` or policy data (a dict, as ``Policy.from_dict`` reads it); it
     chooses rulesets here, and is applied by ``engine.assess(profile, policy=...)``.
     scaleready.toml is read only when passed: ``config=scaleready.config.project_config()``.
+    ``rulesets_from`` is how a message names where ``rulesets`` came from (the CLI: --ruleset).
     """
     if isinstance(policy, Mapping):  # policy data; a Policy is no mapping
         from scaleready.assessment.policy import Policy  # here: policies cost every cold start
@@ -70,7 +72,12 @@ def create_engine(
         raise registry.problems[0]
     from_files = add_ruleset_files(registry, rule_files)
     choice = choose_rulesets(
-        registry, rulesets, policy=policy, config=config, rule_files=from_files
+        registry,
+        rulesets,
+        policy=policy,
+        config=config,
+        rule_files=from_files,
+        option_name=rulesets_from,
     )
     engine = Engine(
         [registry.rulesets[name] for name in choice.ids],
@@ -88,18 +95,22 @@ def choose_rulesets(
     policy: Policy | None = None,
     config: ProjectConfig | None = None,
     rule_files: Sequence[str] = (),
+    option_name: str = "--ruleset",
 ) -> RulesetChoice:
     """The rulesets that count, by the precedence in the module docstring; InputError naming
-    the option or file at fault for an id that is not installed."""
+    the option or file at fault (and its line) for an id that is not installed."""
     if option:
-        ids, chosen_by = tuple(option), "--ruleset"
+        ids, chosen_by = tuple(option), option_name
+        _check_installed(ids, registry, _in_option(option_name))
     elif policy is not None and policy.spec.rulesets is not None:
         ids, chosen_by = tuple(policy.spec.rulesets), f"{policy.source} (its rulesets)"
+        _check_installed(ids, registry, _in_file(policy.source, policy.line_of, PolicyError))
     elif config is not None and config.rulesets is not None:
         ids, chosen_by = config.rulesets, f"{config.path} (its rulesets)"
+        line_of = _ruleset_lines(config)
+        _check_installed(ids, registry, _in_file(str(config.path), line_of, InputError))
     else:
         ids, chosen_by = _default(registry, policy), DEFAULT
-    _check_installed(ids, registry, chosen_by)
     choice = RulesetChoice(tuple(dict.fromkeys([*ids, *rule_files])), chosen_by)
     if policy is not None:
         _check_policy_counted(policy, choice)
@@ -114,8 +125,11 @@ def _default(registry: Registry, policy: Policy | None) -> tuple[str, ...]:
         if ruleset_id not in registry.rulesets:
             hint = did_you_mean(ruleset_id, registry.rulesets, otherwise=_installed(registry))
             message = f"{key} names ruleset {ruleset_id!r}, which is not installed; {hint}"
-            source = policy.source if policy is not None else None
-            raise PolicyError(message, source=source, problems=[Problem(key, message)])
+            assert policy is not None  # only a policy names rulesets here
+            line = policy.line_of(key, ruleset_id)
+            where = f"line {line}: " if line else ""
+            problem = Problem(key, message, line)
+            raise PolicyError(where + message, source=policy.source, problems=[problem])
     return tuple(sorted(dict.fromkeys([*ours, *named])))
 
 
@@ -124,11 +138,37 @@ def _ours(info: PluginInfo) -> bool:
     return info.builtin or info.distribution is None
 
 
-def _check_installed(ids: Sequence[str], registry: Registry, chosen_by: str) -> None:
-    for ruleset_id in ids:
+# An unknown id's error: the error type, and how its message is placed (source, line, field).
+_Unknown = Callable[[int, str], InputError]
+
+
+def _check_installed(ids: Sequence[str], registry: Registry, unknown: _Unknown) -> None:
+    for index, ruleset_id in enumerate(ids):
         if ruleset_id not in registry.rulesets:
             hint = did_you_mean(ruleset_id, registry.rulesets, otherwise=_installed(registry))
-            raise InputError(f"unknown ruleset {ruleset_id!r}; {hint}", source=chosen_by)
+            raise unknown(index, f"unknown ruleset {ruleset_id!r}; {hint}")
+
+
+def _ruleset_lines(config: ProjectConfig) -> Callable[..., int | None]:
+    """``line_of("rulesets", index)`` for scaleready.toml (TOML keeps no lines: found by text)."""
+    rulesets = config.rulesets or ()
+    return lambda _key, index: config.line_of_ruleset(rulesets[index])
+
+
+def _in_option(option_name: str) -> _Unknown:
+    return lambda index, message: InputError(message, source=option_name)
+
+
+def _in_file(source: str, line_of: Callable[..., int | None], error: type[InputError]) -> _Unknown:
+    """An unknown id in a file's ``rulesets`` list: named with its line and field path."""
+
+    def unknown(index: int, message: str) -> InputError:
+        line = line_of("rulesets", index)
+        problem = Problem(f"rulesets[{index}]", message, line)
+        where = f"line {line}: " if line else ""
+        return error(f"{where}rulesets: {message}", source=source, problems=[problem])
+
+    return unknown
 
 
 def _installed(registry: Registry) -> str:

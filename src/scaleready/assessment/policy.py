@@ -78,10 +78,18 @@ class Policy:
     canonical JSON.
     """
 
-    def __init__(self, spec: PolicySpec, source: str, sha256: str) -> None:
+    def __init__(
+        self, spec: PolicySpec, source: str, sha256: str, document: Document | None = None
+    ) -> None:
         self.spec = spec
         self.source = source
         self.sha256 = sha256
+        self._document = document  # a file's, for the line of a key; None for data
+
+    def line_of(self, *path: str | int) -> int | None:
+        """The line of a key path in the policy file (``line_of("rulesets", 0)``); None for a
+        policy given as data."""
+        return self._document.line_of(path) if self._document is not None else None
 
     @classmethod
     def from_file(cls, path: str | Path) -> Policy:
@@ -99,7 +107,7 @@ class Policy:
         spec = validated(PolicySpec, dict(data), PolicyError, source)
         digest = hashlib.sha256(_CANONICAL.encode(spec.model_dump(mode="json")).encode())
         policy = cls(spec, source, digest.hexdigest())
-        _check_named_are_counted(policy, None)
+        _check_named_are_counted(policy)
         return policy
 
     def to_dict(self) -> dict[str, Any]:
@@ -200,18 +208,18 @@ def read_policy(path: str | Path) -> Policy:
     """Load a policy file, before the rulesets are chosen (its ``rulesets`` may choose them)."""
     document = load_document(Path(path), PolicyError)
     spec = validated(PolicySpec, document.data, PolicyError, str(path), document)
-    policy = Policy(spec, str(path), hashlib.sha256(document.raw).hexdigest())
-    _check_named_are_counted(policy, document)
+    policy = Policy(spec, str(path), hashlib.sha256(document.raw).hexdigest(), document)
+    _check_named_are_counted(policy)
     return policy
 
 
-def _check_named_are_counted(policy: Policy, document: Document | None) -> None:
+def _check_named_are_counted(policy: Policy) -> None:
     """With ``rulesets`` written, every ruleset named elsewhere must be in it."""
     if policy.spec.rulesets is None:
         return
     for ruleset_id, key in policy.named_rulesets().items():
         if ruleset_id not in policy.spec.rulesets:
-            line = document.line_of((key,)) if document is not None else None
+            line = policy.line_of(key)
             where = f"line {line}: " if line else ""
             message = (
                 f"{key} names ruleset {ruleset_id!r}, which is not in the policy's "
