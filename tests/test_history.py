@@ -260,3 +260,24 @@ def test_a_history_that_cannot_be_opened_is_named(url, message):
     with pytest.raises(HistoryError, match=message) as raised:
         open_store(url)
     assert "secret" not in str(raised.value)
+
+
+def test_a_round_records_scorecards_sent_as_json_text(store, engine):
+    """As batch --record does: the workers' JSON text, stored as it is, read back as data."""
+    from scaleready.assessment.scorecard import dump_json
+
+    profile, digest = load_profile_with_hash(CODE_CLUB, engine.profile_model)
+    data = profile.model_dump(mode="json", exclude_none=True)
+    # a grant system's own "gate" key in the metadata must not be taken for the scorecard's
+    data["metadata"] = {"gate": {"passed": True}, "stage": "gate: 2"}
+    profile = engine.profile_model.model_validate(data)
+    policy = read_policy(SCALE_UP)
+    card = engine.assess_raw(profile, policy=policy, profile_sha256=digest)
+    text = dump_json(card)
+    document = yaml.safe_load(SCALE_UP.read_text())
+    ids = store.record_all([(text, data)] * 2, caller="round", policy=document, job_id="j")
+    first, second = (store.get(record_id) for record_id in ids)
+    assert first.scorecard == second.scorecard == json.loads(text)
+    assert first.policy_sha256 == policy.sha256 and first.job_id == "j"
+    assert first.rulesets == card["provenance"]["rulesets"] and first.name == "Code Club"
+    assert [r.id for r in store.find(ruleset="evidence")] == ids[::-1]

@@ -1302,8 +1302,7 @@ class _RecordingRound:
     def add(self, outcome: batch.ItemResult) -> None:
         self.round_.add(outcome)
         if self.recorder is not None and outcome.scorecard_json and outcome.profile_json:
-            card, profile = json.loads(outcome.scorecard_json), json.loads(outcome.profile_json)
-            self.recorder.add(card, profile)
+            self.recorder.add(outcome.scorecard_json, json.loads(outcome.profile_json))
 
 
 class _Moment(click.ParamType):

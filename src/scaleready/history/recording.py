@@ -45,10 +45,11 @@ class Recorder:
         self.caller = caller
         self._policy = None if policy is None else policy_document(policy)
         self._policy_sha256 = None if policy is None else policy.sha256
-        self._pending: list[tuple[Scorecard | ScorecardData, Mapping[str, Any]]] = []
+        self._pending: list[tuple[Scorecard | ScorecardData | str, Mapping[str, Any]]] = []
         self.count = 0
 
-    def add(self, card: Scorecard | ScorecardData, profile: Mapping[str, Any]) -> None:
+    def add(self, card: Scorecard | ScorecardData | str, profile: Mapping[str, Any]) -> None:
+        """Record a scorecard (or its JSON text) and the profile assessed, soon."""
         self._pending.append((card, profile))
         if len(self._pending) >= BATCH:
             self.flush()
