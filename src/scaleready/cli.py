@@ -1330,12 +1330,18 @@ class _Moment(click.ParamType):
         return moment
 
 
-def history_filters(command):
-    """The options that choose recorded assessments: history and reassess share them."""
+def history_filters(limit: int | None):
+    """The options that choose recorded assessments (history and reassess share them); at most
+    ``limit`` by default (None: all)."""
+    limit_help = "At most this many, newest first" + ("." if limit else " (default: all).")
     options = [
         click.option("--name", help="Only profiles whose name contains this (any case)."),
         click.option("--since", type=_Moment(), help="Only those recorded on or after DATE."),
-        click.option("--until", type=_Moment(end_of_day=True), help="Only those before DATE."),
+        click.option(
+            "--until",
+            type=_Moment(end_of_day=True),
+            help="Only those recorded before DATE (a day: to its end).",
+        ),
         click.option(
             "--ruleset",
             "ruleset",
@@ -1344,11 +1350,7 @@ def history_filters(command):
         ),
         click.option("--funder", help="Only those recorded for this funder."),
         click.option(
-            "--limit",
-            type=click.IntRange(1),
-            default=50,
-            show_default=True,
-            help="At most this many, newest first.",
+            "--limit", type=click.IntRange(1), default=limit, show_default=True, help=limit_help
         ),
         click.option(
             "--url",
@@ -1357,14 +1359,18 @@ def history_filters(command):
             "in your data folder).",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("record_id", required=False, metavar="[ID]")
-@history_filters
+@history_filters(limit=50)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def history(record_id, url, as_json, **filters):
     """List recorded assessments, newest first; with an ID, show that one in full (JSON).
@@ -1407,7 +1413,7 @@ def _terminal_json(document: object) -> str:
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@history_filters
+@history_filters(limit=None)
 @rules_option
 @click.option(
     "--backend",

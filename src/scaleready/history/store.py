@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, and_, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scaleready.assessment.engine import data_sha256
@@ -115,6 +115,12 @@ def open_store(url: str | None = None) -> Store:
         engine.dispose()
         raise
     return Store(engine)
+
+
+def _reason(error: Exception) -> str:
+    """The driver's own reason, in one line."""
+    lines = str(getattr(error, "orig", error)).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _now() -> datetime:
@@ -253,15 +259,20 @@ class Store:
         if not rows:
             return
         returning = insert(AssessmentRow).returning(AssessmentRow.seq, sort_by_parameter_order=True)
-        with self.engine.begin() as connection:
-            sequence = connection.execute(returning, rows).scalars().all()
-            used = [
-                {"assessment_seq": seq, **_ruleset_values(ruleset)}
-                for seq, row in zip(sequence, rows, strict=True)
-                for ruleset in row["rulesets"]
-            ]
-            if used:
-                connection.execute(insert(AssessmentRulesetRow), used)
+        try:
+            with self.engine.begin() as connection:
+                sequence = connection.execute(returning, rows).scalars().all()
+                used = [
+                    {"assessment_seq": seq, **_ruleset_values(ruleset)}
+                    for seq, row in zip(sequence, rows, strict=True)
+                    for ruleset in row["rulesets"]
+                ]
+                if used:
+                    connection.execute(insert(AssessmentRulesetRow), used)
+        except (OperationalError, InterfaceError) as error:  # the database went away, or is full
+            raise HistoryError(
+                f"cannot write to the history at {self.url}: {_reason(error)}"
+            ) from None
 
     def get(self, record_id: str, *, funder: str | None = None) -> Record | None:
         """A record by id; with ``funder``, only if it is that funder's."""
