@@ -141,10 +141,10 @@ def test_the_database_refuses_to_change_or_delete_a_record(store, engine, statem
     assert store.get(record.id) == record
 
 
-def test_postgresql_refuses_truncate_too(history_url, engine):
-    if not history_url.startswith("postgresql"):
-        pytest.skip("TRUNCATE is PostgreSQL's (SQLite has none)")
-    with open_store(history_url) as store:
+def test_postgresql_refuses_truncate_too(postgres_server, engine):
+    from tests import postgres
+
+    with open_store(postgres.new_database(postgres_server)) as store:
         card, profile = assessed(engine, CODE_CLUB)
         store.record(card, profile, caller="c")
         refused = pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only")
@@ -281,3 +281,15 @@ def test_a_round_records_scorecards_sent_as_json_text(store, engine):
     assert first.policy_sha256 == policy.sha256 and first.job_id == "j"
     assert first.rulesets == card["provenance"]["rulesets"] and first.name == "Code Club"
     assert [r.id for r in store.find(ruleset="evidence")] == ids[::-1]
+
+
+def test_the_python_example_in_the_docs_runs(tmp_path, monkeypatch):
+    text = (REPO / "docs" / "history.md").read_text(encoding="utf-8")
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "application.yaml").write_bytes(CODE_CLUB.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SCALEREADY_HISTORY_URL", f"sqlite:///{tmp_path / 'docs.sqlite'}")
+    namespace: dict = {}
+    exec(compile(example, "docs/history.md", "exec"), namespace)
+    assert [r.name for r in namespace["latest"]] == ["Code Club"]
+    assert namespace["record"].funder == "north-fund"
