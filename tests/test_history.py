@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -257,6 +259,7 @@ def test_a_plain_path_is_a_sqlite_file(tmp_path):
     ids=["other-database", "missing-folder", "no-server"],
 )
 def test_a_history_that_cannot_be_opened_is_named(url, message):
+    """No traceback, no password: what is wrong with which history."""
     with pytest.raises(HistoryError, match=message) as raised:
         open_store(url)
     assert "secret" not in str(raised.value)
@@ -293,3 +296,49 @@ def test_the_python_example_in_the_docs_runs(tmp_path, monkeypatch):
     exec(compile(example, "docs/history.md", "exec"), namespace)
     assert [r.name for r in namespace["latest"]] == ["Code Club"]
     assert namespace["record"].funder == "north-fund"
+
+
+def test_a_file_that_is_no_database_is_named(tmp_path):
+    path = tmp_path / "notes.sqlite"
+    path.write_text("these are notes, not a database\n" * 100)
+    with pytest.raises(
+        HistoryError, match="cannot open the history at .*notes.sqlite: file is not"
+    ):
+        open_store(str(path))
+
+
+def test_a_schema_newer_than_this_version_is_named(history_url):
+    with open_store(history_url) as store, store.engine.begin() as connection:
+        connection.execute(sqlalchemy.text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(HistoryError, match="a schema this version of scaleready does not know"):
+        open_store(history_url)
+
+
+@pytest.mark.slow
+def test_several_processes_opening_a_new_history_at_once_migrate_it_once(history_url, tmp_path):
+    """As the service's workers do when they start: each opens the history and records, all
+    at the same moment (each waits until every one is ready)."""
+    script = (
+        "import sys, time, pathlib\n"
+        "from scaleready import create_engine\n"
+        "from scaleready.history import open_store\n"
+        "engine, _ = create_engine()\n"
+        "profile = engine.profile_model.model_validate({'name': sys.argv[2]})\n"
+        "ready = pathlib.Path(sys.argv[3])\n"
+        "(ready / sys.argv[2]).touch()\n"
+        "while len(list(ready.iterdir())) < 4:\n"
+        "    time.sleep(0.01)\n"
+        "with open_store(sys.argv[1]) as store:\n"
+        "    store.record(engine.assess(profile), {'name': sys.argv[2]}, caller='worker')\n"
+    )
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    command = [sys.executable, "-c", script, history_url]
+    workers = [
+        subprocess.Popen([*command, f"Worker {n}", str(ready)], stderr=subprocess.PIPE, text=True)
+        for n in range(4)
+    ]
+    errors = [worker.communicate(timeout=120)[1] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0] * 4, errors
+    with open_store(history_url) as store:
+        assert sorted(r.name for r in store.find()) == [f"Worker {n}" for n in range(4)]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError
 from sqlalchemy.pool import StaticPool
 
 from scaleready.history.errors import HistoryError
@@ -122,6 +122,7 @@ def migrate(engine: Engine) -> None:
     """Bring the database to the newest schema, once, whichever process comes first."""
     from alembic import command
     from alembic.config import Config
+    from alembic.util import CommandError
 
     config = Config()
     config.set_main_option("script_location", str(files("scaleready.history") / "migrations"))
@@ -131,8 +132,13 @@ def migrate(engine: Engine) -> None:
             _lock_for_migration(connection)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-    except OperationalError as error:
+    except DatabaseError as error:  # unreachable, refused, or a file that is no database
         raise unreachable(engine.url, error) from None
+    except CommandError as error:  # a revision this version does not know: a newer schema
+        raise HistoryError(
+            f"the history at {engine.url.render_as_string(hide_password=True)} has a schema "
+            f"this version of scaleready does not know ({error}); upgrade scaleready"
+        ) from None
 
 
 def _lock_for_migration(connection: Connection) -> None:
