@@ -101,6 +101,7 @@ def test_find_filters_by_the_time_recorded(store, engine):
     after = datetime.now(UTC) + timedelta(seconds=1)
     assert [r.id for r in store.find(since=before)] == [record.id]
     assert store.find(since=after) == []
+    assert store.find(since=after.replace(tzinfo=None)) == []  # naive: UTC
     assert [r.id for r in store.find(until=after)] == [record.id]
     assert store.find(until=before) == []
 
@@ -342,3 +343,18 @@ def test_several_processes_opening_a_new_history_at_once_migrate_it_once(history
     assert [worker.returncode for worker in workers] == [0] * 4, errors
     with open_store(history_url) as store:
         assert sorted(r.name for r in store.find()) == [f"Worker {n}" for n in range(4)]
+
+
+def test_one_store_records_from_several_threads_at_once(store, engine):
+    """As a service's request threads share one store."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    card, profile = assessed(engine, CODE_CLUB)
+
+    def record(n: int) -> str:
+        return store.record(card, profile, caller=f"thread {n}").id
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(record, range(40)))
+    assert sorted(r.id for r in store.find(limit=None)) == sorted(ids)
+    assert len(set(ids)) == 40

@@ -151,6 +151,7 @@ def test_history_shows_one_record_in_full(runner, history_url):
     document = json.loads(shown.stdout)
     assert document["scorecard"] == record.scorecard and document["profile"] == record.profile
     assert document["policy"] == record.policy and document["gate"] == "failed"
+    assert document["policy_name"] == "Scale-up commissioning fund (example policy)"
     missing = invoke(runner, "history", "no-such-id", "--url", history_url)
     assert missing.exit_code == 3 and "no recorded assessment has the id" in missing.stderr
 

@@ -26,7 +26,7 @@ def record_summary(record: Record) -> dict[str, Any]:
         "score": overall["score"],
         "bottleneck": overall["bottleneck"],
         "gate": None if gate is None else ("passed" if gate["passed"] else "failed"),
-        "policy": None if gate is None else gate["policy"],
+        "policy_name": None if gate is None else gate["policy"],
         "policy_sha256": record.policy_sha256,
         "rulesets": record.rulesets,
         "profile_sha256": record.profile_sha256,
