@@ -161,6 +161,15 @@ def test_history_refuses_a_date_it_cannot_read(runner, tmp_path):
     assert result.exit_code == 2 and "'last week' is not a date or time" in result.output
 
 
+@pytest.mark.parametrize("command", ["history", "reassess"])
+def test_reading_a_history_that_does_not_exist_makes_none(runner, tmp_path, command):
+    missing = tmp_path / "typo.sqlite"
+    result = invoke(runner, command, "--url", missing)
+    assert result.exit_code == 2
+    assert f"no history at {missing}: nothing has been recorded there" in result.stderr
+    assert not missing.exists()
+
+
 def test_reassess_reports_what_a_new_ruleset_version_changes(runner, history_url):
     """Recorded under reach 1.0.0 with a policy; reassessed under reach 2.0.0."""
     options = ("--rules", REACH_1, "--policy", REACH_POLICY, "--record", history_url)

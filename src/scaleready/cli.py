@@ -1256,8 +1256,9 @@ def plugin_new(name, directory):
 # --- the audit history: --record, history and reassess (docs/history.md) ------------------------
 
 
-def _open_history(url: str | None, option: str):
-    """The history store at ``url`` (None: the default), or exit 2 saying what is wrong."""
+def _open_history(url: str | None, option: str, create: bool = True):
+    """The history store at ``url`` (None: the default), or exit 2 saying what is wrong;
+    ``create=False`` for commands that only read it."""
     from scaleready import history
 
     history.require_extra()  # HistoryError (exit 2) naming the extra to install
@@ -1266,7 +1267,7 @@ def _open_history(url: str | None, option: str):
             f"{option} {url!r}: a profile, not a database URL; write {option} after the "
             f"profiles, or {option}=URL (sqlite:///PATH, postgresql+psycopg://...)"
         )
-    return history.open_store(url)
+    return history.open_store(url, create=create)
 
 
 def _recorder(ctx: click.Context, record: str | None, policy: Policy | None) -> Recorder | None:
@@ -1390,7 +1391,7 @@ def history(record_id, url, as_json, **filters):
     from scaleready.errors import InputError
     from scaleready.history import views
 
-    with _open_history(url, "--url") as store:
+    with _open_history(url, "--url", create=False) as store:
         if record_id is not None:
             record = store.get(record_id)
             if record is None:
@@ -1448,7 +1449,7 @@ def reassess(ctx, url, rule_files, backend, only_changed, as_json, strict_plugin
 
     registry = _registry(ctx, strict_plugins)
     add_ruleset_files(registry, rule_files)
-    with _open_history(url, "--url") as store:
+    with _open_history(url, "--url", create=False) as store:
         records = store.find(**filters)
     done = list(Reassessor(registry, backend=backend).reassess_all(records))
     shown = [d for d in done if d.changes or d.error or not only_changed]

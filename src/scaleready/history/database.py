@@ -71,21 +71,25 @@ def _shown(url: str) -> str:
     return f"{scheme}://{rest}" if rest or scheme != url else url
 
 
-def connect(url: URL) -> Engine:
-    """An engine for the history's database, made ready for several processes at once."""
+def connect(url: URL, *, create: bool = True) -> Engine:
+    """An engine for the history's database, made ready for several processes at once;
+    ``create=False``: refuse a SQLite file that does not exist yet."""
     if url.drivername == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, create)
     try:
         return create_engine(url, pool_pre_ping=True)
     except ModuleNotFoundError as missing:
         raise HistoryError(f"{POSTGRES_HINT} ({missing.name} is not installed)") from None
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, create: bool) -> Engine:
     memory = url.database in (None, "", ":memory:")
     if not memory:
         assert url.database is not None
-        _check_folder(Path(url.database))
+        path = Path(url.database)
+        if not create and not path.is_file():
+            raise HistoryError(f"no history at {path}: nothing has been recorded there")
+        _check_folder(path)
     options: dict = {"connect_args": {"timeout": 30}}  # wait for another process's write
     if memory:  # one connection shared, or each would see a database of its own
         options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})

@@ -102,13 +102,15 @@ class Job:
     updated_at: datetime
 
 
-def open_store(url: str | None = None) -> Store:
+def open_store(url: str | None = None, *, create: bool = True) -> Store:
     """The history at ``url``, migrated to the newest schema.
 
     ``url``: ``sqlite:///PATH``, ``postgresql+psycopg://USER:PASSWORD@HOST/DATABASE`` or a file
     path; by default $SCALEREADY_HISTORY_URL, else ``history.sqlite`` in the user's data folder.
+    ``create=False``: a SQLite file that does not exist is a HistoryError, not a new history
+    (for readers: a mistyped path should not look like an empty history).
     """
-    engine = connect(parse_url(url or default_url()))
+    engine = connect(parse_url(url or default_url()), create=create)
     try:
         migrate(engine)
     except BaseException:
