@@ -219,3 +219,24 @@ def test_reassess_names_a_ruleset_no_longer_installed(runner, history_url):
     assert "ruleset 'reach' is not installed now; install it, or give its file with --rules" in (
         result.output
     )
+
+
+def test_history_suggests_a_ruleset_for_one_no_record_used(runner, history_url):
+    invoke(runner, "assess", CODE_CLUB, "--record", history_url)
+    result = invoke(runner, "history", "--url", history_url, "--ruleset", "evidnce@0.3.0")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "no recorded assessment used ruleset 'evidnce'; did you mean 'evidence'?" in (
+        result.stderr
+    )
+
+
+def test_a_name_from_a_profile_cannot_control_the_terminal(runner, tmp_path):
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    profile = yaml.safe_load(CODE_CLUB.read_text())
+    profile["name"] = "Club\x1b[2J\x1b]0;owned\x07 \u202eevil"
+    path = tmp_path / "hostile.yaml"
+    path.write_text(yaml.safe_dump(profile), encoding="utf-8")
+    assert invoke(runner, "assess", path, "--record", url).exit_code == 0
+    for args in (("history",), ("history", "--json"), ("reassess",)):
+        shown = invoke(runner, *args, "--url", url).stdout
+        assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown, args

@@ -1399,12 +1399,27 @@ def history(record_id, url, as_json, **filters):
             click.echo(_terminal_json(views.record_json(record)))
             return
         records = store.find(**filters)
+        if not records and filters["ruleset"]:
+            _note_unrecorded_ruleset(filters["ruleset"], store.ruleset_ids())
     if as_json:
         click.echo(_terminal_json([views.record_summary(r) for r in records]))
     elif records:
         click.echo(views.records_table(records))
     else:
         _tell("no recorded assessments match")
+
+
+def _note_unrecorded_ruleset(ruleset: str, recorded: list[str]) -> None:
+    """--ruleset naming an id that no record used: most likely a typing slip."""
+    from scaleready.problems import did_you_mean
+
+    ruleset_id = ruleset.partition("@")[0]
+    if ruleset_id not in recorded:
+        known = f"recorded: {', '.join(recorded) or 'none'}"
+        say(
+            f"note: no recorded assessment used ruleset {ruleset_id!r}; "
+            f"{did_you_mean(ruleset_id, recorded, otherwise=known)}"
+        )
 
 
 def _terminal_json(document: object) -> str:

@@ -172,7 +172,7 @@ def _card_head(text: str) -> dict[str, Any]:
 
 def _json_text(data: Mapping[str, Any], what: str) -> str:
     try:
-        return json.dumps(data, allow_nan=False)
+        return json.dumps(data, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError) as error:
         raise TypeError(f"the {what} to record is not JSON data: {error}") from None
 
@@ -307,6 +307,12 @@ class Store:
             query = query.limit(limit)
         with self._session() as session:
             return [_record(row) for row in session.scalars(query)]
+
+    def ruleset_ids(self) -> list[str]:
+        """Every ruleset id a recorded assessment used, sorted."""
+        query = select(AssessmentRulesetRow.ruleset_id).distinct()
+        with self._session() as session:
+            return sorted(session.scalars(query))
 
     def find_by_idempotency_key(self, funder: str | None, key: str) -> Record | None:
         """The record made with this funder's idempotency key, if any."""

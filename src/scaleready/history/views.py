@@ -100,7 +100,12 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
 
 
 def reassessment_lines(done: Reassessment) -> list[str]:
-    """A reassessment in a few lines: the record, then each change, or that none changed."""
+    """A reassessment in a few lines, safe for a terminal: the record, then each change, or
+    that none changed."""
+    return [terminal_line(line) for line in _reassessment_lines(done)]
+
+
+def _reassessment_lines(done: Reassessment) -> list[str]:
     record = done.record
     head = f"{record.name} ({record.id}, recorded {_time(record)})"
     if done.error is not None or done.after is None:
