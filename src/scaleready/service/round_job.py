@@ -1,0 +1,146 @@
+"""One round, run in a process of its own by the service worker that holds it:
+``python -m scaleready.service.round_job JOB_ID``, in the round's folder.
+
+It runs the round as `scaleready batch ROUND --summary summary.csv --scorecards
+scorecards.jsonl [--policy POLICY]` does, in that folder (so items are named by the file's
+name, as batch names them), and keeps the job's progress and heartbeat in the store, so any
+worker answers a poll and a round whose worker died is seen to be stale. It ends with the worker
+that started it (Linux: PR_SET_PDEATHSIG), so a job is never run by a process no one watches.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from contextlib import closing
+from pathlib import Path
+
+from scaleready.assessment.build import create_engine
+from scaleready.assessment.policy import read_policy
+from scaleready.errors import ScaleReadyError
+from scaleready.history import Job, Store, open_store
+from scaleready.report import outputs
+from scaleready.rounds import batch
+from scaleready.rounds.writer import RoundFiles, RoundWriter, Tally
+from scaleready.service.settings import HEARTBEAT_SECONDS, Settings
+
+SUMMARY = Path("summary.csv")
+SCORECARDS = Path("scorecards.jsonl")
+_PR_SET_PDEATHSIG = 1  # from linux/prctl.h
+
+
+class Progress:
+    """What a round has done so far, written to the store by a heartbeat thread."""
+
+    def __init__(self, store: Store, job_id: str) -> None:
+        self.store, self.job_id = store, job_id
+        self.done, self.total = 0, None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def __enter__(self) -> Progress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            self.store.update_job(self.job_id, status="running", done=self.done, total=self.total)
+
+
+def run(store: Store, job: Job, jobs: int, warnings: list[str]) -> Tally:
+    """The round assessed, its outputs in place in this folder, its tally; what batch would
+    warn about (columns ignored, rows read as Windows-1252) added to ``warnings``."""
+    policy_file = _policy_file() if job.policy else None
+    assessor = _assessor(policy_file)
+    items = batch.Round([Path(job.filename)], warn=warnings.append)
+    files = RoundFiles(summary=SUMMARY, scorecards=SCORECARDS)
+    with (
+        Progress(store, job.id) as progress,
+        outputs.OutputSet() as staged,
+        RoundWriter(assessor.columns, files, staged) as round_,
+    ):
+        with closing(batch.assess_all(items, assessor, jobs)) as outcomes:
+            for outcome in outcomes:
+                round_.add(outcome)
+                progress.done = round_.tally.items
+                progress.total = items.count if items.done else None
+        round_.finish(job.filename)
+        staged.commit()
+    return round_.tally
+
+
+def _policy_file() -> Path:
+    return next(p for p in Path().iterdir() if p.stem == "policy")
+
+
+def _assessor(policy_file: Path | None) -> batch.Assessor:
+    """The assessor `scaleready batch` builds for these options (scaleready.toml aside: the
+    service's rulesets are the default, or the policy's)."""
+    policy = read_policy(policy_file) if policy_file else None
+    engine, _ = create_engine(policy=policy)
+    if policy is not None:
+        policy.check_against(engine.rulesets)
+    options = batch.BatchOptions(
+        tuple(ruleset.id for ruleset in engine.rulesets),
+        policy=str(policy_file) if policy_file else None,
+        keep_scorecards=True,
+    )
+    return batch.Assessor.around(engine, options)
+
+
+def tally_summary(tally: Tally, warnings: list[str]) -> dict[str, object]:
+    """The job's summary: what became of its items, and the warnings batch would print."""
+    return {
+        "items": tally.items,
+        "assessed": tally.items - tally.errors,
+        "errors": tally.errors,
+        "internal_errors": tally.internal,
+        "gate_failed": tally.gate_failed,
+        "warnings": warnings,
+    }
+
+
+def main(job_id: str, parent: int) -> int:
+    _end_with_parent(parent)
+    settings = Settings.from_environment()
+    store = open_store(settings.store_url)
+    job = store.get_job(job_id)
+    if job is None:
+        return 2
+    warnings: list[str] = []
+    try:
+        tally = run(store, job, settings.round_jobs, warnings)
+    except ScaleReadyError as error:  # bad input for the whole round: a policy, say
+        store.update_job(job_id, status="failed", error=str(error))
+        return 1
+    except Exception as error:  # a bug: the round fails with it named, never hangs
+        store.update_job(job_id, status="failed", error=f"internal error: {error!r}")
+        raise
+    store.update_job(
+        job_id,
+        status="done",
+        done=tally.items,
+        total=tally.items,
+        summary=tally_summary(tally, warnings),
+    )
+    return 0
+
+
+def _end_with_parent(parent: int) -> None:
+    """Die with the service worker that started this round (whose thread waits for it)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before we asked
+        os._exit(1)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], int(sys.argv[2])))
