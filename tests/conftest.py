@@ -126,3 +126,25 @@ def assert_cases_cover_and_pass(registry, ruleset, cases_file: Path) -> None:
     sections = list(registry.sections.values())
     results = ruleset_cases.run_cases(ruleset, cases, registry.derived_facts, sections)
     assert [result.problems for result in results if not result.passed] == []
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server for the session (tests/postgres.py), or a skip saying why not."""
+    from tests import postgres
+
+    try:
+        with postgres.server() as url:
+            yield url
+    except postgres.NoServer as why:
+        pytest.skip(f"PostgreSQL: {why}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history_url(request, tmp_path) -> str:
+    """An empty history database: a SQLite file, and a database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'history.sqlite'}"
+    from tests import postgres
+
+    return postgres.new_database(request.getfixturevalue("postgres_server"))

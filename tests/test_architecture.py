@@ -27,6 +27,7 @@ LAYERS = {
     "assessment": ("assessment",),
     "report": ("report",),
     "rounds": ("rounds",),
+    "history": ("history",),  # the audit history: a database of recorded assessments
     "kit": ("scaffold", "testing"),  # for plugin authors: a new plugin, and its tests
     "cli": ("cli",),
 }
