@@ -1342,8 +1342,7 @@ def token_issue(funder, label, store):
     Example:
         scaleready token issue acme-foundation --label "grants portal"
     """
-    _need_extra("history", "sqlalchemy")
-    from scaleready.history import open_store
+    from scaleready.history import open_store  # HistoryError (exit 2) without the extra
 
     click.echo(open_store(store).issue_token(funder, label))
     _tell("this token is shown once; the service keeps only its hash")
@@ -1355,10 +1354,9 @@ def token_issue(funder, label, store):
 @store_option
 def token_list(funder, as_json, store):
     """List the tokens issued (never the tokens themselves): id, funder, label, when."""
-    _need_extra("history", "sqlalchemy")
     import dataclasses
 
-    from scaleready.history import open_store
+    from scaleready.history import open_store  # HistoryError (exit 2) without the extra
 
     rows = [dataclasses.asdict(info) for info in open_store(store).tokens(funder)]
     if as_json:
@@ -1373,8 +1371,7 @@ def token_list(funder, as_json, store):
 @store_option
 def token_revoke(token_id, store):
     """Revoke a token by its id (from `token list`): the service refuses it from now on."""
-    _need_extra("history", "sqlalchemy")
-    from scaleready.history import open_store
+    from scaleready.history import open_store  # HistoryError (exit 2) without the extra
 
     open_store(store).revoke_token(token_id)
     _tell(f"revoked token {token_id}")

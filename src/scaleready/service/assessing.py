@@ -57,9 +57,11 @@ def read_request(raw: bytes, content_type: str, policy_name: str | None) -> Requ
         return Request(data, policy_name)
     if policy_name is not None and data.get("policy") is not None:
         raise Problem(
-            422, "invalid-request", "The request is not valid",
+            422,
+            "invalid-request",
+            "The request is not valid",
             "the policy is given twice, in the query and in the body: give it once",
-        )  # fmt: skip
+        )
     return Request(data["profile"], data.get("policy") or policy_name)
 
 
@@ -70,9 +72,11 @@ def _suffix(content_type: str) -> str:
     if media_type in _YAML_TYPES:
         return ".yaml"
     raise Problem(
-        415, "unsupported-media-type", "Unsupported media type",
+        415,
+        "unsupported-media-type",
+        "Unsupported media type",
         f"a profile is sent as application/json or application/yaml, not {media_type or 'nothing'}",
-    )  # fmt: skip
+    )
 
 
 class Assessing:

@@ -20,7 +20,7 @@ router = APIRouter(tags=["assessments"])
 ServiceDep = Annotated[Service, Depends(current)]
 
 _PROFILE_BODY: dict[str, Any] = {
-    "description": "A profile (GET /schemas/profile), or {\"profile\": ..., \"policy\": NAME "
+    "description": 'A profile (GET /schemas/profile), or {"profile": ..., "policy": NAME '
     "or a policy document (GET /schemas/policy)}; as JSON or YAML.",
     "required": True,
     "content": {
@@ -131,6 +131,4 @@ def list_assessments(
     records = service.store.find(
         funder=caller.funder, name=name, since=since, until=until, limit=limit, offset=offset
     )
-    return AssessmentList(
-        items=[Assessment.of(r) for r in records], limit=limit, offset=offset
-    )
+    return AssessmentList(items=[Assessment.of(r) for r in records], limit=limit, offset=offset)

@@ -14,6 +14,9 @@ from scaleready.service.state import Service, current
 _bearer = HTTPBearer(auto_error=False, description="A funder's token: `scaleready token issue`")
 
 
+CALLER = "scaleready serve"  # how the history names the service as the caller
+
+
 class Caller(NamedTuple):
     """Who is asking: the funder the token belongs to, and the caller as the history names it."""
 
@@ -35,7 +38,7 @@ def caller(
             "(scaleready token issue FUNDER)",
             ' error="invalid_token"',
         )
-    return Caller(funder, f"service ({funder})")
+    return Caller(funder, CALLER)
 
 
 def _unauthorized(detail: str, error: str) -> Problem:

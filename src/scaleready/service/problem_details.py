@@ -145,9 +145,9 @@ async def _request_error(request: Request, error: Exception) -> JSONResponse:
         for e in error.errors()
     ]
     detail = "; ".join(f"{e['field']}: {e['detail']}" for e in errors)
-    return Problem(422, "invalid-request", "The request is not valid", detail, errors=errors).response(
-        request.url.path
-    )
+    return Problem(
+        422, "invalid-request", "The request is not valid", detail, errors=errors
+    ).response(request.url.path)
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -36,7 +36,8 @@ class Progress:
 
     def __init__(self, store: Store, job_id: str) -> None:
         self.store, self.job_id = store, job_id
-        self.done, self.total = 0, None
+        self.done: int = 0
+        self.total: int | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True)
 

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from scaleready.history import Job
@@ -38,7 +38,10 @@ _ROUND_BODY: dict[str, Any] = {
     "which) or as the part `file` of a multipart/form-data upload.",
     "required": True,
     "content": {
-        **{media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in MEDIA_TYPES},
+        **{
+            media_type: {"schema": {"type": "string", "format": "binary"}}
+            for media_type in MEDIA_TYPES
+        },
         "multipart/form-data": {
             "schema": {
                 "type": "object",
@@ -69,9 +72,12 @@ async def _upload(request: Request, filename: str | None) -> Upload:
     if media_type not in MEDIA_TYPES:
         known = ", ".join(MEDIA_TYPES)
         raise Problem(
-            415, "unsupported-media-type", "Unsupported media type",
-            f"a round is sent as one of {known} or multipart/form-data, not {media_type or 'nothing'}",
-        )  # fmt: skip
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            f"a round is sent as one of {known} or multipart/form-data, "
+            f"not {media_type or 'nothing'}",
+        )
     return Upload(_round_name(filename, MEDIA_TYPES[media_type]), await request.body())
 
 
@@ -180,9 +186,11 @@ def _result(
     if job.status != "done":
         progress = f"{job.done or 0} of {job.total if job.total is not None else '?'} items"
         raise Problem(
-            409, "round-not-done", "The round is not done",
+            409,
+            "round-not-done",
+            "The round is not done",
             f"round {round_id} is {job.status} ({progress}); poll /rounds/{round_id}"
             + (f": {job.error}" if job.status == "failed" and job.error else ""),
-        )  # fmt: skip
+        )
     path = service.runner.folder(job.id) / name
     return FileResponse(path, media_type=media_type, filename=f"{Path(job.filename).stem}-{name}")

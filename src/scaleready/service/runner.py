@@ -24,7 +24,6 @@ from scaleready.history import Job, Store
 from scaleready.service.settings import HEARTBEAT_SECONDS, MAX_ATTEMPTS, Settings
 
 ROUNDS_AT_ONCE = 2  # rounds one worker runs at a time; the rest wait, queued
-CLAIM_SETTLE_SECONDS = 0.5  # after claiming a stale round: long enough to see a rival's claim
 _ATTEMPT = re.compile(r"\(attempt (\d+) of \d+\)")
 _log = logging.getLogger("scaleready.service")
 
@@ -74,9 +73,7 @@ class RoundRunner:
         command = [sys.executable, "-m", "scaleready.service.round_job", job_id, str(os.getpid())]
         environment = {**os.environ, **self.settings.environment()}
         with open(folder / "round.log", "ab") as log:
-            process = subprocess.Popen(
-                command, cwd=folder, env=environment, stdout=log, stderr=log
-            )
+            process = subprocess.Popen(command, cwd=folder, env=environment, stdout=log, stderr=log)
             return process.wait()
 
     def _check_ended(self, job_id: str, exit_code: int) -> None:
@@ -101,21 +98,20 @@ class RoundRunner:
                 _log.exception("the round watchdog could not read the jobs")
 
     def _take_up(self, job: Job) -> None:
-        """Claim a round whose worker went silent, and run it again (or fail it, at the last
-        attempt); two watchdogs claiming at once settle on the later claim."""
+        """Claim a round whose worker went silent, and run it again (or fail it after the last
+        attempt); of two watchdogs claiming it at once, one gets it (the store's claim_job)."""
         attempt = _attempt(job) + 1
         lost = f"its worker ({job.worker or 'none yet'}) stopped"
         if attempt > MAX_ATTEMPTS:
             error = f"{lost}; failed after {MAX_ATTEMPTS} attempts, each ending with its worker"
             self.store.update_job(job.id, status="failed", error=error)
             return
+        if not self.store.claim_job(job.id, self.name, stale_after_s=self.settings.stale_after_s):
+            return  # another worker's watchdog took it up first
         note = f"{lost}; taken up again by {self.name} (attempt {attempt} of {MAX_ATTEMPTS})"
-        self.store.update_job(job.id, status="queued", worker=self.name, error=note)
-        self._stopping.wait(CLAIM_SETTLE_SECONDS)
-        claimed = self.store.get_job(job.id)
-        if claimed is not None and claimed.worker == self.name:
-            _log.warning("round %s: %s", job.id, note)
-            self.submit(job.id)
+        self.store.update_job(job.id, status="queued", error=note)
+        _log.warning("round %s: %s", job.id, note)
+        self.submit(job.id)
 
 
 def _attempt(job: Job) -> int:
