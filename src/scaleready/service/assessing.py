@@ -16,7 +16,7 @@ from scaleready.assessment.build import choose_rulesets, create_engine
 from scaleready.assessment.engine import Engine, data_sha256
 from scaleready.assessment.policy import Policy, PolicySpec, read_policy
 from scaleready.assessment.scorecard import ScorecardData
-from scaleready.documents import SUFFIXES, parse_document
+from scaleready.documents import SUFFIXES, Document, parse_document
 from scaleready.errors import PolicyError, ProfileError
 from scaleready.plugins import Registry, load_registry
 from scaleready.problems import did_you_mean, validated
@@ -31,10 +31,21 @@ _POLICY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class Request(NamedTuple):
-    """An assessment asked for: the profile's data, and the policy, by name or inline."""
+    """An assessment asked for: the profile's data, and the policy, by name or inline; the
+    body's document and where the profile is in it, to find the line of a field."""
 
     profile: Any
     policy: str | Mapping[str, Any] | None
+    document: Document | None = None
+    at: tuple[str, ...] = ()
+
+    def line_of(self, field: str) -> int | None:
+        """The line of a field of the profile (its path as messages write it) in the body."""
+        if self.document is None:
+            return None
+        steps = [] if field == "top level" else field.split(".")
+        location = (*self.at, *(int(s) - 1 if s.isdigit() else s for s in steps))
+        return self.document.line_of(location)
 
 
 class Assessed(NamedTuple):
@@ -52,9 +63,10 @@ def read_request(raw: bytes, content_type: str, policy_name: str | None) -> Requ
     The body is a profile, in JSON or YAML, or (JSON or YAML) ``{"profile": ..., "policy":
     NAME or {...}}``; a policy named in the query (``?policy=NAME``) applies to a bare profile.
     """
-    data = parse_document(raw, BODY, ProfileError, _suffix(content_type)).data
+    document = parse_document(raw, BODY, ProfileError, _suffix(content_type))
+    data = document.data
     if "profile" not in data or not set(data) <= {"profile", "policy"}:
-        return Request(data, policy_name)
+        return Request(data, policy_name, document)
     if policy_name is not None and data.get("policy") is not None:
         raise Problem(
             422,
@@ -62,7 +74,7 @@ def read_request(raw: bytes, content_type: str, policy_name: str | None) -> Requ
             "The request is not valid",
             "the policy is given twice, in the query and in the body: give it once",
         )
-    return Request(data["profile"], data.get("policy") or policy_name)
+    return Request(data["profile"], data.get("policy") or policy_name, document, ("profile",))
 
 
 def _suffix(content_type: str) -> str:

@@ -9,11 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
+from scaleready.errors import ProfileError
 from scaleready.history import Record
 from scaleready.service.assessing import Assessed, policy_document, read_request
 from scaleready.service.auth import CallerDep
 from scaleready.service.models import Assessment, AssessmentList, problem_responses
-from scaleready.service.problem_details import Problem
+from scaleready.service.problem_details import Problem, from_error
 from scaleready.service.state import Service, current
 
 router = APIRouter(tags=["assessments"])
@@ -63,7 +64,10 @@ def create_assessment(
         earlier = service.store.find_by_idempotency_key(caller.funder, idempotency_key)
         if earlier is not None:
             return _answer(_same_request(earlier, service, request), 200)
-    assessed = service.assessing.assess(request)
+    try:
+        assessed = service.assessing.assess(request)
+    except ProfileError as error:  # named with the lines of its fields in the body
+        raise from_error(error, request.line_of) from None
     record = _record(service, assessed, caller.funder, caller.name, idempotency_key)
     return _answer(record, 201)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -70,11 +70,18 @@ _INPUT_KINDS: tuple[tuple[type[InputError], str, str], ...] = (
 )
 
 
-def from_error(error: ScaleReadyError) -> Problem:
-    """scaleready's error as a problem: bad input 422 with its field problems, others 500."""
+def from_error(
+    error: ScaleReadyError, line_of: Callable[[str], int | None] | None = None
+) -> Problem:
+    """scaleready's error as a problem: bad input 422 with its field problems (``line_of``
+    finds a field's line in the request's body), others 500."""
     if isinstance(error, InputError):
         kind, title = next((k, t) for cls, k, t in _INPUT_KINDS if isinstance(error, cls))
-        return Problem(422, kind, title, str(error), errors=field_problems(error))
+        errors = field_problems(error)
+        for problem in errors:
+            if line_of is not None and problem["line"] is None and problem["field"]:
+                problem["line"] = line_of(problem["field"])
+        return Problem(422, kind, title, str(error), errors=errors)
     if isinstance(error, SettingError):
         return Problem(500, "setting", "The service is misconfigured", str(error))
     return Problem(500, "internal", "The assessment failed", str(error))

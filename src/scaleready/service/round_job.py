@@ -1,5 +1,5 @@
 """One round, run in a process of its own by the service worker that holds it:
-``python -m scaleready.service.round_job JOB_ID``, in the round's folder.
+``python -m scaleready.service.round_job JOB_ID PARENT_PID WORKER``, in the round's folder.
 
 It runs the round as `scaleready batch ROUND --summary summary.csv --scorecards
 scorecards.jsonl [--policy POLICY]` does, in that folder (so items are named by the file's
@@ -16,32 +16,39 @@ import sys
 import threading
 from contextlib import closing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from scaleready.assessment.build import create_engine
-from scaleready.assessment.policy import read_policy
 from scaleready.errors import ScaleReadyError
 from scaleready.history import Job, Store, open_store
-from scaleready.report import outputs
-from scaleready.rounds import batch
-from scaleready.rounds.writer import RoundFiles, RoundWriter, Tally
 from scaleready.service.settings import HEARTBEAT_SECONDS, Settings
+
+if TYPE_CHECKING:
+    from scaleready.rounds import batch
+    from scaleready.rounds.writer import Tally
+
+# The engine and the round machinery are imported once the heartbeat beats (in `run`): until
+# then, nothing tells the other workers that this round is alive.
 
 SUMMARY = Path("summary.csv")
 SCORECARDS = Path("scorecards.jsonl")
 _PR_SET_PDEATHSIG = 1  # from linux/prctl.h
+EXIT_TAKEN_OVER = 3  # another worker took the round up: this process leaves it to that one
 
 
-class Progress:
-    """What a round has done so far, written to the store by a heartbeat thread."""
+class Heartbeat:
+    """The round's heartbeat and progress, written to its job from a thread of their own as
+    soon as the process starts; if another worker has taken the round up (this one was thought
+    dead), the process ends at once, so one round never runs twice."""
 
-    def __init__(self, store: Store, job_id: str) -> None:
-        self.store, self.job_id = store, job_id
+    def __init__(self, store: Store, job_id: str, worker: str) -> None:
+        self.store, self.job_id, self.worker = store, job_id, worker
         self.done: int = 0
         self.total: int | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True)
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> Heartbeat:
+        self.beat()
         self._thread.start()
         return self
 
@@ -51,26 +58,38 @@ class Progress:
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
-            self.store.update_job(self.job_id, status="running", done=self.done, total=self.total)
+            self.beat()
+
+    def beat(self) -> None:
+        if not self.still_ours():
+            os._exit(EXIT_TAKEN_OVER)
+        self.store.update_job(self.job_id, status="running", done=self.done, total=self.total)
+
+    def still_ours(self) -> bool:
+        job = self.store.get_job(self.job_id)
+        return job is not None and job.worker == self.worker and job.status == "running"
 
 
-def run(store: Store, job: Job, jobs: int, warnings: list[str]) -> Tally:
+def run(job: Job, jobs: int, heartbeat: Heartbeat, warnings: list[str]) -> Tally:
     """The round assessed, its outputs in place in this folder, its tally; what batch would
     warn about (columns ignored, rows read as Windows-1252) added to ``warnings``."""
+    from scaleready.report import outputs
+    from scaleready.rounds import batch
+    from scaleready.rounds.writer import RoundFiles, RoundWriter
+
     policy_file = _policy_file() if job.policy else None
     assessor = _assessor(policy_file)
     items = batch.Round([Path(job.filename)], warn=warnings.append)
     files = RoundFiles(summary=SUMMARY, scorecards=SCORECARDS)
     with (
-        Progress(store, job.id) as progress,
         outputs.OutputSet() as staged,
         RoundWriter(assessor.columns, files, staged) as round_,
     ):
         with closing(batch.assess_all(items, assessor, jobs)) as outcomes:
             for outcome in outcomes:
                 round_.add(outcome)
-                progress.done = round_.tally.items
-                progress.total = items.count if items.done else None
+                heartbeat.done = round_.tally.items
+                heartbeat.total = items.count if items.done else None
         round_.finish(job.filename)
         staged.commit()
     return round_.tally
@@ -83,6 +102,10 @@ def _policy_file() -> Path:
 def _assessor(policy_file: Path | None) -> batch.Assessor:
     """The assessor `scaleready batch` builds for these options (scaleready.toml aside: the
     service's rulesets are the default, or the policy's)."""
+    from scaleready.assessment.build import create_engine
+    from scaleready.assessment.policy import read_policy
+    from scaleready.rounds import batch
+
     policy = read_policy(policy_file) if policy_file else None
     engine, _ = create_engine(policy=policy)
     if policy is not None:
@@ -107,7 +130,7 @@ def tally_summary(tally: Tally, warnings: list[str]) -> dict[str, object]:
     }
 
 
-def main(job_id: str, parent: int) -> int:
+def main(job_id: str, parent: int, worker: str) -> int:
     _end_with_parent(parent)
     settings = Settings.from_environment()
     store = open_store(settings.store_url)
@@ -115,21 +138,19 @@ def main(job_id: str, parent: int) -> int:
     if job is None:
         return 2
     warnings: list[str] = []
-    try:
-        tally = run(store, job, settings.round_jobs, warnings)
-    except ScaleReadyError as error:  # bad input for the whole round: a policy, say
-        store.update_job(job_id, status="failed", error=str(error))
-        return 1
-    except Exception as error:  # a bug: the round fails with it named, never hangs
-        store.update_job(job_id, status="failed", error=f"internal error: {error!r}")
-        raise
-    store.update_job(
-        job_id,
-        status="done",
-        done=tally.items,
-        total=tally.items,
-        summary=tally_summary(tally, warnings),
-    )
+    with Heartbeat(store, job_id, worker) as heartbeat:
+        try:
+            tally = run(job, settings.round_jobs, heartbeat, warnings)
+        except ScaleReadyError as error:  # bad input for the whole round: a policy, say
+            store.update_job(job_id, status="failed", error=str(error))
+            return 1
+        except Exception as error:  # a bug: the round fails with it named, never hangs
+            store.update_job(job_id, status="failed", error=f"internal error: {error!r}")
+            raise
+    if not heartbeat.still_ours():  # its outputs are another attempt's too: the same
+        return EXIT_TAKEN_OVER
+    summary = tally_summary(tally, warnings)
+    store.update_job(job_id, status="done", done=tally.items, total=tally.items, summary=summary)
     return 0
 
 
@@ -144,4 +165,4 @@ def _end_with_parent(parent: int) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], int(sys.argv[2])))
+    sys.exit(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))

@@ -70,7 +70,8 @@ class RoundRunner:
 
     def _run(self, job_id: str) -> int:
         folder = self.folder(job_id)
-        command = [sys.executable, "-m", "scaleready.service.round_job", job_id, str(os.getpid())]
+        module = "scaleready.service.round_job"
+        command = [sys.executable, "-m", module, job_id, str(os.getpid()), self.name]
         environment = {**os.environ, **self.settings.environment()}
         with open(folder / "round.log", "ab") as log:
             process = subprocess.Popen(command, cwd=folder, env=environment, stdout=log, stderr=log)
