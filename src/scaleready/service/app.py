@@ -15,7 +15,7 @@ from scaleready.service import assessments, problem_details, rounds
 from scaleready.service.auth import CallerDep
 from scaleready.service.limits import RequestSizeLimit
 from scaleready.service.models import Health, RulesetInfo, problem_responses
-from scaleready.service.problem_details import Problem
+from scaleready.service.problem_details import PROBLEM_JSON, Problem
 from scaleready.service.runner import worker_name
 from scaleready.service.settings import Settings
 from scaleready.service.state import Service, current
@@ -48,7 +48,19 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RequestSizeLimit, limit=settings.max_request_bytes)
     for router in (assessments.router, rounds.router, catalogue):
         app.include_router(router)
+    app.openapi = lambda: _problems_as_problem_json(FastAPI.openapi(app))  # type: ignore[method-assign]
     return app
+
+
+def _problems_as_problem_json(document: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with each problem response described as application/problem+json
+    alone (FastAPI describes a response model as application/json)."""
+    for operation in (op for path in document["paths"].values() for op in path.values()):
+        for response in operation.get("responses", {}).values():
+            content = response.get("content", {})
+            if PROBLEM_JSON in content and "application/json" in content:
+                content[PROBLEM_JSON] = content.pop("application/json")
+    return document
 
 
 def app_from_environment() -> FastAPI:
