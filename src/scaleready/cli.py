@@ -27,8 +27,10 @@ if TYPE_CHECKING:
     from scaleready.assessment.engine import Engine
     from scaleready.assessment.policy import Policy
     from scaleready.assessment.scorecard import Scorecard
+    from scaleready.history.recording import Recorder
     from scaleready.language.ruleset import Ruleset
     from scaleready.plugins import Registry
+    from scaleready.profile import InnovationProfile
     from scaleready.report import cards, outputs
     from scaleready.rounds import batch, writer
 
@@ -354,6 +356,20 @@ def engine_options(command):
     return command
 
 
+def record_option(command):
+    """--record [URL]: also append each assessment to the audit history (docs/history.md)."""
+    return click.option(
+        "--record",
+        is_flag=False,
+        flag_value="",
+        default=None,
+        metavar="[URL]",
+        help="Also append each assessment to the audit history: $SCALEREADY_HISTORY_URL, "
+        "else a SQLite file in your data folder, or the one at URL (sqlite:///PATH, "
+        "postgresql+psycopg://...). Needs pip install 'scaleready[history]'.",
+    )(command)
+
+
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("profiles", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
@@ -375,8 +391,9 @@ def engine_options(command):
     help="Exit 1 if any profile's overall score is below SCORE.",
 )
 @engine_options
+@record_option
 @click.pass_context
-def assess(ctx, profiles, output_format, output, fail_under, **options):
+def assess(ctx, profiles, output_format, output, fail_under, record, **options):
     """Assess innovation profiles and print their scale-readiness scorecards.
 
     \b
@@ -399,10 +416,13 @@ def assess(ctx, profiles, output_format, output, fail_under, **options):
     inputs = [*profiles, *options["rule_files"], options["policy"]]
     _refuse_clashes({"--output": None if several_html else output}, inputs)
     engine, policy = _engine_and_policy(ctx, **options)
+    recorder = _recorder(ctx, record, policy)
     with outputs.OutputSet() as staged:
         sink = _card_sink(output_format, output, profiles, several_html, inputs, staged)
         with closing(sink):
-            exit_codes, gate_reasons = _assess_each(engine, policy, profiles, sink, fail_under)
+            exit_codes, gate_reasons = _assess_each(
+                engine, policy, profiles, sink, fail_under, recorder
+            )
         if sink.count:
             _check_signals()
             staged.commit()
@@ -480,6 +500,7 @@ def _assess_each(
     profiles: Sequence[Path],
     sink: cards.CardSink,
     fail_under: float | None,
+    recorder: Recorder | None = None,
 ) -> tuple[set[int], list[str]]:
     """Assess and write each profile as it comes (memory stays flat); the exit codes of those
     that could not be assessed, and the gate's reasons for those that failed it."""
@@ -487,12 +508,15 @@ def _assess_each(
     gate_reasons: list[str] = []
     for number, path in enumerate(profiles):
         _check_signals()
-        card = _assess_file(engine, policy, path)
-        if isinstance(card, _Failed):
-            say(f"error: {card.reason}")
-            exit_codes.add(card.exit_code)
+        assessed = _assess_file(engine, policy, path)
+        if isinstance(assessed, _Failed):
+            say(f"error: {assessed.reason}")
+            exit_codes.add(assessed.exit_code)
             continue
+        card, profile = assessed
         sink.add(number, card)
+        if recorder is not None:
+            recorder.add(card, profile.model_dump(mode="json", exclude_none=True))
         reasons = _gate_failures(card, fail_under)
         if reasons:
             gate_reasons.append(f"{card.profile.name}: {'; '.join(reasons)}")
@@ -506,15 +530,18 @@ class _Failed(NamedTuple):
     exit_code: int
 
 
-def _assess_file(engine: Engine, policy: Policy | None, path: Path) -> Scorecard | _Failed:
-    """A profile file's scorecard, or why it could not be assessed; the others go on either
-    way (as in a round: rounds.batch.Assessor.assess judges failures the same way)."""
+def _assess_file(
+    engine: Engine, policy: Policy | None, path: Path
+) -> tuple[Scorecard, InnovationProfile] | _Failed:
+    """A profile file's scorecard and profile, or why it could not be assessed; the others go
+    on either way (as in a round: rounds.batch.Assessor.assess judges failures the same way)."""
     from scaleready.profile import load_profile_with_hash
 
     label = str(path)
     try:
         profile, digest = load_profile_with_hash(path, engine.profile_model)
-        return engine.assess(profile, policy=policy, source=label, profile_sha256=digest)
+        card = engine.assess(profile, policy=policy, source=label, profile_sha256=digest)
+        return card, profile
     except Exception as error:
         return _Failed(*item_failure(label, error))
 
@@ -528,6 +555,7 @@ def _assessor(
     strict_plugins,
     keep_scorecards=True,
     keep_portfolio=False,
+    keep_profiles=False,
 ):
     """The batch assessor for these options, after reporting plugin problems once; workers are
     given the rulesets and policy chosen here, so every process counts the same."""
@@ -543,6 +571,7 @@ def _assessor(
         chosen_policy.source if chosen_policy else None,
         keep_scorecards,
         keep_portfolio,
+        keep_profiles,
     )
     return batch.Assessor.around(engine, options)
 
@@ -598,9 +627,10 @@ def _gate_failures(card: Scorecard, fail_under: float | None) -> list[str]:
     "(by default such columns are ignored, with a warning).",
 )
 @engine_options
+@record_option
 @click.pass_context
 def batch_command(
-    ctx, sources, summary, scorecards, report, title, sort, jobs, strict_columns, **options
+    ctx, sources, summary, scorecards, report, title, sort, jobs, strict_columns, record, **options
 ):
     """Assess a grant round: folders of YAML/JSON profiles, JSONL, CSV or XLSX files.
 
@@ -625,14 +655,19 @@ def batch_command(
     targets = {"--summary": summary, "--scorecards": scorecards, "--report": report}
     _refuse_clashes(targets, [*sources, *options["rule_files"], options["policy"]])
     assessor = _assessor(
-        ctx, **options, keep_scorecards=scorecards is not None, keep_portfolio=report is not None
+        ctx,
+        **options,
+        keep_scorecards=scorecards is not None or record is not None,
+        keep_portfolio=report is not None,
+        keep_profiles=record is not None,
     )
+    recorder = _recorder(ctx, record, assessor.policy)
     files = RoundFiles(summary, scorecards, report)
     with (
         outputs.OutputSet() as staged,
         RoundWriter(assessor.columns, files, staged, sort) as round_,
     ):
-        _run_round(round_, assessor, sources, strict_columns, jobs)
+        _run_round(_RecordingRound(round_, recorder), assessor, sources, strict_columns, jobs)
         round_.finish(title)
         _check_signals()
         staged.commit()
@@ -642,7 +677,7 @@ def batch_command(
 
 
 def _run_round(
-    round_: writer.RoundWriter,
+    round_: writer.RoundWriter | _RecordingRound,
     assessor: batch.Assessor,
     sources: Sequence[Path],
     strict_columns: bool,
@@ -1216,6 +1251,212 @@ def plugin_new(name, directory):
     for path in scaffold.write_plugin(names, target):
         _tell(f"wrote {path}")
     _tell(f'next: cd {target} && pip install -e ".[test]" && pytest')
+
+
+# --- the audit history: --record, history and reassess (docs/history.md) ------------------------
+
+
+def _open_history(url: str | None, option: str):
+    """The history store at ``url`` (None: the default), or exit 2 saying what is wrong."""
+    from scaleready import history
+
+    history.require_extra()  # HistoryError (exit 2) naming the extra to install
+    if url is not None and "://" not in url and url.endswith((".yaml", ".yml", ".json")):
+        raise click.UsageError(  # `--record a.yaml b.yaml` would take a profile for the history
+            f"{option} {url!r}: a profile, not a database URL; write {option} after the "
+            f"profiles, or {option}=URL (sqlite:///PATH, postgresql+psycopg://...)"
+        )
+    return history.open_store(url)
+
+
+def _recorder(ctx: click.Context, record: str | None, policy: Policy | None) -> Recorder | None:
+    """With --record, a recorder into the history (opened before any work is done)."""
+    if record is None:
+        return None
+    store = _open_history(record or None, "--record")
+    from scaleready.history.recording import Recorder, cli_caller
+
+    try:
+        recorder = Recorder(store, caller=cli_caller(), policy=policy)
+    except BaseException:
+        store.close()
+        raise
+    ctx.call_on_close(lambda: _close_recorder(recorder))
+    return recorder
+
+
+def _close_recorder(recorder: Recorder) -> None:
+    """Append what is left, and say where the assessments went."""
+    recorder.close()
+    count = recorder.count
+    _tell(f"recorded {count} assessment{'' if count == 1 else 's'} in {recorder.store.url}")
+
+
+class _RecordingRound:
+    """A round's writer that also records each scorecard (with --record)."""
+
+    def __init__(self, round_: writer.RoundWriter, recorder: Recorder | None) -> None:
+        self.round_ = round_
+        self.recorder = recorder
+
+    def add(self, outcome: batch.ItemResult) -> None:
+        self.round_.add(outcome)
+        if self.recorder is not None and outcome.scorecard_json and outcome.profile_json:
+            card, profile = json.loads(outcome.scorecard_json), json.loads(outcome.profile_json)
+            self.recorder.add(card, profile)
+
+
+class _Moment(click.ParamType):
+    """A UTC date (2026-11-01) or time (2026-11-01T14:30, with or without Z); --until DAY
+    includes that day."""
+
+    name = "DATE"
+
+    def __init__(self, end_of_day: bool = False) -> None:
+        self.end_of_day = end_of_day
+
+    def convert(self, value, param, ctx):
+        from datetime import UTC, datetime, timedelta
+
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a date or time; write 2026-11-01 or 2026-11-01T14:30Z")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        if self.end_of_day and len(value.strip()) == 10:  # a day: up to its end
+            moment += timedelta(days=1)
+        return moment
+
+
+def history_filters(command):
+    """The options that choose recorded assessments: history and reassess share them."""
+    options = [
+        click.option("--name", help="Only profiles whose name contains this (any case)."),
+        click.option("--since", type=_Moment(), help="Only those recorded on or after DATE."),
+        click.option("--until", type=_Moment(end_of_day=True), help="Only those before DATE."),
+        click.option(
+            "--ruleset",
+            "ruleset",
+            metavar="ID[@VERSION]",
+            help="Only those assessed with this ruleset (at this version).",
+        ),
+        click.option("--funder", help="Only those recorded for this funder."),
+        click.option(
+            "--limit",
+            type=click.IntRange(1),
+            default=50,
+            show_default=True,
+            help="At most this many, newest first.",
+        ),
+        click.option(
+            "--url",
+            metavar="URL",
+            help="The history to read (default: $SCALEREADY_HISTORY_URL, else the SQLite file "
+            "in your data folder).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("record_id", required=False, metavar="[ID]")
+@history_filters
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def history(record_id, url, as_json, **filters):
+    """List recorded assessments, newest first; with an ID, show that one in full (JSON).
+
+    Assessments are recorded by `assess --record`, `batch --record` and the service. Nothing
+    in the history can be changed or deleted through scaleready.
+
+    \b
+    Examples:
+        scaleready history --since 2026-11-01 --ruleset evidence
+        scaleready history --name "code club" --json
+        scaleready history 5f0c2a8e-...
+
+    Exit 2 if the history cannot be opened (or its extra is not installed:
+    pip install 'scaleready[history]'), 3 if no record has the ID.
+    """
+    from scaleready.errors import InputError
+    from scaleready.history import views
+
+    with _open_history(url, "--url") as store:
+        if record_id is not None:
+            record = store.get(record_id)
+            if record is None:
+                raise InputError(f"no recorded assessment has the id {record_id!r}")
+            click.echo(_terminal_json(views.record_json(record)))
+            return
+        records = store.find(**filters)
+    if as_json:
+        click.echo(_terminal_json([views.record_summary(r) for r in records]))
+    elif records:
+        click.echo(views.records_table(records))
+    else:
+        _tell("no recorded assessments match")
+
+
+def _terminal_json(document: object) -> str:
+    from scaleready.report.safe_text import terminal_json
+
+    return terminal_json(document)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@history_filters
+@rules_option
+@click.option(
+    "--backend",
+    type=_LazyChoice(_backends),
+    default="auto",
+    show_default=True,
+    help="durable_rules, or the plain-Python evaluator.",
+)
+@click.option("--changed", "only_changed", is_flag=True, help="Show only what changed.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@strict_plugins_option
+@click.pass_context
+def reassess(ctx, url, rule_files, backend, only_changed, as_json, strict_plugins, **filters):
+    """Assess recorded profiles again under the rulesets installed now, and show what changed.
+
+    Each recorded assessment is re-run with the same rulesets (by id: the versions installed
+    now, or files given with --rules) and its recorded policy re-applied; for each, the level,
+    bottleneck and gate before and after, and the ruleset versions that moved. Nothing is
+    recorded: read it before adopting a new ruleset version.
+
+    \b
+    Examples:
+        scaleready reassess --since 2026-01-01
+        scaleready reassess --ruleset evidence@0.3.0 --rules evidence-0.4.yaml --changed
+
+    Exit 2 if the history cannot be opened, 3 if a record could not be reassessed (its
+    ruleset is no longer installed, or its profile no longer reads).
+    """
+    from scaleready.history.reassess import Reassessor
+    from scaleready.history.views import reassessment_json, reassessment_lines
+    from scaleready.plugins import add_ruleset_files
+
+    registry = _registry(ctx, strict_plugins)
+    add_ruleset_files(registry, rule_files)
+    with _open_history(url, "--url") as store:
+        records = store.find(**filters)
+    done = list(Reassessor(registry, backend=backend).reassess_all(records))
+    shown = [d for d in done if d.changes or d.error or not only_changed]
+    if as_json:
+        click.echo(_terminal_json([reassessment_json(d) for d in shown]))
+    else:
+        for reassessment in shown:
+            click.echo("\n".join(reassessment_lines(reassessment)))
+    changed = sum(1 for d in done if d.changes)
+    failed = sum(1 for d in done if d.error)
+    _tell(f"reassessed {len(done) - failed} of {len(done)}; {changed} changed")
+    if failed:
+        ctx.exit(EXIT_INVALID_INPUT)
 
 
 def main() -> None:

@@ -25,13 +25,18 @@ if TYPE_CHECKING:  # the same names as _EXPORTS, for type checkers
     from scaleready.history.store import open_store as open_store
 
 _EXPORTS = ("open_store", "default_url", "Store", "Record", "Job", "JobStatus", "TokenInfo")
-__all__ = ["HistoryError", *_EXPORTS]
+__all__ = ["HistoryError", "require_extra", *_EXPORTS]
 
 
 def __getattr__(name: str) -> object:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'scaleready.history' has no attribute {name!r}")
     return getattr(_store_module(), name)
+
+
+def require_extra() -> None:
+    """HistoryError, saying what to install, unless the history's extra is installed."""
+    _store_module()
 
 
 def _store_module():

@@ -11,7 +11,7 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scaleready.assessment.engine import data_sha256
-from scaleready.assessment.scorecard import Scorecard, ScorecardData, dump_json
+from scaleready.assessment.scorecard import Scorecard, ScorecardData
 from scaleready.history.database import connect, default_url, migrate, parse_url
 from scaleready.history.errors import HistoryError
 from scaleready.history.models import AssessmentRow, AssessmentRulesetRow, JobRow, TokenRow
@@ -126,8 +126,8 @@ def _plain(data: Mapping[str, Any], what: str) -> dict[str, Any]:
 def _card_data(card: Scorecard | ScorecardData) -> dict[str, Any]:
     if isinstance(card, Scorecard):
         return json.loads(card.model_dump_json())
-    if isinstance(card, Mapping):
-        return json.loads(dump_json(card))
+    if isinstance(card, Mapping):  # typed data, or JSON read back: its outcomes are strings
+        return _plain(card, "scorecard")
     raise TypeError(f"record() needs a Scorecard or its data, not {type(card).__name__}")
 
 
@@ -191,6 +191,28 @@ class Store:
                 raise
             return first
         return _record(row)
+
+    def record_all(
+        self,
+        assessed: Iterable[tuple[Scorecard | ScorecardData, Mapping[str, Any]]],
+        *,
+        caller: str,
+        funder: str | None = None,
+        policy: Mapping[str, Any] | None = None,
+        policy_sha256: str | None = None,
+        job_id: str | None = None,
+    ) -> list[Record]:
+        """Append several assessments (scorecard and profile each) in one transaction: a round."""
+        rows = []
+        for card, profile in assessed:
+            row = self._row(card, profile, caller, funder, policy, policy_sha256, None)
+            row.job_id = job_id
+            rows.append(row)
+        with self._session() as session, session.begin():
+            session.add_all(rows)
+            session.flush()
+            session.add_all([used for row in rows for used in _ruleset_rows(row)])
+        return [_record(row) for row in rows]
 
     def _row(
         self,

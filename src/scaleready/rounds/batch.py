@@ -75,6 +75,7 @@ class BatchOptions:
     policy: str | None = None
     keep_scorecards: bool = False
     keep_portfolio: bool = False
+    keep_profiles: bool = False  # each profile assessed, as JSON: for the history (--record)
 
 
 # --- tasks: a round cut into pieces, each read by the process that assesses it --------------------
@@ -393,6 +394,7 @@ class ItemResult(NamedTuple):
     error: str | None = None
     exit_code: int = 0  # why it could not be assessed: 3 bad input, 4 engine, plugin or bug
     portfolio: PortfolioCard | None = None  # what the portfolio report needs, if asked for
+    profile_json: str | None = None  # the profile assessed, if kept (for the history)
 
     @property
     def row(self) -> dict[str, object]:
@@ -427,13 +429,24 @@ class Assessor:
     def assess(self, item: Item) -> ItemResult:
         """Load, validate and assess one item; whatever fails is this item's outcome alone."""
         try:
-            card = self._judge(*self._profile(item), item.label)
+            profile, digest = self._profile(item)
+            card = self._judge(profile, digest, item.label)
         except Exception as error:  # whatever fails is this item's outcome alone
             return self._failed(item, *item_failure(item.label, error))
         scorecard_json = dump_json(card) if self.options.keep_scorecards else None
         portfolio = portfolio_card(card) if self.options.keep_portfolio else None
+        profile_json = (
+            profile.model_dump_json(exclude_none=True) if self.options.keep_profiles else None
+        )
         values = summary_values(item.label, card, self.columns)
-        return ItemResult(item.label, values, self.columns, scorecard_json, portfolio=portfolio)
+        return ItemResult(
+            item.label,
+            values,
+            self.columns,
+            scorecard_json,
+            portfolio=portfolio,
+            profile_json=profile_json,
+        )
 
     def _failed(self, item: Item, reason: str, exit_code: int) -> ItemResult:
         values = summary_values(item.label, None, self.columns, reason)
