@@ -370,6 +370,16 @@ def test_a_round_gives_the_same_summary_and_scorecards_as_batch(server, tmp_path
     assert batch.returncode == 3, batch.stderr  # the bad row
     assert summary.content == (tmp_path / "summary.csv").read_bytes()
     assert scorecards.content == (tmp_path / "scorecards.jsonl").read_bytes()
+    recorded = open_store(server.store_url).find(job_id=status["id"], limit=None)
+    cards = [json.loads(line) for line in scorecards.text.splitlines()]
+    assert sorted(map(_canonical, (r.scorecard for r in recorded))) == sorted(
+        map(_canonical, cards)
+    )
+    assert {(r.funder, r.caller) for r in recorded} == {("funder-a", "scaleready serve")}
+
+
+def _canonical(data: dict) -> str:
+    return json.dumps(data, sort_keys=True)
 
 
 def test_a_round_is_another_funders_to_see_not(server):
@@ -415,6 +425,10 @@ def test_a_round_whose_worker_is_killed_still_ends(server, tmp_path):
     assert status["summary"]["items"] == count and status["summary"]["errors"] == 0
     assert len(summary.splitlines()) == count + 1
     assert _no_process_left(job_id)  # the first attempt's process died with its worker
+    recorded = store.find(job_id=job_id, limit=None)  # each item once, whatever the attempts
+    assert sorted(r.scorecard["profile"]["name"] for r in recorded) == sorted(
+        f"Club {n}" for n in range(count)
+    )
 
 
 def _no_process_left(job_id: str) -> bool:
@@ -426,14 +440,14 @@ def _no_process_left(job_id: str) -> bool:
 
 def _wait_until_running(store, job_id: str) -> int:
     """The pid of the worker holding the round, once it has assessed some of it."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         job = store.get_job(job_id)
         if job.status == "running" and job.done > 0:
             return int(job.worker.rpartition(":")[2])
         assert job.status != "done", "the round ended before its worker could be killed"
         time.sleep(0.1)
-    raise AssertionError("the round did not start")
+    raise AssertionError(f"the round did not start: {store.get_job(job_id)}")
 
 
 def _processes_running(text: str) -> list[int]:

@@ -1542,12 +1542,11 @@ def serve(host, port, workers, store, policies, max_request_bytes, rounds_dir, s
     _need_extra("service", "fastapi", "uvicorn", "multipart", "sqlalchemy")
     import uvicorn
 
-    from scaleready.history import open_store
     from scaleready.service.settings import Settings
 
     chosen = {"rounds_dir": rounds_dir} if rounds_dir is not None else {}
     settings = Settings(store, policies, max_request_bytes, stale_after_s=stale_after, **chosen)
-    open_store(store)  # created or migrated once, here, before the workers open it
+    _open_history(store, "--store").close()  # created or migrated here, before the workers
     os.environ.update(settings.environment())  # how the worker processes get the settings
     _tell(f"serving on http://{host}:{port} with {workers} worker(s); Ctrl-C stops")
     uvicorn.run(
@@ -1583,9 +1582,8 @@ def token_issue(funder, label, store):
     Example:
         scaleready token issue acme-foundation --label "grants portal"
     """
-    from scaleready.history import open_store  # HistoryError (exit 2) without the extra
-
-    click.echo(open_store(store).issue_token(funder, label))
+    with _open_history(store, "--store") as history:
+        click.echo(history.issue_token(funder, label))
     _tell("this token is shown once; the service keeps only its hash")
 
 
@@ -1597,9 +1595,8 @@ def token_list(funder, as_json, store):
     """List the tokens issued (never the tokens themselves): id, funder, label, when."""
     import dataclasses
 
-    from scaleready.history import open_store  # HistoryError (exit 2) without the extra
-
-    rows = [dataclasses.asdict(info) for info in open_store(store).tokens(funder)]
+    with _open_history(store, "--store") as history:
+        rows = [dataclasses.asdict(info) for info in history.tokens(funder)]
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -1612,7 +1609,6 @@ def token_list(funder, as_json, store):
 @store_option
 def token_revoke(token_id, store):
     """Revoke a token by its id (from `token list`): the service refuses it from now on."""
-    from scaleready.history import open_store  # HistoryError (exit 2) without the extra
-
-    open_store(store).revoke_token(token_id)
+    with _open_history(store, "--store") as history:
+        history.revoke_token(token_id)
     _tell(f"revoked token {token_id}")

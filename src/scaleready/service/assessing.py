@@ -55,6 +55,7 @@ class Assessed(NamedTuple):
     profile: dict[str, Any]
     profile_sha256: str
     policy: Policy | None
+    document: dict[str, Any] | None  # the policy's, as the history keeps it
 
 
 def read_request(raw: bytes, content_type: str, policy_name: str | None) -> Request:
@@ -107,7 +108,8 @@ class Assessing:
         profile = profile_from_data(request.profile, str(BODY), engine.profile_model)
         digest = data_sha256(request.profile)
         card = engine.assess_raw(profile, policy=policy, source=None, profile_sha256=digest)
-        return Assessed(card, request.profile, digest, policy)
+        document = policy_document(policy, request.policy)
+        return Assessed(card, request.profile, digest, policy, document)
 
     def engine(self, policy: Policy | None) -> Engine:
         """The engine over the rulesets that count with this policy (see choosing-rulesets)."""
@@ -162,6 +164,15 @@ def inline_policy(data: Mapping[str, Any]) -> Policy:
     return Policy(spec, INLINE_POLICY, hashlib.sha256(canonical.encode()).hexdigest())
 
 
-def policy_document(policy: Policy | None) -> dict[str, Any] | None:
-    """The policy as the history stores it: a document that reads back as the same policy."""
-    return None if policy is None else policy.spec.model_dump(mode="json", exclude_none=True)
+def policy_document(
+    policy: Policy | None, given: str | Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The policy's document as the history keeps it (what reassess re-applies): as sent, or
+    as its file was read (its hash checked)."""
+    if policy is None:
+        return None
+    if isinstance(given, Mapping):
+        return dict(given)
+    from scaleready.history.recording import policy_document as file_document
+
+    return file_document(policy)

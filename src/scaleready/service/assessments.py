@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from scaleready.errors import ProfileError
 from scaleready.history import Record
-from scaleready.service.assessing import Assessed, policy_document, read_request
+from scaleready.service.assessing import Assessed, read_request
 from scaleready.service.auth import CallerDep
 from scaleready.service.models import Assessment, AssessmentList, problem_responses
 from scaleready.service.problem_details import Problem, from_error
@@ -97,7 +97,7 @@ def _record(
         assessed.profile,
         caller=caller,
         funder=funder,
-        policy=policy_document(policy),
+        policy=assessed.document,
         policy_sha256=policy.sha256 if policy else None,
         idempotency_key=key,
     )

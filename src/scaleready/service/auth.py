@@ -9,12 +9,10 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from scaleready.service.problem_details import Problem
+from scaleready.service.settings import CALLER
 from scaleready.service.state import Service, current
 
 _bearer = HTTPBearer(auto_error=False, description="A funder's token: `scaleready token issue`")
-
-
-CALLER = "scaleready serve"  # how the history names the service as the caller
 
 
 class Caller(NamedTuple):

@@ -10,6 +10,7 @@ that started it (Linux: PR_SET_PDEATHSIG), so a job is never run by a process no
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -20,9 +21,10 @@ from typing import TYPE_CHECKING
 
 from scaleready.errors import ScaleReadyError
 from scaleready.history import Job, Store, open_store
-from scaleready.service.settings import HEARTBEAT_SECONDS, Settings
+from scaleready.service.settings import CALLER, HEARTBEAT_SECONDS, Settings
 
 if TYPE_CHECKING:
+    from scaleready.assessment.scorecard import ScorecardData
     from scaleready.rounds import batch
     from scaleready.rounds.writer import Tally
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 SUMMARY = Path("summary.csv")
 SCORECARDS = Path("scorecards.jsonl")
 _PR_SET_PDEATHSIG = 1  # from linux/prctl.h
+RECORD_BATCH = 200  # assessments recorded per transaction
 EXIT_TAKEN_OVER = 3  # another worker took the round up: this process leaves it to that one
 
 
@@ -70,6 +73,37 @@ class Heartbeat:
         return job is not None and job.worker == self.worker and job.status == "running"
 
 
+class RoundRecorder:
+    """Records each item assessed in the history, with the round's funder and job, a batch per
+    transaction; a round taken up again records from the item after the last one recorded (its
+    items come in the same order every time), so no assessment is recorded twice."""
+
+    def __init__(self, store: Store, job: Job) -> None:
+        self.store, self.job = store, job
+        last = store.find(job_id=job.id, limit=1)
+        self._after: str | None = last[0].scorecard["profile"]["source"] if last else None
+        self._pending: list[tuple[ScorecardData, dict]] = []
+
+    def add(self, outcome: batch.ItemResult) -> None:
+        if outcome.scorecard_json is None or outcome.profile_json is None:
+            return  # not assessed: the summary names why
+        if self._after is not None:  # recorded by an earlier attempt
+            self._after = None if outcome.label == self._after else self._after
+            return
+        card: ScorecardData = json.loads(outcome.scorecard_json)
+        self._pending.append((card, json.loads(outcome.profile_json)))
+        if len(self._pending) >= RECORD_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending:
+            job = self.job
+            self.store.record_all(
+                pending, caller=CALLER, funder=job.funder, policy=job.policy, job_id=job.id
+            )
+
+
 def run(job: Job, jobs: int, heartbeat: Heartbeat, warnings: list[str]) -> Tally:
     """The round assessed, its outputs in place in this folder, its tally; what batch would
     warn about (columns ignored, rows read as Windows-1252) added to ``warnings``."""
@@ -85,11 +119,14 @@ def run(job: Job, jobs: int, heartbeat: Heartbeat, warnings: list[str]) -> Tally
         outputs.OutputSet() as staged,
         RoundWriter(assessor.columns, files, staged) as round_,
     ):
+        recorder = RoundRecorder(heartbeat.store, job)
         with closing(batch.assess_all(items, assessor, jobs)) as outcomes:
             for outcome in outcomes:
                 round_.add(outcome)
+                recorder.add(outcome)
                 heartbeat.done = round_.tally.items
                 heartbeat.total = items.count if items.done else None
+        recorder.flush()
         round_.finish(job.filename)
         staged.commit()
     return round_.tally
@@ -114,6 +151,7 @@ def _assessor(policy_file: Path | None) -> batch.Assessor:
         tuple(ruleset.id for ruleset in engine.rulesets),
         policy=str(policy_file) if policy_file else None,
         keep_scorecards=True,
+        keep_profiles=True,  # for the history
     )
     return batch.Assessor.around(engine, options)
 

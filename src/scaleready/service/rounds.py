@@ -127,7 +127,7 @@ def create_round(
         caller.funder,
         filename=upload.filename,
         fmt=FORMATS[Path(upload.filename).suffix.lower()],
-        policy=policy_document(chosen),
+        policy=policy_document(chosen, policy),
     )
     folder = service.runner.folder(job.id)
     folder.mkdir(parents=True)

@@ -16,6 +16,7 @@ HEARTBEAT_SECONDS = 1.0  # how often a running round says it is alive
 DEFAULT_STALE_SECONDS = 30.0  # a round silent this long lost its worker: another takes it up
 MAX_ATTEMPTS = 3  # a round whose worker died this many times is failed, with the reason
 
+CALLER = "scaleready serve"  # how the history names the service as the caller
 _PREFIX = "SCALEREADY_SERVICE_"
 N = TypeVar("N", int, float)
 
