@@ -5,7 +5,6 @@ auditor would."""
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from openpyxl import Workbook
 
 from scaleready.history import open_store
 from scaleready.rounds.spreadsheets import flatten, template_header
@@ -312,17 +312,24 @@ def test_rulesets_and_schemas_are_those_the_cli_gives(server):
 # --- rounds -------------------------------------------------------------------------------------
 
 
-def flat_round(count: int) -> str:
-    """A round as CSV: generated profiles, with a wrong type in row 3."""
+def write_round(path: Path, count: int) -> Path:
+    """A round as CSV or XLSX (by the suffix): generated profiles, a wrong type in row 3."""
     rows = [flatten(profile) for profile in synthetic_profiles(count, seed=11)]
     header = template_header()
     header += sorted({key for row in rows for key in row} - set(header))
     rows[1]["organisation.yearly_income"] = "lots"
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=header, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return text.getvalue()
+    if path.suffix == ".xlsx":
+        sheet = (workbook := Workbook()).active
+        sheet.append(header)
+        for row in rows:
+            sheet.append([row.get(column) for column in header])
+        workbook.save(path)
+        return path
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
 
 
 def wait_for_round(client: httpx.Client, location: str, timeout: float = 180) -> dict:
@@ -339,19 +346,33 @@ def wait_for_round(client: httpx.Client, location: str, timeout: float = 180) ->
     raise AssertionError(f"the round did not end: {status}")
 
 
-@pytest.mark.parametrize("upload", ["multipart", "body"])
-def test_a_round_gives_the_same_summary_and_scorecards_as_batch(server, tmp_path, upload):
-    round_csv = _write(tmp_path / "round.csv", flat_round(30))
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.mark.parametrize(
+    ("name", "media_type", "upload"),
+    [
+        ("round.csv", "text/csv", "multipart"),
+        ("round.csv", "text/csv", "body"),
+        ("round.xlsx", XLSX, "multipart"),
+    ],
+    ids=["csv-multipart", "csv-body", "xlsx-multipart"],
+)
+def test_a_round_gives_the_same_summary_and_scorecards_as_batch(
+    server, tmp_path, name, media_type, upload
+):
+    round_file = write_round(tmp_path / name, 30)
+    params = {"policy": "scale-up-fund"}
     with server.client("funder-a") as client:
         if upload == "multipart":
-            files = {"file": ("round.csv", round_csv.read_bytes(), "text/csv")}
-            response = client.post("/rounds", files=files, params={"policy": "scale-up-fund"})
+            files = {"file": (name, round_file.read_bytes(), media_type)}
+            response = client.post("/rounds", files=files, params=params)
         else:
             response = client.post(
                 "/rounds",
-                content=round_csv.read_bytes(),
-                params={"policy": "scale-up-fund", "filename": "round.csv"},
-                headers={"Content-Type": "text/csv"},
+                content=round_file.read_bytes(),
+                params={**params, "filename": name},
+                headers={"Content-Type": media_type},
             )
         assert response.status_code == 202, response.text
         location = response.headers["location"]
@@ -364,9 +385,7 @@ def test_a_round_gives_the_same_summary_and_scorecards_as_batch(server, tmp_path
     shutil.copy(POLICIES / "scale-up-fund.yaml", tmp_path)
     outputs = ("--summary", "summary.csv", "--scorecards", "scorecards.jsonl")
     policy = ("--policy", "scale-up-fund.yaml")
-    batch = run_scaleready(
-        "batch", "round.csv", *policy, *outputs, env=_fixed_clock(), cwd=tmp_path
-    )
+    batch = run_scaleready("batch", name, *policy, *outputs, env=_fixed_clock(), cwd=tmp_path)
     assert batch.returncode == 3, batch.stderr  # the bad row
     assert summary.content == (tmp_path / "summary.csv").read_bytes()
     assert scorecards.content == (tmp_path / "scorecards.jsonl").read_bytes()

@@ -60,6 +60,9 @@ class RoundRunner:
         while not self._slots.acquire(timeout=HEARTBEAT_SECONDS):  # queued: still alive
             self.store.update_job(job_id, status="queued", worker=self.name)
         try:
+            if not self.folder(job_id).is_dir():  # another machine's, not shared with this one
+                self._fail_unreachable(job_id)
+                return
             self.store.update_job(job_id, status="running", worker=self.name)
             exit_code = self._run(job_id)
             self._check_ended(job_id, exit_code)
@@ -67,6 +70,13 @@ class RoundRunner:
             _log.exception("round %s: its worker could not run it", job_id)
         finally:
             self._slots.release()
+
+    def _fail_unreachable(self, job_id: str) -> None:
+        error = (
+            f"internal error: the round's files are not in {self.settings.rounds_dir} on "
+            f"{socket.gethostname()}; every worker must share the same --rounds-dir"
+        )
+        self.store.update_job(job_id, status="failed", error=error)
 
     def _run(self, job_id: str) -> int:
         folder = self.folder(job_id)
