@@ -43,6 +43,11 @@ class Server:
     tokens: dict[str, str]
     log: Path
 
+    def history(self, method: str, *args, **kwargs):
+        """What the history answers to one call, as an auditor reads it."""
+        with open_store(self.store_url) as store:
+            return getattr(store, method)(*args, **kwargs)
+
     def client(self, funder: str | None = None, token: str | None = None) -> httpx.Client:
         """A client acting for a funder (with its token), or with the token given, or none."""
         token = token or (self.tokens[funder] if funder else None)
@@ -56,10 +61,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request, tmp_path_factory) -> Iterator[Server]:
+    """The service on a SQLite history, and on a real PostgreSQL server's."""
     folder = tmp_path_factory.mktemp("service")
     store_url = f"sqlite:///{folder / 'history.sqlite'}"
+    if request.param == "postgresql":
+        from tests import postgres
+
+        store_url = postgres.new_database(request.getfixturevalue("postgres_server"))
     tokens = {}
     for funder in ("funder-a", "funder-b"):
         issued = run_scaleready("token", "issue", funder, "--store", store_url)
@@ -172,7 +182,7 @@ def test_an_assessment_is_the_cli_scorecard_and_is_recorded_with_caller_and_fund
     expected["profile"]["source"] = None  # a profile sent, not a file
     expected["provenance"]["profile_sha256"] = assessment["profile_sha256"]  # of the data
     assert assessment["scorecard"] == expected
-    record = open_store(server.store_url).get(assessment["id"])
+    record = server.history("get", assessment["id"])
     assert (record.funder, record.caller) == ("funder-a", "scaleready serve")
     assert record.profile == yaml.safe_load(CODE_CLUB.read_text())
 
@@ -198,7 +208,7 @@ def test_a_policy_is_applied_by_name_or_sent_inline(server):
         "policy_sha256": None,
     }
     assert named["policy_sha256"] == gate["policy_sha256"]
-    record = open_store(server.store_url).get(named["id"])
+    record = server.history("get", named["id"])
     assert record.policy is not None and record.policy["name"] == gate["policy"]
 
 
@@ -266,7 +276,7 @@ def test_a_retried_post_with_the_same_idempotency_key_is_assessed_once(server):
         other = client.post("/assessments", json={"name": "Another club"}, headers=key)
     assert first.status_code == 201 and again.status_code == 200
     assert {r.json()["id"] for r in [again, *at_once]} == {first.json()["id"]}
-    records = open_store(server.store_url).find(funder="funder-a", limit=None)
+    records = server.history("find", funder="funder-a", limit=None)
     assert [r.id for r in records if r.idempotency_key == key["Idempotency-Key"]] == [
         first.json()["id"]
     ]
@@ -389,7 +399,7 @@ def test_a_round_gives_the_same_summary_and_scorecards_as_batch(
     assert batch.returncode == 3, batch.stderr  # the bad row
     assert summary.content == (tmp_path / "summary.csv").read_bytes()
     assert scorecards.content == (tmp_path / "scorecards.jsonl").read_bytes()
-    recorded = open_store(server.store_url).find(job_id=status["id"], limit=None)
+    recorded = server.history("find", job_id=status["id"], limit=None)
     cards = [json.loads(line) for line in scorecards.text.splitlines()]
     assert sorted(map(_canonical, (r.scorecard for r in recorded))) == sorted(
         map(_canonical, cards)
@@ -426,8 +436,7 @@ def test_a_round_whose_worker_is_killed_still_ends(server, tmp_path):
     profiles = ({"name": f"Club {n}", "organisation": {"yearly_income": n}} for n in range(count))
     lines = [json.dumps(profile) for profile in profiles]
     content = ("\n".join(lines) + "\n").encode()
-    store = open_store(server.store_url)
-    with server.client("funder-a") as client:
+    with open_store(server.store_url) as store, server.client("funder-a") as client:
         response = client.post(
             "/rounds",
             content=content,
@@ -439,12 +448,12 @@ def test_a_round_whose_worker_is_killed_still_ends(server, tmp_path):
         os.kill(holder, signal.SIGKILL)
         status = wait_for_round(client, response.headers["location"])
         summary = client.get(response.headers["location"] + "/summary").text
+        recorded = store.find(job_id=job_id, limit=None)  # each item once, whatever happened
     assert status["status"] == "done", json.dumps(status)
     assert f":{holder})" in status["note"] and "taken up again" in status["note"]
     assert status["summary"]["items"] == count and status["summary"]["errors"] == 0
     assert len(summary.splitlines()) == count + 1
     assert _no_process_left(job_id)  # the first attempt's process died with its worker
-    recorded = store.find(job_id=job_id, limit=None)  # each item once, whatever the attempts
     assert sorted(r.scorecard["profile"]["name"] for r in recorded) == sorted(
         f"Club {n}" for n in range(count)
     )

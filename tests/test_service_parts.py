@@ -86,18 +86,18 @@ def test_the_settings_reach_the_worker_processes_through_the_environment(monkeyp
 def test_a_round_whose_workers_kept_dying_is_failed_with_the_reason(tmp_path):
     from scaleready.service.runner import RoundRunner
 
-    store = open_store(f"sqlite:///{tmp_path / 'history.sqlite'}")
-    job = store.create_job("funder-a", filename="round.csv", fmt="csv", policy=None)
-    note = f"taken up again by host:2 (attempt {MAX_ATTEMPTS} of {MAX_ATTEMPTS})"
-    store.update_job(job.id, status="running", worker="host:3", error=note)
-    runner = RoundRunner(Settings(rounds_dir=tmp_path, stale_after_s=0.05), store)
-    runner.start()
-    try:
-        deadline = time.monotonic() + 10
-        while store.get_job(job.id).status == "running" and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        runner.stop()
-    failed = store.get_job(job.id)
+    with open_store(f"sqlite:///{tmp_path / 'history.sqlite'}") as store:
+        job = store.create_job("funder-a", filename="round.csv", fmt="csv", policy=None)
+        note = f"taken up again by host:2 (attempt {MAX_ATTEMPTS} of {MAX_ATTEMPTS})"
+        store.update_job(job.id, status="running", worker="host:3", error=note)
+        runner = RoundRunner(Settings(rounds_dir=tmp_path, stale_after_s=0.05), store)
+        runner.start()
+        try:
+            deadline = time.monotonic() + 10
+            while store.get_job(job.id).status == "running" and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            runner.stop()
+        failed = store.get_job(job.id)
     assert failed.status == "failed"
     assert f"failed after {MAX_ATTEMPTS} attempts" in failed.error and "host:3" in failed.error
