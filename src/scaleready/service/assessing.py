@@ -30,7 +30,7 @@ _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-ya
 _POLICY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class Request(NamedTuple):
+class AssessmentRequest(NamedTuple):
     """An assessment asked for: the profile's data, and the policy, by name or inline; the
     body's document and where the profile is in it, to find the line of a field."""
 
@@ -58,7 +58,7 @@ class Assessed(NamedTuple):
     document: dict[str, Any] | None  # the policy's, as the history keeps it
 
 
-def read_request(raw: bytes, content_type: str, policy_name: str | None) -> Request:
+def read_request(raw: bytes, content_type: str, policy_name: str | None) -> AssessmentRequest:
     """The profile (and the policy) a POST /assessments body carries.
 
     The body is a profile, in JSON or YAML, or (JSON or YAML) ``{"profile": ..., "policy":
@@ -67,7 +67,7 @@ def read_request(raw: bytes, content_type: str, policy_name: str | None) -> Requ
     document = parse_document(raw, BODY, ProfileError, _suffix(content_type))
     data = document.data
     if "profile" not in data or not set(data) <= {"profile", "policy"}:
-        return Request(data, policy_name, document)
+        return AssessmentRequest(data, policy_name, document)
     if policy_name is not None and data.get("policy") is not None:
         raise Problem(
             422,
@@ -75,7 +75,9 @@ def read_request(raw: bytes, content_type: str, policy_name: str | None) -> Requ
             "The request is not valid",
             "the policy is given twice, in the query and in the body: give it once",
         )
-    return Request(data["profile"], data.get("policy") or policy_name, document, ("profile",))
+    return AssessmentRequest(
+        data["profile"], data.get("policy") or policy_name, document, ("profile",)
+    )
 
 
 def _suffix(content_type: str) -> str:
@@ -101,7 +103,7 @@ class Assessing:
         self._engines: dict[tuple[str, ...], Engine] = {}
         self._building = threading.Lock()
 
-    def assess(self, request: Request) -> Assessed:
+    def assess(self, request: AssessmentRequest) -> Assessed:
         """Assess the request's profile under its policy; the same as `scaleready assess`."""
         policy = self.policy(request.policy)
         engine = self.engine(policy)

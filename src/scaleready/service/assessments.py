@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from scaleready.errors import ProfileError
 from scaleready.history import Record
-from scaleready.service.assessing import Assessed, read_request
+from scaleready.service.assessing import Assessed, AssessmentRequest, read_request
 from scaleready.service.auth import CallerDep
 from scaleready.service.models import Assessment, AssessmentList, problem_responses
 from scaleready.service.problem_details import Problem, from_error
@@ -63,16 +63,18 @@ def create_assessment(
     if idempotency_key is not None:
         earlier = service.store.find_by_idempotency_key(caller.funder, idempotency_key)
         if earlier is not None:
-            return _answer(_same_request(earlier, service, request), 200)
+            return _answer(_same_request(earlier, request), 200)
     try:
         assessed = service.assessing.assess(request)
     except ProfileError as error:  # named with the lines of its fields in the body
         raise from_error(error, request.line_of) from None
     record = _record(service, assessed, caller.funder, caller.name, idempotency_key)
+    if record.profile_sha256 != assessed.profile_sha256:  # a request with the key came first
+        return _answer(_same_request(record, request), 200)
     return _answer(record, 201)
 
 
-def _same_request(earlier: Record, service: Service, request: Any) -> Record:
+def _same_request(earlier: Record, request: AssessmentRequest) -> Record:
     """The earlier assessment, if it was of the same profile; a key reused for another
     profile is a mistake to name (422), not a reason to answer with the wrong scorecard."""
     from scaleready.assessment.engine import data_sha256
