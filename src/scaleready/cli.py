@@ -1596,12 +1596,15 @@ def token_list(funder, as_json, store):
     import dataclasses
 
     with _open_history(store, "--store") as history:
-        rows = [dataclasses.asdict(info) for info in history.tokens(funder)]
+        tokens = history.tokens(funder)
     if as_json:
+        rows = [dataclasses.asdict(info) for info in tokens]
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    for row in rows:
-        click.echo("  ".join(str(value) if value is not None else "-" for value in row.values()))
+    for info in tokens:
+        revoked = f"  revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else ""
+        issued = f"issued {info.created_at:%Y-%m-%d %H:%M}"
+        click.echo(f"{info.id}  {info.funder:<24} {info.label or '-':<24} {issued}{revoked}")
 
 
 @token.command("revoke")
