@@ -39,6 +39,9 @@ NOT_FOR_ASSESS = (
     "scaleready.report.html",
     "scaleready.assessment.ruleset_cases",
     "scaleready.report.ruleset_docs",
+    "scaleready.history",  # the audit history, and its database layer: only with --record
+    "sqlalchemy",
+    "alembic",
 )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -99,6 +101,7 @@ def test_find_filters_by_the_time_recorded(store, engine):
     after = datetime.now(UTC) + timedelta(seconds=1)
     assert [r.id for r in store.find(since=before)] == [record.id]
     assert store.find(since=after) == []
+    assert store.find(since=after.replace(tzinfo=None)) == []  # naive: UTC
     assert [r.id for r in store.find(until=after)] == [record.id]
     assert store.find(until=before) == []
 
@@ -141,10 +144,10 @@ def test_the_database_refuses_to_change_or_delete_a_record(store, engine, statem
     assert store.get(record.id) == record
 
 
-def test_postgresql_refuses_truncate_too(history_url, engine):
-    if not history_url.startswith("postgresql"):
-        pytest.skip("TRUNCATE is PostgreSQL's (SQLite has none)")
-    with open_store(history_url) as store:
+def test_postgresql_refuses_truncate_too(postgres_server, engine):
+    from tests import postgres
+
+    with open_store(postgres.new_database(postgres_server)) as store:
         card, profile = assessed(engine, CODE_CLUB)
         store.record(card, profile, caller="c")
         refused = pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only")
@@ -257,6 +260,101 @@ def test_a_plain_path_is_a_sqlite_file(tmp_path):
     ids=["other-database", "missing-folder", "no-server"],
 )
 def test_a_history_that_cannot_be_opened_is_named(url, message):
+    """No traceback, no password: what is wrong with which history."""
     with pytest.raises(HistoryError, match=message) as raised:
         open_store(url)
     assert "secret" not in str(raised.value)
+
+
+def test_a_round_records_scorecards_sent_as_json_text(store, engine):
+    """As batch --record does: the workers' JSON text, stored as it is, read back as data."""
+    from scaleready.assessment.scorecard import dump_json
+
+    profile, digest = load_profile_with_hash(CODE_CLUB, engine.profile_model)
+    data = profile.model_dump(mode="json", exclude_none=True)
+    # a grant system's own "gate" key in the metadata must not be taken for the scorecard's
+    data["metadata"] = {"gate": {"passed": True}, "stage": "gate: 2"}
+    profile = engine.profile_model.model_validate(data)
+    policy = read_policy(SCALE_UP)
+    card = engine.assess_raw(profile, policy=policy, profile_sha256=digest)
+    text = dump_json(card)
+    document = yaml.safe_load(SCALE_UP.read_text())
+    ids = store.record_all([(text, data)] * 2, caller="round", policy=document, job_id="j")
+    first, second = (store.get(record_id) for record_id in ids)
+    assert first.scorecard == second.scorecard == json.loads(text)
+    assert first.policy_sha256 == policy.sha256 and first.job_id == "j"
+    assert first.rulesets == card["provenance"]["rulesets"] and first.name == "Code Club"
+    assert [r.id for r in store.find(ruleset="evidence")] == ids[::-1]
+
+
+def test_the_python_example_in_the_docs_runs(tmp_path, monkeypatch):
+    text = (REPO / "docs" / "history.md").read_text(encoding="utf-8")
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "application.yaml").write_bytes(CODE_CLUB.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SCALEREADY_HISTORY_URL", f"sqlite:///{tmp_path / 'docs.sqlite'}")
+    namespace: dict = {}
+    exec(compile(example, "docs/history.md", "exec"), namespace)
+    assert [r.name for r in namespace["latest"]] == ["Code Club"]
+    assert namespace["record"].funder == "north-fund"
+
+
+def test_a_file_that_is_no_database_is_named(tmp_path):
+    path = tmp_path / "notes.sqlite"
+    path.write_text("these are notes, not a database\n" * 100)
+    with pytest.raises(
+        HistoryError, match="cannot open the history at .*notes.sqlite: file is not"
+    ):
+        open_store(str(path))
+
+
+def test_a_schema_newer_than_this_version_is_named(history_url):
+    with open_store(history_url) as store, store.engine.begin() as connection:
+        connection.execute(sqlalchemy.text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(HistoryError, match="a schema this version of scaleready does not know"):
+        open_store(history_url)
+
+
+@pytest.mark.slow
+def test_several_processes_opening_a_new_history_at_once_migrate_it_once(history_url, tmp_path):
+    """As the service's workers do when they start: each opens the history and records, all
+    at the same moment (each waits until every one is ready)."""
+    script = (
+        "import sys, time, pathlib\n"
+        "from scaleready import create_engine\n"
+        "from scaleready.history import open_store\n"
+        "engine, _ = create_engine()\n"
+        "profile = engine.profile_model.model_validate({'name': sys.argv[2]})\n"
+        "ready = pathlib.Path(sys.argv[3])\n"
+        "(ready / sys.argv[2]).touch()\n"
+        "while len(list(ready.iterdir())) < 4:\n"
+        "    time.sleep(0.01)\n"
+        "with open_store(sys.argv[1]) as store:\n"
+        "    store.record(engine.assess(profile), {'name': sys.argv[2]}, caller='worker')\n"
+    )
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    command = [sys.executable, "-c", script, history_url]
+    workers = [
+        subprocess.Popen([*command, f"Worker {n}", str(ready)], stderr=subprocess.PIPE, text=True)
+        for n in range(4)
+    ]
+    errors = [worker.communicate(timeout=120)[1] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0] * 4, errors
+    with open_store(history_url) as store:
+        assert sorted(r.name for r in store.find()) == [f"Worker {n}" for n in range(4)]
+
+
+def test_one_store_records_from_several_threads_at_once(store, engine):
+    """As a service's request threads share one store."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    card, profile = assessed(engine, CODE_CLUB)
+
+    def record(n: int) -> str:
+        return store.record(card, profile, caller=f"thread {n}").id
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(record, range(40)))
+    assert sorted(r.id for r in store.find(limit=None)) == sorted(ids)
+    assert len(set(ids)) == 40

@@ -1256,8 +1256,9 @@ def plugin_new(name, directory):
 # --- the audit history: --record, history and reassess (docs/history.md) ------------------------
 
 
-def _open_history(url: str | None, option: str):
-    """The history store at ``url`` (None: the default), or exit 2 saying what is wrong."""
+def _open_history(url: str | None, option: str, create: bool = True):
+    """The history store at ``url`` (None: the default), or exit 2 saying what is wrong;
+    ``create=False`` for commands that only read it."""
     from scaleready import history
 
     history.require_extra()  # HistoryError (exit 2) naming the extra to install
@@ -1266,7 +1267,7 @@ def _open_history(url: str | None, option: str):
             f"{option} {url!r}: a profile, not a database URL; write {option} after the "
             f"profiles, or {option}=URL (sqlite:///PATH, postgresql+psycopg://...)"
         )
-    return history.open_store(url)
+    return history.open_store(url, create=create)
 
 
 def _recorder(ctx: click.Context, record: str | None, policy: Policy | None) -> Recorder | None:
@@ -1302,8 +1303,7 @@ class _RecordingRound:
     def add(self, outcome: batch.ItemResult) -> None:
         self.round_.add(outcome)
         if self.recorder is not None and outcome.scorecard_json and outcome.profile_json:
-            card, profile = json.loads(outcome.scorecard_json), json.loads(outcome.profile_json)
-            self.recorder.add(card, profile)
+            self.recorder.add(outcome.scorecard_json, json.loads(outcome.profile_json))
 
 
 class _Moment(click.ParamType):
@@ -1331,12 +1331,18 @@ class _Moment(click.ParamType):
         return moment
 
 
-def history_filters(command):
-    """The options that choose recorded assessments: history and reassess share them."""
+def history_filters(limit: int | None):
+    """The options that choose recorded assessments (history and reassess share them); at most
+    ``limit`` by default (None: all)."""
+    limit_help = "At most this many, newest first" + ("." if limit else " (default: all).")
     options = [
         click.option("--name", help="Only profiles whose name contains this (any case)."),
         click.option("--since", type=_Moment(), help="Only those recorded on or after DATE."),
-        click.option("--until", type=_Moment(end_of_day=True), help="Only those before DATE."),
+        click.option(
+            "--until",
+            type=_Moment(end_of_day=True),
+            help="Only those recorded before DATE (a day: to its end).",
+        ),
         click.option(
             "--ruleset",
             "ruleset",
@@ -1345,11 +1351,7 @@ def history_filters(command):
         ),
         click.option("--funder", help="Only those recorded for this funder."),
         click.option(
-            "--limit",
-            type=click.IntRange(1),
-            default=50,
-            show_default=True,
-            help="At most this many, newest first.",
+            "--limit", type=click.IntRange(1), default=limit, show_default=True, help=limit_help
         ),
         click.option(
             "--url",
@@ -1358,14 +1360,18 @@ def history_filters(command):
             "in your data folder).",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("record_id", required=False, metavar="[ID]")
-@history_filters
+@history_filters(limit=50)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def history(record_id, url, as_json, **filters):
     """List recorded assessments, newest first; with an ID, show that one in full (JSON).
@@ -1385,7 +1391,7 @@ def history(record_id, url, as_json, **filters):
     from scaleready.errors import InputError
     from scaleready.history import views
 
-    with _open_history(url, "--url") as store:
+    with _open_history(url, "--url", create=False) as store:
         if record_id is not None:
             record = store.get(record_id)
             if record is None:
@@ -1393,12 +1399,27 @@ def history(record_id, url, as_json, **filters):
             click.echo(_terminal_json(views.record_json(record)))
             return
         records = store.find(**filters)
+        if not records and filters["ruleset"]:
+            _note_unrecorded_ruleset(filters["ruleset"], store.ruleset_ids())
     if as_json:
         click.echo(_terminal_json([views.record_summary(r) for r in records]))
     elif records:
         click.echo(views.records_table(records))
     else:
         _tell("no recorded assessments match")
+
+
+def _note_unrecorded_ruleset(ruleset: str, recorded: list[str]) -> None:
+    """--ruleset naming an id that no record used: most likely a typing slip."""
+    from scaleready.problems import did_you_mean
+
+    ruleset_id = ruleset.partition("@")[0]
+    if ruleset_id not in recorded:
+        known = f"recorded: {', '.join(recorded) or 'none'}"
+        say(
+            f"note: no recorded assessment used ruleset {ruleset_id!r}; "
+            f"{did_you_mean(ruleset_id, recorded, otherwise=known)}"
+        )
 
 
 def _terminal_json(document: object) -> str:
@@ -1408,7 +1429,7 @@ def _terminal_json(document: object) -> str:
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@history_filters
+@history_filters(limit=None)
 @rules_option
 @click.option(
     "--backend",
@@ -1443,7 +1464,7 @@ def reassess(ctx, url, rule_files, backend, only_changed, as_json, strict_plugin
 
     registry = _registry(ctx, strict_plugins)
     add_ruleset_files(registry, rule_files)
-    with _open_history(url, "--url") as store:
+    with _open_history(url, "--url", create=False) as store:
         records = store.find(**filters)
     done = list(Reassessor(registry, backend=backend).reassess_all(records))
     shown = [d for d in done if d.changes or d.error or not only_changed]

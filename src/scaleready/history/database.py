@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError
 from sqlalchemy.pool import StaticPool
 
 from scaleready.history.errors import HistoryError
@@ -71,21 +71,25 @@ def _shown(url: str) -> str:
     return f"{scheme}://{rest}" if rest or scheme != url else url
 
 
-def connect(url: URL) -> Engine:
-    """An engine for the history's database, made ready for several processes at once."""
+def connect(url: URL, *, create: bool = True) -> Engine:
+    """An engine for the history's database, made ready for several processes at once;
+    ``create=False``: refuse a SQLite file that does not exist yet."""
     if url.drivername == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, create)
     try:
         return create_engine(url, pool_pre_ping=True)
     except ModuleNotFoundError as missing:
         raise HistoryError(f"{POSTGRES_HINT} ({missing.name} is not installed)") from None
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, create: bool) -> Engine:
     memory = url.database in (None, "", ":memory:")
     if not memory:
         assert url.database is not None
-        _check_folder(Path(url.database))
+        path = Path(url.database)
+        if not create and not path.is_file():
+            raise HistoryError(f"no history at {path}: nothing has been recorded there")
+        _check_folder(path)
     options: dict = {"connect_args": {"timeout": 30}}  # wait for another process's write
     if memory:  # one connection shared, or each would see a database of its own
         options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
@@ -122,6 +126,7 @@ def migrate(engine: Engine) -> None:
     """Bring the database to the newest schema, once, whichever process comes first."""
     from alembic import command
     from alembic.config import Config
+    from alembic.util import CommandError
 
     config = Config()
     config.set_main_option("script_location", str(files("scaleready.history") / "migrations"))
@@ -131,8 +136,13 @@ def migrate(engine: Engine) -> None:
             _lock_for_migration(connection)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-    except OperationalError as error:
+    except DatabaseError as error:  # unreachable, refused, or a file that is no database
         raise unreachable(engine.url, error) from None
+    except CommandError as error:  # a revision this version does not know: a newer schema
+        raise HistoryError(
+            f"the history at {engine.url.render_as_string(hide_password=True)} has a schema "
+            f"this version of scaleready does not know ({error}); upgrade scaleready"
+        ) from None
 
 
 def _lock_for_migration(connection: Connection) -> None:

@@ -25,14 +25,34 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
+        if value.tzinfo is None:  # a naive time is taken as UTC, as it is stored
+            return value
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-# JSON, not PostgreSQL's JSONB: JSONB reorders keys, and a scorecard's key order is its shape.
-Document = JSON
+class JSONText(str):
+    """A document already written as JSON (a round's scorecards come so): stored as it is."""
+
+
+class Document(TypeDecorator[Any]):
+    """JSON, not PostgreSQL's JSONB: JSONB reorders keys, and a scorecard's key order is its
+    shape. ``JSONText`` goes in unserialised again, which halves what recording a round costs."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect):
+        serialise = self.impl_instance.dialect_impl(dialect).bind_processor(dialect)
+
+        def process(value: Any) -> Any:
+            if isinstance(value, JSONText):
+                return str(value)
+            return serialise(value) if serialise is not None else value
+
+        return process
 
 
 class Base(DeclarativeBase):

@@ -12,20 +12,26 @@ import json
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scaleready.assessment.engine import data_sha256
 from scaleready.assessment.scorecard import Scorecard, ScorecardData
 from scaleready.history.database import connect, default_url, migrate, parse_url
 from scaleready.history.errors import HistoryError
-from scaleready.history.models import AssessmentRow, AssessmentRulesetRow, JobRow, TokenRow
+from scaleready.history.models import (
+    AssessmentRow,
+    AssessmentRulesetRow,
+    JobRow,
+    JSONText,
+    TokenRow,
+)
 
 __all__ = ["Job", "JobStatus", "Record", "Store", "TokenInfo", "default_url", "open_store"]
 
@@ -96,19 +102,27 @@ class Job:
     updated_at: datetime
 
 
-def open_store(url: str | None = None) -> Store:
+def open_store(url: str | None = None, *, create: bool = True) -> Store:
     """The history at ``url``, migrated to the newest schema.
 
     ``url``: ``sqlite:///PATH``, ``postgresql+psycopg://USER:PASSWORD@HOST/DATABASE`` or a file
     path; by default $SCALEREADY_HISTORY_URL, else ``history.sqlite`` in the user's data folder.
+    ``create=False``: a SQLite file that does not exist is a HistoryError, not a new history
+    (for readers: a mistyped path should not look like an empty history).
     """
-    engine = connect(parse_url(url or default_url()))
+    engine = connect(parse_url(url or default_url()), create=create)
     try:
         migrate(engine)
     except BaseException:
         engine.dispose()
         raise
     return Store(engine)
+
+
+def _reason(error: Exception) -> str:
+    """The driver's own reason, in one line."""
+    lines = str(getattr(error, "orig", error)).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _now() -> datetime:
@@ -123,12 +137,44 @@ def _plain(data: Mapping[str, Any], what: str) -> dict[str, Any]:
         raise TypeError(f"the {what} to record is not JSON data: {error}") from None
 
 
-def _card_data(card: Scorecard | ScorecardData) -> dict[str, Any]:
+def _card_data(card: Scorecard | ScorecardData | str) -> tuple[dict[str, Any], JSONText]:
+    """A scorecard as data and as the JSON text to store."""
+    if isinstance(card, str):  # JSON text, as a round's workers send it
+        return _card_head(card), JSONText(card)
     if isinstance(card, Scorecard):
-        return json.loads(card.model_dump_json())
-    if isinstance(card, Mapping):  # typed data, or JSON read back: its outcomes are strings
-        return _plain(card, "scorecard")
-    raise TypeError(f"record() needs a Scorecard or its data, not {type(card).__name__}")
+        text = card.model_dump_json()
+    elif isinstance(card, Mapping):  # typed data, or JSON read back: its outcomes are strings
+        text = _json_text(card, "scorecard")
+    else:
+        raise TypeError(f"record() needs a Scorecard or its data, not {type(card).__name__}")
+    return json.loads(text), JSONText(text)
+
+
+_DECODER = json.JSONDecoder()
+_NAME, _GATE = '"profile":{"name":', '"gate":'
+
+
+def _card_head(text: str) -> dict[str, Any]:
+    """What a row needs of a scorecard's JSON (name, gate, provenance), without reading all
+    of it: most of a round's recording time went on reading 50 KB scorecards whole.
+
+    A scorecard's keys come in the model's order, ending with gate and provenance, and no
+    value can hold ``"gate":`` unescaped, so the last one is the scorecard's own.
+    """
+    name_at, gate_at = text.find(_NAME), text.rfind(_GATE)
+    if name_at < 0 or gate_at < 0:
+        data = json.loads(text)  # not as dump_json writes it: read it all
+        return {"profile": data["profile"], "gate": data["gate"], "provenance": data["provenance"]}
+    name, _ = _DECODER.raw_decode(text, name_at + len(_NAME))
+    tail = json.loads("{" + text[gate_at:])
+    return {"profile": {"name": name}, "gate": tail["gate"], "provenance": tail["provenance"]}
+
+
+def _json_text(data: Mapping[str, Any], what: str) -> str:
+    try:
+        return json.dumps(data, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"the {what} to record is not JSON data: {error}") from None
 
 
 def _sha256(text: str) -> str:
@@ -176,13 +222,10 @@ class Store:
         With an ``idempotency_key`` already recorded for this funder, nothing is added and the
         first record is returned.
         """
-        row = self._row(card, profile, caller, funder, policy, policy_sha256, idempotency_key)
-        row.job_id = job_id
+        row, data = _row(card, profile, caller, funder, policy, policy_sha256, idempotency_key)
+        row["job_id"] = job_id
         try:
-            with self._session() as session, session.begin():
-                session.add(row)
-                session.flush()  # the row's sequence number, for its rulesets
-                session.add_all(_ruleset_rows(row))
+            self._insert([row])
         except IntegrityError:
             if idempotency_key is None:
                 raise
@@ -190,65 +233,48 @@ class Store:
             if first is None:
                 raise
             return first
-        return _record(row)
+        return _record_of(row, data)
 
     def record_all(
         self,
-        assessed: Iterable[tuple[Scorecard | ScorecardData, Mapping[str, Any]]],
+        assessed: Iterable[tuple[Scorecard | ScorecardData | str, Mapping[str, Any]]],
         *,
         caller: str,
         funder: str | None = None,
         policy: Mapping[str, Any] | None = None,
         policy_sha256: str | None = None,
         job_id: str | None = None,
-    ) -> list[Record]:
-        """Append several assessments (scorecard and profile each) in one transaction: a round."""
+    ) -> list[str]:
+        """Append several assessments in one transaction, a round; their ids. Each is a
+        scorecard (or its JSON text, as a round's workers send it) and the profile assessed."""
         rows = []
         for card, profile in assessed:
-            row = self._row(card, profile, caller, funder, policy, policy_sha256, None)
-            row.job_id = job_id
+            row, _ = _row(card, profile, caller, funder, policy, policy_sha256, None)
+            row["job_id"] = job_id
             rows.append(row)
-        with self._session() as session, session.begin():
-            session.add_all(rows)
-            session.flush()
-            session.add_all([used for row in rows for used in _ruleset_rows(row)])
-        return [_record(row) for row in rows]
+        self._insert(rows)
+        return [row["id"] for row in rows]
 
-    def _row(
-        self,
-        card: Scorecard | ScorecardData,
-        profile: Mapping[str, Any],
-        caller: str,
-        funder: str | None,
-        policy: Mapping[str, Any] | None,
-        policy_sha256: str | None,
-        idempotency_key: str | None,
-    ) -> AssessmentRow:
-        if not caller:
-            raise ValueError("record() needs a caller: who or what asked for the assessment")
-        data = _card_data(card)
-        profile_data = _plain(profile, "profile")
-        provenance, gate = data["provenance"], data["gate"]
-        policy_data = None if policy is None else _plain(policy, "policy")
-        if policy_sha256 is None and policy_data is not None:
-            policy_sha256 = gate["policy_sha256"] if gate else data_sha256(policy_data)
-        return AssessmentRow(
-            id=str(uuid.uuid4()),
-            recorded_at=_now(),
-            assessed_at=provenance["assessed_at"],
-            caller=caller,
-            funder=funder,
-            name=data["profile"]["name"],
-            profile=profile_data,
-            profile_sha256=provenance["profile_sha256"] or data_sha256(profile_data),
-            scorecard=data,
-            rulesets=provenance["rulesets"],
-            policy=policy_data,
-            policy_sha256=policy_sha256,
-            backend=provenance["backend"],
-            idempotency_key=idempotency_key,
-            idempotency_scope=_scope(funder, idempotency_key),
-        )
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
+        """Insert assessments and the rulesets each used, in one transaction (Core, not ORM
+        objects: a round's thousands go in a few statements)."""
+        if not rows:
+            return
+        returning = insert(AssessmentRow).returning(AssessmentRow.seq, sort_by_parameter_order=True)
+        try:
+            with self.engine.begin() as connection:
+                sequence = connection.execute(returning, rows).scalars().all()
+                used = [
+                    {"assessment_seq": seq, **_ruleset_values(ruleset)}
+                    for seq, row in zip(sequence, rows, strict=True)
+                    for ruleset in row["rulesets"]
+                ]
+                if used:
+                    connection.execute(insert(AssessmentRulesetRow), used)
+        except (OperationalError, InterfaceError) as error:  # the database went away, or is full
+            raise HistoryError(
+                f"cannot write to the history at {self.url}: {_reason(error)}"
+            ) from None
 
     def get(self, record_id: str, *, funder: str | None = None) -> Record | None:
         """A record by id; with ``funder``, only if it is that funder's."""
@@ -281,6 +307,12 @@ class Store:
             query = query.limit(limit)
         with self._session() as session:
             return [_record(row) for row in session.scalars(query)]
+
+    def ruleset_ids(self) -> list[str]:
+        """Every ruleset id a recorded assessment used, sorted."""
+        query = select(AssessmentRulesetRow.ruleset_id).distinct()
+        with self._session() as session:
+            return sorted(session.scalars(query))
 
     def find_by_idempotency_key(self, funder: str | None, key: str) -> Record | None:
         """The record made with this funder's idempotency key, if any."""
@@ -438,16 +470,52 @@ def _scope(funder: str | None, key: str | None) -> str | None:
     return None if key is None else json.dumps([funder, key])
 
 
-def _ruleset_rows(row: AssessmentRow) -> list[AssessmentRulesetRow]:
-    return [
-        AssessmentRulesetRow(
-            assessment_seq=row.seq,
-            ruleset_id=used["id"],
-            version=used["version"],
-            sha256=used["sha256"],
-        )
-        for used in row.rulesets
-    ]
+def _row(
+    card: Scorecard | ScorecardData | str,
+    profile: Mapping[str, Any],
+    caller: str,
+    funder: str | None,
+    policy: Mapping[str, Any] | None,
+    policy_sha256: str | None,
+    idempotency_key: str | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An assessment's row (the scorecard as JSON text) and the scorecard as data."""
+    if not caller:
+        raise ValueError("record() needs a caller: who or what asked for the assessment")
+    data, text = _card_data(card)
+    profile_data = _plain(profile, "profile")
+    provenance, gate = data["provenance"], data["gate"]
+    policy_data = None if policy is None else _plain(policy, "policy")
+    if policy_sha256 is None and policy_data is not None:
+        policy_sha256 = gate["policy_sha256"] if gate else data_sha256(policy_data)
+    row = {
+        "id": str(uuid.uuid4()),
+        "recorded_at": _now(),
+        "assessed_at": provenance["assessed_at"],
+        "caller": caller,
+        "funder": funder,
+        "name": data["profile"]["name"],
+        "profile": profile_data,
+        "profile_sha256": provenance["profile_sha256"] or data_sha256(profile_data),
+        "scorecard": text,
+        "rulesets": provenance["rulesets"],
+        "policy": policy_data,
+        "policy_sha256": policy_sha256,
+        "backend": provenance["backend"],
+        "idempotency_key": idempotency_key,
+        "idempotency_scope": _scope(funder, idempotency_key),
+    }
+    return row, data
+
+
+def _ruleset_values(used: Mapping[str, str]) -> dict[str, str]:
+    return {"ruleset_id": used["id"], "version": used["version"], "sha256": used["sha256"]}
+
+
+def _record_of(row: Mapping[str, Any], scorecard: dict[str, Any]) -> Record:
+    """The record of a row just inserted."""
+    values = {name: row[name] for name in _RECORD_FIELDS if name != "scorecard"}
+    return Record(**values, scorecard=scorecard)
 
 
 def _filtered(
@@ -501,6 +569,9 @@ def _record(row: AssessmentRow) -> Record:
         idempotency_key=row.idempotency_key,
         job_id=row.job_id,
     )
+
+
+_RECORD_FIELDS = tuple(field.name for field in fields(Record))
 
 
 def _job(row: JobRow) -> Job:

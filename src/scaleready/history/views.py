@@ -26,7 +26,7 @@ def record_summary(record: Record) -> dict[str, Any]:
         "score": overall["score"],
         "bottleneck": overall["bottleneck"],
         "gate": None if gate is None else ("passed" if gate["passed"] else "failed"),
-        "policy": None if gate is None else gate["policy"],
+        "policy_name": None if gate is None else gate["policy"],
         "policy_sha256": record.policy_sha256,
         "rulesets": record.rulesets,
         "profile_sha256": record.profile_sha256,
@@ -100,7 +100,12 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
 
 
 def reassessment_lines(done: Reassessment) -> list[str]:
-    """A reassessment in a few lines: the record, then each change, or that none changed."""
+    """A reassessment in a few lines, safe for a terminal: the record, then each change, or
+    that none changed."""
+    return [terminal_line(line) for line in _reassessment_lines(done)]
+
+
+def _reassessment_lines(done: Reassessment) -> list[str]:
     record = done.record
     head = f"{record.name} ({record.id}, recorded {_time(record)})"
     if done.error is not None or done.after is None:
