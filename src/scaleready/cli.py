@@ -1616,7 +1616,7 @@ def token_list(funder, as_json, store):
     """List the tokens issued (never the tokens themselves): id, funder, label, when."""
     import dataclasses
 
-    with _open_history(store, "--store") as history:
+    with _open_history(store, "--store", create=False) as history:
         tokens = history.tokens(funder)
     if as_json:
         rows = [dataclasses.asdict(info) for info in tokens]
@@ -1633,6 +1633,6 @@ def token_list(funder, as_json, store):
 @store_option
 def token_revoke(token_id, store):
     """Revoke a token by its id (from `token list`): the service refuses it from now on."""
-    with _open_history(store, "--store") as history:
+    with _open_history(store, "--store", create=False) as history:
         history.revoke_token(token_id)
     _tell(f"revoked token {token_id}")

@@ -24,7 +24,6 @@ from scaleready.history import Job, Store, open_store
 from scaleready.service.settings import CALLER, HEARTBEAT_SECONDS, Settings
 
 if TYPE_CHECKING:
-    from scaleready.assessment.scorecard import ScorecardData
     from scaleready.rounds import batch
     from scaleready.rounds.writer import Tally
 
@@ -82,7 +81,7 @@ class RoundRecorder:
         self.store, self.job = store, job
         last = store.find(job_id=job.id, limit=1)
         self._after: str | None = last[0].scorecard["profile"]["source"] if last else None
-        self._pending: list[tuple[ScorecardData, dict]] = []
+        self._pending: list[tuple[str, dict]] = []  # each scorecard as its JSON text
 
     def add(self, outcome: batch.ItemResult) -> None:
         if outcome.scorecard_json is None or outcome.profile_json is None:
@@ -90,8 +89,7 @@ class RoundRecorder:
         if self._after is not None:  # recorded by an earlier attempt
             self._after = None if outcome.label == self._after else self._after
             return
-        card: ScorecardData = json.loads(outcome.scorecard_json)
-        self._pending.append((card, json.loads(outcome.profile_json)))
+        self._pending.append((outcome.scorecard_json, json.loads(outcome.profile_json)))
         if len(self._pending) >= RECORD_BATCH:
             self.flush()
 
