@@ -467,11 +467,11 @@ def _no_process_left(job_id: str) -> bool:
 
 
 def _wait_until_running(store, job_id: str) -> int:
-    """The pid of the worker holding the round, once it has assessed some of it."""
+    """The pid of the worker holding the round, once it runs."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         job = store.get_job(job_id)
-        if job.status == "running" and job.done > 0:
+        if job.status == "running":
             return int(job.worker.rpartition(":")[2])
         assert job.status != "done", "the round ended before its worker could be killed"
         time.sleep(0.1)

@@ -11,7 +11,7 @@ import pytest
 from scaleready.errors import PolicyError, ProfileError
 from scaleready.history import open_store
 from scaleready.profile import profile_from_data
-from scaleready.service.problem_details import field_problems, from_error
+from scaleready.service.problem_details import field_problems, from_error, location_of
 from scaleready.service.settings import MAX_ATTEMPTS, Settings
 from tests.conftest import REPO
 
@@ -56,12 +56,37 @@ def test_one_problem_alone_is_split_too():
 def test_a_problem_with_no_field_keeps_its_whole_message():
     error = PolicyError("no policy 'x'; this service has no policies", source="policy")
     assert field_problems(error) == [
-        {"field": None, "line": None, "detail": "no policy 'x'; this service has no policies"}
+        {
+            "field": None,
+            "pointer": "",
+            "line": None,
+            "detail": "no policy 'x'; this service has no policies",
+        }
     ]
 
 
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        ("evidence.evaluations.2.design", ("evidence", "evaluations", 1, "design")),
+        ("evidence.evaluations[1].design", ("evidence", "evaluations", 1, "design")),
+        ('metadata["grant ref"].x', ("metadata", "grant ref", "x")),
+        ("top level", ()),
+    ],
+    ids=["as-the-cli-writes-it", "as-code-writes-it", "a-quoted-key", "the-whole-profile"],
+)
+def test_a_field_path_is_read_as_the_cli_or_code_writes_it(path, location):
+    assert location_of(path) == location
+
+
+def test_a_field_is_given_as_the_cli_writes_it_and_as_a_json_pointer():
+    (problem,) = field_problems(profile_error({"name": "x", "partnerships": [{"role": 5}]}))
+    assert problem["field"] == "partnerships.1.role"
+    assert problem["pointer"] == "/partnerships/0/role"
+
+
 def test_a_problem_is_given_the_line_of_its_field_when_there_is_one():
-    problem = from_error(profile_error({"organisation": 3}), {"organisation": 7}.get)
+    problem = from_error(profile_error({"organisation": 3}), {("organisation",): 7}.get)
     assert problem.status == 422 and problem.kind == "invalid-profile"
     assert [(e["field"], e["line"]) for e in problem.errors] == [
         ("name", None),

@@ -16,7 +16,7 @@ from scaleready.assessment.build import choose_rulesets, create_engine
 from scaleready.assessment.engine import Engine, data_sha256
 from scaleready.assessment.policy import Policy, PolicySpec, read_policy
 from scaleready.assessment.scorecard import ScorecardData
-from scaleready.documents import SUFFIXES, Document, parse_document
+from scaleready.documents import SUFFIXES, Document, Location, parse_document
 from scaleready.errors import PolicyError, ProfileError
 from scaleready.plugins import Registry, load_registry
 from scaleready.problems import did_you_mean, validated
@@ -39,13 +39,9 @@ class AssessmentRequest(NamedTuple):
     document: Document | None = None
     at: tuple[str, ...] = ()
 
-    def line_of(self, field: str) -> int | None:
-        """The line of a field of the profile (its path as messages write it) in the body."""
-        if self.document is None:
-            return None
-        steps = [] if field == "top level" else field.split(".")
-        location = (*self.at, *(int(s) - 1 if s.isdigit() else s for s in steps))
-        return self.document.line_of(location)
+    def line_of(self, location: Location) -> int | None:
+        """The line of a field of the profile in the body."""
+        return None if self.document is None else self.document.line_of((*self.at, *location))
 
 
 class Assessed(NamedTuple):

@@ -106,7 +106,10 @@ class Health(BaseModel):
 
 
 class FieldProblem(BaseModel):
-    field: str | None = Field(description="The field's path as the CLI writes it, or null.")
+    field: str | None = Field(
+        description="The field's path as the CLI writes it (list items from 1), or null."
+    )
+    pointer: str = Field(description="A JSON Pointer to the field in the profile.")
     line: int | None = Field(description="Its line in the body, where there is one.")
     detail: str
 

@@ -4,6 +4,7 @@ so a grant system can put each message beside the form field it is about."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -14,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from scaleready.documents import Location
 from scaleready.errors import (
     InputError,
     PolicyError,
@@ -22,6 +24,7 @@ from scaleready.errors import (
     ScaleReadyError,
     SettingError,
 )
+from scaleready.problems import item_path
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:scaleready:problem:"  # + a kind; docs/service.md lists them
@@ -71,28 +74,38 @@ _INPUT_KINDS: tuple[tuple[type[InputError], str, str], ...] = (
 
 
 def from_error(
-    error: ScaleReadyError, line_of: Callable[[str], int | None] | None = None
+    error: ScaleReadyError, line_of: Callable[[Location], int | None] | None = None
 ) -> Problem:
     """scaleready's error as a problem: bad input 422 with its field problems (``line_of``
     finds a field's line in the request's body), others 500."""
     if isinstance(error, InputError):
         kind, title = next((k, t) for cls, k, t in _INPUT_KINDS if isinstance(error, cls))
-        errors = field_problems(error)
-        for problem in errors:
-            if line_of is not None and problem["line"] is None and problem["field"]:
-                problem["line"] = line_of(problem["field"])
-        return Problem(422, kind, title, str(error), errors=errors)
+        return Problem(422, kind, title, str(error), errors=field_problems(error, line_of))
     if isinstance(error, SettingError):
         return Problem(500, "setting", "The service is misconfigured", str(error))
     return Problem(500, "internal", "The assessment failed", str(error))
 
 
-def field_problems(error: ScaleReadyError) -> list[dict[str, Any]]:
-    """Each problem of the error: ``{"field", "line", "detail"}`` (field and line None where
-    the problem has none), in the order the CLI lists them."""
+def field_problems(
+    error: ScaleReadyError, line_of: Callable[[Location], int | None] | None = None
+) -> list[dict[str, Any]]:
+    """Each problem of the error, in the order the CLI lists them: ``field``, its path as the
+    CLI writes it (``evidence.evaluations.1.design``; None for the input as a whole),
+    ``pointer``, a JSON Pointer to it in the profile (``/evidence/evaluations/0/design``),
+    ``line`` where it has one, and ``detail``, the CLI's message about it."""
+    found = [_as_dict(*problem) for problem in _problems(error)]
+    for problem, location in found:
+        if problem["line"] is None and location and line_of is not None:
+            problem["line"] = line_of(location)
+    return [problem for problem, _ in found]
+
+
+def _problems(error: ScaleReadyError) -> list[tuple[str, str, int | None]]:
+    """(path, message, line) of each problem: the error's own list where it keeps one, else
+    read from its message, as the CLI prints it."""
     structured = getattr(error, "problems", None)
     if isinstance(structured, list) and all(_is_triple(p) for p in structured):
-        return [{"field": f, "line": line, "detail": m} for f, m, line in structured]
+        return [(path, message, line) for path, message, line in structured]
     lines = error.message.splitlines()
     if len(lines) > 1 and re.match(r"^[\d,]+ problems:$", lines[0]):
         lines = [line.strip() for line in lines[1:] if not _MORE.match(line.strip())]
@@ -103,14 +116,42 @@ def _is_triple(value: object) -> bool:
     return isinstance(value, tuple) and len(value) == 3
 
 
-def _one_problem(text: str) -> dict[str, Any]:
+def _one_problem(text: str) -> tuple[str, str, int | None]:
     line = None
     if found := _LINE.match(text):
         line, text = int(found.group(1)), text[found.end() :]
-    field = None
+    path = ""
     if found := _FIELD.match(text):
-        field, text = found.group(1), text[found.end() :]
-    return {"field": field, "line": line, "detail": text}
+        path, text = found.group(1), text[found.end() :]
+    return path, text, line
+
+
+def _as_dict(path: str, message: str, line: int | None) -> tuple[dict[str, Any], Location]:
+    location = location_of(path)
+    problem = {
+        "field": item_path(location) or None,
+        "pointer": "".join("/" + str(s).replace("~", "~0").replace("/", "~1") for s in location),
+        "line": line,
+        "detail": message,
+    }
+    return problem, location
+
+
+# a step of a path as code writes it: [0], ["a key"], or .name
+_CODE_STEP = re.compile(r'\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]|\.?([^.\[]+)')
+
+
+def location_of(path: str) -> Location:
+    """The steps of a field path, written as the CLI writes it (items numbered from 1) or as
+    code does (``evidence.evaluations[0].design``)."""
+    if path in ("", "top level"):
+        return ()
+    if "[" not in path:
+        return tuple(int(step) - 1 if step.isdigit() else step for step in path.split("."))
+    return tuple(
+        int(index) if index else json.loads(quoted) if quoted else name
+        for index, quoted, name in _CODE_STEP.findall(path)
+    )
 
 
 def install(app: FastAPI) -> None:
