@@ -126,3 +126,14 @@ def test_a_round_whose_workers_kept_dying_is_failed_with_the_reason(tmp_path):
         failed = store.get_job(job.id)
     assert failed.status == "failed"
     assert f"failed after {MAX_ATTEMPTS} attempts" in failed.error and "host:3" in failed.error
+
+
+def test_a_profile_sent_is_bounded_as_a_profile_file_is():
+    from scaleready.documents import max_document_bytes
+    from scaleready.service.assessing import read_request
+    from scaleready.service.problem_details import Problem
+
+    body = b"name: x\n" + b"#" * max_document_bytes()
+    with pytest.raises(Problem) as refused:
+        read_request(body, "application/yaml", None)
+    assert refused.value.status == 413 and "at most 1 MiB" in (refused.value.detail or "")

@@ -16,7 +16,14 @@ from scaleready.assessment.build import choose_rulesets, create_engine
 from scaleready.assessment.engine import Engine, data_sha256
 from scaleready.assessment.policy import Policy, PolicySpec, read_policy
 from scaleready.assessment.scorecard import ScorecardData
-from scaleready.documents import SUFFIXES, Document, Location, parse_document
+from scaleready.documents import (
+    MAX_DOCUMENT_MIB_VARIABLE,
+    SUFFIXES,
+    Document,
+    Location,
+    max_document_bytes,
+    parse_document,
+)
 from scaleready.errors import PolicyError, ProfileError
 from scaleready.plugins import Registry, load_registry
 from scaleready.problems import did_you_mean, validated
@@ -60,7 +67,16 @@ def read_request(raw: bytes, content_type: str, policy_name: str | None) -> Asse
     The body is a profile, in JSON or YAML, or (JSON or YAML) ``{"profile": ..., "policy":
     NAME or {...}}``; a policy named in the query (``?policy=NAME``) applies to a bare profile.
     """
-    document = parse_document(raw, BODY, ProfileError, _suffix(content_type))
+    suffix = _suffix(content_type)
+    if len(raw) > (limit := max_document_bytes()):  # as the CLI bounds a profile file
+        raise Problem(
+            413,
+            "too-large",
+            "Request too large",
+            f"a profile is at most {limit // 2**20} MiB, as scaleready reads profiles "
+            f"(the service's {MAX_DOCUMENT_MIB_VARIABLE} raises it); check it is a profile",
+        )
+    document = parse_document(raw, BODY, ProfileError, suffix)
     data = document.data
     if "profile" not in data or not set(data) <= {"profile", "policy"}:
         return AssessmentRequest(data, policy_name, document)
