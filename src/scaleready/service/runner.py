@@ -53,7 +53,9 @@ class RoundRunner:
         return self.settings.rounds_dir / job_id
 
     def submit(self, job_id: str) -> None:
-        """Run the round in the background (the thread lives as long as its process)."""
+        """Run the round in the background, on a thread of its own that waits for the round's
+        process: Linux ends that process when the thread that started it ends (PDEATHSIG),
+        so the thread must outlive it, as a worker's short-lived request threads would not."""
         threading.Thread(target=self._hold, args=(job_id,), daemon=True, name=job_id).start()
 
     def _hold(self, job_id: str) -> None:
