@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -240,3 +241,51 @@ def test_a_name_from_a_profile_cannot_control_the_terminal(runner, tmp_path):
     for args in (("history",), ("history", "--json"), ("reassess",)):
         shown = invoke(runner, *args, "--url", url).stdout
         assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown, args
+
+
+@pytest.mark.slow
+def test_an_interrupted_round_keeps_what_it_recorded(tmp_path):
+    """Ctrl-C mid-round: no outputs, but every assessment handed to the history stays there."""
+    import signal
+
+    from tests.conftest import SCALEREADY
+
+    profiles = [load_profile(path).model_dump(mode="json", exclude_none=True) for path in EXAMPLES]
+    round_file = tmp_path / "round.jsonl"
+    round_file.write_text(
+        "".join(
+            json.dumps(dict(profiles[n % len(profiles)], name=f"Applicant {n}")) + "\n"
+            for n in range(20_000)
+        )
+    )
+    url = f"sqlite:///{tmp_path / 'history.sqlite'}"
+    summary = tmp_path / "summary.csv"
+    command = [str(SCALEREADY), "batch", str(round_file), "--summary", str(summary)]
+    process = subprocess.Popen(
+        [*command, "--jobs", "2", "--record", url], stderr=subprocess.PIPE, text=True
+    )
+    seen = _wait_for_records(url, at_least=400, process=process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    kept = records(url)
+    assert len(kept) >= seen and len(kept) < 20_000
+    assert len({r.id for r in kept}) == len(kept)
+    assert f"recorded {len(kept)} assessments" in stderr and not summary.exists()
+
+
+def _wait_for_records(url, at_least: int, process) -> int:
+    """The number of records once there are at least ``at_least`` (the round still running)."""
+    import time
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the round ended before it could be interrupted"
+        path = url.removeprefix("sqlite:///")
+        if Path(path).exists():
+            with open_store(url) as store:
+                count = len(store.find(limit=None))
+            if count >= at_least:
+                return count
+        time.sleep(0.2)
+    raise AssertionError("no records appeared")

@@ -67,8 +67,10 @@ class Recorder:
     def _hand_over(self) -> None:
         self._raise_failure()
         if self._pending:
-            pending, self._pending = self._pending, []
-            self._batches.put(pending)  # waits when AHEAD batches are queued: memory stays flat
+            # put waits while AHEAD batches are queued (memory stays flat); an interrupt while
+            # it waits leaves the batch pending, for close() to hand over
+            self._batches.put(self._pending)
+            self._pending = []
 
     def _write(self) -> None:
         while (batch := self._batches.get()) is not None:
