@@ -28,6 +28,7 @@ LAYERS = {
     "report": ("report",),
     "rounds": ("rounds",),
     "history": ("history",),  # the audit history: a database of recorded assessments
+    "service": ("service",),  # the HTTP service over the library and the history
     "kit": ("scaffold", "testing"),  # for plugin authors: a new plugin, and its tests
     "cli": ("cli",),
 }

@@ -27,6 +27,7 @@ __all__ = [
     "Document",
     "load_document",
     "looks_like_number",
+    "parse_document",
     "max_document_bytes",
 ]
 
@@ -244,7 +245,15 @@ def load_document(path: Path, error: type[InputError]) -> Document:
         raise error(
             f"unknown file type '{path.suffix}': use .yaml, .yml or .json", source=str(path)
         )
-    raw = read_file(path, error)
+    return parse_document(read_file(path, error), path, error)
+
+
+def parse_document(
+    raw: bytes, path: Path, error: type[InputError], suffix: str | None = None
+) -> Document:
+    """A document whose bytes were read already (an HTTP request's body, say) as `load_document`
+    reads one; `path` names it in messages, and its suffix, or `suffix`, says JSON or YAML."""
+    suffix = (suffix or path.suffix).lower()
     data = _parse_json(raw, path, error) if suffix == ".json" else _parse_yaml(raw, path, error)
     if not isinstance(data, dict):
         raise error(
