@@ -225,8 +225,33 @@ def test_a_migrated_database_matches_the_models(store):
 
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == "0002"
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_a_history_of_the_first_schema_is_upgraded_keeping_its_rounds(tmp_path):
+    """Revision 0002 adds the caller of a round: a round of an 0001 history reads as None."""
+    from sqlalchemy import create_engine, text
+
+    from scaleready.history.database import migrate
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    old = create_engine(url)
+    migrate(old, "0001")
+    with old.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO jobs (id, funder, status, filename, fmt, done, created_at, "
+                "updated_at) VALUES ('j1', 'f', 'done', 'r.csv', 'csv', 3, :now, :now)"
+            ),
+            {"now": "2026-11-01 10:00:00"},
+        )
+    old.dispose()
+    with open_store(url) as store:
+        job = store.get_job("j1")
+        assert (job.funder, job.done, job.caller) == ("f", 3, None)
+        posted = store.create_job("f", filename="s.csv", fmt="csv", policy=None, caller="token t")
+        assert store.get_job(posted.id).caller == "token t"
 
 
 def test_opening_again_keeps_what_was_recorded(history_url, engine):

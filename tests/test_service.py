@@ -72,11 +72,12 @@ def server(request, tmp_path_factory) -> Iterator[Server]:
         store_url = postgres.new_database(request.getfixturevalue("postgres_server"))
     tokens = {}
     for funder in ("funder-a", "funder-b"):
-        issued = run_scaleready("token", "issue", funder, "--store", store_url)
+        label = ("--label", f"{funder} portal")
+        issued = run_scaleready("token", "issue", funder, *label, "--url", store_url)
         assert issued.returncode == 0, issued.stderr
         tokens[funder] = issued.stdout.strip()
     port, log = free_port(), folder / "serve.log"
-    command = [SCALEREADY, "serve", "--port", port, "--workers", 2, "--store", store_url]
+    command = [SCALEREADY, "serve", "--port", port, "--workers", 2, "--url", store_url]
     command += ["--policies", POLICIES, "--max-request-bytes", LIMIT]
     command += ["--rounds-dir", folder / "rounds", "--stale-after", 5]
     environment = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
@@ -144,15 +145,15 @@ def test_a_request_without_a_known_token_is_refused_401(server, authorization):
 
 
 def test_a_revoked_token_is_refused(server):
-    issued = run_scaleready("token", "issue", "funder-c", "--store", server.store_url)
+    issued = run_scaleready("token", "issue", "funder-c", "--url", server.store_url)
     token = issued.stdout.strip()
     with server.client(token=token) as client:
         assert client.get("/assessments").status_code == 200
         listed = run_scaleready(
-            "token", "list", "--funder", "funder-c", "--json", "--store", server.store_url
+            "token", "list", "--funder", "funder-c", "--json", "--url", server.store_url
         )
         (token_id,) = [row["id"] for row in json.loads(listed.stdout)]
-        run_scaleready("token", "revoke", token_id, "--store", server.store_url)
+        run_scaleready("token", "revoke", token_id, "--url", server.store_url)
         assert_problem(client.get("/assessments"), 401, "unauthorized")
     assert token not in listed.stdout  # only its hash is kept
 
@@ -183,8 +184,15 @@ def test_an_assessment_is_the_cli_scorecard_and_is_recorded_with_caller_and_fund
     expected["provenance"]["profile_sha256"] = assessment["profile_sha256"]  # of the data
     assert assessment["scorecard"] == expected
     record = server.history("get", assessment["id"])
-    assert (record.funder, record.caller) == ("funder-a", "scaleready serve")
+    assert (record.funder, record.caller) == ("funder-a", caller_of(server, "funder-a"))
     assert record.profile == yaml.safe_load(CODE_CLUB.read_text())
+
+
+def caller_of(server: Server, funder: str) -> str:
+    """How the history names a caller with this funder's token: by the token's id and label."""
+    token = server.history("token_info", server.tokens[funder])
+    assert token is not None and token.funder == funder
+    return f"scaleready serve: token {token.id} ({funder} portal)"
 
 
 def _fixed_clock() -> dict[str, str]:
@@ -404,7 +412,7 @@ def test_a_round_gives_the_same_summary_and_scorecards_as_batch(
     assert sorted(map(_canonical, (r.scorecard for r in recorded))) == sorted(
         map(_canonical, cards)
     )
-    assert {(r.funder, r.caller) for r in recorded} == {("funder-a", "scaleready serve")}
+    assert {(r.funder, r.caller) for r in recorded} == {("funder-a", caller_of(server, "funder-a"))}
 
 
 def _canonical(data: dict) -> str:

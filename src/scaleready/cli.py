@@ -1519,8 +1519,9 @@ def _need_extra(extra: str, *modules: str) -> None:
         )
 
 
-store_option = click.option(
-    "--store",
+store_option = click.option(  # --url, as history and reassess name the same database
+    "--url",
+    "store",
     metavar="URL",
     help="The history database: sqlite:///PATH or postgresql+psycopg://... "
     "[default: $SCALEREADY_HISTORY_URL, else a SQLite file in the user's data folder]",
@@ -1580,7 +1581,7 @@ def serve(host, port, workers, store, policies, max_request_bytes, rounds_dir, s
 
     chosen = {"rounds_dir": rounds_dir} if rounds_dir is not None else {}
     settings = Settings(store, policies, max_request_bytes, stale_after_s=stale_after, **chosen)
-    _open_history(store, "--store").close()  # created or migrated here, before the workers
+    _open_history(store, "--url").close()  # created or migrated here, before the workers
     os.environ.update(settings.environment())  # how the worker processes get the settings
     _tell(f"serving on http://{host}:{port} with {workers} worker(s); Ctrl-C stops")
     uvicorn.run(
@@ -1616,7 +1617,7 @@ def token_issue(funder, label, store):
     Example:
         scaleready token issue acme-foundation --label "grants portal"
     """
-    with _open_history(store, "--store") as history:
+    with _open_history(store, "--url") as history:
         click.echo(history.issue_token(funder, label))
     _tell("this token is shown once; the service keeps only its hash")
 
@@ -1629,7 +1630,7 @@ def token_list(funder, as_json, store):
     """List the tokens issued (never the tokens themselves): id, funder, label, when."""
     import dataclasses
 
-    with _open_history(store, "--store", create=False) as history:
+    with _open_history(store, "--url", create=False) as history:
         tokens = history.tokens(funder)
     if as_json:
         rows = [dataclasses.asdict(info) for info in tokens]
@@ -1646,6 +1647,6 @@ def token_list(funder, as_json, store):
 @store_option
 def token_revoke(token_id, store):
     """Revoke a token by its id (from `token list`): the service refuses it from now on."""
-    with _open_history(store, "--store", create=False) as history:
+    with _open_history(store, "--url", create=False) as history:
         history.revoke_token(token_id)
     _tell(f"revoked token {token_id}")

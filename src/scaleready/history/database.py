@@ -122,8 +122,9 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the database to the newest schema, once, whichever process comes first."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to the newest schema (or to ``revision``, as the tests of an upgrade
+    do), once, whichever process comes first."""
     from alembic import command
     from alembic.config import Config
     from alembic.util import CommandError
@@ -135,7 +136,7 @@ def migrate(engine: Engine) -> None:
         with connecting as connection, connection.begin():
             _lock_for_migration(connection)
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
     except DatabaseError as error:  # unreachable, refused, or a file that is no database
         raise unreachable(engine.url, error) from None
     except CommandError as error:  # a revision this version does not know: a newer schema

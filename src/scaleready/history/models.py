@@ -126,3 +126,4 @@ class JobRow(Base):
     worker: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(index=True)
+    caller: Mapped[str | None] = mapped_column(String(200))  # since revision 0002

@@ -100,6 +100,7 @@ class Job:
     worker: str | None
     created_at: datetime
     updated_at: datetime
+    caller: str | None = None  # who posted it, as its assessments are recorded
 
 
 def open_store(url: str | None = None, *, create: bool = True) -> Store:
@@ -347,6 +348,11 @@ class Store:
 
     def funder_for_token(self, token: str) -> str | None:
         """The funder a live (not revoked) token belongs to, or None."""
+        info = self.token_info(token)
+        return None if info is None else info.funder
+
+    def token_info(self, token: str) -> TokenInfo | None:
+        """A live (not revoked) token as ``tokens`` lists it, or None."""
         digest = _sha256(token)
         query = select(TokenRow).where(
             TokenRow.token_sha256 == digest, TokenRow.revoked_at.is_(None)
@@ -355,7 +361,7 @@ class Store:
             row = session.scalars(query).first()
         if row is None or not hmac.compare_digest(row.token_sha256, digest):
             return None
-        return row.funder
+        return _token_info(row)
 
     def tokens(self, funder: str | None = None) -> list[TokenInfo]:
         """Tokens issued (revoked ones too), oldest first."""
@@ -363,10 +369,7 @@ class Store:
         if funder is not None:
             query = query.where(TokenRow.funder == funder)
         with self._session() as session:
-            return [
-                TokenInfo(row.id, row.funder, row.label, row.created_at, row.revoked_at)
-                for row in session.scalars(query)
-            ]
+            return [_token_info(row) for row in session.scalars(query)]
 
     def revoke_token(self, token_id: str) -> None:
         """Revoke a token by its id (as ``tokens`` lists it); revoking twice changes nothing."""
@@ -386,8 +389,9 @@ class Store:
         filename: str,
         fmt: str,
         policy: Mapping[str, Any] | None,
+        caller: str | None = None,
     ) -> Job:
-        """A new job, queued."""
+        """A new job, queued; ``caller`` is who posted it (its assessments are recorded so)."""
         now = _now()
         row = JobRow(
             id=str(uuid.uuid4()),
@@ -400,6 +404,7 @@ class Store:
             total=None,
             created_at=now,
             updated_at=now,
+            caller=caller,
         )
         with self._session() as session, session.begin():
             session.add(row)
@@ -574,6 +579,10 @@ def _record(row: AssessmentRow) -> Record:
 _RECORD_FIELDS = tuple(field.name for field in fields(Record))
 
 
+def _token_info(row: TokenRow) -> TokenInfo:
+    return TokenInfo(row.id, row.funder, row.label, row.created_at, row.revoked_at)
+
+
 def _job(row: JobRow) -> Job:
     return Job(
         id=row.id,
@@ -589,4 +598,5 @@ def _job(row: JobRow) -> Job:
         worker=row.worker,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        caller=row.caller,
     )

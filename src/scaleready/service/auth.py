@@ -8,6 +8,7 @@ from typing import Annotated, NamedTuple
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from scaleready.history import TokenInfo
 from scaleready.service.problem_details import Problem
 from scaleready.service.settings import CALLER
 from scaleready.service.state import Service, current
@@ -29,14 +30,21 @@ def caller(
     """The caller of a request with a known token; 401 otherwise."""
     if credentials is None:
         raise _unauthorized("send a funder's token: Authorization: Bearer TOKEN", "")
-    funder = service.store.funder_for_token(credentials.credentials)
-    if funder is None:
+    token = service.store.token_info(credentials.credentials)
+    if token is None:
         raise _unauthorized(
             "the token is not known, or was revoked; ask for a new one "
             "(scaleready token issue FUNDER)",
             ' error="invalid_token"',
         )
-    return Caller(funder, CALLER)
+    return Caller(token.funder, caller_name(token))
+
+
+def caller_name(token: TokenInfo) -> str:
+    """How the history names a caller: the service and the token (its id, as `scaleready token
+    list` shows it, and its label), so that a record says which grant system asked."""
+    label = f" ({token.label})" if token.label else ""
+    return f"{CALLER}: token {token.id}{label}"[:200]  # the column holds 200
 
 
 def _unauthorized(detail: str, error: str) -> Problem:

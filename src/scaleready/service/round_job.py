@@ -98,7 +98,11 @@ class RoundRecorder:
         if pending:
             job = self.job
             self.store.record_all(
-                pending, caller=CALLER, funder=job.funder, policy=job.policy, job_id=job.id
+                pending,
+                caller=job.caller or CALLER,  # a round posted before callers were kept: the service
+                funder=job.funder,
+                policy=job.policy,
+                job_id=job.id,
             )
 
 

@@ -128,6 +128,7 @@ def create_round(
         filename=upload.filename,
         fmt=FORMATS[Path(upload.filename).suffix.lower()],
         policy=policy_document(chosen, policy),
+        caller=caller.name,
     )
     folder = service.runner.folder(job.id)
     folder.mkdir(parents=True)
