@@ -236,15 +236,19 @@ def _place(parent: _Open, event: yaml.NodeEvent, index: dict[Location, int]) -> 
     return None if parent.key is None else parent.path + (parent.key,)
 
 
-def load_document(path: Path, error: type[InputError]) -> Document:
-    """Read a .yaml, .yml or .json file whose top level is a mapping, or raise `error`."""
+def load_document(path: Path, error: type[InputError], *, raw: bytes | None = None) -> Document:
+    """Read a .yaml, .yml or .json file whose top level is a mapping, or raise `error`.
+
+    ``raw``: the file's bytes, read already (by read_file, on another machine): parsed as if
+    the file were read here, so that every message is the same.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise error(
             f"unknown file type '{path.suffix}': use .yaml, .yml or .json", source=str(path)
         )
-    raw = read_file(path, error)
+    raw = read_file(path, error) if raw is None else raw
     data = _parse_json(raw, path, error) if suffix == ".json" else _parse_yaml(raw, path, error)
     if not isinstance(data, dict):
         raise error(
