@@ -592,6 +592,20 @@ def _gate_failures(card: Scorecard, fail_under: float | None) -> list[str]:
     help="Worker processes.",
 )
 @click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where the round is assessed: worker processes here (--jobs), or an existing Dask "
+    "cluster (--scheduler; needs scaleready[dask]; see docs/dask.md).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="The Dask scheduler of --executor dask, e.g. tcp://10.0.0.5:8786. Exit 2 if it "
+    "cannot be reached or its workers cannot assess as this machine does.",
+)
+@click.option(
     "--strict-columns",
     is_flag=True,
     help="Refuse a CSV or XLSX file with a column that is no profile field "
@@ -600,7 +614,18 @@ def _gate_failures(card: Scorecard, fail_under: float | None) -> list[str]:
 @engine_options
 @click.pass_context
 def batch_command(
-    ctx, sources, summary, scorecards, report, title, sort, jobs, strict_columns, **options
+    ctx,
+    sources,
+    summary,
+    scorecards,
+    report,
+    title,
+    sort,
+    jobs,
+    executor,
+    scheduler,
+    strict_columns,
+    **options,
 ):
     """Assess a grant round: folders of YAML/JSON profiles, JSONL, CSV or XLSX files.
 
@@ -624,6 +649,7 @@ def batch_command(
         outputs.check_table_suffix(summary)  # before the work, not after it
     targets = {"--summary": summary, "--scorecards": scorecards, "--report": report}
     _refuse_clashes(targets, [*sources, *options["rule_files"], options["policy"]])
+    where = _round_executor(executor, jobs, scheduler)
     assessor = _assessor(
         ctx, **options, keep_scorecards=scorecards is not None, keep_portfolio=report is not None
     )
@@ -632,7 +658,7 @@ def batch_command(
         outputs.OutputSet() as staged,
         RoundWriter(assessor.columns, files, staged, sort) as round_,
     ):
-        _run_round(round_, assessor, sources, strict_columns, jobs)
+        _run_round(round_, assessor, sources, strict_columns, where)
         round_.finish(title)
         _check_signals()
         staged.commit()
@@ -646,14 +672,14 @@ def _run_round(
     assessor: batch.Assessor,
     sources: Sequence[Path],
     strict_columns: bool,
-    jobs: int,
+    executor: batch.Executor,
 ) -> None:
     """Assess every item of the round's sources, each outcome written as it arrives."""
     from scaleready.rounds import batch
 
     warn = lambda message: say(f"warning: {message}")  # noqa: E731
     items = batch.Round(sources, strict_columns=strict_columns, warn=warn)
-    with closing(batch.assess_all(items, assessor, jobs)) as outcomes:
+    with closing(batch.assess_all(items, assessor, executor=executor)) as outcomes:
         for outcome in _run_with_progress(outcomes, items):
             _check_signals()
             if outcome.error:
@@ -1216,6 +1242,16 @@ def plugin_new(name, directory):
     for path in scaffold.write_plugin(names, target):
         _tell(f"wrote {path}")
     _tell(f'next: cd {target} && pip install -e ".[test]" && pytest')
+
+
+# --- batch's executors ---------------------------------------------------------------------------
+
+
+def _round_executor(name: str, jobs: int, scheduler: str | None) -> batch.Executor:
+    """Where batch assesses the round: refused before any work if it cannot be used."""
+    from scaleready.rounds.executors import executor_for
+
+    return executor_for(name, jobs=jobs, scheduler=scheduler)
 
 
 def main() -> None:

@@ -1,16 +1,18 @@
 """A round on an existing Dask distributed cluster: the local pool's tasks, outcomes and order.
 
 A worker plugin builds the engine once per worker from what was chosen here: the rulesets, the
-rule files' and the policy's bytes, the backend and the SCALEREADY_* settings (sent with the
-plugin: the workers need not share a disk with this machine). Each worker's fingerprint
-(scaleready's version, the backend, every ruleset's id, version and hash, the plugins' facts
-and profile sections) must equal this process's, or the round is refused before any work.
+rule files' and the policy's bytes, the backend and the settings (SCALEREADY_*,
+SOURCE_DATE_EPOCH), all sent with the plugin: the workers need not share a disk with this
+machine. Each worker's fingerprint (scaleready's version, the backend, every ruleset's id,
+version and hash, the plugins' facts and profile sections) must equal this process's, or the
+round is refused before any work.
 
 Tasks carry their items' data (a JSONL range's bytes, a folder's files' bytes, rows' cells),
 never a path for the worker to read, and come back as the local pool's do: in input order, at
 most CHUNKS_AHEAD per worker thread out at once. Dask runs a task lost with its worker again on
 another, and one that raised up to RETRIES more times; a task that still fails is assessed
-again item by item, so only the item that kills workers is lost, reported as a failed item.
+again item by item, one at a time, so that only the item that kills workers is lost (reported
+as a failed item).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 import distributed
+from distributed.comm.addressing import get_address_host_port
 
 from scaleready import __version__
 from scaleready.documents import SUFFIXES, read_file
@@ -48,7 +51,8 @@ from scaleready.rounds.batch import (
 CONNECT_SECONDS = 10  # how long to try to reach the scheduler before saying it cannot be
 RETRIES = 2  # more runs of a task that raised, as Dask's retries= (a lost worker: its own)
 CHUNKS_AHEAD = 3  # tasks out per worker thread: bounds what a round holds in memory
-SETTINGS_PREFIX = "SCALEREADY_"  # settings that change an assessment, sent to the workers
+# The settings that change an assessment (SOURCE_DATE_EPOCH fixes its time), sent to workers.
+SETTINGS = ("SCALEREADY_", "SOURCE_DATE_EPOCH")
 Fingerprint: TypeAlias = dict[str, object]
 
 
@@ -79,14 +83,25 @@ class DaskCluster:
 
 def connect(address: str, timeout: float = CONNECT_SECONDS) -> distributed.Client:
     """A client of the scheduler at ``address``, or a ClusterError saying why not."""
+    try:  # a malformed address is refused before a client is made (its clean-up would hang)
+        get_address_host_port(address)
+    except ValueError as error:
+        raise ClusterError(
+            f"{address!r} is not a Dask scheduler's address ({error}); give it as "
+            "tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786"
+        ) from None
     try:
         return distributed.Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError, TypeError) as error:
         raise ClusterError(
-            f"cannot reach the Dask scheduler at {address} within {timeout:g} s "
-            f"({type(error).__name__}: {error}); check the address (tcp://HOST:PORT) and that "
-            "the scheduler is running (`dask scheduler`), or use --executor local"
+            f"cannot reach the Dask scheduler at {address} ({_reason(error)}); check the "
+            "address (tcp://HOST:PORT) and that the scheduler is running (`dask scheduler`), "
+            "or use --executor local"
         ) from None
+
+
+def _reason(error: Exception) -> str:
+    return str(error) if isinstance(error, OSError) else f"{type(error).__name__}: {error}"
 
 
 def _address(client: distributed.Client) -> str:
@@ -131,7 +146,7 @@ class EnginePlugin(distributed.WorkerPlugin):
         options = assessor.options
         paths = [*options.rule_files, *([options.policy] if options.policy else [])]
         files = {path: read_file(Path(path), ProfileError, "a file") for path in paths}
-        settings = {k: v for k, v in os.environ.items() if k.startswith(SETTINGS_PREFIX)}
+        settings = {k: v for k, v in os.environ.items() if k.startswith(SETTINGS)}
         return cls(options, files, settings, fingerprint(assessor))
 
     def setup(self, worker: distributed.Worker) -> None:
@@ -169,8 +184,8 @@ class EnginePlugin(distributed.WorkerPlugin):
 
 
 def _use_settings(settings: Mapping[str, str]) -> None:
-    """This process's SCALEREADY_* settings become the round's (only those: none other)."""
-    for name in [name for name in os.environ if name.startswith(SETTINGS_PREFIX)]:
+    """This process's settings become the round's (only those: none other)."""
+    for name in [name for name in os.environ if name.startswith(SETTINGS)]:
         del os.environ[name]
     os.environ.update(settings)
 
@@ -343,10 +358,11 @@ class _ClusterRound:
             return self._one_by_one(task)
 
     def _one_by_one(self, task: Task | ShippedLines) -> list[ItemResult]:
-        """A task that failed, each item alone: only the item that fails is lost."""
-        alone = [(item, self._submit(Items((item,)), retries=0)[1]) for item in task.read()]
+        """A task that failed, each item alone and one at a time (no other item of it beside
+        it on a worker that dies): only the item that fails is lost."""
         outcomes: list[ItemResult] = []
-        for item, future in alone:
+        for item in task.read():
+            _, future = self._submit(Items((item,)), retries=0)
             try:
                 outcomes += future.result()
             except WorkerDiffers as error:
