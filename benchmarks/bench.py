@@ -173,27 +173,54 @@ def print_parallel_scaling(count: int) -> None:
 
 def print_dask_comparison(count: int) -> None:
     """A JSONL round on the local pool (1 and 2 processes) and on a Dask LocalCluster of 1 and 2
-    worker processes (started before the clock starts, as an existing cluster would be)."""
+    worker processes (started before the clock starts, as an existing cluster would be). On a
+    shared machine wall times wander; the CPU seconds of every process (the command, its workers,
+    the Dask workers and scheduler) per profile say what each way costs."""
     import distributed  # the dask extra
 
     with tempfile.TemporaryDirectory() as folder:
         round_file = Path(folder) / "round.jsonl"
         lines = (json.dumps(profile) for profile in synthetic_profiles(count, seed=2031))
         round_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        runs = {f"local pool, {jobs} process(es)": batch_run(round_file, jobs) for jobs in (1, 2)}
+        runs = {f"local pool, {jobs} process(es)": _cpu_run(round_file, jobs) for jobs in (1, 2)}
         for workers in (1, 2):
-            with distributed.LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-            ) as cluster:
+            with (
+                distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+                ) as cluster,
+                distributed.Client(cluster) as client,
+            ):
                 dask = ("--executor", "dask", "--scheduler", cluster.scheduler_address)
-                runs[f"Dask, {workers} worker(s)"] = batch_run(round_file, 1, *dask)
-    reference = next(iter(runs.values())).summary
-    for label, run in runs.items():
+                before = sum(client.run(_cpu_seconds).values())
+                run, cpu = _cpu_run(round_file, 1, *dask)
+                runs[f"Dask, {workers} worker(s)"] = (
+                    run,
+                    cpu + sum(client.run(_cpu_seconds).values()) - before,
+                )
+    reference = next(iter(runs.values()))[0].summary
+    for label, (run, cpu) in runs.items():
         same = "identical" if run.summary == reference else "DIFFERENT"
         print(
             f"batch of {count:,}, {label:<24} {run.seconds:6.2f} s  ({rate(count, run.seconds).strip()})"
-            f"   main process CPU {run.main_cpu / count * 1e6:6.1f} us/profile; summary {same}"
+            f"  CPU {cpu / count * 1e3:5.2f} ms/profile (main process {run.main_cpu / count * 1e3:4.2f})"
+            f"; summary {same}"
         )
+
+
+def _cpu_seconds() -> float:
+    """This process's CPU seconds (all its threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_run(round_file: Path, jobs: int, *options: str) -> tuple[BatchRun, float]:
+    """A batch run, and the CPU seconds of this process (a Dask scheduler runs in it) and of
+    every process it waited for (the command and its local workers)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN), _cpu_seconds()
+    run = batch_run(round_file, jobs, *options)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN), _cpu_seconds()
+    children = after[0].ru_utime + after[0].ru_stime - before[0].ru_utime - before[0].ru_stime
+    return run, children + after[1] - before[1]
 
 
 def _descendants(root: int) -> list[int]:

@@ -9,15 +9,21 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
+import time
+from itertools import chain
 from pathlib import Path
 
 import pytest
 
 from scaleready.assessment.build import create_engine
+from scaleready.errors import ClusterError
 from scaleready.rounds import batch
+from scaleready.rounds.executors import executor_for
 from scaleready.rounds.spreadsheets import flatten, template_header
 from scaleready.synthetic import synthetic_profiles
-from tests.conftest import EXAMPLES, REPO, run_scaleready, write
+from tests.conftest import EXAMPLES, REPO, SCALEREADY, run_scaleready, write
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 import dask.config  # noqa: E402  # installed with distributed
@@ -257,3 +263,43 @@ def test_executor_options_that_do_not_fit_together_are_exit_2(tmp_path, options,
     result, outputs = run_round(EXAMPLES, tmp_path / "out", *options)
     assert (result.returncode, outputs) == (2, {})
     assert result.stderr.startswith(f"error: {said}")
+
+
+@pytest.mark.slow
+def test_a_terminated_round_leaves_no_output_and_nothing_on_the_cluster(cluster, tmp_path):
+    address, client = cluster
+    jsonl = write(tmp_path / "big.jsonl", "\n".join(map(json.dumps, synthetic_profiles(3_000))))
+    summary = tmp_path / "s.csv"
+    args = [SCALEREADY, "batch", jsonl, "--executor", "dask", "--scheduler", address]
+    with subprocess.Popen(
+        [*map(str, args), "--summary", str(summary)], stderr=subprocess.PIPE, text=True
+    ) as running:
+        wait_until(lambda: any(map(is_ours, chain(*client.processing().values()))))
+        running.send_signal(signal.SIGTERM)
+        _, stderr = running.communicate(timeout=120)
+    assert running.returncode == 143, stderr
+    assert "terminated (SIGTERM): stopped; no output was left half-written" in stderr
+    assert not summary.exists() and "Traceback" not in stderr
+    assert not any(map(is_ours, chain(*client.processing().values())))
+    assert client.run(lambda dask_worker: [n for n in dask_worker.plugins if is_ours(n)]) == {
+        worker: [] for worker in client.nthreads()
+    }
+
+
+def is_ours(name: object) -> bool:
+    return str(name).startswith("scaleready-")
+
+
+def wait_until(condition, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the round never started"
+        time.sleep(0.05)
+
+
+def test_without_the_dask_extra_the_message_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
+    monkeypatch.delitem(sys.modules, "scaleready.rounds.cluster")
+    with pytest.raises(ClusterError, match=r"install it with pip install 'scaleready\[dask\]'"):
+        executor_for("dask", scheduler="tcp://127.0.0.1:8786")
+    assert ClusterError.exit_code == 2
