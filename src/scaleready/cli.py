@@ -1249,8 +1249,12 @@ def plugin_new(name, directory):
 
 def _round_executor(name: str, jobs: int, scheduler: str | None) -> batch.Executor:
     """Where batch assesses the round: refused before any work if it cannot be used."""
+    import logging
+
     from scaleready.rounds.executors import executor_for
 
+    if name == "dask":  # Dask's own warnings (a slow event loop, a retry) are not the user's:
+        logging.getLogger("distributed").setLevel(logging.ERROR)  # batch says what matters
     return executor_for(name, jobs=jobs, scheduler=scheduler)
 
 
