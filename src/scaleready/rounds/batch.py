@@ -483,7 +483,7 @@ class Executor(Protocol):
 
     def assess(
         self, tasks: Iterator[Task], assessor: Assessor
-    ) -> Generator[list[ItemResult], None, None]:
+    ) -> Generator[Iterable[ItemResult], None, None]:
         """Each task's outcomes, in input order; closing the generator stops the work."""
         ...
 
@@ -497,11 +497,11 @@ class LocalPool:
 
     def assess(
         self, tasks: Iterator[Task], assessor: Assessor
-    ) -> Generator[list[ItemResult], None, None]:
+    ) -> Generator[Iterable[ItemResult], None, None]:
         first = _first_items(tasks, INLINE_BELOW)
         if self.jobs <= 1 or sum(task.size for task in first) < INLINE_BELOW:
             for task in chain(first, tasks):
-                yield list(map(assessor.assess, task.read()))
+                yield map(assessor.assess, task.read())  # each item as it is assessed
             return
         with _Workers(assessor, self.jobs) as workers:
             yield from workers.assess(chain(first, tasks))

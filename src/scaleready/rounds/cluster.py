@@ -17,9 +17,7 @@ as a failed item).
 
 from __future__ import annotations
 
-import hashlib
 import os
-import pickle
 import shutil
 import tempfile
 import threading
@@ -36,7 +34,13 @@ from distributed.comm.addressing import get_address_host_port
 
 from scaleready import __version__
 from scaleready.documents import SUFFIXES, read_file
-from scaleready.errors import INTERNAL_ERROR, ClusterError, ProfileError
+from scaleready.errors import (
+    INTERNAL_ERROR,
+    ClusterError,
+    PolicyError,
+    ProfileError,
+    RulesetError,
+)
 from scaleready.rounds.batch import (
     Assessor,
     BatchOptions,
@@ -66,8 +70,8 @@ class DaskCluster:
     def assess(
         self, tasks: Iterator[Task], assessor: Assessor
     ) -> Generator[list[ItemResult], None, None]:
-        client = self._client()
         plugin = EnginePlugin.of(assessor)
+        client = self._client()
         try:
             client.register_plugin(plugin, name=plugin.name)
             check_workers(client, plugin)
@@ -92,7 +96,7 @@ def connect(address: str, timeout: float = CONNECT_SECONDS) -> distributed.Clien
         ) from None
     try:
         return distributed.Client(address, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError, ValueError, TypeError) as error:
+    except (OSError, ValueError) as error:  # OSError: TimeoutError too
         raise ClusterError(
             f"cannot reach the Dask scheduler at {address} ({_reason(error)}); check the "
             "address (tcp://HOST:PORT) and that the scheduler is running (`dask scheduler`), "
@@ -135,8 +139,7 @@ class EnginePlugin(distributed.WorkerPlugin):
     ) -> None:
         self.options, self.files, self.settings = options, dict(files), dict(settings)
         self.expected = expected
-        digest = hashlib.sha256(pickle.dumps((options, sorted(self.files.items()), settings)))
-        self.name = f"scaleready-{digest.hexdigest()[:16]}-{uuid.uuid4().hex[:8]}"
+        self.name = f"scaleready-{uuid.uuid4().hex}"  # one round's: taken off at its end
         self.assessor: Assessor | None = None
         self.problem = "the round's engine was not built on this worker"
 
@@ -145,7 +148,10 @@ class EnginePlugin(distributed.WorkerPlugin):
         """The plugin that builds, on each worker, the engine ``assessor`` has here."""
         options = assessor.options
         paths = [*options.rule_files, *([options.policy] if options.policy else [])]
-        files = {path: read_file(Path(path), ProfileError, "a file") for path in paths}
+        files = {
+            path: read_file(Path(path), PolicyError if path == options.policy else RulesetError)
+            for path in paths
+        }
         settings = {k: v for k, v in os.environ.items() if k.startswith(SETTINGS)}
         return cls(options, files, settings, fingerprint(assessor))
 
@@ -238,30 +244,13 @@ def check_workers(client: distributed.Client, plugin: EnginePlugin) -> None:
 # --- tasks: as they travel, and as a worker assesses them ---------------------------------------
 
 
-def assess_on_worker(name: str, task: Task) -> list[ItemResult]:
+def assess_on_worker(name: str, task: Task | ShippedLines) -> list[ItemResult]:
     """A task's outcomes, on a Dask worker, with the engine its plugin built."""
     plugin = distributed.get_worker().plugins.get(name)
     if not isinstance(plugin, EnginePlugin) or plugin.assessor is None:
         raise WorkerDiffers(getattr(plugin, "problem", "the round's worker plugin is missing"))
-    with plugin.lock, _copied(task) as readable:
-        return [plugin.assessor.assess(item) for item in readable.read()]
-
-
-class _copied:
-    """A task that names bytes it carries (a JSONL range) as a file in a temporary folder."""
-
-    def __init__(self, task: Task) -> None:
-        self.task, self.folder = task, None
-
-    def __enter__(self) -> Task:
-        if not isinstance(self.task, ShippedLines):
-            return self.task
-        self.folder = tempfile.mkdtemp(prefix="scaleready-lines-")
-        return self.task.written(Path(self.folder, "lines.jsonl"))
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
+    with plugin.lock:
+        return [plugin.assessor.assess(item) for item in task.read()]
 
 
 @dataclass(frozen=True)
@@ -285,8 +274,9 @@ class ShippedLines:
         )
 
     def read(self) -> Iterator[Item]:
-        with _copied(self) as lines:  # type: ignore[arg-type]
-            yield from lines.read()
+        """The range's items, read from a copy in a temporary folder as from the file."""
+        with tempfile.TemporaryDirectory(prefix="scaleready-lines-") as folder:
+            yield from self.written(Path(folder, "lines.jsonl")).read()
 
 
 def shipped(task: Task) -> Task | ShippedLines:
