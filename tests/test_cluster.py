@@ -16,6 +16,7 @@ from itertools import chain
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
 
 from scaleready.assessment.build import create_engine
 from scaleready.errors import ClusterError
@@ -55,7 +56,7 @@ def cluster():
 @pytest.fixture(scope="module")
 def round_sources(tmp_path_factory) -> list[Path]:
     """A folder (the examples, a broken file, an unknown field), a JSONL file (a byte-order
-    mark, bad lines) and a CSV file (bad cells): every kind of task a round is cut into."""
+    mark, bad lines), a CSV and an XLSX file (bad cells): every kind of task a round is cut into."""
     root = tmp_path_factory.mktemp("round")
     folder = root / "applications"
     for example in EXAMPLES:
@@ -66,14 +67,23 @@ def round_sources(tmp_path_factory) -> list[Path]:
     lines[10:10] = ["not json", "[1, 2]", '{"name": "Bad", "organisation": {"founded": "x"}}', ""]
     jsonl = root / "round.jsonl"
     jsonl.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode() + b"\n")
-    return [folder, jsonl, flat_round(root / "round.csv")]
+    return [folder, jsonl, flat_round(root / "round.csv"), flat_round(root / "round.xlsx", 40, 6)]
 
 
-def flat_round(path: Path) -> Path:
-    rows = [flatten(profile) for profile in synthetic_profiles(SYNTHETIC, seed=4)]
+def flat_round(path: Path, count: int = SYNTHETIC, seed: int = 4) -> Path:
+    """A CSV or XLSX round of synthetic profiles, a word where row 4's number should be."""
+    rows = [flatten(profile) for profile in synthetic_profiles(count, seed=seed)]
     header = template_header()
     header += sorted({key for row in rows for key in row} - set(header))
     rows[2]["organisation.yearly_income"] = "lots"
+    if path.suffix == ".xlsx":
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.append(header)
+        for row in rows:
+            sheet.append([row.get(column) for column in header])
+        workbook.save(path)
+        return path
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=header)
         writer.writeheader()
@@ -117,7 +127,7 @@ def test_a_round_on_dask_writes_the_local_pools_outputs_byte_for_byte(
         "report",
     }
     summary = local_outputs["summary"].decode()
-    assert summary.count("\n") == len(EXAMPLES) + 2 + 2 * SYNTHETIC + 3 + 1  # and the header
+    assert summary.count("\n") == len(EXAMPLES) + 2 + 2 * SYNTHETIC + 3 + 40 + 1  # and the header
     assert "not valid JSON" in summary and "broken.yaml" in summary and "'lots'" in summary
 
 
@@ -137,7 +147,7 @@ def test_the_library_gives_the_local_pools_outcomes_on_a_cluster(cluster, round_
     assert [without_time(o.scorecard_json) for o in on_dask] == [
         without_time(o.scorecard_json) for o in local
     ]
-    assert len(local) == len(EXAMPLES) + 2 + 2 * SYNTHETIC + 3
+    assert len(local) == len(EXAMPLES) + 2 + 2 * SYNTHETIC + 3 + 40
 
 
 def without_time(scorecard_json: str | None) -> object:
