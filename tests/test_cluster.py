@@ -16,6 +16,7 @@ from itertools import chain
 from pathlib import Path
 
 import pytest
+import yaml
 from openpyxl import Workbook
 
 from scaleready.assessment.build import create_engine
@@ -25,6 +26,7 @@ from scaleready.rounds.executors import executor_for
 from scaleready.rounds.spreadsheets import flatten, template_header
 from scaleready.synthetic import synthetic_profiles
 from tests.conftest import EXAMPLES, REPO, SCALEREADY, run_scaleready, write
+from tests.test_hostile import _write_files as write_case_files
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 import dask.config  # noqa: E402  # installed with distributed
@@ -313,3 +315,42 @@ def test_without_the_dask_extra_the_message_says_what_to_install(monkeypatch):
     with pytest.raises(ClusterError, match=r"install it with pip install 'scaleready\[dask\]'"):
         executor_for("dask", scheduler="tcp://127.0.0.1:8786")
     assert ClusterError.exit_code == 2
+
+
+# One case of each way a round is read and sent (all 22 pass; these keep CI's run short).
+HOSTILE_ROUNDS = [
+    REPO / "tests" / "hostile" / "batch-input" / f"{name}.yaml"
+    for name in (
+        "csv-latin1-row-248",  # rows read as Windows-1252, a warning
+        "csv-utf16-unicode-text-from-excel",  # a .txt file: a profile of an unknown kind
+        "csv-grant-system-columns-strict",  # --strict-columns
+        "jsonl-latin1-line",  # a line that is not UTF-8, inside a range sent as bytes
+        "jsonl-nested-5000-deep",
+        "xlsx-damaged-mid-sheet",  # rows read before the damage, then the file's error
+        "xlsx-not-a-zip",  # a file that cannot be read at all, beside a good JSONL file
+    )
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case_file", HOSTILE_ROUNDS, ids=lambda path: path.stem)
+def test_a_hostile_round_ends_on_dask_as_on_the_local_pool(cluster, case_file, tmp_path):
+    """The hostile corpus's rounds, run where the workers cannot read the files (relative paths
+    from the command's own folder): the same exit code, messages and summary."""
+    address, _ = cluster
+    case = yaml.safe_load(case_file.read_text(encoding="utf-8"))
+    ran = {}
+    for executor in ("local", "dask"):
+        folder = tmp_path / executor
+        folder.mkdir()
+        write_case_files(folder, case["files"])
+        options = ["--executor", "dask", "--scheduler", address] if executor == "dask" else []
+        ran[executor] = subprocess.run(
+            [str(SCALEREADY), *map(str, case["args"]), "--jobs", "2", *options],
+            cwd=folder, capture_output=True, timeout=120, env={**os.environ, **FIXED_TIME},
+        )  # fmt: skip
+        ran[executor].outputs = {p.name: p.read_bytes() for p in folder.glob("summary.*")}
+    local, on_dask = ran["local"], ran["dask"]
+    assert on_dask.returncode == local.returncode == case["exit"], on_dask.stderr
+    assert (on_dask.stdout, on_dask.stderr) == (local.stdout, local.stderr)
+    assert on_dask.outputs == local.outputs
