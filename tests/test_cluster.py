@@ -354,3 +354,19 @@ def test_a_hostile_round_ends_on_dask_as_on_the_local_pool(cluster, case_file, t
     assert on_dask.returncode == local.returncode == case["exit"], on_dask.stderr
     assert (on_dask.stdout, on_dask.stderr) == (local.stdout, local.stderr)
     assert on_dask.outputs == local.outputs
+
+
+@pytest.mark.slow
+def test_a_scheduler_lost_mid_round_is_a_cluster_error_not_a_hang(tmp_path):
+    jsonl = write(tmp_path / "big.jsonl", "\n".join(map(json.dumps, synthetic_profiles(3_000))))
+    engine, _ = create_engine()
+    options = batch.BatchOptions(tuple(r.id for r in engine.rulesets))
+    assessor = batch.Assessor.around(engine, options)
+    with local_cluster() as doomed:
+        outcomes = batch.assess_all(
+            batch.Round([jsonl]), assessor, executor=DaskCluster(doomed.scheduler_address)
+        )
+        next(outcomes)  # the round has started
+        doomed.close()
+        with pytest.raises(ClusterError, match="lost the Dask scheduler at .* during the round"):
+            list(outcomes)
