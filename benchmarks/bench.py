@@ -4,6 +4,7 @@ Run from the repository, in the project's virtualenv:
 
     .venv/bin/python benchmarks/bench.py            # the full run (about 6 minutes)
     .venv/bin/python benchmarks/bench.py --quick    # smaller counts, for a first look
+    .venv/bin/python benchmarks/bench.py --dask-only --profiles 5000   # local pool vs Dask
 
 Everything is measured in one run on this machine, so compare figures with each other (the
 ratios), not with another day's run: the machines here are shared and noisy.
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import NamedTuple
 
@@ -135,10 +137,10 @@ class BatchRun(NamedTuple):
     summary: bytes
 
 
-def batch_run(round_file: Path, jobs: int) -> BatchRun:
-    """One `scaleready batch` of a JSONL round on ``jobs`` workers."""
-    summary = round_file.with_name(f"summary-{jobs}.csv")
-    args = [sys.executable, "-c", BATCH_MAIN_CPU, str(round_file), "--jobs", str(jobs)]
+def batch_run(round_file: Path, jobs: int, *options: str) -> BatchRun:
+    """One `scaleready batch` of a JSONL round on ``jobs`` workers (or as ``options`` say)."""
+    summary = round_file.with_name(f"summary-{jobs}-{len(options)}.csv")
+    args = [sys.executable, "-c", BATCH_MAIN_CPU, str(round_file), "--jobs", str(jobs), *options]
     start = time.perf_counter()
     done = subprocess.run([*args, "--summary", str(summary)], check=True, capture_output=True)
     seconds = time.perf_counter() - start
@@ -167,6 +169,58 @@ def print_parallel_scaling(count: int) -> None:
         f"  1 -> 2 workers: {one.seconds / two.seconds:.2f}x the speed; summaries {same}; the main "
         f"process's share stops the speedup at about {one.seconds / count / main_cpu:.0f} workers"
     )
+
+
+def print_dask_comparison(count: int) -> None:
+    """A JSONL round on the local pool (1 and 2 processes) and on a Dask LocalCluster of 1 and 2
+    worker processes (started before the clock starts, as an existing cluster would be). On a
+    shared machine wall times wander; the CPU seconds of every process (the command, its workers,
+    the Dask workers and scheduler) per profile say what each way costs."""
+    import distributed  # the dask extra
+
+    with tempfile.TemporaryDirectory() as folder:
+        round_file = Path(folder) / "round.jsonl"
+        lines = (json.dumps(profile) for profile in synthetic_profiles(count, seed=2031))
+        round_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        runs = {f"local pool, {jobs} process(es)": _cpu_run(round_file, jobs) for jobs in (1, 2)}
+        for workers in (1, 2):
+            with (
+                distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+                ) as cluster,
+                distributed.Client(cluster) as client,
+            ):
+                dask = ("--executor", "dask", "--scheduler", cluster.scheduler_address)
+                before = sum(client.run(_cpu_seconds).values())
+                run, cpu = _cpu_run(round_file, 1, *dask)
+                runs[f"Dask, {workers} worker(s)"] = (
+                    run,
+                    cpu + sum(client.run(_cpu_seconds).values()) - before,
+                )
+    reference = next(iter(runs.values()))[0].summary
+    for label, (run, cpu) in runs.items():
+        same = "identical" if run.summary == reference else "DIFFERENT"
+        print(
+            f"batch of {count:,}, {label:<24} {run.seconds:6.2f} s  ({rate(count, run.seconds).strip()})"
+            f"  CPU {cpu / count * 1e3:5.2f} ms/profile (main process {run.main_cpu / count * 1e3:4.2f})"
+            f"; summary {same}"
+        )
+
+
+def _cpu_seconds() -> float:
+    """This process's CPU seconds (all its threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_run(round_file: Path, jobs: int, *options: str) -> tuple[BatchRun, float]:
+    """A batch run, and the CPU seconds of this process (a Dask scheduler runs in it) and of
+    every process it waited for (the command and its local workers)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN), _cpu_seconds()
+    run = batch_run(round_file, jobs, *options)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN), _cpu_seconds()
+    children = after[0].ru_utime + after[0].ru_stime - before[0].ru_utime - before[0].ru_stime
+    return run, children + after[1] - before[1]
 
 
 def _descendants(root: int) -> list[int]:
@@ -286,6 +340,9 @@ def main() -> None:
     parser.add_argument("--profiles", type=int, default=None, help="profiles per speed test")
     parser.add_argument("--memory-only", action="store_true", help="only the peak-memory figures")
     parser.add_argument(
+        "--dask-only", action="store_true", help="only the local pool against a Dask cluster"
+    )
+    parser.add_argument(
         "--measure", choices=["floor", "durable_rules", "python"], help=argparse.SUPPRESS
     )
     options = parser.parse_args()
@@ -296,6 +353,9 @@ def main() -> None:
     long_run = 10_000 if options.quick else 100_000
     if options.memory_only:
         print_peak_memory()
+        return
+    if options.dask_only:
+        print_dask_comparison(count)
         return
 
     print(
@@ -337,6 +397,8 @@ def main() -> None:
         )
     print(f"  target: 10,000 in under {TARGETS['batch_10k_seconds']} s on 2 cores")
     print_parallel_scaling(2_000 if options.quick else 20_000)
+    with suppress(ImportError):  # the dask extra
+        print_dask_comparison(count)
     print_peak_memory()
 
 

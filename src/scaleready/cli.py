@@ -635,6 +635,20 @@ def _gate_failures(card: Scorecard, fail_under: float | None) -> list[str]:
     help="Worker processes.",
 )
 @click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where the round is assessed: worker processes here (--jobs), or an existing Dask "
+    "cluster (--scheduler; needs scaleready[dask]; see docs/dask.md).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="The Dask scheduler of --executor dask, e.g. tcp://10.0.0.5:8786. Exit 2 if it "
+    "cannot be reached or its workers cannot assess as this machine does.",
+)
+@click.option(
     "--strict-columns",
     is_flag=True,
     help="Refuse a CSV or XLSX file with a column that is no profile field "
@@ -644,7 +658,19 @@ def _gate_failures(card: Scorecard, fail_under: float | None) -> list[str]:
 @record_option
 @click.pass_context
 def batch_command(
-    ctx, sources, summary, scorecards, report, title, sort, jobs, strict_columns, record, **options
+    ctx,
+    sources,
+    summary,
+    scorecards,
+    report,
+    title,
+    sort,
+    jobs,
+    executor,
+    scheduler,
+    strict_columns,
+    record,
+    **options,
 ):
     """Assess a grant round: folders of YAML/JSON profiles, JSONL, CSV or XLSX files.
 
@@ -668,6 +694,7 @@ def batch_command(
         outputs.check_table_suffix(summary)  # before the work, not after it
     targets = {"--summary": summary, "--scorecards": scorecards, "--report": report}
     _refuse_clashes(targets, [*sources, *options["rule_files"], options["policy"]])
+    where = _round_executor(executor, jobs, scheduler)
     assessor = _assessor(
         ctx,
         **options,
@@ -681,7 +708,7 @@ def batch_command(
         outputs.OutputSet() as staged,
         RoundWriter(assessor.columns, files, staged, sort) as round_,
     ):
-        _run_round(_RecordingRound(round_, recorder), assessor, sources, strict_columns, jobs)
+        _run_round(_RecordingRound(round_, recorder), assessor, sources, strict_columns, where)
         round_.finish(title)
         _check_signals()
         staged.commit()
@@ -695,14 +722,14 @@ def _run_round(
     assessor: batch.Assessor,
     sources: Sequence[Path],
     strict_columns: bool,
-    jobs: int,
+    executor: batch.Executor,
 ) -> None:
     """Assess every item of the round's sources, each outcome written as it arrives."""
     from scaleready.rounds import batch
 
     warn = lambda message: say(f"warning: {message}")  # noqa: E731
     items = batch.Round(sources, strict_columns=strict_columns, warn=warn)
-    with closing(batch.assess_all(items, assessor, jobs)) as outcomes:
+    with closing(batch.assess_all(items, assessor, executor=executor)) as outcomes:
         for outcome in _run_with_progress(outcomes, items):
             _check_signals()
             if outcome.error:
@@ -1493,8 +1520,18 @@ def reassess(ctx, url, rule_files, backend, only_changed, as_json, strict_plugin
         ctx.exit(EXIT_INVALID_INPUT)
 
 
-def main() -> None:
-    cli(prog_name="scaleready")
+# --- batch's executors ---------------------------------------------------------------------------
+
+
+def _round_executor(name: str, jobs: int, scheduler: str | None) -> batch.Executor:
+    """Where batch assesses the round: refused before any work if it cannot be used."""
+    import logging
+
+    from scaleready.rounds.executors import executor_for
+
+    if name == "dask":  # Dask's own warnings (a slow event loop, a retry) are not the user's:
+        logging.getLogger("distributed").setLevel(logging.ERROR)  # batch says what matters
+    return executor_for(name, jobs=jobs, scheduler=scheduler)
 
 
 # --- the HTTP service: serve, token (needs the service extra) ------------------------------------
@@ -1650,3 +1687,7 @@ def token_revoke(token_id, store):
     with _open_history(store, "--url", create=False) as history:
         history.revoke_token(token_id)
     _tell(f"revoked token {token_id}")
+
+
+def main() -> None:
+    cli(prog_name="scaleready")

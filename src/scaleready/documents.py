@@ -237,22 +237,27 @@ def _place(parent: _Open, event: yaml.NodeEvent, index: dict[Location, int]) -> 
     return None if parent.key is None else parent.path + (parent.key,)
 
 
-def load_document(path: Path, error: type[InputError]) -> Document:
-    """Read a .yaml, .yml or .json file whose top level is a mapping, or raise `error`."""
+def load_document(path: Path, error: type[InputError], *, raw: bytes | None = None) -> Document:
+    """Read a .yaml, .yml or .json file whose top level is a mapping, or raise `error`.
+
+    ``raw``: the file's bytes, read already (by read_file, on another machine): parsed as if
+    the file were read here, so that every message is the same.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise error(
             f"unknown file type '{path.suffix}': use .yaml, .yml or .json", source=str(path)
         )
-    return parse_document(read_file(path, error), path, error)
+    return parse_document(read_file(path, error) if raw is None else raw, path, error)
 
 
 def parse_document(
     raw: bytes, path: Path, error: type[InputError], suffix: str | None = None
 ) -> Document:
-    """A document whose bytes were read already (an HTTP request's body, say) as `load_document`
-    reads one; `path` names it in messages, and its suffix, or `suffix`, says JSON or YAML."""
+    """A document whose bytes were read already (an HTTP request's body, a round's file sent to a
+    Dask worker) as `load_document` reads one, with the same messages; `path` names it in
+    messages, and its suffix, or `suffix`, says JSON or YAML."""
     suffix = (suffix or path.suffix).lower()
     data = _parse_json(raw, path, error) if suffix == ".json" else _parse_yaml(raw, path, error)
     if not isinstance(data, dict):

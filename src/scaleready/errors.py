@@ -112,6 +112,12 @@ class OutputError(ScaleReadyError):
     exit_code = 2
 
 
+class ClusterError(ScaleReadyError):
+    """A round's cluster cannot be used: not installed, not reached, or its workers differ."""
+
+    exit_code = 2
+
+
 class ScaleReadyWarning(UserWarning):
     """Root of scaleready's warnings: the CLI shows each as one line, 'warning: ...'."""
 

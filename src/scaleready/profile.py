@@ -735,10 +735,11 @@ def load_profile(
 
 
 def load_profile_with_hash(
-    path: Path | str, model: type[InnovationProfile] | None = None
+    path: Path | str, model: type[InnovationProfile] | None = None, *, raw: bytes | None = None
 ) -> tuple[InnovationProfile, str]:
-    """Load a profile and return it with the SHA-256 hex digest of the file's bytes."""
-    document = load_document(Path(path), ProfileError)
+    """Load a profile and return it with the SHA-256 hex digest of the file's bytes (``raw``:
+    those bytes, read already, on another machine)."""
+    document = load_document(Path(path), ProfileError, raw=raw)
     profile = _validate(document.data, str(document.path), document, model or InnovationProfile)
     return profile, document.sha256
 

@@ -22,14 +22,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from contextlib import suppress
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from itertools import chain
 from multiprocessing import Pipe, Process
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from queue import SimpleQueue
-from typing import BinaryIO, NamedTuple, TypeAlias, TypeVar
+from typing import BinaryIO, NamedTuple, Protocol, TypeAlias, TypeVar
 
 from scaleready.assessment.build import create_engine
 from scaleready.assessment.engine import Engine, data_sha256
@@ -63,6 +63,7 @@ class Item(NamedTuple):
     path: str | None = None
     error: str | None = None
     json_text: str | None = None  # a JSONL line, parsed by the worker that assesses it
+    raw: bytes | None = None  # its file's bytes, read for a worker that cannot read the file
 
 
 @dataclass(frozen=True)
@@ -102,12 +103,14 @@ class Lines(NamedTuple):
     end: int
     first: int  # the number of its first line
     size: int  # lines in the range (blank ones are no item: the most items it holds)
+    copy: str | None = None  # a copy of the range to read instead (on another machine)
 
     def read(self) -> Iterator[Item]:
         """An item per line that is not blank, as reading the whole file gives it."""
         unread = self.first
+        source = Path(self.copy or self.path)
         try:
-            for row in spreadsheets.jsonl_rows(Path(self.path), self.start, self.end, self.first):
+            for row in spreadsheets.jsonl_rows(source, self.start, self.end, self.first):
                 unread = row.number + 1
                 if (item := _jsonl_item(self.path, row)) is not None:
                     yield item
@@ -457,7 +460,7 @@ class Assessor:
         if item.error:
             raise InputError(item.error)
         if item.path is not None:
-            return load_profile_with_hash(item.path, self.engine.profile_model)
+            return load_profile_with_hash(item.path, self.engine.profile_model, raw=item.raw)
         data = item.data if item.json_text is None else _parse_json_line(item.label, item.json_text)
         model = self.engine.profile_model  # refuses anything but a dict:
         profile = profile_from_data(data, source=item.label, model=model)
@@ -471,23 +474,50 @@ class Assessor:
 
 
 def assess_all(
-    items: Iterable[Item] | Round, assessor: Assessor, jobs: int
+    items: Iterable[Item] | Round,
+    assessor: Assessor,
+    jobs: int = 1,
+    executor: Executor | None = None,
 ) -> Generator[ItemResult, None, None]:
-    """Outcomes in input order, items read only as they are needed; on several cores when the
-    round is large enough to gain. Close it (or let it finish) to stop the workers."""
+    """Outcomes in input order, items read only as they are needed: by ``executor``, else by
+    the local pool of ``jobs`` processes. Close it (or let it finish) to stop the workers."""
     size = CHUNK_OF_SCORECARDS if assessor.options.keep_scorecards else CHUNK
     if isinstance(items, Round):
         tasks = items.tasks(size)
     else:
         tasks = _gathered((Items((item,)) for item in items), size)
-    first = _first_items(tasks, INLINE_BELOW)
-    if jobs <= 1 or sum(task.size for task in first) < INLINE_BELOW:
-        for task in chain(first, tasks):
-            yield from map(assessor.assess, task.read())
-        return
-    with _Workers(assessor, jobs) as workers:
-        for outcomes in workers.assess(chain(first, tasks)):
+    with closing((executor or LocalPool(jobs)).assess(tasks, assessor)) as replies:
+        for outcomes in replies:
             yield from outcomes
+
+
+class Executor(Protocol):
+    """Where a round's tasks are assessed: the local pool, or a cluster (rounds.executors)."""
+
+    def assess(
+        self, tasks: Iterator[Task], assessor: Assessor
+    ) -> Generator[Iterable[ItemResult], None, None]:
+        """Each task's outcomes, in input order; closing the generator stops the work."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalPool:
+    """Worker processes on this machine, each with its own engine; a round too small to gain
+    from them (or ``jobs`` 1) is assessed in this process."""
+
+    jobs: int = 1
+
+    def assess(
+        self, tasks: Iterator[Task], assessor: Assessor
+    ) -> Generator[Iterable[ItemResult], None, None]:
+        first = _first_items(tasks, INLINE_BELOW)
+        if self.jobs <= 1 or sum(task.size for task in first) < INLINE_BELOW:
+            for task in chain(first, tasks):
+                yield map(assessor.assess, task.read())  # each item as it is assessed
+            return
+        with _Workers(assessor, self.jobs) as workers:
+            yield from workers.assess(chain(first, tasks))
 
 
 def _first_items(tasks: Iterator[Task], count: int) -> list[Task]:
