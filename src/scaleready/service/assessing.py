@@ -4,8 +4,6 @@ request bodies as the CLI reads files (safe YAML or JSON; the same field-level m
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import threading
 from collections.abc import Mapping
@@ -14,7 +12,7 @@ from typing import Any, NamedTuple
 
 from scaleready.assessment.build import choose_rulesets, create_engine
 from scaleready.assessment.engine import Engine, data_sha256
-from scaleready.assessment.policy import Policy, PolicySpec, read_policy
+from scaleready.assessment.policy import Policy, read_policy
 from scaleready.assessment.scorecard import ScorecardData
 from scaleready.documents import (
     MAX_DOCUMENT_MIB_VARIABLE,
@@ -26,7 +24,7 @@ from scaleready.documents import (
 )
 from scaleready.errors import PolicyError, ProfileError
 from scaleready.plugins import Registry, load_registry
-from scaleready.problems import did_you_mean, validated
+from scaleready.problems import did_you_mean
 from scaleready.profile import profile_from_data
 from scaleready.service.problem_details import Problem
 
@@ -142,7 +140,7 @@ class Assessing:
         if isinstance(given, str):
             return read_policy(self.policy_file(given))
         if isinstance(given, Mapping):
-            return inline_policy(given)
+            return Policy.from_dict(given, INLINE_POLICY)  # hashed as canonical JSON
         raise PolicyError(
             "the policy is a name (of the service's policies) or a policy document",
             source=INLINE_POLICY,
@@ -168,14 +166,6 @@ class Assessing:
         there = f"policies: {', '.join(names)}" if names else "this service has no policies"
         hint = did_you_mean(name, names, otherwise=there)
         raise PolicyError(f"no policy {name!r}; {hint}", source="policy")
-
-
-def inline_policy(data: Mapping[str, Any]) -> Policy:
-    """A policy sent in a request, checked as a policy file is; its hash is that of its
-    canonical JSON (sorted keys, no spaces)."""
-    spec = validated(PolicySpec, dict(data), PolicyError, INLINE_POLICY)
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return Policy(spec, INLINE_POLICY, hashlib.sha256(canonical.encode()).hexdigest())
 
 
 def policy_document(
