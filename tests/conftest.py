@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -148,3 +148,38 @@ def history_url(request, tmp_path) -> str:
     from tests import postgres
 
     return postgres.new_database(request.getfixturevalue("postgres_server"))
+
+
+def write_table(path: Path, header: Sequence[str], rows: Sequence[Mapping[str, object]]) -> Path:
+    """A round as a grant system exports it, by the suffix: CSV text, or an XLSX sheet with
+    typed cells (numbers, booleans); a row's missing keys are empty cells."""
+    cells = [[row.get(column) for column in header] for row in rows]
+    if path.suffix == ".xlsx":
+        from openpyxl import Workbook
+
+        workbook = Workbook()
+        for line in [list(header), *cells]:
+            workbook.active.append(line)
+        workbook.save(path)
+        return path
+    import csv
+
+    def text(cell: object) -> object:
+        return str(cell).lower() if isinstance(cell, bool) else cell  # as spreadsheets write it
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([list(header), *([text(c) for c in line] for line in cells)])
+    return path
+
+
+def synthetic_round(path: Path, count: int, seed: int, bad_row: int) -> Path:
+    """A CSV or XLSX round (by the suffix) of synthetic profiles, every field a column, with a
+    word where the number of data row ``bad_row`` (from 0) should be."""
+    from scaleready.rounds.spreadsheets import flatten, template_header
+    from scaleready.synthetic import synthetic_profiles
+
+    rows = [flatten(profile) for profile in synthetic_profiles(count, seed=seed)]
+    header = template_header()
+    header += sorted({key for row in rows for key in row} - set(header))
+    rows[bad_row]["organisation.yearly_income"] = "lots"
+    return write_table(path, header, rows)

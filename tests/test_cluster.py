@@ -17,15 +17,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from openpyxl import Workbook
 
 from scaleready.assessment.build import create_engine
 from scaleready.errors import ClusterError
 from scaleready.rounds import batch
 from scaleready.rounds.executors import executor_for
-from scaleready.rounds.spreadsheets import flatten, template_header
 from scaleready.synthetic import synthetic_profiles
-from tests.conftest import EXAMPLES, REPO, SCALEREADY, run_scaleready, write
+from tests.conftest import EXAMPLES, REPO, SCALEREADY, run_scaleready, synthetic_round, write
 from tests.test_hostile import _write_files as write_case_files
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
@@ -74,23 +72,7 @@ def round_sources(tmp_path_factory) -> list[Path]:
 
 def flat_round(path: Path, count: int = SYNTHETIC, seed: int = 4) -> Path:
     """A CSV or XLSX round of synthetic profiles, a word where row 4's number should be."""
-    rows = [flatten(profile) for profile in synthetic_profiles(count, seed=seed)]
-    header = template_header()
-    header += sorted({key for row in rows for key in row} - set(header))
-    rows[2]["organisation.yearly_income"] = "lots"
-    if path.suffix == ".xlsx":
-        workbook = Workbook()
-        sheet = workbook.active
-        sheet.append(header)
-        for row in rows:
-            sheet.append([row.get(column) for column in header])
-        workbook.save(path)
-        return path
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return synthetic_round(path, count, seed, bad_row=2)
 
 
 def run_round(sources, out: Path, *options: object, env: dict | None = None):

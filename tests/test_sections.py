@@ -7,7 +7,6 @@ section clashes with it) with pip, as a user would; the library tests import it 
 
 from __future__ import annotations
 
-import csv
 import importlib
 import json
 import sys
@@ -30,7 +29,7 @@ from scaleready.profile import (
     profile_from_data,
     profile_template,
 )
-from tests.conftest import PLUGINS, run_scaleready, write
+from tests.conftest import PLUGINS, run_scaleready, write, write_table
 
 SOCIAL_ACTION = PLUGINS / "scaleready-social-action"
 RULESET = SOCIAL_ACTION / "scaleready_social_action" / "social_action.yaml"
@@ -409,25 +408,6 @@ def test_without_the_plugin_the_cli_refuses_the_section_unless_told_to_leave_it_
     assert bad.returncode == 2 and IGNORE_UNKNOWN_SECTIONS_VARIABLE in bad.stderr
 
 
-def write_round(path: Path, rows: list[list]) -> None:
-    """A round as a grant system exports it: CSV text, or an XLSX sheet with typed cells."""
-    if path.suffix == ".csv":
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerows(
-                [
-                    [str(cell).lower() if isinstance(cell, bool) else cell for cell in row]
-                    for row in rows
-                ]
-            )
-        return
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    workbook.save(path)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 def test_a_spreadsheet_round_reads_section_columns_and_carries_identifiers(
@@ -443,7 +423,10 @@ def test_a_spreadsheet_round_reads_section_columns_and_carries_identifiers(
         ["Peer Helpers", 100, 5200, 0.6, "co_led", True, "APP-7", "A-1043"],
         ["Few Hours", 100, 200, 0.2, "none", False, "APP-8", "A-1044"],
     ]  # fmt: skip
-    write_round(tmp_path / f"round{suffix}", rows)
+    header, *values = rows
+    write_table(
+        tmp_path / f"round{suffix}", header, [dict(zip(header, v, strict=True)) for v in values]
+    )
     summary = tmp_path / "summary.jsonl"
     result = run_scaleready(
         "batch", tmp_path / f"round{suffix}", "--ruleset", "social_action", "--summary", summary,

@@ -4,7 +4,6 @@ auditor would."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -20,12 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from openpyxl import Workbook
 
 from scaleready.history import open_store
-from scaleready.rounds.spreadsheets import flatten, template_header
-from scaleready.synthetic import synthetic_profiles
-from tests.conftest import REPO, SCALEREADY, run_scaleready
+from tests.conftest import REPO, SCALEREADY, run_scaleready, synthetic_round
 
 pytestmark = pytest.mark.slow
 
@@ -332,22 +328,7 @@ def test_rulesets_and_schemas_are_those_the_cli_gives(server):
 
 def write_round(path: Path, count: int) -> Path:
     """A round as CSV or XLSX (by the suffix): generated profiles, a wrong type in row 3."""
-    rows = [flatten(profile) for profile in synthetic_profiles(count, seed=11)]
-    header = template_header()
-    header += sorted({key for row in rows for key in row} - set(header))
-    rows[1]["organisation.yearly_income"] = "lots"
-    if path.suffix == ".xlsx":
-        sheet = (workbook := Workbook()).active
-        sheet.append(header)
-        for row in rows:
-            sheet.append([row.get(column) for column in header])
-        workbook.save(path)
-        return path
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return synthetic_round(path, count, seed=11, bad_row=1)
 
 
 def wait_for_round(client: httpx.Client, location: str, timeout: float = 180) -> dict:
