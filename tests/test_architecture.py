@@ -21,6 +21,7 @@ LAYERS = {
         "config",
         "upgrade",
         "synthetic",
+        "processes",
     ),
     "language": ("language",),
     "plugins": ("hookspecs", "plugins"),

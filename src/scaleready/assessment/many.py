@@ -15,8 +15,6 @@ from __future__ import annotations
 import os
 import pickle
 import signal
-import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -24,12 +22,13 @@ from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 from typing import Any, TypeVar
 
+from scaleready.processes import end_with_parent
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 CHUNK = 25  # profiles per task: enough to make the hand-over cheap, few enough to spread
 AHEAD = 4  # tasks out per worker: keeps each busy while the caller reads results
-PARENT_CHECK_SECONDS = 0.5  # how often a worker checks that the caller's process is still there
 
 
 def in_order(
@@ -109,18 +108,11 @@ _failed: BaseException | None = None  # in a worker: why the work could not be r
 def _start(pickled: bytes, parent: int) -> None:
     global _work, _failed
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
-    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+    end_with_parent(parent)
     try:
         _work = pickle.loads(pickled)
     except BaseException as error:  # raised with each chunk: the caller sees why
         _failed = error
-
-
-def _end_with(parent: int) -> None:
-    """End this worker once the caller's process has gone (even killed): no orphan is left."""
-    while os.getppid() == parent:
-        time.sleep(PARENT_CHECK_SECONDS)
-    os._exit(1)
 
 
 def _run(chunk: list[Any]) -> list[Any]:

@@ -19,7 +19,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing, suppress
@@ -38,6 +37,7 @@ from scaleready.assessment.scorecard import DimensionData, OverallData, Scorecar
 from scaleready.documents import SUFFIXES
 from scaleready.errors import InputError, ProfileError, ScaleReadyError, item_failure
 from scaleready.outcome import UNMET
+from scaleready.processes import end_with_parent
 from scaleready.profile import (
     Identifiers,
     InnovationProfile,
@@ -378,8 +378,6 @@ def _flat_item(label: str, header: spreadsheets.Header, row: spreadsheets.Row) -
 CHUNK_OF_SCORECARDS = 50  # items per task when whole scorecards (about 40 KB each) come back
 WORKER_QUEUE = 2  # chunks a worker holds: the one it works on and the next, so it never waits
 CHUNKS_AHEAD = 3  # chunks out per worker, done or not: bounds what a round holds in memory
-WATCHDOG_SECONDS = 1.0  # where prctl is missing, how often a worker checks its parent lives
-_PR_SET_PDEATHSIG = 1  # from linux/prctl.h
 _SIGNALS = set(signal.Signals)
 
 
@@ -675,7 +673,7 @@ class _Worker:
 def _work(connection: Connection, options: BatchOptions, parent: int) -> None:
     """A worker's life: build the engine, then read and assess each task sent until the pipe
     closes."""
-    _end_with_parent(parent)
+    end_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the handler inherited from the parent
     try:
@@ -709,30 +707,6 @@ def _assess_task(
         return [assessor.assess(item) for item in task.read()]
     except BaseException as error:  # a plugin's KeyboardInterrupt or SystemExit: the caller's
         return error
-
-
-def _end_with_parent(parent: int) -> None:
-    """Make sure this worker ends when the main process does, even if it is killed (SIGKILL)."""
-    if not _kill_me_when_parent_dies():
-        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    if os.getppid() != parent:  # it died before we asked
-        os._exit(1)
-
-
-def _kill_me_when_parent_dies() -> bool:
-    """Linux's PR_SET_PDEATHSIG; False where it is not available."""
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes  # only here: a worker on Linux
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    return libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
-
-
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(WATCHDOG_SECONDS)
-    os._exit(1)
 
 
 # --- the portfolio report: what it needs of each scorecard ---------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import threading
 from contextlib import closing
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from scaleready.errors import ScaleReadyError
 from scaleready.history import Job, Store, open_store
+from scaleready.processes import end_with_parent
 from scaleready.service.settings import CALLER, HEARTBEAT_SECONDS, Settings
 
 if TYPE_CHECKING:
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 SUMMARY = Path("summary.csv")
 SCORECARDS = Path("scorecards.jsonl")
-_PR_SET_PDEATHSIG = 1  # from linux/prctl.h
 RECORD_BATCH = 200  # assessments recorded per transaction
 EXIT_TAKEN_OVER = 3  # another worker took the round up: this process leaves it to that one
 
@@ -171,7 +170,7 @@ def tally_summary(tally: Tally, warnings: list[str]) -> dict[str, object]:
 
 
 def main(job_id: str, parent: int, worker: str) -> int:
-    _end_with_parent(parent)
+    end_with_parent(parent)
     settings = Settings.from_environment()
     store = open_store(settings.store_url)
     job = store.get_job(job_id)
@@ -192,16 +191,6 @@ def main(job_id: str, parent: int, worker: str) -> int:
     summary = tally_summary(tally, warnings)
     store.update_job(job_id, status="done", done=tally.items, total=tally.items, summary=summary)
     return 0
-
-
-def _end_with_parent(parent: int) -> None:
-    """Die with the service worker that started this round (whose thread waits for it)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # it died before we asked
-        os._exit(1)
 
 
 if __name__ == "__main__":
