@@ -80,7 +80,7 @@ def upgrade_file(path: Path, ask: Ask) -> Upgraded:
     try:
         upgraded = upgrade_text(text, ask, is_json=path.suffix.lower() == ".json")
     except ProfileError as error:
-        raise ProfileError(error.message, source=str(path)) from None
+        raise ProfileError(error.message, source=str(path), problems=error.problems) from None
     profile_from_data(_parsed(upgraded.text, path), str(path))  # never write a profile that fails
     _write(path, upgraded.text)
     return upgraded
