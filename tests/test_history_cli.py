@@ -76,13 +76,24 @@ def test_a_history_that_cannot_be_opened_stops_before_any_work(runner, tmp_path)
 
 
 @pytest.mark.slow
-def test_without_the_extra_record_says_what_to_install(tmp_path):
+@pytest.mark.parametrize(
+    ("args", "extra"),
+    [
+        (["assess", str(CODE_CLUB), "--record"], "history"),
+        (["history"], "history"),
+        (["reassess"], "history"),
+        (["token", "list"], "history"),
+        (["serve"], "service"),
+    ],
+    ids=["assess-record", "history", "reassess", "token", "serve"],
+)
+def test_without_the_extra_a_command_says_what_to_install(tmp_path, args, extra):
     block = "import sys; sys.modules['sqlalchemy'] = None; from scaleready.cli import main; main()"
-    command = [sys.executable, "-c", block, "assess", str(CODE_CLUB), "--record"]
+    command = [sys.executable, "-c", block, *args]
     env = {"SCALEREADY_HISTORY_URL": f"sqlite:///{tmp_path / 'h.sqlite'}", "PATH": ""}
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 2, result.stderr
-    assert "pip install 'scaleready[history]'" in result.stderr
+    assert f"pip install 'scaleready[{extra}]'" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 

@@ -1428,7 +1428,10 @@ def history(record_id, url, as_json, **filters):
     Exit 2 if the history cannot be opened (or its extra is not installed:
     pip install 'scaleready[history]'), 3 if no record has the ID.
     """
+    from scaleready import history
     from scaleready.errors import InputError
+
+    history.require_extra()  # before the views, which need it: exit 2 naming the extra
     from scaleready.history import views
 
     with _open_history(url, "--url", create=False) as store:
@@ -1498,6 +1501,9 @@ def reassess(ctx, url, rule_files, backend, only_changed, as_json, strict_plugin
     Exit 2 if the history cannot be opened, 3 if a record could not be reassessed (its
     ruleset is no longer installed, or its profile no longer reads).
     """
+    from scaleready import history
+
+    history.require_extra()  # before the reassessor, which needs it: exit 2 naming the extra
     from scaleready.history.reassess import Reassessor
     from scaleready.history.views import reassessment_json, reassessment_lines
     from scaleready.plugins import add_ruleset_files
