@@ -593,8 +593,8 @@ def planned_value(term: Term) -> Reader:
             return lambda scope, context: context.derived.get(name, MISSING)
         case Arith():
             return _planned_calculation(term)
-        case Count():  # read once per profile at most: walked as it is
-            return lambda scope, context: value_of(term, scope, context)
+        case Count():
+            return _planned_count(term)
         case _:
             assert_never(term)
 
@@ -624,6 +624,28 @@ def _planned_field(keys: tuple[str, ...]) -> Reader:
 
         return nested
     return lambda scope, context: lookup(scope, keys)
+
+
+def _planned_count(term: Count) -> Reader:
+    """``value_of`` a count, as ``_count`` gives it: its condition planned, judged per item."""
+    keys = term.items.keys
+    if term.where is None:
+        return lambda scope, context: _length(lookup(scope, keys))
+    where = planned(term.where)
+
+    def count(scope: Mapping[str, object], context: Context) -> object:
+        items = lookup(scope, keys)
+        if items is MISSING:
+            return MISSING
+        results = [where(item, context) for item in cast(Items, items)]
+        met = results.count(True)
+        return _range(met, met + results.count(None))
+
+    return count
+
+
+def _length(items: object) -> object:
+    return MISSING if items is MISSING else len(cast(Items, items))
 
 
 def _planned_calculation(term: Arith) -> Reader:
