@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 
 from scaleready.language.evaluate import (
@@ -39,6 +38,13 @@ class GapFinder:
             return self.found[path]
         found = self.found[path] = self._missing(path)
         return found
+
+    def of_each(self, paths: Iterable[str]) -> set[str]:
+        """The ways any of ``paths`` is missing."""
+        found, lacking = self.found, set[str]()
+        for path in paths:
+            lacking.update(found[path] if path in found else self.of(path))
+        return lacking
 
     def _missing(self, path: str) -> list[str]:
         missing = self._missing_here(path)
@@ -97,8 +103,9 @@ class RuleNeeds:
         """The missing fields whose values could decide the rule, which missing data left
         unknown (a derived fact's missing inputs, or the fact); ``outcome_of`` gives the
         outcomes of the rules of its ruleset."""
-        lacking = {gap for path in self.fields for gap in gaps.of(path)}
-        lacking |= {gap for name in self.derived for gap in _fact_gaps(name, gaps)}
+        lacking = gaps.of_each(self.fields)
+        for name in self.derived:
+            lacking.update(_fact_gaps(name, gaps))
         if len(lacking) <= 1:  # unknown for want of data: what is missing is what decides it
             return tuple(lacking)
         context = Context(gaps.data, gaps.derived, outcome_of)
@@ -168,4 +175,9 @@ def gap_meaning(label: str) -> str | None:
     info = known_fields().get(label.replace("[]", ""))
     if info is None or not info.description:
         return None
-    return re.sub(r"^True if ", "whether ", info.description)
+    if info.description.startswith(_YES_NO):
+        return "whether " + info.description.removeprefix(_YES_NO)
+    return info.description
+
+
+_YES_NO = "True if "  # how a yes/no field's description begins

@@ -87,6 +87,8 @@ class RulePlan:
             _FAIL: self._result(_FAIL, spec.fail_text, spec.advice),
             _NOT_APPLICABLE: self._result(_NOT_APPLICABLE, f"Not applicable: {spec.title}.", None),
         }
+        # an unknown result differs from one profile to the next only in its finding and fields
+        self.fixed_unknown = self._result(_UNKNOWN, "", spec.advice)
 
     def _result(self, outcome: Outcome, finding: str, advice: str | None) -> RuleResultData:
         spec = self.rule.spec
@@ -114,12 +116,18 @@ class RulePlan:
 
     def unknown(self, missing: tuple[str, ...]) -> RuleResultData:
         """The result of a rule that missing data left undecided."""
-        return self.result(Judgement(_UNKNOWN, missing))
+        result = self.fixed_unknown.copy()
+        result["finding"] = _not_known_yet(self.rule.spec.title, missing)
+        result["missing"] = list(missing)
+        result["references"] = self.references.copy()
+        return result
 
     def result(self, judgement: Judgement) -> RuleResultData:
         decided = self.decided(judgement.outcome)
         if decided is not None:
             return decided
+        if judgement.outcome == _UNKNOWN:
+            return self.unknown(judgement.missing)
         title = self.rule.spec.title
         result = self._result(judgement.outcome, _finding(title, judgement), self.rule.spec.advice)
         result["missing"] = list(judgement.missing)
@@ -161,8 +169,13 @@ def _finding(title: str, judgement: Judgement) -> str:
     """The finding of an outcome that depends on the profile: unknown (what is missing), error."""
     if judgement.outcome == _ERROR:
         return f"Could not be assessed: {title} ({judgement.error})."
-    missing = ", ".join(judgement.missing) or "data the rule needs"
-    return f"Not known yet: {title}. The profile does not give {missing}."
+    return _not_known_yet(title, judgement.missing)
+
+
+def _not_known_yet(title: str, missing: Sequence[str]) -> str:
+    """The finding of a rule left unknown: what is missing."""
+    fields = ", ".join(missing) or "data the rule needs"
+    return f"Not known yet: {title}. The profile does not give {fields}."
 
 
 def _data_gaps(results: Sequence[RuleResultData], potential_level: int) -> list[DataGapData]:

@@ -741,29 +741,46 @@ class _Shape:
 
     def project(self, fact: Mapping[str, object]) -> dict:
         """A fresh copy of ``fact`` holding only the keys in the tree."""
-        return _project_mapping(fact, self.tree, _copy)
+        return _project_mapping(fact, self.tree)
 
     def select(self, fact: Mapping[str, object]) -> dict:
         """``fact`` holding only the keys in the tree, sharing the values kept whole: for a fact
         that is only written as JSON, new mappings where keys are left out suffice."""
-        return _project_mapping(fact, self.tree, _same)
+        return _select_mapping(fact, self.tree)
 
 
-def _project(value: object, tree: dict, whole: Callable[[object], object]) -> object:
-    """Profiles reach here as ``model_dump(mode="json")`` output: plain dicts, lists and
-    scalars, so exact type checks serve (and cost far less than ABC checks)."""
+# Profiles reach the walkers below as ``model_dump(mode="json")`` output: plain dicts, lists and
+# scalars, so exact type checks serve (and cost far less than ABC checks). Projecting copies
+# the values kept whole; selecting shares them (two walkers: no call per value kept whole).
+
+
+def _project(value: object, tree: dict) -> object:
     if type(value) is list:
-        return [_project(item, tree, whole) for item in value]
+        return [_project(item, tree) for item in value]
     if type(value) is not dict:
         return value
-    return _project_mapping(value, tree, whole)
+    return _project_mapping(value, tree)
 
 
-def _project_mapping(
-    value: Mapping[str, object], tree: dict, whole: Callable[[object], object]
-) -> dict:
+def _project_mapping(value: Mapping[str, object], tree: dict) -> dict:
     return {
-        key: whole(value[key]) if subtree is None else _project(value[key], subtree, whole)
+        key: _copy(value[key]) if subtree is None else _project(value[key], subtree)
+        for key, subtree in tree.items()
+        if key in value
+    }
+
+
+def _select(value: object, tree: dict) -> object:
+    if type(value) is list:
+        return [_select(item, tree) for item in value]
+    if type(value) is not dict:
+        return value
+    return _select_mapping(value, tree)
+
+
+def _select_mapping(value: Mapping[str, object], tree: dict) -> dict:
+    return {
+        key: value[key] if subtree is None else _select(value[key], subtree)
         for key, subtree in tree.items()
         if key in value
     }
@@ -774,10 +791,6 @@ def _copy(value: object) -> object:
         return {key: _copy(item) for key, item in value.items()}
     if type(value) is list:
         return [_copy(item) for item in value]
-    return value
-
-
-def _same(value: object) -> object:
     return value
 
 

@@ -562,9 +562,9 @@ def planned(condition: Cond) -> Judge:
         case Compare():
             return _planned_comparison(condition)
         case And():
-            return _planned_all([planned(part) for part in condition.parts])
+            return _planned_and_or([planned(part) for part in condition.parts], False)
         case Or():
-            return _planned_any([planned(part) for part in condition.parts])
+            return _planned_and_or([planned(part) for part in condition.parts], True)
         case Not():
             return _planned_negation(planned(condition.part))
         case OneOf():
@@ -593,8 +593,8 @@ def planned_value(term: Term) -> Reader:
             return lambda scope, context: context.derived.get(name, MISSING)
         case Arith():
             return _planned_calculation(term)
-        case Count():  # read once per profile at most: walked as it is
-            return lambda scope, context: value_of(term, scope, context)
+        case Count():
+            return _planned_count(term)
         case _:
             assert_never(term)
 
@@ -624,6 +624,28 @@ def _planned_field(keys: tuple[str, ...]) -> Reader:
 
         return nested
     return lambda scope, context: lookup(scope, keys)
+
+
+def _planned_count(term: Count) -> Reader:
+    """``value_of`` a count, as ``_count`` gives it: its condition planned, judged per item."""
+    keys = term.items.keys
+    if term.where is None:
+        return lambda scope, context: _length(lookup(scope, keys))
+    where = planned(term.where)
+
+    def count(scope: Mapping[str, object], context: Context) -> object:
+        items = lookup(scope, keys)
+        if items is MISSING:
+            return MISSING
+        results = [where(item, context) for item in cast(Items, items)]
+        met = results.count(True)
+        return _range(met, met + results.count(None))
+
+    return count
+
+
+def _length(items: object) -> object:
+    return MISSING if items is MISSING else len(cast(Items, items))
 
 
 def _planned_calculation(term: Arith) -> Reader:
@@ -673,20 +695,22 @@ def _planned_range_comparison(condition: Compare) -> Judge:
     return comparison
 
 
-def _planned_all(parts: list[Judge]) -> Judge:
-    def all_of(scope: Mapping[str, object], context: Context) -> Truth:
-        results = [part(scope, context) for part in parts]
-        return False if False in results else (None if None in results else True)
+def _planned_and_or(parts: list[Judge], settles: bool) -> Judge:
+    """``and`` (``settles`` False) or ``or`` (True) of the parts, in Kleene logic: the first part
+    that is ``settles`` decides it, unjudged the parts after it (judges have no side effects:
+    the truth is ``truth``'s); else unknown if any part is, else ``not settles``."""
 
-    return all_of
+    def connective(scope: Mapping[str, object], context: Context) -> Truth:
+        undecided = False
+        for part in parts:
+            result = part(scope, context)
+            if result is settles:
+                return settles
+            if result is None:
+                undecided = True
+        return None if undecided else not settles
 
-
-def _planned_any(parts: list[Judge]) -> Judge:
-    def any_of(scope: Mapping[str, object], context: Context) -> Truth:
-        results = [part(scope, context) for part in parts]
-        return True if True in results else (None if None in results else False)
-
-    return any_of
+    return connective
 
 
 def _planned_negation(part: Judge) -> Judge:
@@ -710,17 +734,23 @@ def _planned_one_of(value: Reader, options: tuple[Const, ...]) -> Judge:
 
 
 def _planned_quantified(condition: Quantified, where: Judge) -> Judge:
-    keys, every = condition.items.keys, condition.quantifier == "all"
+    """``any``/``all`` of the items as ``_planned_and_or`` judges its parts: the first item
+    that settles it (true for ``any``, false for ``all``) decides it."""
+    keys, settles = condition.items.keys, condition.quantifier == "any"
 
     def quantified(scope: Mapping[str, object], context: Context) -> Truth:
         items = lookup(scope, keys)
         if items is MISSING:
             return None
-        results = [where(item, context) for item in cast(Items, items)]
-        if not every:
-            return True if True in results else (None if None in results else False)
-        if not results or False in results:
-            return False
-        return None if None in results else True
+        undecided = False
+        for item in cast(Items, items):
+            result = where(item, context)
+            if result is settles:
+                return settles
+            if result is None:
+                undecided = True
+        if undecided:
+            return None
+        return not settles and bool(items)  # all() of no items is false (docs/conditions.md)
 
     return quantified
