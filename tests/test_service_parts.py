@@ -137,3 +137,30 @@ def test_a_profile_sent_is_bounded_as_a_profile_file_is():
     with pytest.raises(Problem) as refused:
         read_request(body, "application/yaml", None)
     assert refused.value.status == 413 and "at most 1 MiB" in (refused.value.detail or "")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (b"[" * 5000 + b"]" * 5000, "application/json", "nested more than 32 levels deep"),
+        (
+            b"a:\n" + b"".join(b"  " * i + b"b:\n" for i in range(1, 300)),
+            "application/yaml",
+            "line 33: lists and sections are nested more than 32 levels deep",
+        ),
+        ("name: Caf\xe9\n".encode("latin-1"), "application/yaml", "not UTF-8 text (byte 0xe9)"),
+        ("name: x\n".encode("utf-16"), "application/json", "not UTF-8 text (byte 0xff)"),
+        (b"[1, 2]", "application/json", "expected a mapping of 'key: value' entries"),
+        (b"name: x\x00\n", "application/yaml", "U+0000 is not allowed"),
+        (b"name: !!python/object/apply:os.system [x]\n", "application/yaml", "is not allowed"),
+    ],
+    ids=["deep-json", "deep-yaml", "latin-1", "utf-16", "a-list", "nul", "python-tag"],
+)
+def test_a_hostile_body_is_refused_as_a_hostile_file_is(body, content_type, message):
+    """A request body goes through the checks of every document read from a file."""
+    from scaleready.errors import ProfileError
+    from scaleready.service.assessing import read_request
+
+    with pytest.raises(ProfileError) as refused:
+        read_request(body, content_type, None)
+    assert message in str(refused.value) and str(refused.value).startswith("request body: ")
