@@ -46,7 +46,8 @@ EXIT_INTERNAL = INTERNAL_ERROR  # a bug (see errors.item_failure)
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as shells report it
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
 EXIT_CODES_HELP = (
-    "\b\nExit codes: 0 done, 1 gate failed (--fail-under, --policy), 2 usage error,\n"
+    "\b\nExit codes: 0 done, 1 gate failed (--fail-under, --policy), 2 usage error (also a\n"
+    "missing extra, a history or Dask scheduler that cannot be reached),\n"
     "3 invalid input (profile, ruleset, policy, scaleready.toml),\n"
     "4 plugin or internal error, 130 interrupted (SIGINT), 143 terminated (SIGTERM)."
 )
