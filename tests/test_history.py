@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy
@@ -289,6 +291,19 @@ def test_a_history_that_cannot_be_opened_is_named(url, message):
     with pytest.raises(HistoryError, match=message) as raised:
         open_store(url)
     assert "secret" not in str(raised.value)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "device"])
+def test_a_history_that_is_no_regular_file_is_named_as_such(tmp_path, kind):
+    """A pipe, a folder or a device given as the SQLite file: said so, not "disk I/O error"."""
+    path = {"folder": tmp_path, "device": Path("/dev/null")}.get(kind, tmp_path / "pipe")
+    if kind == "fifo":
+        os.mkfifo(path)
+    for create in (True, False):
+        with pytest.raises(HistoryError) as raised:
+            open_store(f"sqlite:///{path}", create=create)
+        reason = "is not a regular file" if create else "no history at"
+        assert reason in str(raised.value) and str(path) in str(raised.value)
 
 
 def test_a_round_records_scorecards_sent_as_json_text(store, engine):

@@ -89,6 +89,11 @@ def _sqlite_engine(url: URL, create: bool) -> Engine:
         path = Path(url.database)
         if not create and not path.is_file():
             raise HistoryError(f"no history at {path}: nothing has been recorded there")
+        if path.exists() and not path.is_file():  # SQLite would say only "disk I/O error"
+            raise HistoryError(
+                f"the history at {path} is not a regular file (a folder, a pipe or a device); "
+                "give the path of a SQLite file, or of one to make"
+            )
         _check_folder(path)
     options: dict = {"connect_args": {"timeout": 30}}  # wait for another process's write
     if memory:  # one connection shared, or each would see a database of its own
