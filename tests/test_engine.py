@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import threading
 from datetime import UTC, datetime
 
@@ -17,7 +19,7 @@ from scaleready.language import durable
 from scaleready.language.ruleset import load_ruleset
 from scaleready.profile import load_profile, profile_from_data
 from scaleready.synthetic import synthetic_profiles
-from tests.conftest import EXAMPLES, REPO, write
+from tests.conftest import EXAMPLES, REPO, SCALEREADY, write
 from tests.test_rules import HEADER, rule
 
 needs_durable = pytest.mark.skipif(
@@ -167,3 +169,17 @@ def test_an_outcome_without_a_design_asks_for_its_study_s(engine):
     gaps = [g.field for d in card.dimensions for g in d.data_gaps]
     assert "evidence.evaluations[].design" in gaps
     assert "evidence.evaluations[].outcomes[].design" not in gaps
+
+
+@needs_durable
+@pytest.mark.parametrize("byte", [0x09, 0x0C], ids=["JSON_IDENTIFIER", "JSON_EXPRESSION"])
+def test_rulesets_are_created_whatever_the_bytes_in_memory_the_c_core_reads_uninitialised(byte):
+    """durable_rules 2.0.28 reads the right-hand type of the last node of an item condition
+    without having set it when that node ends in an "or" (a forward node), and refuses the
+    ruleset (error 102) if the byte found there happens to be one of these two types.  glibc's
+    MALLOC_PERTURB_ fills freed memory with the byte, so the garbage is that byte every time."""
+    environment = {**os.environ, "MALLOC_PERTURB_": str(byte)}
+    command = [SCALEREADY, "assess", *EXAMPLES, "--format", "json", "--backend", "durable_rules"]
+    finished = subprocess.run(command, env=environment, capture_output=True, text=True)
+    assert finished.returncode in (0, 1), finished.stderr  # 1: a gate failed, as without it
+    assert len(json.loads(finished.stdout)) == len(EXAMPLES)

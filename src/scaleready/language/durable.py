@@ -84,6 +84,8 @@ ANCHOR = "scaleready"  # a key every fact carries; see the module docstring
 LENGTH_SUFFIX = "__len"
 LOW_SUFFIX, HIGH_SUFFIX = "_low", "_high"  # the ends of a computed term that may be a range
 FLAG_PREFIX = "__flag"
+# A test every list item meets: no item has this key (a pydantic field name cannot start "_").
+EVERY_ITEM = {"$nex": {"$i.__never_on_an_item": 1}}
 RESERVED_KEYS = ("id", "sid", ANCHOR, "computed")
 MATCH_EVERY_FACT = "every fact"  # the name of a rule, not a scaleready rule key (no "|")
 RULES_PER_PART = 24  # durable_rules rules per ruleset; see DurableProgram
@@ -173,7 +175,7 @@ class DurableProgram:
         definition[MATCH_EVERY_FACT] = {"all": [{"m": {ANCHOR: 1}}]}
         text = _definition_json(definition)
         name = f"scaleready_{hashlib.sha256(text.encode()).hexdigest()[:16]}"
-        return _create_ruleset(name, text), shape
+        return int(core.create_ruleset(name, text)), shape
 
     def run(self, profile: Mapping[str, object], context: Context) -> dict[str, str]:
         """Outcome per rule key ("pass", "fail", "not_applicable"); absent keys are unknown."""
@@ -246,27 +248,6 @@ def _record(fired: dict[str, str], key: str, outcome: Outcome) -> None:
     if fired.get(key, outcome) != outcome:
         raise EngineError(f"rule {key}: both {fired[key]} and {outcome} fired")
     fired[key] = outcome
-
-
-CREATE_ATTEMPTS = 3  # see _create_ruleset
-
-
-def _create_ruleset(name: str, text: str) -> int:
-    """The C core's handle of a new ruleset, error 102 retried with a fresh copy of the text.
-
-    Now and then (in the test suite, only with other scaleready processes running beside it)
-    the C core refuses a definition it accepts every other time with error 102, "unexpected
-    type"; the same definition, retried, is created.  Any other error, or 102 every time, is
-    raised as before.
-    """
-    for _ in range(CREATE_ATTEMPTS - 1):
-        try:
-            return int(core.create_ruleset(name, text))
-        except Exception as error:  # the C core raises one class for every error code
-            if "error code: 102" not in str(error):
-                raise
-            text = text.encode().decode()  # a new string object, not the one refused
-    return int(core.create_ruleset(name, text))
 
 
 def _delete_rulesets(handles: list[int]) -> None:
@@ -491,7 +472,8 @@ class _Compiler:
         else:
             inner = self.when(node.where, wanted, cited, node.items.path)
             tests = self.item_tests(node, wanted, inner, some)
-        found = _any([{"$iany" if some else "$iall": {items: test}} for test in tests])
+        quantifier = "$iany" if some else "$iall"
+        found = _any([{quantifier: {items: _ending_in_a_test(test)}} for test in tests])
         return found if wanted else _any([{items + LENGTH_SUFFIX: 0}, found])  # or empty
 
     def cited_outcome(self, node: RuleRef, wanted: bool, cited: Cited, scope: str | None) -> dict:
@@ -832,6 +814,21 @@ def _range_tests(op: str, low: str, high: str, other: object, other_high: object
 
 def _equal(path: str, other: object) -> dict:
     return {"$eq": {path: other}} if type(other) is dict else {path: other}
+
+
+def _ending_in_a_test(item_condition: dict) -> dict:
+    """An item condition whose last node in the C core is a test, not an and/or group.
+
+    durable_rules 2.0.28 checks the type of the right-hand side of the last node it creates for
+    an item condition; when the condition is an and/or group that node can be a forward node
+    whose type it never set, so it reads whatever byte the heap held there and refuses the
+    ruleset (error 102, "unexpected type") if that byte happens to be JSON_IDENTIFIER or
+    JSON_EXPRESSION: now and then, depending on what the process freed before.  A test every
+    item meets, put last, makes that node one it did set.  language.size counts it.
+    """
+    if set(item_condition) in ({"$and"}, {"$or"}):
+        return _all([item_condition, EVERY_ITEM])
+    return item_condition
 
 
 def _all(parts: list[dict]) -> dict:

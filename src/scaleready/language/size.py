@@ -235,6 +235,8 @@ class _Measure:
             tests = [_group("and", each) for each in self.alternatives(node.where, wanted, scope)]
         else:
             tests = [TEST]  # a flag on each item, computed in Python
+        # a group ends in a test every item meets, as language.durable's _ending_in_a_test does
+        tests = [test if test.kind == "test" else _group("and", [test, TEST]) for test in tests]
         found = [Shape("test", 1, 1 + test.tests, 1, test.groups) for test in tests]
         return found if wanted else [TEST, *found]  # or the list is empty
 
