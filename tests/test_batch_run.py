@@ -197,11 +197,16 @@ def open_files(pid: int) -> list[str]:
 
 
 def wait_until(condition: Callable[[], bool], process: subprocess.Popen, what: str) -> None:
+    """Wait for ``condition``; failing, end the process and close its pipes (left open, a
+    pipe is reported as unraisable in whichever test the garbage collector next runs in)."""
     deadline = time.monotonic() + HANG_BOUND
     while not condition():
         if process.poll() is not None:
-            pytest.fail(f"the batch ended before {what}: {process.stderr.read()[-2000:]}")
+            _, stderr = process.communicate()
+            pytest.fail(f"the batch ended before {what}: {stderr[-2000:]}")
         if time.monotonic() > deadline:
+            process.kill()
+            process.communicate()
             pytest.fail(f"no {what} after {HANG_BOUND} s")
         time.sleep(0.005)
 
