@@ -27,6 +27,7 @@ pytestmark = pytest.mark.slow
 
 EPOCH = "1700000000"  # SOURCE_DATE_EPOCH: the server's scorecards and batch's, at one time
 LIMIT = 1_000_000  # --max-request-bytes
+STALE_AFTER = 5  # --stale-after: seconds without a heartbeat before a round is taken up again
 POLICIES = REPO / "examples" / "policies"
 CODE_CLUB = REPO / "examples" / "code-club.yaml"
 PROBLEM_JSON = "application/problem+json"
@@ -75,7 +76,7 @@ def server(request, tmp_path_factory) -> Iterator[Server]:
     port, log = free_port(), folder / "serve.log"
     command = [SCALEREADY, "serve", "--port", port, "--workers", 2, "--url", store_url]
     command += ["--policies", POLICIES, "--max-request-bytes", LIMIT]
-    command += ["--rounds-dir", folder / "rounds", "--stale-after", 5]
+    command += ["--rounds-dir", folder / "rounds", "--stale-after", STALE_AFTER]
     environment = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
     with open(log, "wb") as output:
         process = subprocess.Popen(
@@ -446,6 +447,44 @@ def test_a_round_whose_worker_is_killed_still_ends(server, tmp_path):
     assert sorted(r.scorecard["profile"]["name"] for r in recorded) == sorted(
         f"Club {n}" for n in range(count)
     )
+
+
+def test_a_round_silent_while_its_worker_lives_is_not_taken_up_again(server):
+    """A round's process that says nothing for longer than the stale time while its worker is
+    alive (stopped here; in life, starved of CPU while it starts) is still that worker's: no
+    watchdog takes it up again, so it never runs twice, and it ends once, whole."""
+    count = 1500
+    lines = [json.dumps({"name": f"Silent {n}"}) for n in range(count)]
+    with open_store(server.store_url) as store, server.client("funder-a") as client:
+        response = client.post(
+            "/rounds",
+            content=("\n".join(lines) + "\n").encode(),
+            params={"filename": "silent.jsonl"},
+            headers={"Content-Type": "application/x-ndjson"},
+        )
+        job_id = response.json()["id"]
+        _wait_until_running(store, job_id)
+        round_processes = _wait_for_processes(job_id)
+        for pid in round_processes:
+            os.kill(pid, signal.SIGSTOP)
+        time.sleep(STALE_AFTER + 4)  # past the stale time, and a watchdog's look after it
+        for pid in round_processes:
+            os.kill(pid, signal.SIGCONT)
+        status = wait_for_round(client, response.headers["location"])
+        recorded = store.find(job_id=job_id, limit=None)
+    assert status["status"] == "done", json.dumps(status)
+    assert status["note"] is None, status["note"]
+    assert sorted(r.scorecard["profile"]["name"] for r in recorded) == sorted(
+        f"Silent {n}" for n in range(count)
+    )
+
+
+def _wait_for_processes(job_id: str) -> list[int]:
+    deadline = time.monotonic() + 60
+    while not (found := _processes_running(job_id)):
+        assert time.monotonic() < deadline, "the round's process never started"
+        time.sleep(0.05)
+    return found
 
 
 def _no_process_left(job_id: str) -> bool:

@@ -435,6 +435,14 @@ class Store:
             if changed.rowcount != 1:  # type: ignore[attr-defined]
                 raise HistoryError(f"no job has the id {job_id!r}")
 
+    def touch_job(self, job_id: str, worker: str) -> None:
+        """Mark a job alive now if ``worker`` still holds it unfinished; nothing else changes
+        (a job another worker has claimed, or one that has ended, is left as it is)."""
+        unfinished = JobRow.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value])
+        held = and_(JobRow.id == job_id, JobRow.worker == worker, unfinished)
+        with self._session() as session, session.begin():
+            session.execute(update(JobRow).where(held).values(updated_at=_now()))
+
     def claim_job(self, job_id: str, worker: str, *, stale_after_s: float | None = None) -> bool:
         """Mark a job running by ``worker`` if it is queued (or, with ``stale_after_s``, running
         without a heartbeat for that long); True if this caller got it, False if another did."""

@@ -2,10 +2,11 @@
 (``scaleready.service.round_job``), and rounds whose worker died taken up again.
 
 A round's state lives in the store's jobs table, so any worker answers a poll. A running round
-beats a heartbeat into its job; one silent for longer than the stale time lost its worker (the
-round's process dies with it), and a watchdog in every worker takes it up again from the start
-(its outputs are put in place together at the end, so nothing half-done is left), at most
-MAX_ATTEMPTS times, after which it is failed with the reason: no round stays "running" forever.
+beats a heartbeat into its job (its process does, and its worker while the process runs); one
+silent for longer than the stale time lost its worker (the round's process dies with it), and
+a watchdog in every worker takes it up again from the start (its outputs are put in place
+together at the end, so nothing half-done is left), at most MAX_ATTEMPTS times, after which
+it is failed with the reason: no round stays "running" forever.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class RoundRunner:
         self.settings, self.store = settings, store
         self.name = worker_name()
         self._slots = threading.BoundedSemaphore(ROUNDS_AT_ONCE)
+        self._held: set[str] = set()  # rounds a thread of this worker is holding now
         self._stopping = threading.Event()
         self._watchdog = threading.Thread(target=self._watch, daemon=True, name="round watchdog")
 
@@ -59,6 +61,13 @@ class RoundRunner:
         threading.Thread(target=self._hold, args=(job_id,), daemon=True, name=job_id).start()
 
     def _hold(self, job_id: str) -> None:
+        self._held.add(job_id)
+        try:
+            self._queue_and_run(job_id)
+        finally:
+            self._held.discard(job_id)
+
+    def _queue_and_run(self, job_id: str) -> None:
         while not self._slots.acquire(timeout=HEARTBEAT_SECONDS):  # queued: still alive
             self.store.update_job(job_id, status="queued", worker=self.name)
         try:
@@ -87,7 +96,24 @@ class RoundRunner:
         environment = {**os.environ, **self.settings.environment()}
         with open(folder / "round.log", "ab") as log:
             process = subprocess.Popen(command, cwd=folder, env=environment, stdout=log, stderr=log)
-            return process.wait()
+            while True:
+                try:
+                    return process.wait(timeout=HEARTBEAT_SECONDS)
+                except subprocess.TimeoutExpired:
+                    self._beat_for(job_id)
+
+    def _beat_for(self, job_id: str) -> None:
+        """Keep a round this worker holds alive in the jobs table while its process runs.
+
+        Staleness means the worker has stopped: a round's process that is merely slow to start
+        or to beat (starved of CPU) must not be taken up again by a watchdog and run twice.  A
+        round process that ends on its own is failed by _check_ended; one that dies with its
+        worker is taken up again, as no one beats for it any more.
+        """
+        try:
+            self.store.touch_job(job_id, self.name)
+        except Exception:  # the store unreachable: keep waiting for the process all the same
+            _log.exception("round %s: its heartbeat could not be written", job_id)
 
     def _check_ended(self, job_id: str, exit_code: int) -> None:
         """A round whose process stopped without saying how it ended is failed, naming why."""
@@ -113,6 +139,8 @@ class RoundRunner:
     def _take_up(self, job: Job) -> None:
         """Claim a round whose worker went silent, and run it again (or fail it after the last
         attempt); of two watchdogs claiming it at once, one gets it (the store's claim_job)."""
+        if job.id in self._held:  # late, not lost: this worker is running it (see _beat_for)
+            return
         attempt = _attempt(job) + 1
         lost = f"its worker ({job.worker or 'none yet'}) stopped"
         if attempt > MAX_ATTEMPTS:
