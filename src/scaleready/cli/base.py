@@ -216,7 +216,7 @@ class LazyChoice(click.Choice):
         """click's __init__ sets the choices; they are computed instead."""
 
 
-def backends() -> Sequence[str]:
+def _backends() -> Sequence[str]:
     from scaleready.assessment.programs import BACKENDS
 
     return BACKENDS
@@ -229,6 +229,14 @@ rules_option = click.option(
     type=click.Path(path_type=Path),
     metavar="FILE",
     help="Also use this ruleset file (repeatable); replaces an installed one, same id.",
+)
+
+backend_option = click.option(
+    "--backend",
+    type=LazyChoice(_backends),
+    default="auto",
+    show_default=True,
+    help="durable_rules, or the plain-Python evaluator.",
 )
 
 
@@ -251,13 +259,7 @@ def engine_options(command):
             help="Apply a funder policy: weights, minimum levels and scores, disqualifying rules "
             "(default: the policy of scaleready.toml, if any).",
         ),
-        click.option(
-            "--backend",
-            type=LazyChoice(backends),
-            default="auto",
-            show_default=True,
-            help="durable_rules, or the plain-Python evaluator.",
-        ),
+        backend_option,
         strict_plugins_option,
     ]
     for option in reversed(options):

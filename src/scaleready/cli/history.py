@@ -9,8 +9,7 @@ import click
 from scaleready.cli.base import (
     EXIT_CODES_HELP,
     EXIT_INVALID_INPUT,
-    LazyChoice,
-    backends,
+    backend_option,
     registry_for,
     rules_option,
     say,
@@ -188,13 +187,7 @@ def _terminal_json(document: object) -> str:
 @click.command(epilog=EXIT_CODES_HELP)
 @history_filters(limit=None)
 @rules_option
-@click.option(
-    "--backend",
-    type=LazyChoice(backends),
-    default="auto",
-    show_default=True,
-    help="durable_rules, or the plain-Python evaluator.",
-)
+@backend_option
 @click.option("--changed", "only_changed", is_flag=True, help="Show only what changed.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @strict_plugins_option
