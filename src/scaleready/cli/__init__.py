@@ -31,6 +31,7 @@ from scaleready.cli.base import (
     show_warnings_as_messages,
     signals_as_exceptions,
     stop,
+    strict_plugins_option,
 )
 from scaleready.errors import ScaleReadyError
 
@@ -75,7 +76,7 @@ class _Commands(click.Group):
 
 @click.group(cls=_Commands, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="scaleready")
-@click.option("--strict-plugins", is_flag=True, help="Fail (exit 4) if any plugin fails to load.")
+@strict_plugins_option
 @click.option(
     "--no-config",
     is_flag=True,
