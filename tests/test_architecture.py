@@ -72,8 +72,10 @@ def layer_of(name: str) -> int | None:
 def import_graph() -> dict[str, set[str]]:
     found = modules()
     names = set(found)
+    # a package naming its own modules (`from scaleready.cli import assess` in its __init__)
+    # imports from itself: that is no cycle
     return {
-        name: {m for m in map(lambda i: known(i, names), imported_modules(path)) if m}
+        name: {m for m in map(lambda i: known(i, names), imported_modules(path)) if m and m != name}
         for name, path in found.items()
     }
 

@@ -83,5 +83,7 @@ def test_an_html_assess_imports_the_html_report_but_not_the_round_machinery(tmp_
 def test_help_imports_none_of_the_library(tmp_path):
     exit_code, modules, output = imported_by(tmp_path, "--help")
     assert exit_code == 0 and "Usage: scaleready" in output
-    assert within(modules, ("scaleready",)) == ["scaleready", "scaleready.cli", "scaleready.errors"]
+    commands = within(modules, ("scaleready.cli",))  # the cli package's own modules
+    library = [name for name in within(modules, ("scaleready",)) if name not in commands]
+    assert library == ["scaleready", "scaleready.errors"]
     assert within(modules, ("pydantic", "yaml", "pluggy", "durable_rules_engine")) == []
