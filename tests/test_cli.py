@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 
 import pytest
 import yaml
 
 from scaleready.cli import cli
-from tests.conftest import REPO, invoke, run_scaleready, write
+from tests.conftest import EXAMPLES, REPO, SCALEREADY, invoke, run_scaleready, write
 from tests.test_rules import HEADER, rule
 
 CODE_CLUB = REPO / "examples" / "code-club.yaml"
@@ -198,3 +200,18 @@ def test_explain_shows_the_fields_inside_a_calculation_as_people_write_numbers(r
     assert "Outcome: ✗ fail" in result.output
     assert "derived.largest_contract_annual_value = 800,000" in result.output
     assert "organisation.yearly_income = 420,000" in result.output
+
+
+def test_output_read_only_in_part_ends_quietly_as_a_closed_pipe():
+    """`scaleready ... | head -1`: the reader closes the pipe early; that is not an error of
+    scaleready's, so no message, and the exit code a shell gives a command ended by SIGPIPE.
+    (The output, 400 kB, is more than a pipe holds: the write after the close must fail.)"""
+    command = [SCALEREADY, "assess", *EXAMPLES, "--format", "json"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline()  # the first line, then the pipe closes, as head does
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=60) == 128 + signal.SIGPIPE, stderr
+    assert stderr == ""

@@ -7,8 +7,8 @@ group, which turns errors into exit codes, and the commands added to it.
 
 Exit codes (a contract): 0 done, 1 gate failed (--fail-under, --policy), 2 usage error
 (including an output that cannot be written, or that would overwrite an input), 3 invalid input
-(profile, ruleset, policy), 4 plugin or internal error, 130 interrupted (SIGINT), 143 terminated
-(SIGTERM).
+(profile, ruleset, policy), 4 plugin or internal error, 130 interrupted (SIGINT), 141 output
+closed by its reader (a pipe into `head`, say), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from scaleready.cli.base import (
     Terminated,
     check_settings,
     check_signals,
+    output_closed,
     say,
     show_warnings_as_messages,
     signals_as_exceptions,
@@ -63,6 +64,8 @@ class _Commands(click.Group):
             stop(ctx, "interrupted (SIGINT)", EXIT_INTERRUPTED)
         except Terminated:
             stop(ctx, "terminated (SIGTERM)", EXIT_TERMINATED)
+        except BrokenPipeError:  # the reader stopped reading (`| head`): nothing went wrong here
+            output_closed(ctx)
         except Exception as error:  # a bug: say so plainly, keep the exit code contract
             if os.environ.get("SCALEREADY_DEBUG"):
                 raise

@@ -3,6 +3,7 @@ plugins, and the engine and registry those options make."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -27,12 +28,25 @@ EXIT_INVALID_INPUT = 3
 EXIT_INTERNAL = INTERNAL_ERROR  # a bug (see errors.item_failure)
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as shells report it
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
+EXIT_OUTPUT_CLOSED = 128 + signal.SIGPIPE  # 141, as shells report a command ended by SIGPIPE
 EXIT_CODES_HELP = (
     "\b\nExit codes: 0 done, 1 gate failed (--fail-under, --policy), 2 usage error (also a\n"
     "missing extra, a history or Dask scheduler that cannot be reached),\n"
     "3 invalid input (profile, ruleset, policy, scaleready.toml),\n"
-    "4 plugin or internal error, 130 interrupted (SIGINT), 143 terminated (SIGTERM)."
+    "4 plugin or internal error, 130 interrupted (SIGINT), 141 output closed by its reader,\n"
+    "143 terminated (SIGTERM)."
 )
+
+
+def output_closed(ctx: click.Context) -> None:
+    """End quietly when standard output's reader has gone (``scaleready ... | head``).
+
+    Python writes what is still buffered when it exits, which would fail again: standard output
+    is pointed at /dev/null first, as the Python docs advise for SIGPIPE.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    ctx.exit(EXIT_OUTPUT_CLOSED)
 
 
 class Terminated(BaseException):
