@@ -164,3 +164,4 @@ def test_a_hostile_body_is_refused_as_a_hostile_file_is(body, content_type, mess
     with pytest.raises(ProfileError) as refused:
         read_request(body, content_type, None)
     assert message in str(refused.value) and str(refused.value).startswith("request body: ")
+    assert "the file" not in str(refused.value)  # a body, not a file

@@ -361,7 +361,7 @@ def _text(raw: bytes, path: Path, error: type[InputError]) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise error(
-            f"line {line}: the file is not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+            f"line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
             "save it with UTF-8 encoding",
             source=str(path),
         ) from None
