@@ -96,9 +96,10 @@ class RoundRunner:
         environment = {**os.environ, **self.settings.environment()}
         with open(folder / "round.log", "ab") as log:
             process = subprocess.Popen(command, cwd=folder, env=environment, stdout=log, stderr=log)
+            beat_every = self.settings.stale_after_s / 3  # often enough, without a write a second
             while True:
                 try:
-                    return process.wait(timeout=HEARTBEAT_SECONDS)
+                    return process.wait(timeout=beat_every)
                 except subprocess.TimeoutExpired:
                     self._beat_for(job_id)
 
