@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
+from typing import NamedTuple
 
+from scaleready.assessment.scorecard import GapItemData
+from scaleready.documents import Location
 from scaleready.language.evaluate import (
     MISSING,
     Cited,
@@ -16,7 +19,21 @@ from scaleready.language.evaluate import (
 from scaleready.language.nodes import DERIVED_PREFIX
 from scaleready.language.ruleset import Rule, Ruleset
 from scaleready.plugins import DerivedFact
+from scaleready.problems import field_path
 from scaleready.profile import known_fields
+
+
+class GapPlaces(NamedTuple):
+    """Where a gap's field is missing: each list item that lacks it, and how many there are."""
+
+    missing_in: list[GapItemData]
+    list_items: int
+
+
+NOT_IN_A_LIST = GapPlaces(
+    [], 0
+)  # a field outside lists, a derived fact, a missing list; or unplaced
+_ITEM_NAMES = ("title", "name", "measure")  # what a list item is called by, first found first
 
 
 class GapFinder:
@@ -30,7 +47,9 @@ class GapFinder:
     ) -> None:
         self.data, self.derived, self.derived_facts = data, derived, derived_facts
         self.found: dict[str, list[str]] = {}
-        self.items: dict[str | None, list[Mapping]] = {None: [data]}
+        # each list's items with where they are: a gap names the items that lack its field
+        self.items: dict[str | None, list[tuple[Location, Mapping]]] = {None: [((), data)]}
+        self.places: dict[str, GapPlaces] = {}
 
     def of(self, path: str) -> list[str]:
         """The ways ``path`` is missing, e.g. ``["evidence.evaluations[].design"]``, or none."""
@@ -61,19 +80,42 @@ class GapFinder:
         if outer:
             return outer
         items = self._items_of(in_list)
-        return [label] if any(lookup(item, keys) is MISSING for item in items) else []
+        return [label] if any(lookup(item, keys) is MISSING for _, item in items) else []
 
-    def _items_of(self, list_path: str | None) -> list[Mapping]:
-        """The items of a (nested) list field, across the items of the lists around it."""
+    def _items_of(self, list_path: str | None) -> list[tuple[Location, Mapping]]:
+        """The items of a (nested) list field, across the items of the lists around it, each
+        with its location in the profile."""
         if list_path not in self.items:
             in_list, keys, _ = _plan(list_path)
-            found: list[Mapping] = []
-            for scope in self._items_of(in_list):
+            found: list[tuple[Location, Mapping]] = []
+            for where, scope in self._items_of(in_list):
                 value = lookup(scope, keys)
                 if isinstance(value, list):  # the profile's schema makes it a list of mappings
-                    found.extend(value)
+                    found.extend(((*where, *keys, n), item) for n, item in enumerate(value))
             self.items[list_path] = found
         return self.items[list_path]
+
+    def places_of(self, label: str) -> GapPlaces:
+        """The list items that lack a gap's field (``label``, as ``of`` gives it), and how many
+        items could hold it; worked out once a label, and only for the gaps a scorecard lists."""
+        if label not in self.places:
+            self.places[label] = self._places(label)
+        return self.places[label]
+
+    def _places(self, label: str) -> GapPlaces:
+        path = label.replace("[]", "")
+        if path not in known_fields():  # a derived fact
+            return NOT_IN_A_LIST
+        in_list, keys, _ = _plan(path)
+        if in_list is None:
+            return NOT_IN_A_LIST
+        items = self._items_of(in_list)
+        missing_in: list[GapItemData] = [
+            {"path": field_path(where), "name": _item_name(item)}
+            for where, item in items
+            if lookup(item, keys) is MISSING
+        ]
+        return GapPlaces(missing_in, len(items))
 
 
 class RuleNeeds:
@@ -141,6 +183,15 @@ def _fact_gaps(name: str, gaps: GapFinder) -> list[str]:
         return []
     fact = gaps.derived_facts[name]
     return [gap for path in fact.inputs for gap in gaps.of(path)] or [DERIVED_PREFIX + name]
+
+
+def _item_name(item: Mapping) -> str | None:
+    """What a list item is called by, if it has a name of its own."""
+    for key in _ITEM_NAMES:
+        name = item.get(key)
+        if isinstance(name, str):
+            return name
+    return None
 
 
 def _cited_closure(ruleset: Ruleset, rule: Rule) -> list[Rule]:
