@@ -30,14 +30,15 @@ class GapPlaces(NamedTuple):
     list_items: int
 
 
-NOT_IN_A_LIST = GapPlaces(
-    [], 0
-)  # a field outside lists, a derived fact, a missing list; or unplaced
+# The places of a field outside lists, a derived fact or a list missing whole (or of gaps
+# scored without their profile): nothing names list items.
+NOT_IN_A_LIST = GapPlaces([], 0)
 _ITEM_NAMES = ("title", "name", "measure")  # what a list item is called by, first found first
 
 
 class GapFinder:
-    """The missing-data labels of field paths in one profile, each worked out once."""
+    """The missing-data labels of field paths in one profile, and the list items that lack
+    each, each worked out once."""
 
     def __init__(
         self,
@@ -91,24 +92,23 @@ class GapFinder:
             for where, scope in self._items_of(in_list):
                 value = lookup(scope, keys)
                 if isinstance(value, list):  # the profile's schema makes it a list of mappings
-                    found.extend(((*where, *keys, n), item) for n, item in enumerate(value))
+                    for n, item in enumerate(value):  # a loop, not a generator: runs per profile
+                        found.append(((*where, *keys, n), item))
             self.items[list_path] = found
         return self.items[list_path]
 
     def places_of(self, label: str) -> GapPlaces:
         """The list items that lack a gap's field (``label``, as ``of`` gives it), and how many
         items could hold it; worked out once a label, and only for the gaps a scorecard lists."""
+        plan = _list_plan(label)
+        if plan is None:
+            return NOT_IN_A_LIST
         if label not in self.places:
-            self.places[label] = self._places(label)
+            self.places[label] = self._places(*plan)
         return self.places[label]
 
-    def _places(self, label: str) -> GapPlaces:
-        path = label.replace("[]", "")
-        if path not in known_fields():  # a derived fact
-            return NOT_IN_A_LIST
-        in_list, keys, _ = _plan(path)
-        if in_list is None:
-            return NOT_IN_A_LIST
+    def _places(self, in_list: str, keys: tuple[str, ...]) -> GapPlaces:
+        """The items of ``in_list`` that lack the field at ``keys`` below them, of how many."""
         items = self._items_of(in_list)
         missing_in: list[GapItemData] = [
             {"path": field_path(where), "name": _item_name(item)}
@@ -214,6 +214,17 @@ def _plan(path: str) -> tuple[str | None, tuple[str, ...], str]:
         return None, tuple(path.split(".")), path
     relative = path[len(info.in_list) + 1 :]
     return info.in_list, tuple(relative.split(".")), f"{_plan(info.in_list)[2]}[].{relative}"
+
+
+@cache
+def _list_plan(label: str) -> tuple[str, tuple[str, ...]] | None:
+    """A gap label's enclosing list and its keys below that list's items; None for a field
+    outside lists or a derived fact."""
+    path = label.replace("[]", "")
+    if path not in known_fields():  # a derived fact
+        return None
+    in_list, keys, _ = _plan(path)
+    return None if in_list is None else (in_list, keys)
 
 
 def gap_meaning(label: str) -> str | None:

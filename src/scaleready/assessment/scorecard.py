@@ -190,8 +190,8 @@ class DataGap(_Model):
     list_items: int = Field(
         0,
         ge=0,
-        description="For a field of list items, how many items the profile has that could hold "
-        "it (those of every list around it too); 0 for a field outside lists.",
+        description="For a field of list items, how many items its list has (in every item of "
+        "the lists around it); 0 for a field outside lists, or a list missing whole.",
     )
 
 

@@ -205,8 +205,8 @@ def _data_gaps(
                 "meaning": gap_meaning(path),
                 "unlocks": min(levels) if levels else None,
                 "rules": [r["id"] for r in rules],
-                # copies: a label's places are shared by every dimension the field is a gap of
-                "missing_in": [item.copy() for item in places.missing_in],
+                # a list of its own: a label's places serve every dimension it is a gap of
+                "missing_in": [*places.missing_in],
                 "list_items": places.list_items,
             }
         )
