@@ -7,7 +7,6 @@ from functools import cache
 from typing import NamedTuple
 
 from scaleready.assessment.scorecard import GapItemData
-from scaleready.documents import Location
 from scaleready.language.evaluate import (
     MISSING,
     Cited,
@@ -19,7 +18,6 @@ from scaleready.language.evaluate import (
 from scaleready.language.nodes import DERIVED_PREFIX
 from scaleready.language.ruleset import Rule, Ruleset
 from scaleready.plugins import DerivedFact
-from scaleready.problems import field_path
 from scaleready.profile import known_fields
 
 
@@ -48,8 +46,8 @@ class GapFinder:
     ) -> None:
         self.data, self.derived, self.derived_facts = data, derived, derived_facts
         self.found: dict[str, list[str]] = {}
-        # each list's items with where they are: a gap names the items that lack its field
-        self.items: dict[str | None, list[tuple[Location, Mapping]]] = {None: [((), data)]}
+        # each list's items with their paths: a gap names the items that lack its field
+        self.items: dict[str | None, list[tuple[str, Mapping]]] = {None: [("", data)]}
         self.places: dict[str, GapPlaces] = {}
 
     def of(self, path: str) -> list[str]:
@@ -83,17 +81,18 @@ class GapFinder:
         items = self._items_of(in_list)
         return [label] if any(lookup(item, keys) is MISSING for _, item in items) else []
 
-    def _items_of(self, list_path: str | None) -> list[tuple[Location, Mapping]]:
+    def _items_of(self, list_path: str | None) -> list[tuple[str, Mapping]]:
         """The items of a (nested) list field, across the items of the lists around it, each
-        with its location in the profile."""
+        with its path as profile errors write it (``evidence.evaluations[1].outcomes[0]``)."""
         if list_path not in self.items:
             in_list, keys, _ = _plan(list_path)
-            found: list[tuple[Location, Mapping]] = []
+            found: list[tuple[str, Mapping]] = []
             for where, scope in self._items_of(in_list):
                 value = lookup(scope, keys)
                 if isinstance(value, list):  # the profile's schema makes it a list of mappings
+                    path = _below(where, keys)
                     for n, item in enumerate(value):  # a loop, not a generator: runs per profile
-                        found.append(((*where, *keys, n), item))
+                        found.append((f"{path}[{n}]", item))
             self.items[list_path] = found
         return self.items[list_path]
 
@@ -111,8 +110,8 @@ class GapFinder:
         """The items of ``in_list`` that lack the field at ``keys`` below them, of how many."""
         items = self._items_of(in_list)
         missing_in: list[GapItemData] = [
-            {"path": field_path(where), "name": _item_name(item)}
-            for where, item in items
+            {"path": path, "name": _item_name(item)}
+            for path, item in items
             if lookup(item, keys) is MISSING
         ]
         return GapPlaces(missing_in, len(items))
@@ -183,6 +182,12 @@ def _fact_gaps(name: str, gaps: GapFinder) -> list[str]:
         return []
     fact = gaps.derived_facts[name]
     return [gap for path in fact.inputs for gap in gaps.of(path)] or [DERIVED_PREFIX + name]
+
+
+def _below(path: str, keys: tuple[str, ...]) -> str:
+    """The path of the field at ``keys`` below ``path`` ("" for the profile): profile fields
+    are plain names, so this is the path ``problems.field_path`` would write."""
+    return ".".join((path, *keys)) if path else ".".join(keys)
 
 
 def _item_name(item: Mapping) -> str | None:
