@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from html import unescape
+from html import escape, unescape
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
@@ -27,7 +27,7 @@ from scaleready.assessment.scorecard import (
 )
 from scaleready.profile import load_profile
 from scaleready.report.html import portfolio_html, scorecard_html
-from tests.conftest import EXAMPLES, run_scaleready, write
+from tests.conftest import EXAMPLES, REPO, run_scaleready, write
 from tests.test_render import hostile_ruleset
 
 SCORECARD_SECTIONS = {
@@ -675,3 +675,17 @@ def test_the_stylesheet_is_package_data_inlined_in_every_page():
     assert css.startswith(":root{") and "@media print" in css
     for page in (scorecard_html(simple_card("A", 50.0)), portfolio_html([simple_card("A", 50.0)])):
         assert f"<style>\n{css}</style>" in page
+
+
+def test_data_gaps_name_the_list_items_that_lack_the_field_their_names_escaped(engine):
+    profile = load_profile(REPO / "tests/profiles/attrition-missing-in-two-of-three.yaml")
+    html = section(scorecard_html(engine.assess(profile)), "data-gaps")
+    said = (
+        'Missing in 2 of 3 items: evidence.evaluations[0] ("Jones 2019 <Leeds & Bradford>"), '
+        '[2] ("Okafor 2023, a trial in Glasgow")'
+    )
+    assert f'<span class="sub">{escape(said)}</span>' in html
+    assert "<Leeds" not in html, "a name is text, never markup"
+    fields = (["model.", "unit_cost"], ["replication.", "replications"])  # code wraps at dots
+    outside = [row for row in table_rows(html) if row[0][:2] in fields]
+    assert outside and not any("Missing" in row[0] for row in outside)

@@ -15,16 +15,18 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from scaleready.assessment.scorecard import Scorecard
+from scaleready.assessment.scorecard import DataGap, GapItem, Scorecard
 from scaleready.plugins import PluginInfo
+from scaleready.profile import load_profile
 from scaleready.report import render
+from scaleready.report.levels import missing_in_text
 from scaleready.report.safe_text import (
     FORMULA_TRIGGERS,
     markdown_text,
     plain_text,
     spreadsheet_text,
 )
-from tests.conftest import run_scaleready, write
+from tests.conftest import REPO, run_scaleready, write
 
 # Raw HTML, a script link, a tracking image, an autolink, table cells, a heading and a link
 # reference definition on lines of their own.
@@ -314,3 +316,67 @@ def test_data_gaps_say_what_they_mean_and_unlock_nearest_first(data_gaps_card, o
     assert levels == sorted(levels), "nearest level first, those that unlock nothing last"
     meanings = [g.meaning for d in card.dimensions for g in d.data_gaps if g.meaning]
     assert meanings and all(markdown_text(m.rstrip(".")) in text for m in meanings)
+
+
+# The list items a data gap names ------------------------------------------------------------
+
+TWO_OF_THREE = (
+    'missing in 2 of 3 items: evidence.evaluations[0] ("Jones 2019 <Leeds & Bradford>"), '
+    '[2] ("Okafor 2023, a trial in Glasgow")'
+)
+
+
+@pytest.fixture(scope="module")
+def two_of_three_card(engine) -> Scorecard:
+    """The scorecard of three trials, two of them without their attrition."""
+    return engine.assess(
+        load_profile(REPO / "tests/profiles/attrition-missing-in-two-of-three.yaml")
+    )
+
+
+@pytest.mark.parametrize(
+    ("output_format", "shown"),
+    [("table", str), ("markdown", markdown_text)],
+    ids=["table", "markdown"],
+)
+def test_a_data_gap_names_the_list_items_that_lack_its_field(
+    two_of_three_card, output_format, shown
+):
+    text = render.render([two_of_three_card], output_format)
+    after = text[text.index("Data gaps") :].splitlines()
+    gaps = [line for line in after if line.lstrip().startswith("- ")]
+    (attrition,) = [line for line in gaps if "].attrition" in line]
+    assert f"{shown(TWO_OF_THREE)}; {shown('could unlock Evidence of impact level 3')}" in attrition
+    for field in ("model.unit_cost", "replication.replications"):  # outside lists, a whole list
+        lines = [line for line in gaps if f"{field}`" in line or f"- {field} " in line]
+        assert lines and not any("missing in" in line for line in lines)
+
+
+def _gap(missing: int, total: int, name: str | None = "A study") -> DataGap:
+    items = [GapItem(path=f"evidence.evaluations[{n}]", name=name) for n in range(missing)]
+    return DataGap(
+        field="evidence.evaluations[].sites",
+        meaning=None,
+        unlocks=5,
+        rules=["impact_elsewhere"],
+        missing_in=items,
+        list_items=total,
+    )
+
+
+@pytest.mark.parametrize(
+    ("gap", "text"),
+    [
+        (_gap(0, 0), None),
+        (_gap(1, 1, None), "missing in 1 of 1 item: evidence.evaluations[0]"),
+        (_gap(3, 3), "missing in all 3 items"),
+        (
+            _gap(5, 7, "x" * 60),
+            f'missing in 5 of 7 items: evidence.evaluations[0] ("{"x" * 39}…"), '
+            f'[1] ("{"x" * 39}…"), [2] ("{"x" * 39}…") and 2 more',
+        ),
+    ],
+    ids=["outside lists", "the only item", "every item", "long names, many items"],
+)
+def test_the_items_a_gap_names_are_few_and_briefly_named(gap, text):
+    assert missing_in_text(gap) == text

@@ -20,6 +20,7 @@ PAIRS = [
     (scorecard.RuleResultData, scorecard.RuleResult),
     (scorecard.NextStepData, scorecard.NextStep),
     (scorecard.DataGapData, scorecard.DataGap),
+    (scorecard.GapItemData, scorecard.GapItem),
     (scorecard.GateData, scorecard.Gate),
     (scorecard.ProvenanceData, scorecard.Provenance),
     (scorecard.RulesetProvenanceData, scorecard.RulesetProvenance),

@@ -402,14 +402,14 @@ class _Judging:
 
     def dimension(self, outcomes: Mapping[str, str], found: _Found) -> DimensionData:
         if found.failed_facts:  # errors spread along citations: judged in evaluation order
-            return self.scoring.score(self.judgements(outcomes, found))
+            return self.scoring.score(self.judgements(outcomes, found), found.gaps)
         results = []
         for plan, key, needs in self.plans:
             result = plan.decided(outcomes.get(key, _UNKNOWN))
             if result is None:
                 result = plan.unknown(needs.missing(found.gaps, self._outcome_of(outcomes)))
             results.append(result)
-        return self.scoring.dimension(results)
+        return self.scoring.dimension(results, found.gaps)
 
     def _outcome_of(self, outcomes: Mapping[str, str]) -> Callable[[str], str]:
         """The outcome of a rule of this ruleset, by its id."""

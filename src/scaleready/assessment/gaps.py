@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
+from typing import NamedTuple
 
+from scaleready.assessment.scorecard import GapItemData
 from scaleready.language.evaluate import (
     MISSING,
     Cited,
@@ -19,8 +21,22 @@ from scaleready.plugins import DerivedFact
 from scaleready.profile import known_fields
 
 
+class GapPlaces(NamedTuple):
+    """Where a gap's field is missing: each list item that lacks it, and how many there are."""
+
+    missing_in: list[GapItemData]
+    list_items: int
+
+
+# The places of a field outside lists, a derived fact or a list missing whole (or of gaps
+# scored without their profile): nothing names list items.
+NOT_IN_A_LIST = GapPlaces([], 0)
+_ITEM_NAMES = ("title", "name", "measure")  # what a list item is called by, first found first
+
+
 class GapFinder:
-    """The missing-data labels of field paths in one profile, each worked out once."""
+    """The missing-data labels of field paths in one profile, and the list items that lack
+    each, each worked out once."""
 
     def __init__(
         self,
@@ -30,7 +46,9 @@ class GapFinder:
     ) -> None:
         self.data, self.derived, self.derived_facts = data, derived, derived_facts
         self.found: dict[str, list[str]] = {}
-        self.items: dict[str | None, list[Mapping]] = {None: [data]}
+        # each list's items with their paths: a gap names the items that lack its field
+        self.items: dict[str | None, list[tuple[str, Mapping]]] = {None: [("", data)]}
+        self.places: dict[str, GapPlaces] = {}
 
     def of(self, path: str) -> list[str]:
         """The ways ``path`` is missing, e.g. ``["evidence.evaluations[].design"]``, or none."""
@@ -61,19 +79,42 @@ class GapFinder:
         if outer:
             return outer
         items = self._items_of(in_list)
-        return [label] if any(lookup(item, keys) is MISSING for item in items) else []
+        return [label] if any(lookup(item, keys) is MISSING for _, item in items) else []
 
-    def _items_of(self, list_path: str | None) -> list[Mapping]:
-        """The items of a (nested) list field, across the items of the lists around it."""
+    def _items_of(self, list_path: str | None) -> list[tuple[str, Mapping]]:
+        """The items of a (nested) list field, across the items of the lists around it, each
+        with its path as profile errors write it (``evidence.evaluations[1].outcomes[0]``)."""
         if list_path not in self.items:
             in_list, keys, _ = _plan(list_path)
-            found: list[Mapping] = []
-            for scope in self._items_of(in_list):
+            found: list[tuple[str, Mapping]] = []
+            for where, scope in self._items_of(in_list):
                 value = lookup(scope, keys)
                 if isinstance(value, list):  # the profile's schema makes it a list of mappings
-                    found.extend(value)
+                    path = _below(where, keys)
+                    for n, item in enumerate(value):  # a loop, not a generator: runs per profile
+                        found.append((f"{path}[{n}]", item))
             self.items[list_path] = found
         return self.items[list_path]
+
+    def places_of(self, label: str) -> GapPlaces:
+        """The list items that lack a gap's field (``label``, as ``of`` gives it), and how many
+        items could hold it; worked out once a label, and only for the gaps a scorecard lists."""
+        plan = _list_plan(label)
+        if plan is None:
+            return NOT_IN_A_LIST
+        if label not in self.places:
+            self.places[label] = self._places(*plan)
+        return self.places[label]
+
+    def _places(self, in_list: str, keys: tuple[str, ...]) -> GapPlaces:
+        """The items of ``in_list`` that lack the field at ``keys`` below them, of how many."""
+        items = self._items_of(in_list)
+        missing_in: list[GapItemData] = [
+            {"path": path, "name": _item_name(item)}
+            for path, item in items
+            if lookup(item, keys) is MISSING
+        ]
+        return GapPlaces(missing_in, len(items))
 
 
 class RuleNeeds:
@@ -143,6 +184,21 @@ def _fact_gaps(name: str, gaps: GapFinder) -> list[str]:
     return [gap for path in fact.inputs for gap in gaps.of(path)] or [DERIVED_PREFIX + name]
 
 
+def _below(path: str, keys: tuple[str, ...]) -> str:
+    """The path of the field at ``keys`` below ``path`` ("" for the profile): profile fields
+    are plain names, so this is the path ``problems.field_path`` would write."""
+    return ".".join((path, *keys)) if path else ".".join(keys)
+
+
+def _item_name(item: Mapping) -> str | None:
+    """What a list item is called by, if it has a name of its own."""
+    for key in _ITEM_NAMES:
+        name = item.get(key)
+        if isinstance(name, str):
+            return name
+    return None
+
+
 def _cited_closure(ruleset: Ruleset, rule: Rule) -> list[Rule]:
     """The rule and every rule it cites, directly or not (citations have no cycles)."""
     found = {rule.id: rule}
@@ -163,6 +219,17 @@ def _plan(path: str) -> tuple[str | None, tuple[str, ...], str]:
         return None, tuple(path.split(".")), path
     relative = path[len(info.in_list) + 1 :]
     return info.in_list, tuple(relative.split(".")), f"{_plan(info.in_list)[2]}[].{relative}"
+
+
+@cache
+def _list_plan(label: str) -> tuple[str, tuple[str, ...]] | None:
+    """A gap label's enclosing list and its keys below that list's items; None for a field
+    outside lists or a derived fact."""
+    path = label.replace("[]", "")
+    if path not in known_fields():  # a derived fact
+        return None
+    in_list, keys, _ = _plan(path)
+    return None if in_list is None else (in_list, keys)
 
 
 def gap_meaning(label: str) -> str | None:

@@ -40,11 +40,18 @@ class NextStepData(TypedDict):
     action: str
 
 
+class GapItemData(TypedDict):
+    path: str
+    name: str | None
+
+
 class DataGapData(TypedDict):
     field: str
     meaning: str | None
     unlocks: int | None
     rules: list[str]
+    missing_in: list[GapItemData]
+    list_items: int
 
 
 class DimensionData(TypedDict):
@@ -151,6 +158,18 @@ class NextStep(_Model):
     action: str = Field(description="What to do: the rule's advice, or the data to supply.")
 
 
+class GapItem(_Model):
+    """A list item that lacks the field of a data gap."""
+
+    path: str = Field(
+        description="Where the item is, numbered from 0 as profile errors write it: "
+        "evidence.evaluations[2], evidence.evaluations[1].outcomes[0]."
+    )
+    name: str | None = Field(
+        description="The item's own name: its title, else its name, else its measure (null: none)."
+    )
+
+
 class DataGap(_Model):
     """A profile field that is missing and that at least one rule needs."""
 
@@ -163,6 +182,17 @@ class DataGap(_Model):
         "it bears on is not met whatever the data).",
     )
     rules: list[str] = Field(description="Rules it could decide, now unknown.")
+    missing_in: list[GapItem] = Field(
+        default_factory=list,
+        description="For a field of list items, each item that lacks it, in profile order "
+        "(empty for a field outside lists, or a list missing whole: then the list is the gap).",
+    )
+    list_items: int = Field(
+        0,
+        ge=0,
+        description="For a field of list items, how many items its list has (in every item of "
+        "the lists around it); 0 for a field outside lists, or a list missing whole.",
+    )
 
 
 class Dimension(_Model):

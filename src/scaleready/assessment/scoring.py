@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple
 
-from scaleready.assessment.gaps import gap_meaning
+from scaleready.assessment.gaps import NOT_IN_A_LIST, GapFinder, gap_meaning
 from scaleready.assessment.scorecard import (
     DataGapData,
     DimensionData,
@@ -43,14 +43,20 @@ class DimensionPlan:
         self.rules = [RulePlan(rule) for rule in ruleset.rules]
         self.by_level = sorted(range(len(self.rules)), key=lambda i: self.rules[i].level)
 
-    def score(self, judgements: Mapping[str, Judgement]) -> DimensionData:
+    def score(
+        self, judgements: Mapping[str, Judgement], gaps: GapFinder | None = None
+    ) -> DimensionData:
         """One ruleset's dimension from each rule's judgement."""
-        return self.dimension([plan.result(judgements[plan.id]) for plan in self.rules])
+        return self.dimension([plan.result(judgements[plan.id]) for plan in self.rules], gaps)
 
-    def dimension(self, results: list[RuleResultData]) -> DimensionData:
+    def dimension(
+        self, results: list[RuleResultData], gaps: GapFinder | None = None
+    ) -> DimensionData:
         """One ruleset's dimension: 0-100 score, 0-5 level, findings, gaps and next steps.
 
-        ``results`` are the rules' results in ruleset order, as ``RulePlan`` makes them.
+        ``results`` are the rules' results in ruleset order, as ``RulePlan`` makes them;
+        ``gaps``, the profile's, says which list items lack each missing field (without it,
+        none are named).
         """
         level = reached_level(results)
         potential = reached_level(results, unknown_met=True)
@@ -69,7 +75,7 @@ class DimensionPlan:
                 for i in self.by_level
                 if results[i]["outcome"] != _NOT_APPLICABLE
             ],
-            "data_gaps": _data_gaps(results, potential),
+            "data_gaps": _data_gaps(results, potential, gaps),
             "next_steps": _next_steps(spec.id, results, level + 1),
             "rules": results,
         }
@@ -178,26 +184,33 @@ def _not_known_yet(title: str, missing: Sequence[str]) -> str:
     return f"Not known yet: {title}. The profile does not give {fields}."
 
 
-def _data_gaps(results: Sequence[RuleResultData], potential_level: int) -> list[DataGapData]:
+def _data_gaps(
+    results: Sequence[RuleResultData], potential_level: int, gaps: GapFinder | None
+) -> list[DataGapData]:
     """Each missing field that could decide a rule, with the level supplying it could unlock
-    (a rule's level, unless a rule at or below it is not met whatever the data), nearest first."""
+    (a rule's level, unless a rule at or below it is not met whatever the data) and the list
+    items that lack it, nearest first."""
     rules_by_field: dict[str, list[RuleResultData]] = {}
     for result in results:
         if result["outcome"] == _UNKNOWN:
             for path in result["missing"]:
                 rules_by_field.setdefault(path, []).append(result)
-    gaps: list[DataGapData] = []
+    found: list[DataGapData] = []
     for path, rules in rules_by_field.items():
         levels = [r["level"] for r in rules if r["level"] <= potential_level]
-        gaps.append(
+        places = gaps.places_of(path) if gaps is not None else NOT_IN_A_LIST
+        found.append(
             {
                 "field": path,
                 "meaning": gap_meaning(path),
                 "unlocks": min(levels) if levels else None,
                 "rules": [r["id"] for r in rules],
+                # a list of its own: a label's places serve every dimension it is a gap of
+                "missing_in": [*places.missing_in],
+                "list_items": places.list_items,
             }
         )
-    return sorted(gaps, key=_nearest_first)
+    return sorted(found, key=_nearest_first)
 
 
 def _nearest_first(gap: DataGapData) -> tuple[bool, int, str]:

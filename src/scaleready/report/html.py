@@ -21,6 +21,7 @@ from scaleready.outcome import MAX_LEVEL, UNMET, Outcome
 from scaleready.report.levels import (
     data_gaps,
     dimension_held_by_missing_data,
+    missing_in_text,
     ranking_key,
     score_text,
     unlocks_text,
@@ -625,7 +626,7 @@ def _data_gaps(card: Scorecard) -> str:
     it could unlock, the nearest level first."""
     rows = [
         [
-            _field(g.field) + (f'<span class="sub">{_e(g.meaning)}</span>' if g.meaning else ""),
+            _field(g.field) + _sub(g.meaning) + _sub(_sentence(missing_in_text(g) or "")),
             _e(_sentence(unlocks_text(d, g))),
             _e("; ".join(_rule_titles(d, g.rules))),  # titles may hold commas
         ]
@@ -639,6 +640,11 @@ def _data_gaps(card: Scorecard) -> str:
     headers = ["Missing field and what it holds", "What supplying it could do", "Rules it decides"]
     body = _table(headers, rows, css_class="gaps")
     return _section("data-gaps", "Data gaps", body, lead)
+
+
+def _sub(text: str | None) -> str:
+    """A line of small print below a cell's first line, if there is text for it."""
+    return f'<span class="sub">{_e(text)}</span>' if text else ""
 
 
 def _sentence(text: str) -> str:

@@ -14,7 +14,7 @@ from scaleready.outcome import MAX_LEVEL, UNMET, Outcome
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from scaleready.assessment.scorecard import DataGap, Dimension, Scorecard
+    from scaleready.assessment.scorecard import DataGap, Dimension, GapItem, Scorecard
 
 
 def level_text(level: int, potential: int) -> str:
@@ -64,3 +64,40 @@ def unlocks_text(d: Dimension, gap: DataGap) -> str:
             f"lifts no level of {d.title} yet (a rule at or below it is not met whatever the data)"
         )
     return f"could unlock {d.title} level {gap.unlocks}"
+
+
+ITEMS_SHOWN = 3  # the list items a data gap names; the rest are counted ("and 4 more")
+NAME_SHOWN = 40  # the characters of an item's name shown; a longer one is cut with "…"
+
+
+def missing_in_text(gap: DataGap) -> str | None:
+    """Which list items lack a gap's field, in words: ``missing in 2 of 5 items:
+    evidence.evaluations[0] ("Humphrey 2018"), [3] ("Berry 2019")``; None outside lists.
+
+    The first item is named by its whole path, the next by what follows the list's name, so
+    that a funder finds each item and the line stays short.
+    """
+    missing, total = gap.missing_in, gap.list_items
+    if not missing:
+        return None
+    if len(missing) == total > 1:  # naming every item would tell nothing
+        return f"missing in all {total} items"
+    named = ", ".join(
+        _item_text(item, first=n == 0) for n, item in enumerate(missing[:ITEMS_SHOWN])
+    )
+    if len(missing) > ITEMS_SHOWN:
+        named += f" and {len(missing) - ITEMS_SHOWN} more"
+    return f"missing in {len(missing)} of {total} item{'s' if total > 1 else ''}: {named}"
+
+
+def _item_text(item: GapItem, *, first: bool) -> str:
+    """A list item as a gap names it: its path (after the first, from its first index) and name."""
+    path = item.path if first else item.path[item.path.find("[") :]
+    if item.name is None:
+        return path
+    return f'{path} ("{_shortened(item.name)}")'
+
+
+def _shortened(name: str) -> str:
+    """A name of at most NAME_SHOWN characters: a longer one cut, and "…" saying so."""
+    return name if len(name) <= NAME_SHOWN else name[: NAME_SHOWN - 1].rstrip() + "…"

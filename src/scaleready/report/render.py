@@ -11,6 +11,7 @@ from scaleready.report.levels import (
     data_gaps,
     dimension_held_by_missing_data,
     level_text,
+    missing_in_text,
     score_text,
     unlocks_text,
 )
@@ -114,10 +115,13 @@ def _data_only(d: Dimension) -> str:
 
 
 def _gap_line(d: Dimension, gap: DataGap) -> str:
-    """A data gap: the field, what it means, and what supplying it could unlock."""
+    """A data gap: the field, what it means, the list items that lack it, and what supplying it
+    could unlock."""
     meaning = f" ({gap.meaning.rstrip('.')})" if gap.meaning else ""
+    missing_in = missing_in_text(gap)
+    where = f" {missing_in};" if missing_in else ""
     rules = ", ".join(f"{d.id}.{r}" for r in gap.rules)
-    return f"{gap.field}{meaning}: {unlocks_text(d, gap)}; decides {rules}"
+    return f"{gap.field}{meaning}:{where} {unlocks_text(d, gap)}; decides {rules}"
 
 
 def _gate_lines(card: Scorecard, text: Callable[[str], str] = str) -> list[str]:
@@ -198,11 +202,14 @@ def _possible(level: int, potential: int) -> str:
 
 
 def _markdown_gap(d: Dimension, gap: DataGap) -> str:
-    """A data gap as a list item: the field, what it means, what supplying it could unlock."""
+    """A data gap as a list item: the field, what it means, the list items that lack it, what
+    supplying it could unlock."""
     md = markdown_text
     meaning = f" ({md(gap.meaning.rstrip('.'))})" if gap.meaning else ""
+    missing_in = missing_in_text(gap)
+    where = f" {md(missing_in)};" if missing_in else ""
     rules = ", ".join(f"{d.id}.{r}" for r in gap.rules)
-    return f"{_code(gap.field)}{meaning}: {md(unlocks_text(d, gap))}; decides {md(rules)}"
+    return f"{_code(gap.field)}{meaning}:{where} {md(unlocks_text(d, gap))}; decides {md(rules)}"
 
 
 def _markdown_dimension(d: Dimension) -> list[str]:
