@@ -48,3 +48,23 @@ def test_a_field_of_nested_list_items_names_each_by_its_whole_path_and_measure(g
 )
 def test_a_gap_outside_list_items_names_no_items(gaps, field):
     assert (gaps[field]["missing_in"], gaps[field]["list_items"]) == ([], 0)
+
+
+def test_an_item_name_with_double_quotes_is_not_shown_inside_nested_double_quotes():
+    from scaleready.assessment.scorecard import DataGap, GapItem
+    from scaleready.report.levels import missing_in_text
+
+    item = GapItem(path="evidence.evaluations[1]", name='hostile bias ("What Would I Do")')
+    gap = DataGap(
+        field="evidence.evaluations[].attrition",
+        meaning=None,
+        unlocks=3,
+        rules=["evidence.low_attrition"],
+        missing_in=[item],
+        list_items=2,
+    )
+    text = missing_in_text(gap)
+    assert (
+        text
+        == "missing in 1 of 2 items: evidence.evaluations[1] (\"hostile bias ('What Would I Do')\")"
+    )

@@ -95,7 +95,8 @@ def _item_text(item: GapItem, *, first: bool) -> str:
     path = item.path if first else item.path[item.path.find("[") :]
     if item.name is None:
         return path
-    return f'{path} ("{_shortened(item.name)}")'
+    quoted = _shortened(item.name).replace('"', "'")  # its own quotes, not nested in ours
+    return f'{path} ("{quoted}")'
 
 
 def _shortened(name: str) -> str:
